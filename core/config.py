@@ -1,0 +1,59 @@
+"""User configuration: `$XDG_CONFIG_HOME/ocitree/config.toml`, or the file OCITREE_CONFIG names.
+
+    protect = ["v*", "prod/*:release-*"]   # protection rules added to every plan
+    audit_log = "/var/log/ocitree/audit.jsonl"
+    concurrency = 8                          # parallel fetches from a live registry
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import BadInputError
+from .paths import config_dir, state_dir
+from .protection import parse_rules
+
+
+@dataclass
+class Config:
+    protect: list[str] = field(default_factory=list)
+    audit_log: Path = field(default_factory=lambda: state_dir() / "audit.jsonl")
+    concurrency: int = 8
+    path: Path | None = None
+
+
+def config_path() -> Path:
+    explicit = os.environ.get("OCITREE_CONFIG")
+    return Path(explicit) if explicit else config_dir() / "config.toml"
+
+
+def load_config() -> Config:
+    path = config_path()
+    config = Config()
+    if not path.exists():
+        if os.environ.get("OCITREE_CONFIG"):
+            raise BadInputError(f"config file {path} (from OCITREE_CONFIG) does not exist")
+        return config
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise BadInputError(f"config file {path}: {exc}") from None
+    config.path = path
+    protect = doc.get("protect", [])
+    if not isinstance(protect, list) or not all(isinstance(p, str) for p in protect):
+        raise BadInputError(f"config file {path}: 'protect' must be a list of strings")
+    parse_rules(protect)
+    config.protect = protect
+    if "audit_log" in doc:
+        if not isinstance(doc["audit_log"], str):
+            raise BadInputError(f"config file {path}: 'audit_log' must be a path string")
+        config.audit_log = Path(doc["audit_log"]).expanduser()
+    if "concurrency" in doc:
+        value = doc["concurrency"]
+        if not isinstance(value, int) or not 1 <= value <= 64:
+            raise BadInputError(f"config file {path}: 'concurrency' must be a whole number from 1 to 64")
+        config.concurrency = value
+    return config

@@ -1,0 +1,83 @@
+"""The executor: applies an allowed DeletionPlan to a store, in the plan's order.
+
+Before the first deletion it re-reads the affected repositories under the store's
+lock and re-plans; a plan whose outcome would differ is refused as stale. It stops
+at the first failure and reports exactly what was and was not done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from .audit import append_audit_record
+from .errors import BadInputError, OcitreeError, StalePlanError
+from .plan import ArtifactRef, DeletionPlan, ExecutionResult, FailedStep
+from .planner import plan_deletion
+from .stores.base import Store
+
+StepCallback = Callable[[int, int, ArtifactRef], None]  # (done, total, artifact just deleted)
+
+
+def execute_plan(
+    plan: DeletionPlan,
+    store: Store,
+    on_step: StepCallback | None = None,
+    audit_log: Path | None = None,
+) -> ExecutionResult:
+    if not plan.allowed:
+        raise BadInputError("refusing to execute a refused plan")
+    total = len(plan.delete)
+    deleted: list[ArtifactRef] = []
+    failed: list[FailedStep] = []
+    with store.session(plan.repositories) as session:
+        fresh = session.current()
+        missing_targets = [t for t in plan.targets if t.digest not in fresh.repositories.get(t.repository, _EMPTY).artifacts]
+        if missing_targets:
+            raise StalePlanError(
+                f"the source changed since the plan was made: {missing_targets[0].reference} is gone; nothing was deleted"
+            )
+        new_plan = plan_deletion(fresh, plan.targets, plan.protect)
+        if new_plan.fingerprint() != plan.fingerprint():
+            raise StalePlanError(
+                "the source changed since the plan was made; nothing was deleted. Review the new plan and run again",
+                new_plan=new_plan,
+            )
+        for step in plan.delete:
+            ref = ArtifactRef(repository=step.repository, digest=step.digest, tags=step.tags)
+            try:
+                session.delete(step.repository, step.digest)
+            except OcitreeError as exc:
+                failed.append(FailedStep(**ref.model_dump(), error=str(exc)))
+                break
+            deleted.append(ref)
+            if on_step:
+                on_step(len(deleted), total, ref)
+        if not failed:
+            try:
+                session.commit()
+            except OcitreeError as exc:
+                # A file store writes everything at once: nothing is durable if this fails.
+                failed.append(FailedStep(repository="", digest="", tags=[], error=str(exc)))
+                deleted = []
+    done = {(d.repository, d.digest) for d in deleted}
+    not_done = [
+        ArtifactRef(repository=s.repository, digest=s.digest, tags=s.tags)
+        for s in plan.delete
+        if (s.repository, s.digest) not in done
+    ]
+    result = ExecutionResult(completed=not failed, deleted=deleted, failed=failed, not_done=not_done)
+    if audit_log is not None:
+        try:
+            append_audit_record(audit_log, plan, result)
+            result.audit_log = str(audit_log)
+        except OSError:
+            result.audit_log = None  # the deletion stands; the caller warns that the record is missing
+    return result
+
+
+class _Empty:
+    artifacts: dict = {}
+
+
+_EMPTY = _Empty()

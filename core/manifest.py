@@ -1,0 +1,112 @@
+"""Pydantic models of OCI and Docker manifests, and parsing raw bytes into them.
+
+Invalid input is rejected with a message naming the field and the value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from . import media_types as mt
+from .errors import MalformedDataError
+from .names import check_digest
+
+
+def _digest(value: str) -> str:
+    check_digest(value)
+    return value
+
+
+Digest = Annotated[str, AfterValidator(_digest)]
+
+
+class Platform(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, frozen=True)
+
+    architecture: str
+    os: str
+    os_version: str | None = Field(default=None, alias="os.version")
+    variant: str | None = None
+
+    def __str__(self) -> str:
+        text = f"{self.os}/{self.architecture}"
+        return f"{text}/{self.variant}" if self.variant else text
+
+
+class Descriptor(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="allow")
+
+    media_type: str = Field(alias="mediaType")
+    digest: Digest
+    size: int = Field(ge=0)
+    platform: Platform | None = None
+    annotations: dict[str, str] | None = None
+    artifact_type: str | None = Field(default=None, alias="artifactType")
+
+
+class ImageManifest(BaseModel):
+    """OCI image manifest or Docker v2 schema 2 manifest (same shape)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="allow")
+
+    schema_version: int = Field(alias="schemaVersion")
+    media_type: str | None = Field(default=None, alias="mediaType")
+    artifact_type: str | None = Field(default=None, alias="artifactType")
+    config: Descriptor
+    layers: list[Descriptor] = Field(default_factory=list)
+    subject: Descriptor | None = None
+    annotations: dict[str, str] | None = None
+
+
+class ImageIndex(BaseModel):
+    """OCI image index or Docker manifest list."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="allow")
+
+    schema_version: int = Field(alias="schemaVersion")
+    media_type: str | None = Field(default=None, alias="mediaType")
+    artifact_type: str | None = Field(default=None, alias="artifactType")
+    manifests: list[Descriptor]
+    subject: Descriptor | None = None
+    annotations: dict[str, str] | None = None
+
+
+def digest_of(data: bytes, algorithm: str = "sha256") -> str:
+    return f"{algorithm}:{hashlib.new(algorithm, data).hexdigest()}"
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    value = err.get("input")
+    shown = json.dumps(value)[:80] if not isinstance(value, (dict, list)) else type(value).__name__
+    return f"field {where} = {shown}: {err['msg']}"
+
+
+def parse_manifest(data: bytes, media_type: str | None, where: str) -> ImageManifest | ImageIndex:
+    """Parse manifest bytes; `where` names it in errors (repository@digest or a file path)."""
+    try:
+        doc: Any = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MalformedDataError(f"{where}: manifest is not JSON ({exc})") from None
+    if not isinstance(doc, dict):
+        raise MalformedDataError(f"{where}: manifest is a JSON {type(doc).__name__}, expected an object")
+    declared = doc.get("mediaType") or media_type
+    is_index = declared in mt.INDEX_TYPES or (declared is None and "manifests" in doc)
+    model = ImageIndex if is_index else ImageManifest
+    try:
+        return model.model_validate(doc)
+    except ValidationError as exc:
+        raise MalformedDataError(f"{where}: {_first_error(exc)}") from None
+
+
+def manifest_media_type(manifest: ImageManifest | ImageIndex, declared: str | None) -> str:
+    if manifest.media_type:
+        return manifest.media_type
+    if declared:
+        return declared
+    return mt.OCI_INDEX if isinstance(manifest, ImageIndex) else mt.OCI_MANIFEST

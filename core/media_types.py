@@ -1,0 +1,35 @@
+"""Media types ocitree recognises, and what kind of artifact each makes."""
+
+from __future__ import annotations
+
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
+OCI_EMPTY = "application/vnd.oci.empty.v1+json"
+COSIGN_SIMPLESIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
+
+INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_MANIFEST_LIST})
+MANIFEST_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
+IMAGE_CONFIG_TYPES = frozenset({OCI_CONFIG, DOCKER_CONFIG})
+
+# Sent as Accept when fetching manifests: without the OCI types distribution answers 404.
+ACCEPT_MANIFESTS = ", ".join([OCI_INDEX, OCI_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_MANIFEST])
+
+
+def is_index(media_type: str) -> bool:
+    return media_type in INDEX_TYPES
+
+
+def accessory_kind(artifact_type: str | None, config_media_type: str | None, tag_suffix: str | None = None) -> str:
+    """signature, sbom, attestation or accessory, from whatever hints an artifact carries."""
+    hints = " ".join(x for x in (artifact_type, config_media_type) if x).lower()
+    if tag_suffix == "sig" or "sig" in hints.split("/")[-1] or "signature" in hints or COSIGN_SIMPLESIGNING in hints:
+        return "signature"
+    if tag_suffix == "sbom" or any(k in hints for k in ("spdx", "cyclonedx", "sbom", "syft")):
+        return "sbom"
+    if tag_suffix == "att" or any(k in hints for k in ("in-toto", "intoto", "attestation", "dsse", "provenance")):
+        return "attestation"
+    return "accessory"

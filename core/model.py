@@ -1,0 +1,226 @@
+"""The in-memory model: artifacts, and each repository's reference graph.
+
+Artifacts are slotted dataclasses rather than pydantic models: a registry of a
+million artifacts must fit in memory and build in seconds. Validation happens
+where data enters (core.manifest, the stores); the graph trusts its input.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from . import media_types as mt
+from .errors import MalformedDataError, UnknownReferenceError
+from .names import short_digest
+from .references import Reference
+
+# cosign's tag convention: sha256-<hex>.sig / .att / .sbom names the subject.
+_COSIGN_TAG = re.compile(r"^(sha256|sha512)-([a-f0-9]{64}|[a-f0-9]{128})\.(sig|att|sbom)$")
+# OCI 1.1 referrers fallback: an index tagged sha256-<hex> lists the subject's referrers.
+_FALLBACK_TAG = re.compile(r"^(sha256|sha512)-([a-f0-9]{64}|[a-f0-9]{128})$")
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformInfo:
+    os: str
+    architecture: str
+    variant: str | None = None
+
+    def __str__(self) -> str:
+        text = f"{self.os}/{self.architecture}"
+        return f"{text}/{self.variant}" if self.variant else text
+
+
+@dataclass(frozen=True, slots=True)
+class ChildRef:
+    """One entry of an index's manifests[]."""
+
+    digest: str
+    media_type: str
+    size: int
+    platform: PlatformInfo | None = None
+    annotations: dict[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BlobRef:
+    """A config or layer blob an image manifest uses."""
+
+    digest: str
+    size: int
+    media_type: str = ""
+
+
+@dataclass(slots=True)
+class Artifact:
+    repository: str
+    digest: str
+    media_type: str
+    size: int
+    children: tuple[ChildRef, ...] = ()
+    blobs: tuple[BlobRef, ...] = ()
+    subject: str | None = None
+    artifact_type: str | None = None
+    config_media_type: str | None = None
+    annotations: dict[str, str] | None = None
+    tags: list[str] = field(default_factory=list)
+
+    @property
+    def is_index(self) -> bool:
+        return self.media_type in mt.INDEX_TYPES
+
+    @property
+    def kind(self) -> str:
+        """index, image or artifact (an accessory's own kind comes from the graph)."""
+        if self.is_index:
+            return "index"
+        if self.artifact_type is None and self.config_media_type in mt.IMAGE_CONFIG_TYPES:
+            return "image"
+        return "artifact"
+
+    @property
+    def total_size(self) -> int:
+        return self.size + sum(b.size for b in self.blobs)
+
+    def label(self) -> str:
+        """`repo:tag` or `repo@sha256:abc…` for messages."""
+        if self.tags:
+            return f"{self.repository}:{self.tags[0]}"
+        return f"{self.repository}@{short_digest(self.digest)}"
+
+
+class Repository:
+    """One repository's reference graph. Built in linear time; lookups are O(1)."""
+
+    __slots__ = ("name", "artifacts", "tags", "parents", "accessories", "subjects", "accessory_kinds", "blob_users")
+
+    def __init__(self, name: str, artifacts: Iterable[Artifact], check_cycles: bool = True):
+        self.name = name
+        self.artifacts: dict[str, Artifact] = {a.digest: a for a in artifacts}
+        self.tags: dict[str, str] = {}
+        self.parents: dict[str, list[str]] = {}
+        self.accessories: dict[str, list[str]] = {}
+        self.subjects: dict[str, list[str]] = {}
+        self.accessory_kinds: dict[str, str] = {}
+        self.blob_users: dict[str, int] = {}
+        parents = self.parents
+        blob_users = self.blob_users
+        for artifact in self.artifacts.values():
+            for tag in artifact.tags:
+                self.tags[tag] = artifact.digest
+            seen: set[str] = set()
+            for child in artifact.children:
+                if child.digest not in seen:
+                    seen.add(child.digest)
+                    parents.setdefault(child.digest, []).append(artifact.digest)
+            for blob in {b.digest for b in artifact.blobs}:
+                blob_users[blob] = blob_users.get(blob, 0) + 1
+            if artifact.subject:
+                self._add_accessory(artifact.subject, artifact.digest)
+                self.accessory_kinds[artifact.digest] = mt.accessory_kind(artifact.artifact_type, artifact.config_media_type)
+        for tag, digest in self.tags.items():
+            match = _COSIGN_TAG.match(tag)
+            if match:
+                self._add_accessory(f"{match[1]}:{match[2]}", digest)
+                self.accessory_kinds[digest] = mt.accessory_kind(None, None, match[3])
+            elif _FALLBACK_TAG.match(tag) and self.artifacts[digest].is_index:
+                match = _FALLBACK_TAG.match(tag)
+                self._add_accessory(f"{match[1]}:{match[2]}", digest)
+                self.accessory_kinds[digest] = "referrers"
+        if check_cycles:
+            self._check_cycles()
+
+    def _add_accessory(self, subject: str, accessory: str) -> None:
+        if subject == accessory:
+            return
+        lst = self.accessories.setdefault(subject, [])
+        if accessory not in lst:
+            lst.append(accessory)
+            self.subjects.setdefault(accessory, []).append(subject)
+
+    def _check_cycles(self) -> None:
+        """Reject an index that (through children) lists itself: content addressing makes
+        that impossible in a real registry, so it can only be a hand-written mistake."""
+        state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+        for root, artifact in self.artifacts.items():
+            if not artifact.children or state.get(root):
+                continue
+            stack: list[tuple[str, int]] = [(root, 0)]
+            path: list[str] = [root]
+            state[root] = 1
+            while stack:
+                digest, i = stack[-1]
+                children = self.artifacts[digest].children
+                if i >= len(children):
+                    stack.pop()
+                    path.pop()
+                    state[digest] = 2
+                    continue
+                stack[-1] = (digest, i + 1)
+                child = children[i].digest
+                if child not in self.artifacts:
+                    continue
+                mark = state.get(child)
+                if mark == 1:
+                    cycle = path[path.index(child):] + [child]
+                    shown = " -> ".join(short_digest(d) for d in cycle)
+                    raise MalformedDataError(f"repository {self.name}: reference cycle {shown}; an index cannot list itself")
+                if mark is None:
+                    state[child] = 1
+                    stack.append((child, 0))
+                    path.append(child)
+
+    # Lookups the planner and the TUI use -------------------------------------------------
+
+    def parents_of(self, digest: str) -> list[str]:
+        return self.parents.get(digest, [])
+
+    def accessories_of(self, digest: str) -> list[str]:
+        return self.accessories.get(digest, [])
+
+    def is_shared(self, digest: str) -> bool:
+        return len(self.parents.get(digest, ())) > 1
+
+    def is_accessory(self, digest: str) -> bool:
+        return digest in self.subjects
+
+    def top_level(self) -> list[Artifact]:
+        """Artifacts no index lists and that are not accessories, tagged ones first."""
+        items = [a for d, a in self.artifacts.items() if d not in self.parents and d not in self.subjects]
+        items.sort(key=lambda a: (not a.tags, a.tags[0] if a.tags else a.digest))
+        return items
+
+
+class Registry:
+    """Every repository a source holds."""
+
+    __slots__ = ("source", "repositories", "protect")
+
+    def __init__(self, source: str, repositories: Iterable[Repository], protect: Iterable[str] = ()):
+        self.source = source
+        self.repositories: dict[str, Repository] = {r.name: r for r in repositories}
+        self.protect: list[str] = list(protect)  # protection patterns the source itself carries
+
+    @property
+    def artifact_count(self) -> int:
+        return sum(len(r.artifacts) for r in self.repositories.values())
+
+    def resolve(self, ref: Reference) -> Artifact:
+        repo = self.repositories.get(ref.repository)
+        if repo is None:
+            names = sorted(self.repositories)
+            hint = f" (repositories: {', '.join(names[:5])}{', ...' if len(names) > 5 else ''})" if names else ""
+            raise UnknownReferenceError(f"no repository {ref.repository!r} in {self.source}{hint}")
+        if ref.digest:
+            artifact = repo.artifacts.get(ref.digest)
+            if artifact is None:
+                raise UnknownReferenceError(f"no manifest {ref.digest} in repository {ref.repository}")
+            return artifact
+        digest = repo.tags.get(ref.tag or "")
+        if digest is None:
+            tags = sorted(repo.tags)
+            hint = f" (tags: {', '.join(tags[:8])}{', ...' if len(tags) > 8 else ''})" if tags else " (it has no tags)"
+            raise UnknownReferenceError(f"no tag {ref.tag!r} in repository {ref.repository}{hint}")
+        return repo.artifacts[digest]

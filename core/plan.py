@@ -1,0 +1,165 @@
+"""DeletionPlan: the one plan type the TUI, `ocitree plan --json` and the executor all read.
+
+Its JSON form (`plan.to_json()`) is a public interface documented in the README:
+add fields, never rename or remove them.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from .names import short_digest
+
+SCHEMA_VERSION = 1
+
+
+class ParentRef(BaseModel):
+    digest: str
+    tags: list[str] = Field(default_factory=list)
+
+    def label(self, repository: str) -> str:
+        if self.tags:
+            return f"{repository}:{self.tags[0]} ({short_digest(self.digest)})"
+        return f"{repository}@{short_digest(self.digest)}"
+
+
+class TargetRef(BaseModel):
+    repository: str
+    digest: str
+    reference: str  # as the user named it: repo:tag or repo@digest
+
+
+class Refusal(BaseModel):
+    repository: str
+    digest: str
+    reason: Literal["referenced", "protected_tag"]
+    parents: list[ParentRef] = Field(default_factory=list)  # for "referenced"
+    tag: str | None = None  # for "protected_tag"
+    rule: str | None = None  # the protection pattern that matched
+    tags: list[str] = Field(default_factory=list)
+
+    def describe(self) -> str:
+        what = f"{self.repository}:{self.tags[0]}" if self.tags else f"{self.repository}@{short_digest(self.digest)}"
+        if self.reason == "referenced":
+            n = len(self.parents)
+            names = ", ".join(p.label(self.repository) for p in self.parents)
+            return f"{what} is referenced by {n} ind{'ex' if n == 1 else 'exes'}: {names}"
+        return f"{what} carries protected tag {self.tag!r} (rule {self.rule!r})"
+
+
+class DeleteEntry(BaseModel):
+    repository: str
+    digest: str
+    media_type: str
+    kind: str  # index, image, artifact, signature, sbom, attestation, referrers, accessory
+    tags: list[str] = Field(default_factory=list)
+    why: Literal["target", "child", "accessory"]
+    via: str | None = None  # the parent (child) or subject (accessory) that brought it in
+    size: int = 0
+    platform: str | None = None
+
+
+class KeepEntry(BaseModel):
+    repository: str
+    digest: str
+    reason: Literal["shared", "tagged", "accessory_listed"]
+    parents: list[ParentRef] = Field(default_factory=list)  # the parents that remain
+    tags: list[str] = Field(default_factory=list)
+    via: str | None = None  # the deleted parent or subject it hangs under
+    platform: str | None = None
+
+    def describe(self) -> str:
+        what = f"{self.repository}@{short_digest(self.digest)}"
+        if self.reason == "tagged":
+            return f"{what} kept: tagged {', '.join(self.tags)}"
+        names = ", ".join(p.label(self.repository) for p in self.parents)
+        if self.reason == "accessory_listed":
+            return f"{what} kept: accessory listed by {names}"
+        return f"{what} kept: shared with {names}"
+
+
+class MissingEntry(BaseModel):
+    repository: str
+    digest: str
+    parent: str
+
+
+class DeletionPlan(BaseModel):
+    schema_version: int = SCHEMA_VERSION
+    source: str = ""
+    allowed: bool
+    targets: list[TargetRef]
+    protect: list[str] = Field(default_factory=list)
+    refusals: list[Refusal] = Field(default_factory=list)
+    delete: list[DeleteEntry] = Field(default_factory=list)  # in execution order
+    keep: list[KeepEntry] = Field(default_factory=list)
+    missing: list[MissingEntry] = Field(default_factory=list)
+    tags_removed: list[str] = Field(default_factory=list)  # repository:tag
+    reclaimable_bytes: int = 0
+
+    @property
+    def repositories(self) -> set[str]:
+        return {t.repository for t in self.targets}
+
+    def summary(self) -> str:
+        """One line: `deletes 10, keeps 1 shared` or `refused: referenced by 2 indexes`."""
+        if not self.allowed:
+            first = self.refusals[0]
+            if first.reason == "referenced":
+                n = len(first.parents)
+                text = f"refused: referenced by {n} ind{'ex' if n == 1 else 'exes'}"
+            else:
+                text = f"refused: protected tag {first.tag}"
+            more = len(self.refusals) - 1
+            return text + (f" (+{more} more)" if more else "")
+        parts = [f"deletes {len(self.delete)}"]
+        counts: dict[str, int] = {}
+        for k in self.keep:
+            counts[k.reason] = counts.get(k.reason, 0) + 1
+        words = {"shared": "shared", "tagged": "tagged", "accessory_listed": "listed accessory"}
+        for reason in ("shared", "tagged", "accessory_listed"):
+            if counts.get(reason):
+                parts.append(f"keeps {counts[reason]} {words[reason]}")
+        if self.missing:
+            parts.append(f"{len(self.missing)} missing")
+        return ", ".join(parts)
+
+    def fingerprint(self) -> tuple:
+        """What must not change between planning and executing for the plan to stand."""
+        return (
+            self.allowed,
+            tuple((d.repository, d.digest, tuple(sorted(d.tags))) for d in self.delete),
+            tuple((r.repository, r.digest, r.reason) for r in self.refusals),
+        )
+
+    def to_json_dict(self) -> dict:
+        return self.model_dump(mode="json")
+
+
+class ArtifactRef(BaseModel):
+    repository: str
+    digest: str
+    tags: list[str] = Field(default_factory=list)
+
+
+class FailedStep(ArtifactRef):
+    error: str
+
+
+class ExecutionResult(BaseModel):
+    """What the executor did: `deleted`, `failed` (at most one: it stops there), `not_done`."""
+
+    completed: bool
+    deleted: list[ArtifactRef] = Field(default_factory=list)
+    failed: list[FailedStep] = Field(default_factory=list)
+    not_done: list[ArtifactRef] = Field(default_factory=list)
+    audit_log: str | None = None
+
+    def summary(self) -> str:
+        if self.completed:
+            return f"deleted {len(self.deleted)} artifact{'s' if len(self.deleted) != 1 else ''}"
+        f = self.failed[0] if self.failed else None
+        reason = f": {f.error}" if f else ""
+        return f"stopped after deleting {len(self.deleted)}; {len(self.not_done)} not deleted{reason}"

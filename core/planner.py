@@ -1,0 +1,228 @@
+"""The planner: registry state and targets in, one DeletionPlan out. Pure: it changes nothing.
+
+It implements docs/deletion-semantics.md. Cost is proportional to the affected subtree:
+every graph lookup is a dict access, and only artifacts reached from the targets are visited.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Sequence
+
+from .model import Artifact, Registry, Repository
+from .plan import DeleteEntry, DeletionPlan, KeepEntry, MissingEntry, ParentRef, Refusal, TargetRef
+from .protection import first_protected, parse_rules
+from .references import Reference, parse_reference
+
+
+def resolve_targets(registry: Registry, refs: Iterable[str | Reference]) -> list[TargetRef]:
+    """Turn REF strings into targets; raises UnknownReferenceError for what the source lacks."""
+    targets: list[TargetRef] = []
+    seen: set[tuple[str, str]] = set()
+    for ref in refs:
+        parsed = parse_reference(ref) if isinstance(ref, str) else ref
+        artifact = registry.resolve(parsed)
+        key = (artifact.repository, artifact.digest)
+        if key not in seen:
+            seen.add(key)
+            targets.append(TargetRef(repository=artifact.repository, digest=artifact.digest, reference=str(parsed)))
+    return targets
+
+
+def plan_deletion(registry: Registry, targets: Sequence[TargetRef], protect: Iterable[str] = ()) -> DeletionPlan:
+    patterns = list(dict.fromkeys([*protect, *registry.protect]))
+    rules = parse_rules(patterns)
+    plan = DeletionPlan(source=registry.source, allowed=True, targets=list(targets), protect=patterns)
+    by_repo: dict[str, list[str]] = {}
+    for t in targets:
+        by_repo.setdefault(t.repository, []).append(t.digest)
+    for name, digests in by_repo.items():
+        _plan_repository(registry.repositories[name], digests, rules, plan)
+    plan.allowed = not plan.refusals
+    return plan
+
+
+def _parent_refs(repo: Repository, digests: Iterable[str]) -> list[ParentRef]:
+    arts = repo.artifacts
+    return [ParentRef(digest=d, tags=list(arts[d].tags) if d in arts else []) for d in digests]
+
+
+def _plan_repository(repo: Repository, targets: list[str], rules, plan: DeletionPlan) -> None:
+    arts = repo.artifacts
+    parents = repo.parents
+    accessories = repo.accessories
+    subjects = repo.subjects
+    chosen: dict[str, tuple[str, str | None]] = {}  # digest -> (why, via), in discovery order
+    remaining: dict[str, int] = {}  # parents not (yet) being deleted, for children touched
+    touched: dict[str, str] = {}  # child or accessory reached but not chosen -> via
+    queue: deque[str] = deque()
+
+    def choose(digest: str, why: str, via: str | None) -> None:
+        chosen[digest] = (why, via)
+        queue.append(digest)
+
+    for digest in targets:
+        if digest not in chosen:
+            choose(digest, "target", None)
+
+    while queue:
+        digest = queue.popleft()
+        artifact = arts[digest]
+        seen_children: set[str] = set()
+        for child in artifact.children:
+            c = child.digest
+            if c in seen_children:
+                continue
+            seen_children.add(c)
+            if c not in arts:
+                plan.missing.append(MissingEntry(repository=repo.name, digest=c, parent=digest))
+                continue
+            left = remaining.get(c)
+            if left is None:
+                left = len(parents[c])
+            left -= 1  # rule 4: the reference being removed does not count
+            remaining[c] = left
+            if c in chosen:
+                continue
+            touched.setdefault(c, digest)
+            if left == 0:
+                c_art = arts[c]
+                if not c_art.tags:
+                    choose(c, "child", digest)  # rule 3
+                elif any(s in chosen for s in subjects.get(c, ())):
+                    choose(c, "accessory", digest)  # rule 5: a tagged accessory goes with its subject
+        for acc in accessories.get(digest, ()):
+            if acc in chosen or acc not in arts:
+                continue
+            touched.setdefault(acc, digest)
+            left = remaining.get(acc)
+            if left is None:
+                left = len(parents.get(acc, ()))
+                remaining[acc] = left
+            if left == 0:  # rule 5: an accessory an index lists is kept
+                choose(acc, "accessory", digest)
+
+    # Rule 2: a target that an index outside this deletion still lists is refused.
+    for digest in targets:
+        holders = [p for p in parents.get(digest, ()) if p not in chosen]
+        if holders:
+            plan.refusals.append(
+                Refusal(
+                    repository=repo.name,
+                    digest=digest,
+                    reason="referenced",
+                    parents=_parent_refs(repo, holders),
+                    tags=list(arts[digest].tags),
+                )
+            )
+    # Rule 6: nothing being deleted may carry a protected tag.
+    if rules:
+        for digest in chosen:
+            hit = first_protected(rules, repo.name, arts[digest].tags)
+            if hit:
+                plan.refusals.append(
+                    Refusal(
+                        repository=repo.name,
+                        digest=digest,
+                        reason="protected_tag",
+                        tag=hit[0],
+                        rule=hit[1],
+                        tags=list(arts[digest].tags),
+                    )
+                )
+
+    for digest in _execution_order(repo, chosen):
+        why, via = chosen[digest]
+        artifact = arts[digest]
+        plan.delete.append(
+            DeleteEntry(
+                repository=repo.name,
+                digest=digest,
+                media_type=artifact.media_type,
+                kind=repo.accessory_kinds.get(digest, artifact.kind) if digest in subjects else artifact.kind,
+                tags=list(artifact.tags),
+                why=why,  # type: ignore[arg-type]
+                via=via,
+                size=artifact.size,
+                platform=_platform(arts.get(via) if via else None, digest),
+            )
+        )
+        plan.tags_removed.extend(f"{repo.name}:{t}" for t in artifact.tags)
+
+    for digest, via in touched.items():
+        if digest in chosen:
+            continue
+        artifact = arts[digest]
+        holders = [p for p in parents.get(digest, ()) if p not in chosen]
+        if holders:
+            reason = "shared" if via in parents.get(digest, ()) else "accessory_listed"
+        else:
+            reason = "tagged"
+        plan.keep.append(
+            KeepEntry(
+                repository=repo.name,
+                digest=digest,
+                reason=reason,  # type: ignore[arg-type]
+                parents=_parent_refs(repo, holders),
+                tags=list(artifact.tags),
+                via=via,
+                platform=_platform(arts.get(via), digest),
+            )
+        )
+
+    plan.reclaimable_bytes += _reclaimable(repo, chosen)
+
+
+def _platform(parent: Artifact | None, digest: str) -> str | None:
+    if parent is None:
+        return None
+    for child in parent.children:
+        if child.digest == digest and child.platform is not None:
+            return str(child.platform)
+    return None
+
+
+def _execution_order(repo: Repository, chosen: dict[str, tuple[str, str | None]]) -> list[str]:
+    """Top-down: an index before its children, a subject before its accessories.
+
+    A run cut short then leaves no surviving artifact pointing at a deleted one."""
+    arts = repo.artifacts
+    indegree = dict.fromkeys(chosen, 0)
+    edges: dict[str, list[str]] = {}
+    for digest in chosen:
+        outs = [c.digest for c in arts[digest].children if c.digest in indegree]
+        outs += [a for a in repo.accessories.get(digest, ()) if a in indegree]
+        outs = list(dict.fromkeys(outs))
+        edges[digest] = outs
+        for o in outs:
+            indegree[o] += 1
+    ready = deque(d for d in chosen if indegree[d] == 0)
+    order: list[str] = []
+    while ready:
+        digest = ready.popleft()
+        order.append(digest)
+        for o in edges[digest]:
+            indegree[o] -= 1
+            if indegree[o] == 0:
+                ready.append(o)
+    if len(order) < len(chosen):  # only a hand-made subject loop can get here
+        placed = set(order)
+        order.extend(d for d in chosen if d not in placed)
+    return order
+
+
+def _reclaimable(repo: Repository, chosen: dict[str, tuple[str, str | None]]) -> int:
+    """Manifest bytes of what goes, plus blobs no remaining artifact of the repository uses."""
+    arts = repo.artifacts
+    total = 0
+    uses_removed: dict[str, int] = {}
+    sizes: dict[str, int] = {}
+    for digest in chosen:
+        artifact = arts[digest]
+        total += artifact.size
+        for blob in artifact.blobs:
+            sizes[blob.digest] = blob.size
+        for b in {b.digest for b in artifact.blobs}:  # Repository counts users, not uses
+            uses_removed[b] = uses_removed.get(b, 0) + 1
+    users = repo.blob_users
+    return total + sum(sizes[b] for b, n in uses_removed.items() if users.get(b, 0) <= n)

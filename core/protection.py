@@ -1,0 +1,46 @@
+"""Protection rules (Harbor's immutable tags): `TAG_GLOB` or `REPOSITORY_GLOB:TAG_GLOB`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+
+from .errors import BadInputError
+
+
+@dataclass(frozen=True, slots=True)
+class ProtectionRule:
+    pattern: str
+    repository_glob: str
+    tag_glob: str
+
+    @classmethod
+    def parse(cls, pattern: str) -> ProtectionRule:
+        if not pattern or pattern.strip() != pattern:
+            raise BadInputError(f"invalid protection pattern {pattern!r}: write TAG_GLOB (v*) or REPOSITORY_GLOB:TAG_GLOB")
+        repo_glob, sep, tag_glob = pattern.rpartition(":")
+        if not sep:
+            return cls(pattern, "*", pattern)
+        if not repo_glob or not tag_glob:
+            raise BadInputError(f"invalid protection pattern {pattern!r}: both sides of ':' must be non-empty")
+        return cls(pattern, repo_glob, tag_glob)
+
+    def matches(self, repository: str, tag: str) -> bool:
+        return fnmatchcase(tag, self.tag_glob) and fnmatchcase(repository, self.repository_glob)
+
+
+def parse_rules(patterns) -> tuple[ProtectionRule, ...]:
+    seen: dict[str, ProtectionRule] = {}
+    for p in patterns:
+        if p not in seen:
+            seen[p] = ProtectionRule.parse(p)
+    return tuple(seen.values())
+
+
+def first_protected(rules: tuple[ProtectionRule, ...], repository: str, tags) -> tuple[str, str] | None:
+    """(tag, pattern) of the first protected tag, or None."""
+    for tag in tags:
+        for rule in rules:
+            if rule.matches(repository, tag):
+                return tag, rule.pattern
+    return None

@@ -1,0 +1,1 @@
+"""Stores: where a registry's state comes from and where deletions go."""

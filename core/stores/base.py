@@ -1,0 +1,67 @@
+"""The store interface every source implements: sample file, OCI layout, live registry."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..model import Registry
+
+
+@dataclass(frozen=True, slots=True)
+class LoadProgress:
+    """Reported while loading: `done` of `total` units (total may be None while unknown)."""
+
+    done: int
+    total: int | None
+    message: str = ""
+
+
+ProgressCallback = Callable[[LoadProgress], None]
+
+
+class DeletionSession(ABC):
+    """Exclusive access to some repositories for one plan's execution.
+
+    Used as a context manager: entering takes whatever lock the store has,
+    `current()` reads the repositories afresh (so the executor can refuse a stale plan),
+    `delete()` removes one manifest, `commit()` makes the deletions durable.
+    Leaving without commit() abandons what was not yet durable."""
+
+    def __enter__(self) -> DeletionSession:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @abstractmethod
+    def current(self) -> Registry: ...
+
+    @abstractmethod
+    def delete(self, repository: str, digest: str) -> None:
+        """Delete one manifest (and with it every tag pointing at it). Raises StoreError."""
+
+    def commit(self) -> None:
+        """Make the deletions durable (a file store writes here; a registry already has)."""
+
+    def close(self) -> None:
+        """Release locks."""
+
+
+class Store(ABC):
+    """A source of registry state that can also delete."""
+
+    #: what the user typed, for headers and messages (never with credentials)
+    source: str = ""
+    #: a store that cannot delete at all (deletion disabled is found out on the first DELETE)
+    read_only: bool = False
+
+    @abstractmethod
+    def load(self, progress: ProgressCallback | None = None) -> Registry: ...
+
+    @abstractmethod
+    def session(self, repositories: set[str]) -> DeletionSession: ...
+
+    def close(self) -> None:
+        """Release network clients and the like."""

@@ -1,0 +1,195 @@
+"""The sample store: a registry held in one JSON file (format in sample_format.py).
+
+Writes are atomic (temporary file, fsync, rename) under an exclusive lock on a
+sidecar `.lock` file, and every deletion re-reads the file under that lock first,
+so two ocitree processes deleting from one file never lose each other's change.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from .. import media_types as mt
+from ..errors import BadInputError, MalformedDataError, StoreError
+from ..model import Artifact, BlobRef, ChildRef, PlatformInfo, Registry, Repository
+from .base import DeletionSession, LoadProgress, ProgressCallback, Store
+from .sample_format import SampleArtifact, SampleFile
+
+
+def _place(loc: tuple) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def parse_sample(raw: bytes, where: str) -> tuple[SampleFile, dict]:
+    try:
+        doc = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise MalformedDataError(f"{where}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except UnicodeDecodeError:
+        raise MalformedDataError(f"{where}: not UTF-8 text") from None
+    try:
+        return SampleFile.model_validate(doc), doc
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        value = err.get("input")
+        shown = json.dumps(value)[:60] if not isinstance(value, (dict, list)) else f"a JSON {'object' if isinstance(value, dict) else 'array'}"
+        msg = err["msg"].removeprefix("Value error, ")
+        raise MalformedDataError(f"{where}: at {_place(err['loc'])} = {shown}: {msg}") from None
+
+
+def _artifact(repository: str, entry: SampleArtifact) -> Artifact:
+    children = ()
+    if entry.manifests is not None:
+        children = tuple(
+            ChildRef(
+                digest=c.digest,
+                media_type=c.media_type or mt.OCI_MANIFEST,
+                size=c.size,
+                platform=PlatformInfo(c.platform.os, c.platform.architecture, c.platform.variant) if c.platform else None,
+                annotations=c.annotations,
+            )
+            for c in entry.manifests
+        )
+    blobs = tuple(BlobRef(b.digest, b.size, b.media_type) for b in ([entry.config] if entry.config else []) + entry.layers)
+    config_type = entry.config.media_type if entry.config else None
+    if entry.config and not config_type:
+        config_type = mt.OCI_CONFIG
+    return Artifact(
+        repository=repository,
+        digest=entry.digest,
+        media_type=entry.resolved_media_type(),
+        size=entry.size,
+        children=children,
+        blobs=blobs,
+        subject=entry.subject,
+        artifact_type=entry.artifact_type,
+        config_media_type=config_type,
+        annotations=entry.annotations,
+        tags=list(entry.tags),
+    )
+
+
+def registry_from_sample(sample: SampleFile, source: str) -> Registry:
+    repos = []
+    for name, entries in sample.repositories.items():
+        seen_tags: dict[str, str] = {}
+        seen_digests: set[str] = set()
+        for i, e in enumerate(entries):
+            if e.digest in seen_digests:
+                raise MalformedDataError(f"{source}: at repositories.{name}[{i}].digest: {e.digest} is listed twice")
+            seen_digests.add(e.digest)
+            for tag in e.tags:
+                if tag in seen_tags:
+                    raise MalformedDataError(f"{source}: at repositories.{name}[{i}].tags: tag {tag!r} is on two artifacts")
+                seen_tags[tag] = e.digest
+        try:
+            repos.append(Repository(name, (_artifact(name, e) for e in entries)))
+        except MalformedDataError as exc:
+            raise MalformedDataError(f"{source}: {exc}") from None
+    return Registry(source, repos, protect=sample.protect)
+
+
+class SampleStore(Store):
+    def __init__(self, path: str | os.PathLike, read_only: bool = False):
+        self.path = Path(path)
+        self.source = str(path)
+        self.read_only = read_only
+
+    def _read(self) -> tuple[Registry, dict]:
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            raise BadInputError(f"{self.path}: no such file; give a sample file, an OCI layout directory or a registry URL") from None
+        except IsADirectoryError:
+            raise BadInputError(f"{self.path}: is a directory without an oci-layout file") from None
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot read ({exc.strerror})") from None
+        sample, doc = parse_sample(raw, str(self.path))
+        return registry_from_sample(sample, self.source), doc
+
+    def load(self, progress: ProgressCallback | None = None) -> Registry:
+        registry, _ = self._read()
+        if progress:
+            n = registry.artifact_count
+            progress(LoadProgress(n, n, "loaded"))
+        return registry
+
+    def session(self, repositories: set[str]) -> DeletionSession:
+        if self.read_only:
+            raise StoreError(f"{self.path}: opened read-only; nothing was deleted")
+        return _SampleSession(self)
+
+
+class _SampleSession(DeletionSession):
+    def __init__(self, store: SampleStore):
+        self.store = store
+        self._lock_fd: int | None = None
+        self._doc: dict | None = None
+        self._changed = False
+
+    def __enter__(self) -> _SampleSession:
+        lock_path = self.store.path.with_name(self.store.path.name + ".lock")
+        try:
+            self._lock_fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        except OSError as exc:
+            self.close()
+            raise StoreError(f"{lock_path}: cannot lock ({exc.strerror})") from None
+        return self
+
+    def current(self) -> Registry:
+        registry, self._doc = self.store._read()
+        return registry
+
+    def delete(self, repository: str, digest: str) -> None:
+        assert self._doc is not None, "current() comes first"
+        entries = self._doc["repositories"].get(repository, [])
+        for i, entry in enumerate(entries):
+            if entry.get("digest") == digest:
+                del entries[i]
+                self._changed = True
+                return
+        raise StoreError(f"{repository}@{digest} is no longer in {self.store.path}")
+
+    def commit(self) -> None:
+        if not self._changed or self._doc is None:
+            return
+        path = self.store.path
+        data = (json.dumps(self._doc, indent=2, ensure_ascii=False) + "\n").encode()
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                try:
+                    os.chmod(tmp, path.stat().st_mode & 0o777)
+                except OSError:
+                    pass
+                os.replace(tmp, path)
+            except BaseException:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+                raise
+            dir_fd = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot write ({exc.strerror}); the file is unchanged") from None
+
+    def close(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing drops the flock
+            self._lock_fd = None

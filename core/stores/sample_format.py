@@ -1,0 +1,105 @@
+"""The sample file format: ocitree's own JSON, for demos and tests, easy to write by hand.
+
+    {
+      "format": "ocitree-sample/1",
+      "protect": ["v*"],                        // optional protection rules
+      "repositories": {
+        "library/app": [
+          {"digest": "sha256:…", "tags": ["latest"],
+           "mediaType": "application/vnd.oci.image.index.v1+json",   // optional: inferred
+           "size": 1234,
+           "manifests": [{"digest": "sha256:…", "size": 500,
+                          "platform": {"os": "linux", "architecture": "amd64"}}]},
+          {"digest": "sha256:…", "size": 500,
+           "config": {"digest": "sha256:…", "size": 1469},
+           "layers": [{"digest": "sha256:…", "size": 3000000}]},
+          {"digest": "sha256:…", "subject": "sha256:…", "artifactType": "application/spdx+json"}
+        ]
+      }
+    }
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from .. import media_types as mt
+from ..manifest import Digest, Platform
+from ..names import check_repository_name, check_tag
+
+FORMAT = "ocitree-sample/1"
+
+
+def _tag(value: str) -> str:
+    check_tag(value)
+    return value
+
+
+Tag = Annotated[str, AfterValidator(_tag)]
+
+
+class SampleBlob(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+    digest: Digest
+    size: int = Field(default=0, ge=0)
+    media_type: str = Field(default="", alias="mediaType")
+
+
+class SampleChild(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+    digest: Digest
+    size: int = Field(default=0, ge=0)
+    media_type: str | None = Field(default=None, alias="mediaType")
+    platform: Platform | None = None
+    annotations: dict[str, str] | None = None
+
+
+class SampleArtifact(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+    digest: Digest
+    tags: list[Tag] = Field(default_factory=list)
+    media_type: str | None = Field(default=None, alias="mediaType")
+    size: int = Field(default=0, ge=0)
+    artifact_type: str | None = Field(default=None, alias="artifactType")
+    annotations: dict[str, str] | None = None
+    config: SampleBlob | None = None
+    layers: list[SampleBlob] = Field(default_factory=list)
+    manifests: list[SampleChild] | None = None
+    subject: Digest | None = None
+
+    @field_validator("subject", mode="before")
+    @classmethod
+    def _subject_descriptor(cls, value):
+        # Accept a full descriptor as well as a bare digest.
+        return value.get("digest") if isinstance(value, dict) else value
+
+    def resolved_media_type(self) -> str:
+        if self.media_type:
+            return self.media_type
+        return mt.OCI_INDEX if self.manifests is not None else mt.OCI_MANIFEST
+
+
+class SampleFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    format: str = FORMAT
+    protect: list[str] = Field(default_factory=list)
+    repositories: dict[str, list[SampleArtifact]]
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        if value != FORMAT:
+            raise ValueError(f"unknown format, expected {FORMAT!r}")
+        return value
+
+    @field_validator("repositories")
+    @classmethod
+    def _names(cls, value: dict) -> dict:
+        for name in value:
+            try:
+                check_repository_name(name)
+            except Exception as exc:
+                raise ValueError(str(exc)) from None
+        return value
