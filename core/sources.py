@@ -1,12 +1,22 @@
-"""Turning a SOURCE argument into a Store."""
+"""Turning a SOURCE argument into a Store.
+
+    FILE.json                 a sample file
+    DIR (with oci-layout)     one OCI image layout, one repository named after DIR
+    DIR (layouts below it)    a tree of OCI image layouts, one repository per layout (zot's disk format)
+    http://HOST[:PORT]        a registry over plain HTTP (only when written so)
+    https://HOST[:PORT], HOST[:PORT]   a registry over HTTPS
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import BadInputError
 from .stores.base import Store
+
+_HOST = re.compile(r"^(localhost|\[[0-9a-fA-F:]+\]|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+|[A-Za-z0-9-]+:\d+|[A-Za-z0-9.-]+:\d+)(:\d+)?/?$")
 
 
 @dataclass
@@ -21,15 +31,25 @@ class SourceOptions:
     concurrency: int = 8
 
 
+def is_registry_url(source: str) -> bool:
+    return source.startswith(("http://", "https://")) or bool(_HOST.match(source))
+
+
 def open_store(source: str, options: SourceOptions | None = None) -> Store:
     options = options or SourceOptions()
-    from .stores.sample import SampleStore
-
     path = Path(source)
     if path.is_file():
+        from .stores.sample import SampleStore
+
         return SampleStore(path, read_only=options.read_only)
-    if path.exists():
-        raise BadInputError(f"{source}: not a sample file, and no OCI image layout was found under it")
-    if source.endswith(".json") or "/" in source and not source.startswith(("http://", "https://")):
-        raise BadInputError(f"{source}: no such file or directory")
-    raise BadInputError(f"{source}: unknown source; give a sample JSON file, an OCI layout directory, or a registry URL")
+    if path.is_dir():
+        from .stores.layout import open_layout_store
+
+        return open_layout_store(path, options)
+    if is_registry_url(source):
+        from .stores.registry.store import RegistryStore
+
+        return RegistryStore(source, options)
+    raise BadInputError(
+        f"{source}: no such file or directory; give a sample JSON file, an OCI layout directory, or a registry URL"
+    )
