@@ -38,7 +38,10 @@ def plan_deletion(registry: Registry, targets: Sequence[TargetRef], protect: Ite
         by_repo.setdefault(t.repository, []).append(t.digest)
     for name, digests in by_repo.items():
         _plan_repository(registry.repositories[name], digests, rules, plan)
-    plan.allowed = not plan.refusals
+    if plan.refusals:
+        # Rule 7: refused in full. A refused plan lists only its reasons, never a partial outcome.
+        plan.allowed = False
+        plan.delete, plan.keep, plan.missing, plan.tags_removed, plan.reclaimable_bytes = [], [], [], [], 0
     return plan
 
 

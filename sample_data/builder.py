@@ -35,10 +35,11 @@ class BuiltManifest:
     tags: list[str] = field(default_factory=list)
     platform: dict | None = None  # used when an index lists it
     artifact_type: str | None = None
+    declared_size: int | None = None  # for declared() manifests, whose content we do not have
 
     @property
     def size(self) -> int:
-        return len(self.data)
+        return self.declared_size if self.declared_size is not None else len(self.data)
 
     def descriptor(self, platform: dict | None = None) -> dict:
         d = {"mediaType": self.media_type, "digest": self.digest, "size": self.size}
@@ -175,6 +176,17 @@ class RegistryBuilder:
         data = _canonical(doc)
         return self._add(repo, BuiltManifest(repo, _digest(data), mt.OCI_MANIFEST, data, all_tags, None, artifact_type))
 
+    def declared(self, repo: str, digest: str, size: int, os: str, arch: str, tags=()) -> BuiltManifest:
+        """A manifest known only by digest and size (as in published examples): usable in a
+        sample file, not in a layout or a registry, which need the content."""
+        return self._add(repo, BuiltManifest(repo, digest, mt.OCI_MANIFEST, b"", list(tags),
+                                             {"os": os, "architecture": arch}, None, size))
+
+    def raw_index(self, repo: str, doc: dict, tags=()) -> BuiltManifest:
+        """An index from a literal document (for reproducing a published example exactly)."""
+        data = json.dumps(doc, indent=2).encode()
+        return self._add(repo, BuiltManifest(repo, _digest(data), mt.OCI_INDEX, data, list(tags)))
+
     def tag(self, m: BuiltManifest, *tags: str) -> BuiltManifest:
         m.tags.extend(t for t in tags if t not in m.tags)
         return m
@@ -203,7 +215,7 @@ class RegistryBuilder:
         for repo in self._manifests:
             entries = []
             for m in self.manifests(repo):
-                doc = json.loads(m.data)
+                doc = json.loads(m.data) if m.data else {}
                 entry: dict = {"digest": m.digest}
                 if m.tags:
                     entry["tags"] = list(m.tags)
