@@ -26,7 +26,7 @@ def is_index(media_type: str) -> bool:
 def accessory_kind(artifact_type: str | None, config_media_type: str | None, tag_suffix: str | None = None) -> str:
     """signature, sbom, attestation or accessory, from whatever hints an artifact carries."""
     hints = " ".join(x for x in (artifact_type, config_media_type) if x).lower()
-    if tag_suffix == "sig" or "sig" in hints.split("/")[-1] or "signature" in hints or COSIGN_SIMPLESIGNING in hints:
+    if tag_suffix == "sig" or ".sig." in hints or "signature" in hints or "sigstore" in hints or COSIGN_SIMPLESIGNING in hints:
         return "signature"
     if tag_suffix == "sbom" or any(k in hints for k in ("spdx", "cyclonedx", "sbom", "syft")):
         return "sbom"

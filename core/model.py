@@ -76,8 +76,8 @@ class Artifact:
         """index, image or artifact (an accessory's own kind comes from the graph)."""
         if self.is_index:
             return "index"
-        if self.artifact_type is None and self.config_media_type in mt.IMAGE_CONFIG_TYPES:
-            return "image"
+        if self.artifact_type is None and (self.config_media_type is None or self.config_media_type in mt.IMAGE_CONFIG_TYPES):
+            return "image"  # no config known (a declared manifest) counts as an image
         return "artifact"
 
     @property

@@ -1,0 +1,1 @@
+"""ocitree's faces: the Textual app and the command line. No deletion rule lives here."""

@@ -1,0 +1,295 @@
+"""The `ocitree` command line.
+
+    ocitree [SOURCE]                       open the TUI (no SOURCE: the bundled demo registry)
+    ocitree ls SOURCE [--json]             the tree
+    ocitree plan SOURCE REF... [--json]    what deleting REF would do; changes nothing
+    ocitree delete SOURCE REF... [--yes]   show the plan, ask, delete
+    ocitree demo [--reset]                 the demo working copy
+    ocitree web [SOURCE]                   serve the TUI to a browser (extra: web)
+
+Exit codes: 0 done; 1 operational failure; 2 bad input; 3 refused by the rules, nothing changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from core.config import load_config
+from core.errors import BadInputError, OcitreeError, StalePlanError
+from core.executor import execute_plan
+from core.paths import data_dir
+from core.plan import DeletionPlan, ExecutionResult
+from core.planner import plan_deletion, resolve_targets
+from core.protection import parse_rules
+from core.sources import SourceOptions, open_store
+from core.stores.base import LoadProgress, Store
+
+from .plan_text import registry_json, render_plan, render_registry, render_result
+
+EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_REFUSED = 0, 1, 2, 3
+SUBCOMMANDS = ("ls", "plan", "delete", "demo", "web")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # usage errors are bad input: exit 2, one line
+        raise BadInputError(f"{message} (see '{self.prog} --help')")
+
+
+def _source_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("source options")
+    g.add_argument("--read-only", action="store_true", help="never delete (the TUI shows a read-only badge)")
+    g.add_argument("--keep-blobs", action="store_true", help="OCI layouts: leave config and layer blobs in place")
+    g.add_argument("--insecure", action="store_true", help="registries: accept a self-signed TLS certificate")
+    g.add_argument("--username", help="registries: user name (password from --password-stdin)")
+    g.add_argument("--password-stdin", action="store_true", help="registries: read the password from standard input")
+    g.add_argument("--concurrency", type=int, help="registries: parallel fetches (default 8, or 'concurrency' in the config file)")
+
+
+def _protect_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--protect", action="append", default=[], metavar="PATTERN",
+                   help="protect tags matching TAG_GLOB or REPOSITORY_GLOB:TAG_GLOB (repeatable)")
+
+
+def build_parser() -> dict[str, argparse.ArgumentParser]:
+    parsers: dict[str, argparse.ArgumentParser] = {}
+    top = _Parser(prog="ocitree", description="Open a registry as a tree and delete with Harbor's reference rules.",
+                  epilog="commands: ls, plan, delete, demo, web (ocitree COMMAND --help). "
+                         "Exit codes: 0 done, 1 operational failure, 2 bad input, 3 refused by the rules.")
+    top.add_argument("source", nargs="?", help="sample file, OCI layout directory, or registry URL (default: the demo registry)")
+    _protect_option(top)
+    _source_options(top)
+    parsers[""] = top
+
+    p = _Parser(prog="ocitree ls", description="Print the registry tree: indexes, children with platforms, shared markers, tags.")
+    p.add_argument("source")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    _source_options(p)
+    parsers["ls"] = p
+
+    for name, what in (("plan", "Show what deleting REF would do. Changes nothing."),
+                       ("delete", "Show the plan, ask on the terminal, then delete.")):
+        p = _Parser(prog=f"ocitree {name}", description=what)
+        p.add_argument("source")
+        p.add_argument("refs", nargs="+", metavar="REF", help="repository:tag or repository@sha256:<hex>; several make one plan")
+        _protect_option(p)
+        p.add_argument("--json", action="store_true", help="print one JSON object (schema in the README)")
+        if name == "delete":
+            p.add_argument("--yes", "-y", action="store_true", help="do not ask (for scripts)")
+        _source_options(p)
+        parsers[name] = p
+
+    p = _Parser(prog="ocitree demo", description="The demo registry's working copy in your data directory.")
+    p.add_argument("--reset", action="store_true", help="restore the working copy from the bundled demo")
+    parsers["demo"] = p
+
+    p = _Parser(prog="ocitree web", description="Serve the TUI to a browser (needs: pip install 'ocitree[web]').")
+    p.add_argument("source", nargs="?")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    _protect_option(p)
+    _source_options(p)
+    parsers["web"] = p
+    return parsers
+
+
+def demo_copy(reset: bool = False) -> Path:
+    """The user's working copy of the demo registry; sample_data/ is never modified."""
+    from sample_data import DEMO_PATH
+
+    target = data_dir() / "demo.json"
+    if reset or not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(DEMO_PATH, target)
+    return target
+
+
+def _options(args: argparse.Namespace, config) -> SourceOptions:
+    password = None
+    if getattr(args, "password_stdin", False):
+        if not args.username:
+            raise BadInputError("--password-stdin needs --username")
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise BadInputError("--password-stdin: standard input held no password")
+    elif getattr(args, "username", None):
+        raise BadInputError("--username needs --password-stdin (a password is never taken on the command line)")
+    concurrency = getattr(args, "concurrency", None) or config.concurrency
+    if not 1 <= concurrency <= 64:
+        raise BadInputError("--concurrency takes a whole number from 1 to 64")
+    return SourceOptions(
+        read_only=getattr(args, "read_only", False),
+        keep_blobs=getattr(args, "keep_blobs", False),
+        insecure=getattr(args, "insecure", False),
+        username=getattr(args, "username", None),
+        password=password,
+        concurrency=concurrency,
+    )
+
+
+def _load(store: Store, err: Console):
+    """Load with a progress bar on a terminal's stderr; silent when piped."""
+    if not err.is_terminal:
+        return store.load()
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(TextColumn("loading {task.description}"), BarColumn(), MofNCompleteColumn(), console=err, transient=True) as bar:
+        task = bar.add_task(store.source, total=None)
+
+        def report(p: LoadProgress) -> None:
+            bar.update(task, completed=p.done, total=p.total)
+
+        return store.load(report)
+
+
+def _print_json(out: Console, doc: dict) -> None:
+    out.file.write(json.dumps(doc, indent=2) + "\n")
+    out.file.flush()
+
+
+def _result_json(plan: DeletionPlan, result: ExecutionResult | None) -> dict:
+    doc = plan.to_json_dict()
+    if result is None:
+        doc.update(completed=False, deleted=[], failed=[], not_done=[])
+    else:
+        doc.update(completed=result.completed, deleted=[d.model_dump() for d in result.deleted],
+                   failed=[f.model_dump() for f in result.failed], not_done=[n.model_dump() for n in result.not_done])
+    return doc
+
+
+def _confirm(plan: DeletionPlan, err: Console) -> bool:
+    if not sys.stdin.isatty():
+        raise BadInputError("not deleting without confirmation: standard input is not a terminal; pass --yes to delete from a script")
+    n = len(plan.delete)
+    err.print(f"Delete {n} artifact{'s' if n != 1 else ''}? [y/N] ", end="", markup=False)
+    answer = sys.stdin.readline().strip().lower()
+    return answer in ("y", "yes")
+
+
+def cmd_ls(args, out: Console, err: Console) -> int:
+    config = load_config()
+    store = open_store(args.source, _options(args, config))
+    try:
+        registry = _load(store, err)
+    finally:
+        store.close()
+    if args.json:
+        _print_json(out, registry_json(registry))
+    else:
+        out.print(render_registry(registry))
+    return EXIT_OK
+
+
+def cmd_plan_or_delete(args, out: Console, err: Console, deleting: bool) -> int:
+    config = load_config()
+    parse_rules(args.protect)  # bad patterns are bad input before any I/O
+    options = _options(args, config)
+    if deleting and options.read_only:
+        raise BadInputError("--read-only: nothing to delete; use 'ocitree plan' to preview")
+    store = open_store(args.source, options)
+    try:
+        registry = _load(store, err)
+        targets = resolve_targets(registry, args.refs)
+        plan = plan_deletion(registry, targets, [*args.protect, *config.protect])
+        if not deleting or not plan.allowed:
+            if args.json:
+                _print_json(out, _result_json(plan, None) if deleting else plan.to_json_dict())
+            else:
+                out.print(render_plan(plan))
+            return EXIT_OK if plan.allowed else EXIT_REFUSED
+        if not args.json:
+            out.print(render_plan(plan))
+        if not args.yes and not _confirm(plan, err):
+            err.print("Cancelled; nothing was deleted.", markup=False)
+            return EXIT_OK
+        progress = None
+        if err.is_terminal and not args.json:
+            def progress(done, total, ref):
+                err.print(f"  deleted {done}/{total} {ref.repository}@{ref.digest[:19]}", markup=False, highlight=False)
+        try:
+            result = execute_plan(plan, store, progress, audit_log=config.audit_log)
+        except StalePlanError as exc:
+            err.print(f"ocitree: {exc}", markup=False, highlight=False)
+            if exc.new_plan is not None:
+                if args.json:
+                    _print_json(out, _result_json(exc.new_plan, None))
+                else:
+                    out.print(render_plan(exc.new_plan))
+            return EXIT_REFUSED
+    finally:
+        store.close()
+    if result.audit_log is None:
+        err.print(f"ocitree: warning: could not append to the audit log {config.audit_log}", markup=False)
+    if args.json:
+        _print_json(out, _result_json(plan, result))
+    else:
+        out.print(render_result(result))
+    return EXIT_OK if result.completed else EXIT_FAILURE
+
+
+def cmd_demo(args, out: Console, err: Console) -> int:
+    path = demo_copy(reset=args.reset)
+    out.print(f"{'Restored' if args.reset else 'Demo working copy:'} {path}", markup=False, highlight=False)
+    return EXIT_OK
+
+
+def cmd_web(args, argv: list[str]) -> int:
+    try:
+        from .web import serve
+    except ImportError:
+        raise BadInputError("ocitree web needs textual-serve: pip install 'ocitree[web]'") from None
+    app_args = [a for a in argv if a not in ("--host", "--port", str(args.port), args.host)]
+    serve(app_args, host=args.host, port=args.port)
+    return EXIT_OK
+
+
+def cmd_tui(args) -> int:
+    config = load_config()
+    parse_rules(args.protect)
+    source = args.source or str(demo_copy())
+    store = open_store(source, _options(args, config))
+    from .app import OcitreeApp  # Textual loads only when the TUI is wanted
+
+    try:
+        app = OcitreeApp(store, read_only=args.read_only, protect=[*args.protect, *config.protect], audit_log=config.audit_log)
+        app.run()
+        return app.return_code or EXIT_OK
+    finally:
+        store.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    out = Console(highlight=False, soft_wrap=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)  # an error is one line, never wrapped
+    try:
+        parsers = build_parser()
+        command = argv[0] if argv and argv[0] in SUBCOMMANDS else ""
+        rest = argv[1:] if command else argv
+        args = parsers[command].parse_args(rest)
+        if command == "ls":
+            return cmd_ls(args, out, err)
+        if command in ("plan", "delete"):
+            return cmd_plan_or_delete(args, out, err, deleting=command == "delete")
+        if command == "demo":
+            return cmd_demo(args, out, err)
+        if command == "web":
+            return cmd_web(args, rest)
+        return cmd_tui(args)
+    except OcitreeError as exc:
+        err.print(f"ocitree: {exc}", markup=False, highlight=False)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        err.print("ocitree: interrupted", markup=False)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
