@@ -265,7 +265,7 @@ def cmd_tui(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    out = Console(highlight=False, soft_wrap=False)
+    out = Console(highlight=False, soft_wrap=True)  # long lines stay whole for grep and pipes
     err = Console(stderr=True, highlight=False, soft_wrap=True)  # an error is one line, never wrapped
     try:
         parsers = build_parser()

@@ -1,0 +1,192 @@
+"""The command line as a user meets it: output, prompts, config, the demo copy, escaping."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sample_data import DEMO_PATH
+from sample_data.builder import RegistryBuilder
+from tui.cli import main
+
+OCITREE = [sys.executable, "-m", "tui.cli"]
+
+
+def _demo(tmp_path: Path) -> Path:
+    path = tmp_path / "demo.json"
+    path.write_bytes(DEMO_PATH.read_bytes())
+    return path
+
+
+def test_ls_shows_shared_untagged_and_missing_markers(tmp_path, capsys):
+    assert main(["ls", str(_demo(tmp_path))]) == 0
+    out = capsys.readouterr().out
+    assert "shared x2" in out  # the child of v2.4 that v2.4-slim also lists
+    assert "(untagged)" in out
+    assert "MISSING" in out  # legacy/webapp lists an s390x child it does not hold
+    assert "platform/base-images" in out and "v2.4-slim" in out
+
+
+def test_ls_json_nests_children_and_accessories(tmp_path, capsys):
+    assert main(["ls", str(_demo(tmp_path)), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    repos = {r["name"]: r for r in doc["repositories"]}
+    api = {a["tags"][0] if a["tags"] else a["digest"]: a for a in repos["payments/api"]["artifacts"]}
+    kinds = sorted(x["kind"] for x in api["1.8.0"]["accessories"])
+    assert kinds == ["attestation", "sbom", "signature"]
+    assert [c["platform"] for c in api["1.8.0"]["children"]] == ["linux/amd64", "linux/arm64/v8"]
+    harbor = repos["harbor/docs-example"]["artifacts"][0]
+    assert harbor["annotations"] == {"com.example.key1": "value1", "com.example.key2": "value2"}
+
+
+def test_plan_text_names_what_stays_and_why(tmp_path, capsys):
+    assert main(["plan", str(_demo(tmp_path)), "platform/base-images:v2.4"]) == 0
+    out = capsys.readouterr().out
+    assert "DELETE 10 artifacts" in out
+    assert "kept: shared with platform/base-images:v2.4-slim" in out
+    assert "Summary: deletes 10, keeps 1 shared" in out
+
+
+def test_refused_plan_exits_3_and_names_the_parent(tmp_path, capsys):
+    path = _demo(tmp_path)
+    registry_json = json.loads(path.read_text())
+    child = registry_json["repositories"]["platform/base-images"][1]["digest"]
+    before = path.read_bytes()
+    assert main(["delete", str(path), f"platform/base-images@{child}", "--yes"]) == 3
+    out = capsys.readouterr().out
+    assert "REFUSED" in out and "referenced by 1 index: platform/base-images:v2.4" in out
+    assert path.read_bytes() == before
+
+
+def test_config_file_protection_refuses(tmp_path, capsys, isolated_home):
+    config = isolated_home / "config" / "ocitree" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('protect = ["v2.*"]\n')
+    assert main(["plan", str(_demo(tmp_path)), "platform/base-images:v2.4", "--json"]) == 3
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["allowed"] is False
+    assert plan["refusals"][0] == {**plan["refusals"][0], "reason": "protected_tag", "tag": "v2.4", "rule": "v2.*"}
+
+
+def test_broken_config_is_bad_input(tmp_path, capsys, isolated_home):
+    config = isolated_home / "config" / "ocitree" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text("protect = [\n")
+    assert main(["plan", str(_demo(tmp_path)), "platform/base-images:v2.4"]) == 2
+    err = capsys.readouterr().err
+    assert str(config) in err and len(err.strip().splitlines()) == 1
+
+
+def test_read_only_refuses_to_delete(tmp_path, capsys):
+    path = _demo(tmp_path)
+    before = path.read_bytes()
+    assert main(["delete", str(path), "platform/base-images:v2.4", "--yes", "--read-only"]) == 2
+    assert "read-only" in capsys.readouterr().err
+    assert path.read_bytes() == before
+
+
+def test_delete_without_terminal_or_yes_deletes_nothing(tmp_path):
+    path = _demo(tmp_path)
+    before = path.read_bytes()
+    proc = subprocess.run([*OCITREE, "delete", str(path), "platform/base-images:v2.4"], stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "pass --yes" in proc.stderr
+    assert path.read_bytes() == before
+
+
+def _run_in_pty(args: list[str], answer: bytes) -> tuple[int, str]:
+    """Run ocitree on a pseudo-terminal, answer its question, return (exit code, screen text)."""
+    pid, fd = pty.fork()
+    if pid == 0:  # child
+        os.execv(sys.executable, [sys.executable, "-m", "tui.cli", *args])
+    output = b""
+    answered = False
+    while True:
+        ready, _, _ = select.select([fd], [], [], 20)
+        if not ready:
+            break
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+        if not answered and b"[y/N]" in output:
+            os.write(fd, answer)
+            answered = True
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), output.decode(errors="replace")
+
+
+@pytest.mark.parametrize("answer, deleted", [(b"n\n", False), (b"y\n", True)])
+def test_delete_asks_on_the_terminal(tmp_path, answer, deleted):
+    path = _demo(tmp_path)
+    before = path.read_bytes()
+    code, screen = _run_in_pty(["delete", str(path), "platform/base-images:v2.4"], answer)
+    assert "Delete 10 artifacts? [y/N]" in screen
+    assert code == 0
+    if deleted:
+        assert "Done: deleted 10 artifacts" in screen
+        doc = json.loads(path.read_text())
+        tags = [t for a in doc["repositories"]["platform/base-images"] for t in a.get("tags", [])]
+        assert "v2.4" not in tags and "v2.4-slim" in tags
+    else:
+        assert "Cancelled; nothing was deleted" in screen
+        assert path.read_bytes() == before
+
+
+def test_audit_log_records_the_deletion(tmp_path, capsys, isolated_home):
+    path = _demo(tmp_path)
+    assert main(["delete", str(path), "platform/base-images:v2.4", "--yes"]) == 0
+    lines = (isolated_home / "state" / "ocitree" / "audit.jsonl").read_text().splitlines()
+    record = json.loads(lines[-1])
+    assert record["targets"] == ["platform/base-images:v2.4"]
+    assert record["result"] == "completed" and len(record["deleted"]) == 10
+    assert record["source"] == str(path) and record["user"]
+
+
+def test_demo_copy_and_reset_never_touch_the_bundled_file(capsys, isolated_home):
+    bundled = DEMO_PATH.read_bytes()
+    assert main(["demo"]) == 0
+    copy = isolated_home / "data" / "ocitree" / "demo.json"
+    assert copy.read_bytes() == bundled
+    assert main(["delete", str(copy), "platform/base-images:v2.4", "--yes"]) == 0
+    assert copy.read_bytes() != bundled
+    assert main(["demo", "--reset"]) == 0
+    assert copy.read_bytes() == bundled
+    assert DEMO_PATH.read_bytes() == bundled
+
+
+def test_registry_strings_are_printed_literally(tmp_path, capsys):
+    b = RegistryBuilder()
+    m = b.image("evil/repo", ["ok"])
+    doc = b.to_sample()
+    doc["repositories"]["evil/repo"][0]["annotations"] = {"note": "[bold red]x[/] \x1b[2J\x07"}
+    path = tmp_path / "evil.json"
+    path.write_text(json.dumps(doc))
+    assert main(["ls", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["repositories"][0]["artifacts"][0]["annotations"]["note"].startswith("[bold red]")
+    assert main(["ls", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out
+    assert m.digest[:19] in out
+
+
+def test_unknown_subcommand_like_source_is_one_line(capsys):
+    assert main(["frob"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "frob" in err
+
+
+def test_password_is_never_taken_on_the_command_line(tmp_path, capsys):
+    assert main(["ls", str(_demo(tmp_path)), "--username", "alice"]) == 2
+    assert "--password-stdin" in capsys.readouterr().err
