@@ -1,0 +1,1 @@
+"""Benchmarks (run by hand or with `make bench`; speed is measured here, never by timed tests)."""
