@@ -1,0 +1,115 @@
+"""Changing an OCI image layout: a new index.json written atomically, then unused blobs removed.
+
+The order keeps the layout valid at every instant: index.json stops listing a manifest
+before any blob goes, so a crash leaves at worst unreferenced blobs, never a tag that
+points at nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from ..model import Repository
+from .layout_reader import blob_path
+
+
+def blobs_to_remove(repository: Repository, deleted: set[str], keep_blobs: bool) -> list[str]:
+    """The deleted manifests, and (unless keep_blobs) their configs and layers, that nothing
+    remaining in the layout uses: not as a manifest, an index entry, a config or a layer."""
+    candidates = set(deleted)
+    if not keep_blobs:
+        for digest in deleted:
+            candidates.update(b.digest for b in repository.artifacts[digest].blobs)
+    in_use: set[str] = set()
+    for digest, artifact in repository.artifacts.items():
+        if digest in deleted:
+            continue
+        in_use.add(digest)
+        in_use.update(c.digest for c in artifact.children)
+        in_use.update(b.digest for b in artifact.blobs)
+    return sorted(candidates - in_use)
+
+
+def index_without(doc: dict, deleted: set[str]) -> dict:
+    """index.json with every entry of a deleted digest gone; all else (order, unknown fields) kept."""
+    out = dict(doc)
+    out["manifests"] = [e for e in doc["manifests"] if e.get("digest") not in deleted]
+    return out
+
+
+def serialize_index(doc: dict, original: bytes) -> bytes:
+    """Indented if the original was (a hand-kept file stays readable), compact like skopeo otherwise."""
+    if b"\n" in original.strip():
+        return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def stage_file(path: Path, data: bytes) -> Path:
+    """Write `data` to a synced temporary file beside `path` (same filesystem, so rename is atomic)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+        except OSError:
+            pass
+    except BaseException:
+        discard(Path(tmp))
+        raise
+    return Path(tmp)
+
+
+def install_file(tmp: Path, path: Path) -> None:
+    os.replace(tmp, path)
+    fsync_directory(path.parent)
+
+
+def fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def discard(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+
+
+def unwritable_blob_directory(layout: Path, digests: Iterable[str]) -> Path | None:
+    """A blobs/<alg> directory we would need to remove from but cannot: checked before any change."""
+    for directory in {blob_path(layout, d).parent for d in digests}:
+        if directory.is_dir() and not os.access(directory, os.W_OK | os.X_OK):
+            return directory
+    return None
+
+
+def remove_blobs(layout: Path, digests: Iterable[str]) -> list[str]:
+    """Remove blob files; returns one message per blob that could not be removed."""
+    failures: list[str] = []
+    directories: set[Path] = set()
+    for digest in digests:
+        path = blob_path(layout, digest)
+        try:
+            path.unlink()
+            directories.add(path.parent)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            failures.append(f"{path}: {exc.strerror}")
+    for directory in directories:
+        try:
+            fsync_directory(directory)
+        except OSError:
+            pass  # the unlinks happened; only their durability on a crash is in doubt
+    return failures
