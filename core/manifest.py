@@ -12,12 +12,15 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from . import media_types as mt
-from .errors import MalformedDataError
+from .errors import BadInputError, MalformedDataError
 from .names import check_digest
 
 
 def _digest(value: str) -> str:
-    check_digest(value)
+    try:
+        check_digest(value)
+    except BadInputError as exc:
+        raise ValueError(str(exc)) from None  # pydantic reports ValueError with the field's place
     return value
 
 
@@ -84,7 +87,7 @@ def _first_error(exc: ValidationError) -> str:
     where = ".".join(str(p) for p in err["loc"]) or "(top level)"
     value = err.get("input")
     shown = json.dumps(value)[:80] if not isinstance(value, (dict, list)) else type(value).__name__
-    return f"field {where} = {shown}: {err['msg']}"
+    return f"field {where} = {shown}: {err['msg'].removeprefix('Value error, ')}"
 
 
 def parse_manifest(data: bytes, media_type: str | None, where: str) -> ImageManifest | ImageIndex:
