@@ -34,7 +34,7 @@ def edit_index(layout, change):
 
 def index_not_json(layout, built):
     (layout / "index.json").write_text('{"schemaVersion": 2, "manifests": [')
-    return "index.json: manifest is not JSON"
+    return "index.json: not JSON"
 
 
 def index_bad_digest(layout, built):

@@ -350,3 +350,23 @@ def test_load_reports_progress_for_big_layouts(tmp_path):
     assert any(r.message == "big: 1000 manifests read" for r in reports)
     assert (reports[-1].done, reports[-1].total) == (2, 2)
     assert [r.done for r in reports] == sorted(r.done for r in reports)
+
+
+@pytest.mark.parametrize(
+    ("use_subject_field", "cosign_tag"), [(True, False), (False, True)], ids=["subject-field", "cosign-tag"]
+)
+def test_accessory_found_either_way_goes_with_its_subject(use_subject_field, cosign_tag, tmp_path):
+    builder = RegistryBuilder()
+    m = builder.image("app", ["v1"])
+    sbom = builder.accessory("app", m, "sbom", use_subject_field=use_subject_field, cosign_tag=cosign_tag)
+    keep = builder.image("app", ["v2"])
+    root = builder.write_layouts(tmp_path)
+    store = LayoutStore(root)
+    assert store.load().repositories["app"].accessories_of(m.digest) == [sbom.digest]
+
+    plan = delete(store, "app:v1")
+
+    assert [(d.digest, d.why) for d in plan.delete] == [(m.digest, "target"), (sbom.digest, "accessory")]
+    assert [e["digest"] for e in index_entries(root / "app")] == [keep.digest]
+    assert not has_blob(root / "app", sbom.digest)
+    assert all(not has_blob(root / "app", b) for b in builder.blobs_of(sbom) if b not in builder.blobs_of(keep))

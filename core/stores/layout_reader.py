@@ -49,7 +49,7 @@ def find_layouts(root: Path) -> dict[str, Path]:
     where `library/app` and `library` may both be repositories). Hidden directories and a
     layout's own `blobs` are not searched."""
     if is_layout(root):
-        name = root.resolve().name
+        name = Path(os.path.abspath(root)).name  # as typed: a symlink keeps its own name
         _check_name(name, root, f"the directory name {name!r}")
         return {name: root}
     found: dict[str, Path] = {}
@@ -104,10 +104,13 @@ def read_layout(
     index_path = layout / INDEX_FILE
     if index_raw is None:
         index_raw = read_index_bytes(layout)
+    try:
+        index_doc = json.loads(index_raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MalformedDataError(f"{index_path}: not JSON ({exc})") from None
     index = parse_manifest(index_raw, mt.OCI_INDEX, str(index_path))
     if not isinstance(index, ImageIndex):
         raise MalformedDataError(f"{index_path}: not an image index (it has no 'manifests' list)")
-    index_doc = json.loads(index_raw)
 
     tags: dict[str, list[str]] = {}  # digest -> tags, in index.json order
     tag_owner: dict[str, tuple[str, int]] = {}
