@@ -22,6 +22,11 @@ pytestmark = pytest.mark.skopeo
 IMAGE_CONFIGS = {"application/vnd.oci.image.config.v1+json", "application/vnd.docker.container.image.v1+json"}
 
 
+@pytest.fixture(autouse=True)
+def skopeo_installed():
+    require_binary("skopeo", "skopeo")  # skip (or fail in CI) before any work
+
+
 def skopeo(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([require_binary("skopeo", "skopeo"), *args], capture_output=True, timeout=60)
 
