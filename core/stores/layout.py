@@ -172,7 +172,7 @@ class _LayoutSession(DeletionSession):
         except OSError as exc:
             for tmp, _ in staged:
                 discard(tmp)
-            raise StoreError(f"{getattr(exc, 'filename', None) or layout}: cannot write ({exc.strerror}); nothing was deleted") from None
+            raise StoreError(f"{index_path}: cannot write a new copy beside it ({exc.strerror}); nothing was deleted") from None
         for tmp, index_path in staged:
             try:
                 install_file(tmp, index_path)
