@@ -33,7 +33,10 @@ FORMAT = "ocitree-sample/1"
 
 
 def _tag(value: str) -> str:
-    check_tag(value)
+    try:
+        check_tag(value)
+    except Exception as exc:  # pydantic turns ValueError into an error with its place
+        raise ValueError(str(exc)) from None
     return value
 
 
