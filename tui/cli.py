@@ -200,10 +200,10 @@ def cmd_plan_or_delete(args, out: Console, err: Console, deleting: bool) -> int:
             if args.json:
                 _print_json(out, _result_json(plan, None) if deleting else plan.to_json_dict())
             else:
-                out.print(render_plan(plan))
+                out.print(render_plan(plan, store.blob_reclaim))
             return EXIT_OK if plan.allowed else EXIT_REFUSED
         if not args.json:
-            out.print(render_plan(plan))
+            out.print(render_plan(plan, store.blob_reclaim))
         if not args.yes and not _confirm(plan, err):
             err.print("Cancelled; nothing was deleted.", markup=False)
             return EXIT_OK
@@ -219,7 +219,7 @@ def cmd_plan_or_delete(args, out: Console, err: Console, deleting: bool) -> int:
                 if args.json:
                     _print_json(out, _result_json(exc.new_plan, None))
                 else:
-                    out.print(render_plan(exc.new_plan))
+                    out.print(render_plan(exc.new_plan, store.blob_reclaim))
             return EXIT_REFUSED
     finally:
         store.close()

@@ -36,7 +36,14 @@ def _tags(tags: list[str]) -> str:
     return "tags " + ", ".join(display_tag(t) for t in tags) if tags else "untagged"
 
 
-def render_plan(plan: DeletionPlan) -> RenderableType:
+RECLAIM_WORDING = {
+    "gc": "Reclaimable by the registry's garbage collector",
+    "immediate": "Freed at once (unused blobs are removed with their manifests)",
+    "kept": "Reclaimable once unused blobs are pruned (--keep-blobs leaves them)",
+}
+
+
+def render_plan(plan: DeletionPlan, blob_reclaim: str = "gc") -> RenderableType:
     parts: list[RenderableType] = []
     targets = ", ".join(literal(t.reference) for t in plan.targets)
     parts.append(Text.assemble(("Plan for ", "bold"), (targets, "bold cyan"), f"  (source: {literal(plan.source)})"))
@@ -74,7 +81,7 @@ def render_plan(plan: DeletionPlan) -> RenderableType:
             parts.append(Text(f"  ? {literal(m.repository)}@{short_digest(m.digest)} listed by {short_digest(m.parent)}"))
     if plan.tags_removed:
         parts.append(Text("Tags removed: " + ", ".join(display_tag(t.partition(":")[2]) for t in plan.tags_removed)))
-    parts.append(Text(f"Reclaimable by garbage collection: {human_bytes(plan.reclaimable_bytes)}"))
+    parts.append(Text(f"{RECLAIM_WORDING.get(blob_reclaim, RECLAIM_WORDING['gc'])}: {human_bytes(plan.reclaimable_bytes)}"))
     parts.append(Text("Summary: " + plan.summary(), style="bold"))
     return Group(*parts)
 

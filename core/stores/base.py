@@ -56,6 +56,9 @@ class Store(ABC):
     source: str = ""
     #: a store that cannot delete at all (deletion disabled is found out on the first DELETE)
     read_only: bool = False
+    #: what happens to unused blobs after a delete: "gc" (a registry's garbage collector
+    #: reclaims them later), "immediate" (the store removes them itself), "kept" (left in place)
+    blob_reclaim: str = "gc"
 
     @abstractmethod
     def load(self, progress: ProgressCallback | None = None) -> Registry: ...

@@ -72,6 +72,7 @@ class LayoutStore(Store):
         self.source = str(path)
         self.read_only = read_only
         self.keep_blobs = keep_blobs
+        self.blob_reclaim = "kept" if keep_blobs else "immediate"
         self.layouts: dict[str, Path] = find_layouts(self.path)  # early, so a bad SOURCE fails at open
 
     def load(self, progress: ProgressCallback | None = None) -> Registry:
