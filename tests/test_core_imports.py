@@ -1,0 +1,45 @@
+"""core/ never imports Textual: scripts and the command line use the engine without the TUI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import core
+
+# Runs in a fresh interpreter, so nothing this test process imported can hide an import.
+_PROBE = """
+import importlib, json, pkgutil, sys
+import core
+imported, failed = [], {}
+for info in pkgutil.walk_packages(core.__path__, "core."):
+    try:
+        importlib.import_module(info.name)
+        imported.append(info.name)
+    except Exception as exc:
+        failed[info.name] = f"{type(exc).__name__}: {exc}"
+offenders = sorted(m for m in sys.modules if m == "textual" or m.startswith("textual.") or m == "tui" or m.startswith("tui."))
+print(json.dumps({"imported": imported, "failed": failed, "offenders": offenders}))
+"""
+
+
+def _core_modules_on_disk() -> set[str]:
+    root = Path(core.__file__).parent
+    names = set()
+    for path in root.rglob("*.py"):
+        parts = path.relative_to(root.parent).with_suffix("").parts
+        names.add(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return names
+
+
+def test_importing_every_core_module_never_imports_textual_or_the_tui():
+    proc = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, cwd=Path(core.__file__).parent.parent)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["failed"] == {}, "core modules that cannot be imported"
+    assert report["offenders"] == [], "core pulled in the TUI layer"
+    # Every module on disk was really imported (the walk cannot silently skip one).
+    assert _core_modules_on_disk() - {"core"} <= set(report["imported"])
+    assert {"core.planner", "core.executor", "core.stores.sample"} <= set(report["imported"])
