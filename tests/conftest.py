@@ -22,6 +22,9 @@ def isolated_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("OCITREE_CONFIG", raising=False)
     monkeypatch.delenv("REGISTRY_AUTH_FILE", raising=False)
+    # Registry credentials: docker and podman also read these; a real login must not leak into tests.
+    monkeypatch.delenv("DOCKER_CONFIG", raising=False)
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
     monkeypatch.delenv("NO_COLOR", raising=False)
     return home
 
