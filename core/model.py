@@ -207,6 +207,20 @@ class Registry:
     def artifact_count(self) -> int:
         return sum(len(r.artifacts) for r in self.repositories.values())
 
+    def drop_artifacts(self, removed: Iterable[tuple[str, str]]) -> set[str]:
+        """Forget deleted artifacts `(repository, digest)` and rebuild only the graphs of
+        the repositories they were in (the TUI updates in place after a deletion).
+        Returns the names of the repositories rebuilt."""
+        by_repo: dict[str, set[str]] = {}
+        for repository, digest in removed:
+            by_repo.setdefault(repository, set()).add(digest)
+        for name, digests in by_repo.items():
+            repo = self.repositories.get(name)
+            if repo is not None:
+                kept = (a for d, a in repo.artifacts.items() if d not in digests)
+                self.repositories[name] = Repository(name, kept, check_cycles=False)
+        return set(by_repo)
+
     def resolve(self, ref: Reference) -> Artifact:
         repo = self.repositories.get(ref.repository)
         if repo is None:

@@ -1,0 +1,536 @@
+"""OcitreeApp: the registry tree, the details pane, and the select, Delete, confirm flow.
+
+Every deletion decision comes from core.planner; this module only asks for plans, shows
+them, and hands allowed ones to core.executor in a worker thread.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.events import Key
+from textual.screen import Screen
+from textual.widgets import Footer, Input, ProgressBar, Static, Tree
+
+from core.errors import OcitreeError, StalePlanError
+from core.model import Registry
+from core.plan import DeletionPlan, ExecutionResult, TargetRef
+from core.planner import plan_deletion
+from core.protection import parse_rules
+from core.stores.base import LoadProgress, Store
+from core.executor import execute_plan
+
+from .literal import literal
+from .plan_text import human_bytes
+from .screens.confirm import ConfirmDeleteScreen
+from .screens.error import QUIT, RETRY, ErrorScreen, result_text
+from .screens.help import HelpScreen, KeySection
+from .screens.progress import DeletingScreen
+from .screens.refusal import JUMP, RefusalScreen
+from .widgets.details import DetailsPane, details_text
+from .widgets.registry_tree import RegistryTree
+from .widgets.search import Match, SearchBar, find_matches
+from .widgets.source_header import SourceHeader, header_text
+
+ArtifactKey = tuple[str, str]
+
+# Above this many children an artifact's delete preview is worked out off the UI thread,
+# so holding a key down over a huge index never stalls the cursor.
+PREVIEW_INLINE_LIMIT = 2000
+PROGRESS_INTERVAL = 0.1  # seconds between load-progress repaints
+
+KEY_NAMES = {
+    "slash": "/",
+    "question_mark": "?",
+    "space": "space",
+    "delete": "Delete",
+    "escape": "Esc",
+    "enter": "Enter",
+    "ctrl+p": "ctrl+p",
+}
+
+
+class OcitreeApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "ocitree"
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS = [
+        Binding("d", "delete", "Delete", tooltip="Delete the artifact under the cursor, or the marked ones", id="delete"),
+        Binding("delete", "delete", "Delete", show=False, id="delete.key"),
+        Binding("slash", "search", "Filter", tooltip="Find a repository, tag or digest", id="search"),
+        Binding("n", "next_match", "Next", id="search.next"),
+        Binding("N", "previous_match", "Prev", id="search.previous"),
+        Binding("escape", "clear_search", "Clear", show=False, id="search.clear"),
+        Binding("p", "jump_next_parent", "Parent", tooltip="Go to the next parent (or subject)", id="parent"),
+        *[Binding(str(i), f"jump({i})", f"Parent {i}", show=False, id=f"parent.{i}") for i in range(1, 10)],
+        Binding("u", "unmark_all", "Unmark all", show=False, id="unmark"),
+        Binding("r", "reload", "Reload", id="reload"),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("q", "quit", "Quit", id="quit"),
+    ]
+
+    def __init__(
+        self,
+        store: Store,
+        read_only: bool = False,
+        protect: Iterable[str] = (),
+        audit_log: Path | None = None,
+    ) -> None:
+        super().__init__()
+        self.store = store
+        self.read_only = read_only or store.read_only
+        self.protect = list(protect)
+        self.audit_log = audit_log
+        self.registry: Registry | None = None
+        self.loading = False
+        self.deleting = False
+        self.matches: list[Match] = []
+        self.match_index = -1
+        self.query_text = ""
+        self.jump_targets: list[ArtifactKey] = []
+        self._cycle: tuple[list[ArtifactKey], int] | None = None
+        self._preview_cache: dict[ArtifactKey, Text] = {}
+        self._rules: tuple = ()
+        self._restore: ArtifactKey | None = None
+        self.theme = "ansi-dark"
+
+    # -- layout -------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield SourceHeader(id="header")
+        with Vertical(id="loading"):
+            yield Static(Text(f"Loading {literal(self.store.source)} ..."), id="loading-text")
+            yield ProgressBar(total=None, show_eta=False, id="loading-progress")
+        with Horizontal(id="main"):
+            yield RegistryTree(id="tree")
+            yield DetailsPane(id="details")
+        yield SearchBar(placeholder="repository, tag or digest prefix; Enter jumps, Esc clears", id="search")
+        yield Static(id="status")
+        yield Footer()
+
+    @property
+    def tree(self) -> RegistryTree:
+        return self.query_one("#tree", RegistryTree)
+
+    def on_mount(self) -> None:
+        self._update_header()
+        self.load()
+
+    def _update_header(self) -> None:
+        marked = len(self.tree.marked) if self.is_mounted else 0
+        self.query_one("#header", SourceHeader).update(
+            header_text(self.store.source, self.registry, self.read_only, marked, loading=self.loading)
+        )
+
+    # -- loading --------------------------------------------------------------------------------
+
+    def load(self) -> None:
+        if self.loading or self.deleting:
+            return
+        self.loading = True
+        entry = self.tree.cursor_entry if self.registry is not None else None
+        self._restore = entry.key if entry is not None else None
+        self.query_one("#loading").display = True
+        self.query_one("#main").display = False
+        self.query_one("#loading-progress", ProgressBar).update(total=None, progress=0)
+        self._update_header()
+        self.refresh_bindings()
+        self._load_worker()
+
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
+    def _load_worker(self) -> None:
+        last = 0.0
+
+        def progress(p: LoadProgress) -> None:
+            nonlocal last
+            now = time.monotonic()
+            if now - last >= PROGRESS_INTERVAL or (p.total is not None and p.done >= p.total):
+                last = now
+                self.call_from_thread(self._show_progress, p)
+
+        try:
+            registry = self.store.load(progress)
+        except OcitreeError as exc:
+            self.call_from_thread(self._load_failed, exc)
+            return
+        except Exception as exc:  # a bug or an unexpected I/O error: say so, keep the app alive
+            self.call_from_thread(self._load_failed, exc)
+            return
+        self.call_from_thread(self._loaded, registry)
+
+    def _show_progress(self, p: LoadProgress) -> None:
+        bar = self.query_one("#loading-progress", ProgressBar)
+        bar.update(total=p.total, progress=p.done)
+        what = f" {literal(p.message)}" if p.message else ""
+        self.query_one("#loading-text", Static).update(Text(f"Loading {literal(self.store.source)}:{what}"))
+
+    def _load_failed(self, exc: Exception) -> None:
+        self.loading = False
+        self._update_header()
+        message = str(exc) if isinstance(exc, OcitreeError) else f"unexpected error: {exc!r}"
+        body = Text(literal(message) + "\n\nPress r to try again or q to quit.")
+        self.push_screen(
+            ErrorScreen(f"Cannot load {literal(self.store.source)}", body, can_close=self.registry is not None),
+            callback=lambda choice: self._after_error(choice, getattr(exc, "exit_code", 1)),
+        )
+
+    def _loaded(self, registry: Registry) -> None:
+        self.loading = False
+        self.registry = registry
+        self._rules = parse_rules([*self.protect, *registry.protect])
+        self._preview_cache.clear()
+        self.query_one("#loading").display = False
+        self.query_one("#main").display = True
+        tree = self.tree
+        tree.set_registry(registry, self.protect)
+        tree.focus()
+        if self._restore is not None:
+            tree.reveal(self._restore)
+        self._update_header()
+        self._show_details()
+        self.refresh_bindings()
+
+    def _after_error(self, choice: str | None, exit_code: int = 1) -> None:
+        if choice == QUIT:
+            self.exit(return_code=exit_code if self.registry is None else 0)
+        elif choice == RETRY:
+            self.load()
+
+    # -- the details pane -------------------------------------------------------------------------
+
+    @on(Tree.NodeHighlighted, "#tree")
+    def _highlighted(self, event: Tree.NodeHighlighted) -> None:
+        entry = event.node.data
+        key = entry.key if entry is not None else None
+        self.tree.set_same(key)
+        if self._cycle is not None and key not in self._cycle[0]:
+            self._cycle = None
+        self._show_details()
+
+    def _show_details(self) -> None:
+        if self.registry is None:
+            return
+        entry = self.tree.cursor_entry
+        preview = None
+        key = entry.key if entry is not None else None
+        if key is not None:
+            preview = self._preview_cache.get(key)
+            if preview is None:
+                artifact = self.registry.repositories[key[0]].artifacts[key[1]]
+                if len(artifact.children) > PREVIEW_INLINE_LIMIT:
+                    preview = Text("working it out...", "dim")
+                    self._preview_worker(key)
+                else:
+                    preview = self._preview(key)
+        self.jump_targets = []
+        content = details_text(self.registry, entry, preview, self._rules, self.jump_targets)
+        self.query_one("#details", DetailsPane).show(content)
+        self.refresh_bindings()
+
+    def _preview(self, key: ArtifactKey) -> Text:
+        assert self.registry is not None
+        plan = plan_deletion(self.registry, [_target(key)], self.protect)
+        text = Text(plan.summary(), "bold" if plan.allowed else "bold reverse")
+        self._preview_cache[key] = text
+        return text
+
+    @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
+    def _preview_worker(self, key: ArtifactKey) -> None:
+        self._preview(key)
+        self.call_from_thread(self._preview_ready, key)
+
+    def _preview_ready(self, key: ArtifactKey) -> None:
+        entry = self.tree.cursor_entry
+        if entry is not None and entry.key == key:
+            self._show_details()
+
+    # -- marking ---------------------------------------------------------------------------------
+
+    @on(RegistryTree.MarkRequested)
+    def action_mark(self) -> None:
+        entry = self.tree.cursor_entry
+        key = entry.key if entry is not None else None
+        if key is None:
+            self.notify("Only artifacts can be marked: move to an artifact row.", severity="warning")
+            return
+        marked = self.tree.toggle_mark(key)
+        self._update_header()
+        self.refresh_bindings()
+        if marked and self.read_only:
+            self.notify("Read-only: marks show what a deletion would take, but d does nothing.", severity="warning")
+
+    def action_unmark_all(self) -> None:
+        self.tree.clear_marks()
+        self._update_header()
+        self.refresh_bindings()
+
+    # -- deleting --------------------------------------------------------------------------------
+
+    def _targets(self) -> list[ArtifactKey]:
+        if self.tree.marked:
+            return list(self.tree.marked)
+        entry = self.tree.cursor_entry
+        return [entry.key] if entry is not None and entry.key is not None else []
+
+    def action_delete(self) -> None:
+        if self.read_only:
+            self._say_read_only()
+            return
+        if self.registry is None or self.deleting:
+            return
+        keys = self._targets()
+        if not keys:
+            self.notify("Nothing to delete here: move to an artifact, or mark some with space.", severity="warning")
+            return
+        plan = plan_deletion(self.registry, [_target(k) for k in keys], self.protect)
+        if plan.allowed:
+            self.push_screen(ConfirmDeleteScreen(plan, self.registry), callback=lambda ok: self._confirmed(plan, ok))
+        else:
+            self.push_screen(RefusalScreen(plan, self.registry), callback=lambda choice: self._refusal_closed(plan, choice))
+
+    def _say_read_only(self) -> None:
+        self.notify("Read-only: deleting is off (started with --read-only, or the source cannot delete).", severity="warning")
+
+    def _refusal_closed(self, plan: DeletionPlan, choice: str | None) -> None:
+        if choice != JUMP:
+            return
+        for r in plan.refusals:
+            if r.reason == "referenced" and r.parents:
+                self.tree.reveal((r.repository, r.parents[0].digest))
+                return
+
+    def _confirmed(self, plan: DeletionPlan, ok: bool | None) -> None:
+        if not ok:
+            self.notify("Cancelled: nothing was deleted.")
+            return
+        self.deleting = True
+        self.refresh_bindings()
+        screen = DeletingScreen(len(plan.delete), self.store.source)
+        self.push_screen(screen)
+        self._execute(plan, screen)
+
+    @work(thread=True, exclusive=True, group="delete", exit_on_error=False)
+    def _execute(self, plan: DeletionPlan, screen: DeletingScreen) -> None:
+        def on_step(done, total, ref) -> None:
+            self.call_from_thread(screen.advance, done, total, ref)
+
+        try:
+            result = execute_plan(plan, self.store, on_step, self.audit_log)
+        except Exception as exc:  # StalePlanError, StoreError, or a bug: nothing or part was done
+            self.call_from_thread(self._execution_failed, plan, exc)
+            return
+        self.call_from_thread(self._executed, plan, result)
+
+    def _executed(self, plan: DeletionPlan, result: ExecutionResult) -> None:
+        self.deleting = False
+        self.pop_screen()
+        deleted = [(d.repository, d.digest) for d in result.deleted]
+        if deleted and self.registry is not None:
+            repositories = self.registry.drop_artifacts(deleted)
+            self._preview_cache.clear()
+            self.tree.apply_deletion(deleted, repositories)
+        self._update_header()
+        self._show_details()
+        if result.completed:
+            n = len(result.deleted)
+            message = f"Deleted {n} artifact{'s' if n != 1 else ''}, {len(plan.tags_removed)} tag{'s' if len(plan.tags_removed) != 1 else ''}"
+            if plan.keep:
+                message += f"; kept {len(plan.keep)}"
+            message += f". {human_bytes(plan.reclaimable_bytes)} reclaimable by garbage collection."
+            self.notify(message, title="Deleted")
+        else:
+            self.push_screen(ErrorScreen("The deletion stopped part way", result_text(result)), callback=self._after_error)
+        if self.audit_log is not None and result.audit_log is None:
+            self.notify(f"Could not append to the audit log {literal(str(self.audit_log))}.", severity="warning")
+
+    def _execution_failed(self, plan: DeletionPlan, exc: Exception) -> None:
+        self.deleting = False
+        self.pop_screen()
+        if isinstance(exc, OcitreeError):
+            message = str(exc)
+        else:
+            message = f"unexpected error: {exc!r}"
+        body = Text("Nothing was deleted.\n\n", "bold")
+        body.append(literal(message))
+        if isinstance(exc, StalePlanError):
+            body.append("\n\nPress r to reload and see the registry as it is now.")
+        self.push_screen(ErrorScreen("Deletion refused by the store", body), callback=self._after_error)
+        self.refresh_bindings()
+
+    # -- jumping to parents -------------------------------------------------------------------
+
+    def action_jump(self, n: int) -> None:
+        if 1 <= n <= len(self.jump_targets):
+            targets = list(self.jump_targets)
+            if self.tree.reveal(targets[n - 1]) is None:
+                self.notify("Cannot show that artifact.", severity="warning")
+
+    def action_jump_next_parent(self) -> None:
+        """p: go through the parents (or subjects) one by one. The cycle survives the cursor
+        moving onto each of them, so p, p, p visits every parent of the artifact it began on."""
+        entry = self.tree.cursor_entry
+        key = entry.key if entry is not None else None
+        if self._cycle is not None and key == self._cycle[0][self._cycle[1]]:
+            targets, index = self._cycle[0], (self._cycle[1] + 1) % len(self._cycle[0])
+        elif self.jump_targets:
+            targets, index = list(self.jump_targets), 0
+        else:
+            return
+        self._cycle = (targets, index)
+        self.tree.reveal(targets[index])
+        if len(targets) > 1:
+            self.notify(f"Parent {index + 1} of {len(targets)}: p for the next.", timeout=2)
+
+    # -- search -----------------------------------------------------------------------------------
+
+    def action_search(self) -> None:
+        bar = self.query_one("#search", SearchBar)
+        bar.display = True
+        bar.value = self.query_text
+        bar.focus()
+        self.refresh_bindings()
+
+    @on(Input.Submitted, "#search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        bar = self.query_one("#search", SearchBar)
+        bar.display = False
+        self.tree.focus()
+        self.query_text = event.value.strip()
+        if not self.query_text or self.registry is None:
+            self.action_clear_search()
+            return
+        self.matches = find_matches(self.registry, self.query_text)
+        self.match_index = -1
+        if not self.matches:
+            self._set_status(Text(f"no match for {literal(self.query_text)!r}: Esc clears", "bold"))
+        else:
+            self._go_to_match(0)
+        self.refresh_bindings()
+
+    def _go_to_match(self, index: int) -> None:
+        self.match_index = index % len(self.matches)
+        match = self.matches[self.match_index]
+        if match.digest is None:
+            self.tree.reveal_repository(match.repository)
+        else:
+            self.tree.reveal((match.repository, match.digest))
+        status = Text()
+        status.append(f"/{literal(self.query_text)}", "bold")
+        status.append(f"  match {self.match_index + 1} of {len(self.matches)}   n next  N previous  Esc clears")
+        self._set_status(status)
+
+    def action_next_match(self) -> None:
+        if self.matches:
+            self._go_to_match(self.match_index + 1)
+
+    def action_previous_match(self) -> None:
+        if self.matches:
+            self._go_to_match(self.match_index - 1)
+
+    def action_clear_search(self) -> None:
+        bar = self.query_one("#search", SearchBar)
+        was_open = bar.display
+        bar.display = False
+        bar.value = ""
+        self.query_text = ""
+        self.matches = []
+        self.match_index = -1
+        self._set_status(None)
+        if was_open:
+            self.tree.focus()
+        self.refresh_bindings()
+
+    def _set_status(self, text: Text | None) -> None:
+        status = self.query_one("#status", Static)
+        status.display = text is not None
+        status.update(text or "")
+
+    # -- the rest ---------------------------------------------------------------------------------
+
+    def action_reload(self) -> None:
+        self.action_clear_search()
+        self.load()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.key_sections()))
+
+    def key_sections(self) -> list[KeySection]:
+        def rows(bindings) -> list[tuple[str, str]]:
+            out: dict[str, list[str]] = {}
+            for b in bindings:
+                if not isinstance(b, Binding):
+                    continue
+                label = b.tooltip or b.description
+                out.setdefault(label, []).append(KEY_NAMES.get(b.key, b.key))
+            return [(", ".join(keys), label) for label, keys in out.items()]
+
+        app_rows = rows(b for b in self.BINDINGS if not b.action.startswith("jump("))
+        app_rows.insert(app_rows.index(next(r for r in app_rows if r[0] == "p")) + 1, ("1-9", "Go to parent (or subject) number N in the details pane"))
+        app_rows.append(("ctrl+p", "Command palette: the main actions by name"))
+        tree_rows = [
+            ("up, k", "Move up"),
+            ("down, j", "Move down"),
+            ("right", "Expand; on an expanded row, go to its first child"),
+            ("left", "Collapse; on a collapsed row, go to its parent"),
+            ("Enter", "Expand or collapse"),
+            ("space", "Mark or unmark the artifact for deletion"),
+            ("PageUp, PageDown, Home, End", "Page and jump"),
+            ("shift+up, shift+down", "Previous or next sibling"),
+        ]
+        confirm_rows = [
+            ("y", "Delete: run the plan shown"),
+            ("n, Esc", "Cancel: nothing is deleted (Cancel has the focus)"),
+            ("Tab", "Move between the buttons"),
+            ("up, down", "Scroll a long plan"),
+            ("g", "On a refusal: go to the first referencing index"),
+        ]
+        return [("Tree", tree_rows), ("Actions", app_rows), ("Confirmation and refusal", confirm_rows)]
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield SystemCommand("Delete", "Delete the artifact under the cursor, or every marked one (shows the plan first)", self.action_delete)
+        yield SystemCommand("Mark or unmark", "Mark the artifact under the cursor for deletion", self.action_mark)
+        yield SystemCommand("Unmark all", "Clear every mark", self.action_unmark_all)
+        yield SystemCommand("Filter", "Find a repository, tag or digest prefix", self.action_search)
+        yield SystemCommand("Go to parent", "Go to the next parent (or subject) of the artifact", self.action_jump_next_parent)
+        yield SystemCommand("Reload", "Load the registry again from the source", self.action_reload)
+        yield SystemCommand("Keys", "Show every key", self.action_help)
+        yield from super().get_system_commands(screen)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("delete", "mark", "unmark_all", "search", "jump", "jump_next_parent") and (self.registry is None or self.loading):
+            return False
+        if action == "delete":
+            return not self.read_only and not self.deleting
+        if action == "unmark_all":
+            return bool(self.tree.marked)
+        if action in ("next_match", "previous_match"):
+            return bool(self.matches)
+        if action == "clear_search":
+            return bool(self.matches or self.query_text or self.query_one("#search", SearchBar).display)
+        if action == "jump_next_parent":
+            return bool(self.jump_targets) or self._cycle is not None
+        if action == "jump":
+            return bool(parameters) and int(parameters[0]) <= len(self.jump_targets)  # type: ignore[call-overload]
+        if action == "reload":
+            return not self.loading and not self.deleting
+        return True
+
+    def on_key(self, event: Key) -> None:
+        # `d` is hidden from the footer when deleting is off; still say why nothing happens.
+        if self.read_only and event.key in ("d", "delete") and isinstance(self.focused, RegistryTree):
+            event.stop()
+            self._say_read_only()
+
+
+def _target(key: ArtifactKey) -> TargetRef:
+    repository, digest = key
+    return TargetRef(repository=repository, digest=digest, reference=f"{repository}@{digest}")
+

@@ -1,0 +1,1 @@
+"""Modal screens: confirmation, refusal, progress, errors, help."""

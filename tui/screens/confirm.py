@@ -1,0 +1,57 @@
+"""The confirmation: the whole plan, Cancel focused, `y` deletes, `n` and Esc cancel."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button, Static
+
+from core.model import Registry
+from core.plan import DeletionPlan
+
+from .dialog import DialogScreen
+from .plan_view import plan_text
+
+
+class ConfirmDeleteScreen(DialogScreen[bool]):
+    BINDINGS = [
+        Binding("y", "confirm", "Delete", id="confirm.yes"),
+        Binding("n", "cancel", "Cancel", id="confirm.no"),
+        Binding("escape", "cancel", "Cancel", show=False, id="confirm.escape"),
+        Binding("up", "scroll(-1)", "Scroll", show=False),
+        Binding("down", "scroll(1)", "Scroll", show=False),
+        Binding("pageup", "scroll(-10)", "Page up", show=False),
+        Binding("pagedown", "scroll(10)", "Page down", show=False),
+    ]
+    AUTO_FOCUS = "#cancel"
+
+    def __init__(self, plan: DeletionPlan, registry: Registry) -> None:
+        super().__init__()
+        self.plan = plan
+        self.registry = registry
+
+    def compose(self) -> ComposeResult:
+        n = len(self.plan.delete)
+        noun = f"{n} artifact{'s' if n != 1 else ''}"
+        title = Text(f"Delete {noun}?", "bold")
+        title.append(f"\n{self.plan.summary()}")
+        with Vertical(id="dialog", classes="danger"):
+            yield Static(title, id="dialog-title")
+            with VerticalScroll(id="dialog-body", can_focus=False):
+                yield Static(plan_text(self.plan, self.registry), id="plan-text")
+            yield Static(Text("y delete   n or Esc cancel   up/down scroll", "dim"), id="dialog-keys")
+            with Horizontal(id="dialog-buttons"):
+                yield Button(f"Delete {noun}", variant="error", id="delete", compact=True)
+                yield Button("Cancel", variant="primary", id="cancel", compact=True)
+
+    def action_confirm(self) -> None:
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id == "delete")

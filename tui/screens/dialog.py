@@ -1,0 +1,34 @@
+"""The frame every modal shares: a title, a body that scrolls, a key hint, buttons."""
+
+from __future__ import annotations
+
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen, ScreenResultType
+
+SCREEN_SHARE = 0.9  # of the terminal's height a dialog may take
+
+
+class DialogScreen(ModalScreen[ScreenResultType]):
+    """Keeps the buttons on screen: the body gets whatever height the rest leaves, and
+    scrolls (a CSS `max-height: 1fr` does not shrink a child of an auto-height box)."""
+
+    def _on_mount(self) -> None:
+        self.call_after_refresh(self._fit)
+
+    def _on_resize(self) -> None:
+        self.call_after_refresh(self._fit)
+
+    def _fit(self) -> None:
+        try:
+            body = self.query_one("#dialog-body", VerticalScroll)
+            dialog = self.query_one("#dialog")
+        except Exception:
+            return
+        fixed = sum(w.outer_size.height + w.styles.margin.height for w in dialog.children if w is not body)
+        chrome = dialog.styles.gutter.height
+        room = int(self.size.height * SCREEN_SHARE) - fixed - chrome - body.styles.margin.height
+        body.styles.max_height = max(3, room)
+
+    def action_scroll(self, lines: int) -> None:
+        body = self.query_one("#dialog-body", VerticalScroll)
+        body.scroll_to(y=body.scroll_y + lines, animate=False)

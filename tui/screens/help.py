@@ -1,0 +1,55 @@
+"""`?`: every key, read from the bindings themselves so the list cannot drift."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Static
+
+from .dialog import DialogScreen
+
+KeySection = tuple[str, list[tuple[str, str]]]
+
+
+def help_text(sections: list[KeySection]) -> Text:
+    text = Text()
+    width = max((len(k) for _, rows in sections for k, _ in rows), default=8) + 2
+    for title, rows in sections:
+        text.append(title + "\n", "bold underline")
+        for keys, description in rows:
+            text.append(f"  {keys:<{width}}", "bold")
+            text.append(description + "\n")
+        text.append("\n")
+    text.append(
+        "Markers: [x] marked for deletion; shared xN listed by N indexes; [same] the artifact under\n"
+        "the cursor, shown under another parent; untagged; protected (a protection rule matches a\n"
+        "tag); missing (listed by an index, absent from the repository); READ-ONLY in the header.\n",
+        "dim",
+    )
+    return text
+
+
+class HelpScreen(DialogScreen[None]):
+    BINDINGS = [
+        Binding("escape", "close", "Close", id="help.close"),
+        Binding("question_mark", "close", "Close", show=False),
+        Binding("q", "close", "Close", show=False),
+        Binding("up", "scroll(-1)", "Scroll", show=False),
+        Binding("down", "scroll(1)", "Scroll", show=False),
+    ]
+
+    def __init__(self, sections: list[KeySection]) -> None:
+        super().__init__()
+        self.sections = sections
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="help"):
+            yield Static(Text("Keys", "bold"), id="dialog-title")
+            with VerticalScroll(id="dialog-body", can_focus=False):
+                yield Static(help_text(self.sections), id="help-text")
+            yield Static(Text("Esc, ? or q close", "dim"), id="dialog-keys")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,132 @@
+"""A DeletionPlan as text for the confirmation and refusal screens: every artifact that goes
+and why, every one that stays and why, tags removed, bytes reclaimable. All the reasoning
+lives in the plan; this only words it."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from core.model import Registry
+from core.names import short_digest
+from core.plan import DeleteEntry, DeletionPlan, KeepEntry, ParentRef
+
+from ..literal import literal
+from ..plan_text import display_tag, human_bytes
+from ..widgets.labels import hex12, is_cosign_tag
+
+
+def _name(registry: Registry, repository: str, digest: str | None) -> str:
+    """How the plan names an artifact: its first tag, else its short digest."""
+    if not digest:
+        return ""
+    repo = registry.repositories.get(repository)
+    artifact = repo.artifacts.get(digest) if repo else None
+    tags = [t for t in artifact.tags if not is_cosign_tag(t)] if artifact else []
+    if tags:
+        return literal(tags[0])
+    return short_digest(digest)
+
+
+def _parent(repository: str, p: ParentRef) -> str:
+    tags = [t for t in p.tags if not is_cosign_tag(t)]
+    if tags:
+        return f"{literal(repository)}:{literal(tags[0])} ({short_digest(p.digest)})"
+    return f"{literal(repository)}@{short_digest(p.digest)}"
+
+
+def _what(kind: str, tags: list[str], platform: str | None) -> str:
+    shown = [display_tag(t) for t in tags if not is_cosign_tag(t)]
+    parts = [kind]
+    if platform:
+        parts.append(literal(platform))
+    if shown:
+        parts.append(", ".join(shown))
+    elif not platform:
+        parts.append("untagged")
+    return " ".join(parts)
+
+
+def _why_deleted(registry: Registry, d: DeleteEntry) -> str:
+    if d.why == "target":
+        return "selected"
+    via = _name(registry, d.repository, d.via)
+    if d.why == "child":
+        return f"child of {via}: no other parent, no tag"
+    return f"{d.kind} of {via}: goes with its subject"
+
+
+def _why_kept(registry: Registry, k: KeepEntry) -> str:
+    if k.reason == "tagged":
+        return "has its own tag " + ", ".join(display_tag(t) for t in k.tags if not is_cosign_tag(t))
+    names = ", ".join(_parent(k.repository, p) for p in k.parents)
+    if k.reason == "accessory_listed":
+        return f"an index lists it: {names}"
+    return f"shared with {names}"
+
+
+def plan_text(plan: DeletionPlan, registry: Registry) -> Text:
+    text = Text()
+    repositories = list(dict.fromkeys([d.repository for d in plan.delete] + [k.repository for k in plan.keep]))
+    for repository in repositories:
+        deleted = [d for d in plan.delete if d.repository == repository]
+        kept = [k for k in plan.keep if k.repository == repository]
+        text.append(literal(repository), "bold")
+        text.append("\n")
+        if deleted:
+            text.append(f" Deleted ({len(deleted)})\n", "bold")
+            for d in deleted:
+                text.append("  - ")
+                text.append(_what(d.kind, d.tags, d.platform), "bold")
+                text.append(f" {hex12(d.digest)}\n", "dim")
+                text.append(f"      {_why_deleted(registry, d)}\n")
+        if kept:
+            text.append(f" Kept ({len(kept)})\n", "bold")
+            for k in kept:
+                repo = registry.repositories.get(k.repository)
+                art = repo.artifacts.get(k.digest) if repo else None
+                kind = art.kind if art else "artifact"
+                text.append("  = ")
+                text.append(_what(kind, k.tags, k.platform), "bold")
+                text.append(f" {hex12(k.digest)}\n", "dim")
+                text.append(f"      {_why_kept(registry, k)}\n")
+    if plan.missing:
+        text.append(f"Listed but missing ({len(plan.missing)}): reported, not an error\n", "bold")
+        for m in plan.missing:
+            text.append(f"  ? {literal(m.repository)}@{short_digest(m.digest)} listed by {_name(registry, m.repository, m.parent)}\n")
+    text.append("\n")
+    if plan.tags_removed:
+        text.append(f"Tags removed ({len(plan.tags_removed)}): ", "bold")
+        text.append(", ".join(display_tag(t) for t in plan.tags_removed) + "\n")
+    else:
+        text.append("Tags removed: none\n", "bold")
+    text.append("Reclaimable by garbage collection: ", "bold")
+    text.append(human_bytes(plan.reclaimable_bytes) + "\n")
+    return text
+
+
+def refusal_text(plan: DeletionPlan, registry: Registry) -> Text:
+    text = Text()
+    for r in plan.refusals:
+        what = _name(registry, r.repository, r.digest)
+        text.append(f"{literal(r.repository)}: ", "bold")
+        if r.reason == "referenced":
+            n = len(r.parents)
+            text.append(f"{what} is listed by {n} ind{'ex' if n == 1 else 'exes'}:\n")
+            for p in r.parents:
+                text.append("  - index ")
+                text.append(_parent(r.repository, p), "bold")
+                text.append("\n")
+        else:
+            text.append(f"{what} carries protected tag ")
+            text.append(literal(r.tag or ""), "bold")
+            text.append(f" (rule {literal(r.rule or '')})\n")
+    text.append("\n")
+    if any(r.reason == "referenced" for r in plan.refusals):
+        text.append(
+            "An index still needs it. Delete the index instead (its unshared children go with it), "
+            "or mark the index too and delete both as one plan.\n",
+            "italic",
+        )
+    if any(r.reason == "protected_tag" for r in plan.refusals):
+        text.append("A protected tag cannot be deleted from here; change the protection rules first.\n", "italic")
+    return text

@@ -1,0 +1,63 @@
+"""A refused plan: why, naming each referencing index or protected tag; nothing is deleted."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button, Static
+
+from core.model import Registry
+from core.plan import DeletionPlan
+
+from .dialog import DialogScreen
+from .plan_view import refusal_text
+
+JUMP = "jump"
+
+
+class RefusalScreen(DialogScreen[str | None]):
+    """Dismisses with JUMP when the user wants to see the first referencing index."""
+
+    BINDINGS = [
+        Binding("g", "jump", "Go to index", id="refusal.jump"),
+        Binding("escape", "close", "Close", id="refusal.close"),
+        Binding("n", "close", "Close", show=False),
+        Binding("up", "scroll(-1)", "Scroll", show=False),
+        Binding("down", "scroll(1)", "Scroll", show=False),
+    ]
+    AUTO_FOCUS = "#close"
+
+    def __init__(self, plan: DeletionPlan, registry: Registry) -> None:
+        super().__init__()
+        self.plan = plan
+        self.registry = registry
+        self.first_parent = next(
+            ((r.repository, r.parents[0].digest) for r in plan.refusals if r.reason == "referenced" and r.parents), None
+        )
+
+    def compose(self) -> ComposeResult:
+        title = Text("Refused: nothing will be deleted", "bold")
+        title.append(f"\n{self.plan.summary()}")
+        keys = "g go to the first referencing index   Esc close" if self.first_parent else "Esc close"
+        with Vertical(id="dialog", classes="refused"):
+            yield Static(title, id="dialog-title")
+            with VerticalScroll(id="dialog-body", can_focus=False):
+                yield Static(refusal_text(self.plan, self.registry), id="refusal-text")
+            yield Static(Text(keys, "dim"), id="dialog-keys")
+            with Horizontal(id="dialog-buttons"):
+                if self.first_parent:
+                    yield Button("Go to index", id="jump", compact=True)
+                yield Button("Close", variant="primary", id="close", compact=True)
+
+    def action_jump(self) -> None:
+        if self.first_parent:
+            self.dismiss(JUMP)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(JUMP if event.button.id == "jump" else None)

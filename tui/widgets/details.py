@@ -1,0 +1,221 @@
+"""The details pane: every field of the row under the cursor, and what deleting it would do."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from core.model import Registry, Repository
+from core.protection import ProtectionRule, first_protected
+
+from ..literal import literal
+from ..plan_text import display_tag, human_bytes
+from .entries import Entry
+from .labels import hex12, is_cosign_tag, kind_of, platform_summary, shown_tags
+
+LIST_LIMIT = 25  # rows listed per section; the tree shows the rest
+
+ArtifactKey = tuple[str, str]
+
+
+def _field(text: Text, name: str, value: str | Text, style: str = "") -> None:
+    text.append(f"{name}: ", "bold")
+    if isinstance(value, Text):
+        text.append_text(value)
+    else:
+        text.append(literal(value), style)
+    text.append("\n")
+
+
+def _heading(text: Text, title: str) -> None:
+    text.append("\n")
+    text.append(title, "bold underline")
+    text.append("\n")
+
+
+def artifact_name(repo: Repository, digest: str) -> str:
+    """`repo:tag` or `repo@sha256:…12` for lists of parents and subjects."""
+    artifact = repo.artifacts.get(digest)
+    tags = [t for t in artifact.tags if not is_cosign_tag(t)] if artifact else []
+    if tags:
+        return f"{literal(repo.name)}:{literal(tags[0])}"
+    return f"{literal(repo.name)} (untagged)"
+
+
+def details_text(
+    registry: Registry,
+    entry: Entry | None,
+    preview: Text | None,
+    rules: tuple[ProtectionRule, ...],
+    jump_targets: list[ArtifactKey],
+) -> Text:
+    """The pane's content; fills `jump_targets` with the parents (or subjects) keys 1-9 reach."""
+    text = Text()
+    if entry is None:
+        text.append("Nothing under the cursor.")
+        return text
+    if entry.kind == "group":
+        text.append(literal(entry.title), "bold")
+        text.append("\nA long level is shown in groups. Enter opens this one.")
+        return text
+    repo = registry.repositories.get(entry.repository)
+    if entry.kind == "repository":
+        text.append(literal(entry.repository), "bold")
+        text.append("\nrepository\n\n")
+        if repo is None or not repo.artifacts:
+            text.append("No artifacts left.")
+            return text
+        arts = repo.artifacts.values()
+        _field(text, "Artifacts", str(len(repo.artifacts)))
+        _field(text, "Indexes", str(sum(1 for a in arts if a.is_index)))
+        _field(text, "Tags", str(len(repo.tags)))
+        _field(text, "Shared children", str(sum(1 for d in repo.parents if repo.is_shared(d))))
+        _field(text, "Accessories", str(len(repo.subjects)))
+        _field(text, "Untagged top-level", str(sum(1 for a in repo.top_level() if not a.tags)))
+        return text
+    if entry.kind == "missing":
+        text.append("missing child", "bold")
+        text.append("\n")
+        _field(text, "Digest", entry.digest or "")
+        if entry.platform:
+            _field(text, "Platform", str(entry.platform))
+        if repo is not None and entry.via:
+            _field(text, "Listed by", artifact_name(repo, entry.via) + " " + hex12(entry.via))
+        text.append("\nThe index lists this digest but the repository does not hold it. "
+                    "Deleting the index reports it; it is not an error.")
+        return text
+    if repo is None or entry.digest not in repo.artifacts:
+        text.append("(deleted)")
+        return text
+
+    digest = entry.digest
+    artifact = repo.artifacts[digest]
+    kind = kind_of(repo, digest)
+    tags = list(artifact.tags)
+    title = Text()
+    title.append(kind, "bold")
+    plain_tags = [t for t in tags if not is_cosign_tag(t)]
+    if plain_tags:
+        title.append(" " + literal(plain_tags[0]), "bold")
+    elif entry.relation == "child" and entry.platform:
+        title.append(" " + literal(str(entry.platform)), "bold")
+    text.append_text(title)
+    text.append("\n")
+    text.append(literal(repo.name), "dim")
+    text.append("\n")
+    if preview is not None:
+        text.append("If deleted: ", "bold")
+        text.append_text(preview)
+        text.append("\n")
+    text.append("\n")
+    _field(text, "Digest", digest)
+    _field(text, "Media type", artifact.media_type)
+    if artifact.artifact_type:
+        _field(text, "Artifact type", artifact.artifact_type)
+    size = f"{human_bytes(artifact.size)} manifest"
+    if artifact.blobs:
+        size += f", {human_bytes(artifact.total_size)} with its blobs"
+    _field(text, "Size", size)
+    if entry.platform:
+        _field(text, "Platform", str(entry.platform))
+    if artifact.is_index:
+        _field(text, "Lists", platform_summary(repo, digest))
+    if tags:
+        _field(text, "Tags", ", ".join(display_tag(t) for t in tags))
+    else:
+        _field(text, "Tags", Text("untagged", "italic"))
+    protected = first_protected(rules, repo.name, tags) if rules else None
+    if protected:
+        _field(text, "Protected", f"tag {protected[0]} matches rule {protected[1]}")
+
+    if artifact.annotations:
+        _heading(text, f"Annotations ({len(artifact.annotations)})")
+        for k, v in artifact.annotations.items():
+            text.append("  " + literal(k), "bold")
+            text.append(" = " + literal(v) + "\n")
+
+    parents = repo.parents_of(digest)
+    if parents:
+        shared = f", shared x{len(parents)}" if len(parents) > 1 else ""
+        _heading(text, f"Parents ({len(parents)}{shared})")
+        for p in parents:
+            _jump_line(text, repo, p, jump_targets)
+        text.append(_jump_hint(repo, jump_targets), "dim")
+
+    subjects = [s for s in repo.subjects.get(digest, ()) if s in repo.artifacts]
+    if digest in repo.subjects:
+        _heading(text, "Subject")
+        if not subjects:
+            text.append("  missing: the artifact it describes is gone\n")
+        for s in subjects:
+            _jump_line(text, repo, s, jump_targets)
+        if subjects:
+            text.append(_jump_hint(repo, jump_targets), "dim")
+
+    if artifact.children:
+        _heading(text, f"Children ({len(artifact.children)})")
+        for child in artifact.children[:LIST_LIMIT]:
+            line = Text("  ")
+            if child.platform:
+                line.append(literal(str(child.platform)) + " ")
+            line.append(hex12(child.digest), "dim")
+            if child.digest not in repo.artifacts:
+                line.append(" missing", "bold")
+            else:
+                n = len(repo.parents_of(child.digest))
+                if n > 1:
+                    line.append(f" shared x{n}", "bold")
+                ctags = repo.artifacts[child.digest].tags
+                if ctags:
+                    line.append(" tagged " + literal(ctags[0]))
+            text.append_text(line)
+            text.append("\n")
+        if len(artifact.children) > LIST_LIMIT:
+            text.append(f"  and {len(artifact.children) - LIST_LIMIT} more\n", "dim")
+
+    accessories = [a for a in repo.accessories_of(digest) if a in repo.artifacts]
+    if accessories:
+        _heading(text, f"Accessories ({len(accessories)})")
+        for a in accessories[:LIST_LIMIT]:
+            text.append(f"  {kind_of(repo, a)} ")
+            text.append(hex12(a) + "\n", "dim")
+        if len(accessories) > LIST_LIMIT:
+            text.append(f"  and {len(accessories) - LIST_LIMIT} more\n", "dim")
+
+    elsewhere = [name for name, r in registry.repositories.items() if name != repo.name and digest in r.artifacts]
+    if elsewhere:
+        _heading(text, "Same digest also in")
+        for name in elsewhere[:LIST_LIMIT]:
+            text.append("  " + literal(name) + "\n")
+        text.append("  (separate artifacts: deleting one leaves the others)\n", "dim")
+    return text
+
+
+def _jump_line(text: Text, repo: Repository, digest: str, jump_targets: list[ArtifactKey]) -> None:
+    jump_targets.append((repo.name, digest))
+    n = len(jump_targets)
+    key = f"[{n}]" if n <= 9 else "   "
+    text.append(f"  {key} ", "bold")
+    artifact = repo.artifacts.get(digest)
+    tags = [t for t in artifact.tags if not is_cosign_tag(t)] if artifact else []
+    text.append(f"{kind_of(repo, digest)} ")
+    text.append(literal(shown_tags(tags)) if tags else "(untagged)", "bold" if tags else "italic")
+    text.append(f"\n      {hex12(digest)}\n", "dim")
+
+
+def _jump_hint(repo: Repository, jump_targets: list[ArtifactKey]) -> str:
+    n = min(len(jump_targets), 9)
+    keys = "1" if n == 1 else f"1-{n}"
+    return f"  in {literal(repo.name)}\n  {keys} jumps there, p to the next\n"
+
+
+class DetailsPane(VerticalScroll, can_focus=False):
+    """Scrolls with the mouse; the keyboard stays on the tree."""
+
+    def compose(self):
+        yield Static(id="details-body")
+
+    def show(self, content: Text) -> None:
+        self.query_one("#details-body", Static).update(content)
+        self.scroll_home(animate=False)

@@ -1,0 +1,123 @@
+"""What each tree row stands for, and the rows below it, read from the model on demand.
+
+No Textual here: the tree widget turns entries into nodes only when a node is expanded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from core.model import PlatformInfo, Registry, Repository
+
+# A level wider than this is split into groups of this many rows: the Tree rebuilds its
+# line list over every expanded node after each change, so no level may hold 100,000 rows.
+GROUP_SIZE = 500
+
+
+@dataclass(slots=True, eq=False)
+class Entry:
+    kind: str  # repository, artifact, missing (listed, not in the repository) or group
+    repository: str = ""
+    digest: str | None = None
+    relation: str = "top"  # top, child (an index lists it) or accessory (its subject is `via`)
+    via: str | None = None  # the index that lists it, or the subject it describes
+    platform: PlatformInfo | None = None  # as the listing index states it
+    items: list[Entry] | None = None  # the rows below, once computed
+    filled: int = 0  # how many of `items` have become tree nodes
+    title: str = ""  # groups: what range they hold
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, str] | None:
+        """The artifact this row shows, or None for repositories, groups and missing children."""
+        return (self.repository, self.digest) if self.kind == "artifact" and self.digest else None
+
+
+def root_items(repo: Repository) -> list[str]:
+    """Digests shown directly under a repository: its top-level artifacts, then accessories
+    whose subject is gone (they would otherwise hang under nothing)."""
+    items = [a.digest for a in repo.top_level()]
+    arts = repo.artifacts
+    for acc, subjects in repo.subjects.items():
+        if acc in arts and acc not in repo.parents and not any(s in arts for s in subjects):
+            items.append(acc)
+    return items
+
+
+def items_below(registry: Registry, entry: Entry) -> list[Entry]:
+    if entry.kind == "group":
+        return entry.items or []
+    if entry.kind == "repository":
+        repo = registry.repositories.get(entry.repository)
+        if repo is None:
+            return []
+        return [Entry("artifact", repo.name, d) for d in root_items(repo)]
+    if entry.kind != "artifact":
+        return []
+    repo = registry.repositories.get(entry.repository)
+    if repo is None or entry.digest not in repo.artifacts:
+        return []
+    artifact = repo.artifacts[entry.digest]
+    out: list[Entry] = []
+    seen: set[str] = set()
+    for child in artifact.children:
+        if child.digest in seen:
+            continue
+        seen.add(child.digest)
+        kind = "artifact" if child.digest in repo.artifacts else "missing"
+        out.append(Entry(kind, repo.name, child.digest, "child", artifact.digest, child.platform))
+    for acc in repo.accessories_of(artifact.digest):
+        if acc in repo.artifacts:
+            out.append(Entry("artifact", repo.name, acc, "accessory", artifact.digest))
+    return out
+
+
+def has_items(registry: Registry, entry: Entry) -> bool:
+    if entry.kind in ("repository", "group"):
+        return True
+    if entry.kind != "artifact":
+        return False
+    repo = registry.repositories.get(entry.repository)
+    if repo is None:
+        return False
+    artifact = repo.artifacts.get(entry.digest or "")
+    return artifact is not None and bool(artifact.children or repo.accessories_of(artifact.digest))
+
+
+def grouped(items: list[Entry], name_of) -> list[Entry]:
+    """Items as they appear under one node: themselves, or groups of GROUP_SIZE."""
+    if len(items) <= GROUP_SIZE:
+        return items
+    groups = []
+    for start in range(0, len(items), GROUP_SIZE):
+        chunk = items[start : start + GROUP_SIZE]
+        first, last = name_of(chunk[0]), name_of(chunk[-1])
+        title = f"{start + 1}-{start + len(chunk)} of {len(items)}: {first} .. {last}"
+        groups.append(Entry("group", items[0].repository, title=title, items=chunk))
+    return groups
+
+
+def path_to(repo: Repository, digest: str) -> list[tuple[str, str, str | None]]:
+    """A chain `(digest, relation, via)` from a row directly under the repository down to
+    `digest`: up through the first parent, or to the subject of an accessory."""
+    chain: list[tuple[str, str, str | None]] = []
+    current = digest
+    seen = {digest}
+    while True:
+        parents = repo.parents_of(current)
+        if parents:
+            up, relation = parents[0], "child"
+        else:
+            subjects = [s for s in repo.subjects.get(current, ()) if s in repo.artifacts]
+            if not subjects:
+                chain.append((current, "top", None))
+                break
+            up, relation = subjects[0], "accessory"
+        chain.append((current, relation, up))
+        if up in seen:  # a hand-made subject loop: show it where the loop closes
+            chain[-1] = (current, "top", None)
+            break
+        seen.add(up)
+        current = up
+    chain.reverse()
+    return chain

@@ -1,0 +1,439 @@
+"""RegistryTree: repositories, top-level artifacts, children and accessories.
+
+Built for registries of 100,000 artifacts (see /work/shared/docs/textual-notes.md):
+nodes are created only when their parent is expanded, in chunks, wide levels are
+grouped, labels are drawn from the model when a line is painted (so a marker that
+changes needs a repaint of its lines, not a rebuild), and label widths are not
+measured because the tree never scrolls sideways.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+
+from rich.style import Style
+from rich.text import Text
+from textual import on
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from core.model import Registry
+from core.protection import parse_rules
+
+from ..literal import literal
+from .entries import Entry, grouped, has_items, items_below, path_to
+from .labels import RowStyles, SizeCache, hex12, row_text
+
+CHUNK = 100  # nodes added between yields to the event loop
+
+ArtifactKey = tuple[str, str]
+
+
+class RegistryTree(Tree[Entry]):
+    BINDINGS = [
+        Binding("space", "mark", "Mark", tooltip="Mark or unmark the artifact for deletion", id="mark"),
+        Binding("right", "expand", "Expand", show=False, id="expand"),
+        Binding("left", "collapse", "Collapse", show=False, id="collapse"),
+        Binding("enter", "toggle", "Expand/collapse", show=False, id="toggle"),
+        Binding("j", "cursor_down", "Down", show=False, id="down"),
+        Binding("k", "cursor_up", "Up", show=False, id="up"),
+        Binding("home", "scroll_home", "First", show=False),
+        Binding("end", "scroll_end", "Last", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+    ]
+
+    COMPONENT_CLASSES = Tree.COMPONENT_CLASSES | {
+        "registry-tree--repository",
+        "registry-tree--tags",
+        "registry-tree--kind",
+        "registry-tree--digest",
+        "registry-tree--detail",
+        "registry-tree--shared",
+        "registry-tree--untagged",
+        "registry-tree--protected",
+        "registry-tree--marked",
+        "registry-tree--same",
+        "registry-tree--accessory",
+        "registry-tree--missing",
+        "registry-tree--group",
+    }
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(Text("registry"), data=Entry("root"), id=id)
+        self.show_root = False
+        self.guide_depth = 3
+        self.auto_expand = False
+        self.registry: Registry | None = None
+        self.marked: dict[ArtifactKey, None] = {}  # insertion-ordered set
+        self._rules: tuple = ()
+        self._sizes = SizeCache()
+        self._rows_by_key: dict[ArtifactKey, list[TreeNode[Entry]]] = {}
+        self._same: ArtifactKey | None = None
+        self._styles: RowStyles | None = None
+
+    # -- the model --------------------------------------------------------------------------
+
+    def set_registry(self, registry: Registry, protect: Iterable[str] = ()) -> None:
+        """Show a (re)loaded registry: the tree starts over with repositories collapsed."""
+        self.registry = registry
+        self._rules = parse_rules([*protect, *registry.protect])
+        self._sizes.clear()
+        self._rows_by_key.clear()
+        self._same = None
+        self.marked = {k: None for k in self.marked if self._exists(k)}
+        self._tree_nodes.clear()  # Tree.clear() keeps the old nodes in its id map
+        self.clear()
+        entry = self.root.data
+        entry.items = None
+        entry.filled = 0
+        self._fill_now(self.root)
+        self.root.expand()
+        if self.root.children:
+            self.sync_lines()
+            self.move_cursor(self.root.children[0])
+
+    def _exists(self, key: ArtifactKey) -> bool:
+        repo = self.registry.repositories.get(key[0]) if self.registry else None
+        return repo is not None and key[1] in repo.artifacts
+
+    def nodes_of(self, key: ArtifactKey) -> list[TreeNode[Entry]]:
+        return self._rows_by_key.get(key, [])
+
+    @property
+    def cursor_entry(self) -> Entry | None:
+        node = self.cursor_node
+        return node.data if node is not None else None
+
+    def sync_lines(self) -> None:
+        """Rebuild the line list now, so a node just added has a line to move the cursor to."""
+        _ = self.last_line
+
+    # -- creating nodes on demand -------------------------------------------------------------
+
+    def _name_of(self, entry: Entry) -> str:
+        if entry.kind == "repository":
+            return literal(entry.repository)
+        repo = self.registry.repositories.get(entry.repository) if self.registry else None
+        artifact = repo.artifacts.get(entry.digest or "") if repo else None
+        if artifact is not None and artifact.tags:
+            return literal(artifact.tags[0])
+        return hex12(entry.digest or "")
+
+    def _items(self, node: TreeNode[Entry]) -> list[Entry]:
+        entry = node.data
+        if entry.items is None:
+            if entry.kind == "root":
+                assert self.registry is not None
+                items = [Entry("repository", name) for name in sorted(self.registry.repositories)]
+            else:
+                items = items_below(self.registry, entry)
+            entry.items = items if entry.kind == "group" else grouped(items, self._name_of)
+        return entry.items
+
+    def _add_items(self, node: TreeNode[Entry], limit: int | None) -> None:
+        entry = node.data
+        items = self._items(node)
+        end = len(items) if limit is None else min(len(items), entry.filled + limit)
+        registry = self.registry
+        for item in items[entry.filled : end]:
+            if has_items(registry, item):
+                child = node.add(Text(self._name_of(item)), item)
+            else:
+                child = node.add_leaf(Text(self._name_of(item)), item)
+            key = item.key
+            if key is not None:
+                self._rows_by_key.setdefault(key, []).append(child)
+        entry.filled = end
+
+    def _fill_now(self, node: TreeNode[Entry]) -> None:
+        """Create every row under `node` at once (levels hold at most GROUP_SIZE rows)."""
+        self._add_items(node, None)
+
+    async def _fill_in_chunks(self, node: TreeNode[Entry]) -> None:
+        while node.data.items is not None and node.data.filled < len(node.data.items):
+            if node.tree is not self or (node.parent is None and node is not self.root):
+                return  # removed meanwhile
+            self._add_items(node, CHUNK)
+            await asyncio.sleep(0)
+
+    @on(Tree.NodeExpanded)
+    def _expanded(self, event: Tree.NodeExpanded[Entry]) -> None:
+        node = event.node
+        if self.registry is None or node.data is None:
+            return
+        items = self._items(node)
+        if node.data.filled >= len(items):
+            return
+        self._add_items(node, CHUNK)  # the first rows appear at once
+        if node.data.filled < len(items):
+            self.run_worker(self._fill_in_chunks(node), group="fill")
+
+    # -- keys -------------------------------------------------------------------------------
+
+    def action_expand(self) -> None:
+        node = self.cursor_node
+        if node is None:
+            return
+        if node.allow_expand and not node.is_expanded:
+            node.expand()
+        elif node.is_expanded and node.children:
+            self.move_cursor(node.children[0])
+
+    def action_collapse(self) -> None:
+        node = self.cursor_node
+        if node is None:
+            return
+        if node.allow_expand and node.is_expanded:
+            node.collapse()
+        elif node.parent is not None and node.parent is not self.root:
+            self.move_cursor(node.parent)
+
+    def action_toggle(self) -> None:
+        node = self.cursor_node
+        if node is not None and node.allow_expand:
+            node.toggle()
+
+    class MarkRequested(Message):
+        """Space was pressed: the app decides what may be marked and says why not."""
+
+    def action_mark(self) -> None:
+        self.post_message(self.MarkRequested())
+
+    # -- markers ----------------------------------------------------------------------------
+
+    def refresh_key(self, key: ArtifactKey | None) -> None:
+        """Repaint every row showing this artifact (a marker changed)."""
+        if key is None:
+            return
+        for node in self._rows_by_key.get(key, ()):
+            node.refresh()
+
+    def toggle_mark(self, key: ArtifactKey) -> bool:
+        if key in self.marked:
+            del self.marked[key]
+        else:
+            self.marked[key] = None
+        self.refresh_key(key)
+        return key in self.marked
+
+    def clear_marks(self) -> None:
+        keys = list(self.marked)
+        self.marked.clear()
+        for key in keys:
+            self.refresh_key(key)
+
+    def set_same(self, key: ArtifactKey | None) -> None:
+        """Highlight the other rows showing the artifact under the cursor (a shared child
+        appears once under each of its parents)."""
+        if key is not None and len(self._rows_by_key.get(key, ())) < 2:
+            key = None
+        if key == self._same:
+            return
+        previous, self._same = self._same, key
+        self.refresh_key(previous)
+        self.refresh_key(key)
+
+    # -- drawing ----------------------------------------------------------------------------
+
+    def notify_style_update(self) -> None:
+        self._styles = None
+        super().notify_style_update()
+
+    def _row_styles(self) -> RowStyles:
+        if self._styles is None:
+            get = self.get_component_rich_style
+            self._styles = RowStyles(
+                **{name: get(f"registry-tree--{name}", partial=True) for name in RowStyles.__dataclass_fields__}
+            )
+        return self._styles
+
+    def render_label(self, node: TreeNode[Entry], base_style: Style, style: Style) -> Text:
+        entry = node.data
+        if entry is None or self.registry is None:
+            return super().render_label(node, base_style, style)
+        key = entry.key
+        same = key is not None and key == self._same and node is not self.cursor_node
+        label = row_text(self.registry, entry, self._row_styles(), self._rules, self._sizes, key in self.marked, same)
+        label.stylize(style)
+        if node.allow_expand:
+            icon = self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE
+            return Text.assemble((icon, base_style + Style(bold=True)), label, no_wrap=True, overflow="crop")
+        return label
+
+    def get_label_width(self, node: TreeNode[Entry]) -> int:
+        # The tree crops instead of scrolling sideways (the details pane shows every field),
+        # so no label needs measuring: measuring each line made every rebuild twice as slow.
+        return 0
+
+    # -- finding and revealing ----------------------------------------------------------------
+
+    def _child_matching(self, node: TreeNode[Entry], want) -> TreeNode[Entry] | None:
+        """The child of `node` (looking inside groups) whose entry satisfies `want`."""
+        self._fill_now(node)
+        for child in node.children:
+            data = child.data
+            if data.kind == "group":
+                if any(want(item) for item in data.items or ()):
+                    if not child.is_expanded:
+                        child.expand()
+                    return self._child_matching(child, want)
+            elif want(data):
+                return child
+        return None
+
+    def repository_node(self, name: str) -> TreeNode[Entry] | None:
+        return self._child_matching(self.root, lambda e: e.kind == "repository" and e.repository == name)
+
+    def reveal(self, key: ArtifactKey) -> TreeNode[Entry] | None:
+        """Expand the path to an artifact, move the cursor onto it and return its node."""
+        node = self.find_path(key)
+        if node is not None:
+            self.sync_lines()
+            self.move_cursor(node)
+            self.scroll_to_node(node, animate=False)
+        return node
+
+    def reveal_repository(self, name: str) -> TreeNode[Entry] | None:
+        node = self.repository_node(name)
+        if node is not None:
+            self.sync_lines()
+            self.move_cursor(node)
+        return node
+
+    def find_path(self, key: ArtifactKey) -> TreeNode[Entry] | None:
+        repository, digest = key
+        if self.registry is None or repository not in self.registry.repositories:
+            return None
+        # Already on screen under an expanded path? Prefer the row the user can see.
+        for node in self._rows_by_key.get(key, ()):
+            if all(p.is_expanded for p in _ancestors(node)):
+                return node
+        repo = self.registry.repositories[repository]
+        if digest not in repo.artifacts:
+            return None
+        node = self.repository_node(repository)
+        for d, relation, via in path_to(repo, digest):
+            if node is None:
+                return None
+            if not node.is_expanded:
+                node.expand()
+            node = self._child_matching(
+                node, lambda e, d=d, r=relation, v=via: e.kind == "artifact" and e.digest == d and e.relation == r and e.via == v
+            )
+        return node
+
+    # -- after a deletion ----------------------------------------------------------------------
+
+    def apply_deletion(self, deleted: Iterable[ArtifactKey], repositories: set[str]) -> None:
+        """The model already lost `deleted`: remove their rows, show artifacts that lost their
+        last parent at the top of their repository, move the cursor to a neighbour."""
+        gone = set(deleted)
+        cursor = self.cursor_node
+        landing = self._neighbour(cursor, gone) if cursor is not None else None
+        for key in gone:
+            for node in list(self._rows_by_key.get(key, ())):
+                if node.tree is self and _attached(node, self.root):
+                    self._forget_subtree(node)
+                    node.remove()
+            self._rows_by_key.pop(key, None)
+        for name in repositories:
+            self._add_new_roots(name)
+        self._sizes.clear()
+        if self._same is not None and self._same not in self._rows_by_key:
+            self._same = None
+        for key in [k for k in self.marked if k in gone]:
+            del self.marked[key]
+        self.sync_lines()
+        if landing is not None and _attached(landing, self.root):
+            self.move_cursor(landing)
+        elif self.root.children:
+            self.move_cursor(self.root.children[0])
+
+    def _neighbour(self, node: TreeNode[Entry], gone: set[ArtifactKey]) -> TreeNode[Entry]:
+        """The row the cursor lands on: the nearest surviving row after, before or above."""
+        doomed = lambda n: any(a.data is not None and a.data.key in gone for a in [n, *_ancestors(n)])  # noqa: E731
+        if not doomed(node):
+            return node
+        current = node
+        while current.parent is not None and current.parent is not self.root and doomed(current.parent):
+            current = current.parent
+        siblings = list(current.parent.children) if current.parent is not None else []
+        index = siblings.index(current)
+        for candidate in siblings[index + 1 :] + siblings[:index][::-1]:
+            if not doomed(candidate):
+                return candidate
+        return current.parent if current.parent is not None and current.parent is not self.root else node
+
+    def _forget_subtree(self, node: TreeNode[Entry]) -> None:
+        stack = list(node.children)
+        while stack:
+            n = stack.pop()
+            key = n.data.key if n.data is not None else None
+            if key is not None and key in self._rows_by_key:
+                self._rows_by_key[key] = [x for x in self._rows_by_key[key] if x is not n]
+                if not self._rows_by_key[key]:
+                    del self._rows_by_key[key]
+            stack.extend(n.children)
+
+    def _add_new_roots(self, name: str) -> None:
+        """An artifact kept because it is tagged, whose parents were all deleted, is now
+        top-level: add it under its repository (if that is already shown)."""
+        repo_node = None
+        for child in self.root.children:
+            if child.data.kind == "repository" and child.data.repository == name:
+                repo_node = child
+        if repo_node is None or repo_node.data.filled == 0 or self.registry is None:
+            if repo_node is not None:
+                repo_node.refresh()
+            return
+        shown = {
+            n.data.digest
+            for n in _walk_groups(repo_node)
+            if n.data.kind == "artifact" and n.data.relation == "top"
+        }
+        repo = self.registry.repositories.get(name)
+        if repo is None:
+            return
+        from .entries import root_items
+
+        for digest in root_items(repo):
+            if digest not in shown:
+                entry = Entry("artifact", name, digest)
+                add = repo_node.add if has_items(self.registry, entry) else repo_node.add_leaf
+                child = add(Text(self._name_of(entry)), entry)
+                self._rows_by_key.setdefault(entry.key, []).append(child)
+                if repo_node.data.items is not None:
+                    repo_node.data.items.append(entry)
+                    repo_node.data.filled = len(repo_node.data.items)
+        repo_node.refresh()
+
+
+def _ancestors(node: TreeNode) -> list[TreeNode]:
+    out = []
+    parent = node.parent
+    while parent is not None:
+        out.append(parent)
+        parent = parent.parent
+    return out
+
+
+def _attached(node: TreeNode, root: TreeNode) -> bool:
+    current = node
+    while current.parent is not None:
+        if current not in current.parent.children:
+            return False
+        current = current.parent
+    return current is root
+
+
+def _walk_groups(node: TreeNode[Entry]) -> Iterable[TreeNode[Entry]]:
+    """Children of `node`, looking inside group rows."""
+    for child in node.children:
+        if child.data.kind == "group":
+            yield from _walk_groups(child)
+        else:
+            yield child

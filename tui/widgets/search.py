@@ -1,0 +1,55 @@
+"""`/` search: repository names, tags, digest prefixes; the matches in tree order."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from textual.widgets import Input
+
+from core.model import Registry
+
+from .entries import root_items
+
+_HEX = re.compile(r"^[0-9a-f]+$")
+MIN_BARE_HEX = 4  # "ab" alone would match one digest in 256; with "sha256:" any length goes
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    repository: str
+    digest: str | None = None  # None: the repository itself matched
+
+
+def find_matches(registry: Registry, query: str) -> list[Match]:
+    q = query.strip()
+    if not q:
+        return []
+    lowered = q.lower()
+    algorithm, colon, rest = lowered.partition(":")
+    if colon and algorithm in ("sha256", "sha512") and _HEX.match(rest or "0"):
+        hex_prefix: str | None = rest
+    elif _HEX.match(lowered) and len(lowered) >= MIN_BARE_HEX:
+        hex_prefix = lowered
+    else:
+        hex_prefix = None
+    matches: list[Match] = []
+    for name in sorted(registry.repositories):
+        repo = registry.repositories[name]
+        if lowered in name.lower():
+            matches.append(Match(name))
+        order = root_items(repo)
+        placed = set(order)
+        order.extend(d for d in repo.artifacts if d not in placed)
+        for digest in order:
+            artifact = repo.artifacts[digest]
+            hit = hex_prefix is not None and digest.partition(":")[2].startswith(hex_prefix)
+            if not hit:
+                hit = any(lowered in t.lower() for t in artifact.tags)
+            if hit:
+                matches.append(Match(name, digest))
+    return matches
+
+
+class SearchBar(Input):
+    """Docked at the bottom while typing a search; Enter jumps, Esc clears."""
