@@ -181,13 +181,20 @@ def test_identity_token_uses_the_oauth_refresh_grant(token_registry, tokens, ima
     with _client(Credentials("<token>", "", identity_token="refresh-abc-123")) as client:
         assert client.get(f"{token_registry.url}/v2/_catalog").json() == {"repositories": [REPO]}
     assert (tokens.requests[-1].method, tokens.requests[-1].user) == ("POST", "alice")
+    with _client(Credentials("<token>", "", identity_token="revoked-456", source="docker-credential-x")) as client:
+        with pytest.raises(StoreError) as caught:
+            client.get(f"{token_registry.url}/v2/_catalog")
+    assert str(caught.value).startswith(f"registry {token_registry.host} refused the credentials for the identity "
+                                        f"token (from docker-credential-x; its token server 127.0.0.1:")
+    assert "revoked-456" not in str(caught.value)
 
 
 def test_wrong_password_at_the_token_server_names_the_user(token_registry, tokens, image):
     with _client(Credentials("alice", "not-her-password")) as client, pytest.raises(StoreError) as caught:
         _get_manifest(client, token_registry, image)
     message = str(caught.value)
-    assert "refused the credentials for user alice" in message
+    assert message.startswith(f"registry {token_registry.host} refused the credentials for user alice "
+                              f"(its token server 127.0.0.1:")
     assert "not-her-password" not in message
 
 

@@ -322,7 +322,7 @@ class RegistryAuth(httpx.Auth):
         yield _Acquire(key)
         token = self._cached(key, stale)  # another thread or task may have fetched it meanwhile
         if token is None:
-            token = yield from self._fetch_token(bearer, scopes, request)
+            token = yield from self._fetch_token(bearer, scopes, request, _host_of(request.url))
             with self._state:
                 self._tokens[key] = token
         yield _Release(key)
@@ -335,7 +335,7 @@ class RegistryAuth(httpx.Auth):
                 return None
             return token
 
-    def _fetch_token(self, bearer: _Bearer, scopes: list[str], original: httpx.Request):
+    def _fetch_token(self, bearer: _Bearer, scopes: list[str], original: httpx.Request, registry: str):
         headers = {}
         if "user-agent" in original.headers:
             headers["User-Agent"] = original.headers["user-agent"]
@@ -358,7 +358,8 @@ class RegistryAuth(httpx.Auth):
         response = yield _TokenRequest(token_request)
         server = _host_of(token_request.url)
         if response.status_code in (401, 403):
-            raise StoreError(self._refused(server) if creds else self._needs_credentials(server))
+            via = f"its token server {server} answered HTTP {response.status_code}"
+            raise StoreError(self._refused(registry, via) if creds else self._needs_credentials(registry))
         if response.status_code != 200:
             raise StoreError(f"token server {server} answered HTTP {response.status_code} "
                              f"when asked for {' '.join(scopes) or 'a token'}: try again later or check the registry")
@@ -392,10 +393,12 @@ class RegistryAuth(httpx.Auth):
         return (f"registry {host} needs credentials: use --username with --password-stdin, "
                 f"or docker login {host}")
 
-    def _refused(self, host: str) -> str:
+    def _refused(self, host: str, via: str = "") -> str:
         creds = self.credentials
-        source = f" (from {creds.source})" if creds and creds.source and creds.source != "--username" else ""
-        return (f"registry {host} refused the credentials for {creds.describe_user()}{source}: "
+        notes = [f"from {creds.source}"] if creds.source and creds.source != "--username" else []
+        notes += [via] if via else []
+        said = f" ({'; '.join(notes)})" if notes else ""
+        return (f"registry {host} refused the credentials for {creds.describe_user()}{said}: "
                 f"check the username and password, or log in again")
 
     def _missing_permission(self, host: str, scopes: list[str]) -> str:

@@ -42,7 +42,7 @@ class Credentials:
 
     def describe_user(self) -> str:
         if self.identity_token and self.username in ("", IDENTITY_TOKEN_USERNAME):
-            return f"the identity token from {self.source or 'the credentials'}"
+            return "the identity token"
         return f"user {self.username}"
 
 
