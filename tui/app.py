@@ -64,17 +64,17 @@ class OcitreeApp(App[int]):
 
     BINDINGS = [
         Binding("d", "delete", "Delete", tooltip="Delete the artifact under the cursor, or the marked ones", id="delete"),
-        Binding("delete", "delete", "Delete", show=False, id="delete.key"),
+        Binding("delete", "delete", "Delete", tooltip="Delete the artifact under the cursor, or the marked ones", show=False, id="delete.key"),
         Binding("slash", "search", "Filter", tooltip="Find a repository, tag or digest", id="search"),
-        Binding("n", "next_match", "Next", id="search.next"),
-        Binding("N", "previous_match", "Prev", id="search.previous"),
-        Binding("escape", "clear_search", "Clear", show=False, id="search.clear"),
+        Binding("n", "next_match", "Next", tooltip="Next match of the filter", id="search.next"),
+        Binding("N", "previous_match", "Prev", tooltip="Previous match of the filter", show=False, id="search.previous"),
+        Binding("escape", "clear_search", "Clear", tooltip="Clear the filter", show=False, id="search.clear"),
         Binding("p", "jump_next_parent", "Parent", tooltip="Go to the next parent (or subject)", id="parent"),
         *[Binding(str(i), f"jump({i})", f"Parent {i}", show=False, id=f"parent.{i}") for i in range(1, 10)],
-        Binding("u", "unmark_all", "Unmark all", show=False, id="unmark"),
-        Binding("r", "reload", "Reload", id="reload"),
-        Binding("question_mark", "help", "Help", id="help"),
-        Binding("q", "quit", "Quit", id="quit"),
+        Binding("u", "unmark_all", "Unmark all", tooltip="Unmark every marked artifact", show=False, id="unmark"),
+        Binding("r", "reload", "Reload", tooltip="Load the registry again from the source", id="reload"),
+        Binding("question_mark", "help", "Help", tooltip="This list of keys", id="help"),
+        Binding("q", "quit", "Quit", tooltip="Quit", id="quit"),
     ]
 
     def __init__(
@@ -114,7 +114,7 @@ class OcitreeApp(App[int]):
             yield DetailsPane(id="details")
         yield SearchBar(placeholder="repository, tag or digest prefix; Enter jumps, Esc clears", id="search")
         yield Static(id="status")
-        yield Footer()
+        yield Footer(compact=True)
 
     @property
     def tree(self) -> RegistryTree:
@@ -482,7 +482,8 @@ class OcitreeApp(App[int]):
             ("left", "Collapse; on a collapsed row, go to its parent"),
             ("Enter", "Expand or collapse"),
             ("space", "Mark or unmark the artifact for deletion"),
-            ("PageUp, PageDown, Home, End", "Page and jump"),
+            ("PageUp, PageDown", "Move a page"),
+            ("Home, End", "First or last row"),
             ("shift+up, shift+down", "Previous or next sibling"),
         ]
         confirm_rows = [
@@ -502,7 +503,8 @@ class OcitreeApp(App[int]):
         yield SystemCommand("Go to parent", "Go to the next parent (or subject) of the artifact", self.action_jump_next_parent)
         yield SystemCommand("Reload", "Load the registry again from the source", self.action_reload)
         yield SystemCommand("Keys", "Show every key", self.action_help)
-        yield from super().get_system_commands(screen)
+        # Textual's own "Keys" shows a key panel for the focused widget; ours lists them all.
+        yield from (c for c in super().get_system_commands(screen) if c.title != "Keys")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("delete", "mark", "unmark_all", "search", "jump", "jump_next_parent") and (self.registry is None or self.loading):

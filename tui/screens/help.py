@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rich.console import Group
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,22 +15,27 @@ from .dialog import DialogScreen
 KeySection = tuple[str, list[tuple[str, str]]]
 
 
-def help_text(sections: list[KeySection]) -> Text:
-    text = Text()
-    width = max((len(k) for _, rows in sections for k, _ in rows), default=8) + 2
+def help_text(sections: list[KeySection]) -> Group:
+    parts: list = []
     for title, rows in sections:
-        text.append(title + "\n", "bold underline")
+        parts.append(Text(title, "bold underline"))
+        table = Table.grid(padding=(0, 2))
+        table.add_column(no_wrap=True, style="bold")
+        table.add_column(ratio=1)
         for keys, description in rows:
-            text.append(f"  {keys:<{width}}", "bold")
-            text.append(description + "\n")
-        text.append("\n")
-    text.append(
-        "Markers: [x] marked for deletion; shared xN listed by N indexes; [same] the artifact under\n"
-        "the cursor, shown under another parent; untagged; protected (a protection rule matches a\n"
-        "tag); missing (listed by an index, absent from the repository); READ-ONLY in the header.\n",
-        "dim",
+            table.add_row("  " + keys, description)
+        parts.append(table)
+        parts.append(Text())
+    parts.append(
+        Text(
+            "Markers: [x] marked for deletion; shared xN: listed by N indexes; [same]: the artifact "
+            "under the cursor, shown under another parent; untagged; protected: a protection rule "
+            "matches a tag; missing: listed by an index, absent from the repository; READ-ONLY in "
+            "the header: deleting is off.",
+            "dim",
+        )
     )
-    return text
+    return Group(*parts)
 
 
 class HelpScreen(DialogScreen[None]):

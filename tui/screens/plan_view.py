@@ -34,14 +34,18 @@ def _parent(repository: str, p: ParentRef) -> str:
     return f"{literal(repository)}@{short_digest(p.digest)}"
 
 
+ACCESSORY_KINDS = {"signature", "sbom", "attestation", "referrers", "accessory"}
+
+
 def _what(kind: str, tags: list[str], platform: str | None) -> str:
+    """`index v2.4`, `image linux/arm64/v8`, `image untagged`, `signature`."""
     shown = [display_tag(t) for t in tags if not is_cosign_tag(t)]
     parts = [kind]
     if platform:
         parts.append(literal(platform))
     if shown:
         parts.append(", ".join(shown))
-    elif not platform:
+    elif not platform and kind not in ACCESSORY_KINDS:
         parts.append("untagged")
     return " ".join(parts)
 

@@ -1,0 +1,388 @@
+"""Pilot tests of the TUI: what an operator does, and what the store holds afterwards."""
+
+from __future__ import annotations
+
+from core.model import Artifact, ChildRef, PlatformInfo, Registry, Repository
+from core import media_types as mt
+from core.stores.sample import SampleStore
+from tui.app import OcitreeApp
+from tui.screens.confirm import ConfirmDeleteScreen
+from tui.screens.help import HelpScreen
+from tui.screens.refusal import RefusalScreen
+from tui.widgets.registry_tree import RegistryTree
+
+from .tui_pilot import MemoryStore, children_of, demo_app, digest_of, press, screen_text, settle, stored, type_text, until
+
+BASE = "platform/base-images"
+
+
+async def go_to(pilot, query: str) -> None:
+    """Use the `/` filter to put the cursor on the first match."""
+    await press(pilot, "slash")
+    await type_text(pilot, query)
+    await press(pilot, "enter")
+
+
+def cursor_key(app: OcitreeApp):
+    entry = app.tree.cursor_entry
+    return entry.key if entry is not None else None
+
+
+def row_of(app: OcitreeApp, key) -> str:
+    """The plain text of the first row showing an artifact."""
+    tree = app.tree
+    node = tree.nodes_of(key)[0]
+    return tree.render_label(node, tree.rich_style, tree.rich_style).plain
+
+
+async def test_index_of_ten_deletes_nine_children_and_keeps_the_shared_one(tmp_path):
+    app, path = demo_app(tmp_path)
+    index = digest_of(path, BASE, "v2.4")
+    slim = digest_of(path, BASE, "v2.4-slim")
+    children = children_of(path, BASE, index)
+    shared = children_of(path, BASE, slim)[0]
+    assert len(children) == 10 and shared in children
+    before = stored(path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await go_to(pilot, "v2.4")
+        assert cursor_key(app) == (BASE, index)
+        assert "deletes 10, keeps" in screen_text(app)  # the preview in the details pane
+        await press(pilot, "d")
+        assert isinstance(app.screen, ConfirmDeleteScreen)
+        text = screen_text(app)
+        assert "Delete 10 artifacts?" in text and "deletes 10, keeps 1 shared" in text
+        assert app.screen.focused.id == "cancel"  # a stray Enter cancels
+        kept = app.screen.plan.keep
+        assert [(k.digest, k.reason) for k in kept] == [(shared, "shared")]
+        await press(pilot, "y")
+        assert not isinstance(app.screen, ConfirmDeleteScreen)
+        # The store changed exactly as planned: the index and its 9 unshared children.
+        after = stored(path)
+        gone = set(before[BASE]) - set(after[BASE])
+        assert gone == {index} | (set(children) - {shared})
+        assert {r: e for r, e in after.items() if r != BASE} == {r: e for r, e in before.items() if r != BASE}
+        # The tree updated in place: the index is gone, the kept child is no longer shared.
+        assert app.tree.nodes_of((BASE, index)) == []
+        assert "43 artifacts" not in screen_text(app) and "33 artifacts" in screen_text(app)
+        await go_to(pilot, "v2.4-slim")
+        await press(pilot, "enter", "down")
+        assert cursor_key(app) == (BASE, shared)
+        assert "shared x" not in row_of(app, (BASE, shared))
+
+
+async def test_cursor_lands_on_a_neighbour_after_deleting(tmp_path):
+    app, path = demo_app(tmp_path)
+    index = digest_of(path, BASE, "v2.4")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await go_to(pilot, "v2.4")
+        await press(pilot, "enter")  # expanded, so its children's rows go too
+        await press(pilot, "d", "y")
+        assert cursor_key(app) == (BASE, digest_of(path, BASE, "v2.4-slim"))
+        assert (BASE, index) not in [n.data.key for n in app.tree.root.children]
+
+
+async def test_cancel_changes_nothing(tmp_path):
+    app, path = demo_app(tmp_path)
+    before = path.read_bytes()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await go_to(pilot, "v2.4")
+        for cancel in ("n", "escape"):
+            await press(pilot, "d")
+            assert isinstance(app.screen, ConfirmDeleteScreen)
+            await press(pilot, cancel)
+            assert not isinstance(app.screen, ConfirmDeleteScreen)
+        await press(pilot, "d", "enter")  # Cancel has the focus
+        assert not isinstance(app.screen, ConfirmDeleteScreen)
+        assert app.tree.nodes_of((BASE, digest_of(path, BASE, "v2.4")))
+    assert path.read_bytes() == before
+
+
+async def test_refused_child_names_its_parents_and_jumps_to_the_first(tmp_path):
+    app, path = demo_app(tmp_path)
+    index = digest_of(path, BASE, "v2.4")
+    slim = digest_of(path, BASE, "v2.4-slim")
+    shared = children_of(path, BASE, slim)[0]
+    before = path.read_bytes()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await go_to(pilot, "v2.4")
+        await press(pilot, "enter", "down")
+        assert cursor_key(app) == (BASE, shared)
+        text = screen_text(app)
+        assert "shared x2" in text and "referenced by 2 indexes" in text
+        await press(pilot, "d")
+        assert isinstance(app.screen, RefusalScreen)
+        text = screen_text(app)
+        assert "Refused: nothing will be deleted" in text
+        assert f"{BASE}:v2.4 (sha256:{index[7:19]})" in text
+        assert f"{BASE}:v2.4-slim (sha256:{slim[7:19]})" in text
+        await press(pilot, "g")
+        assert not isinstance(app.screen, RefusalScreen)
+        assert cursor_key(app) == (BASE, index)
+    assert path.read_bytes() == before
+
+
+async def test_parents_of_a_shared_child_are_listed_and_reachable(tmp_path):
+    app, path = demo_app(tmp_path)
+    index = digest_of(path, BASE, "v2.4")
+    slim = digest_of(path, BASE, "v2.4-slim")
+    shared = children_of(path, BASE, slim)[0]
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await go_to(pilot, "v2.4-slim")
+        await press(pilot, "enter")  # both parents expanded: the child shows twice
+        await go_to(pilot, "v2.4")
+        await press(pilot, "enter", "down")
+        assert cursor_key(app) == (BASE, shared)
+        # Its other appearance (under v2.4-slim) carries the [same] marker; this row does not.
+        rows = app.tree.nodes_of((BASE, shared))
+        assert len(rows) == 2
+        labels = [app.tree.render_label(n, app.tree.rich_style, app.tree.rich_style).plain for n in rows]
+        assert [label.startswith("[same]") for label in labels].count(True) == 1
+        text = screen_text(app)
+        assert "Parents (2, shared x2)" in text and "[1] index v2.4" in text and "[2] index v2.4-slim" in text
+        await press(pilot, "2")
+        assert cursor_key(app) == (BASE, slim)
+        await go_to(pilot, "v2.4")
+        await press(pilot, "down")
+        await press(pilot, "p")
+        assert cursor_key(app) == (BASE, index)
+        await press(pilot, "p")
+        assert cursor_key(app) == (BASE, slim)
+
+
+async def test_bulk_delete_of_two_indexes_sharing_a_child_takes_the_child(tmp_path):
+    app, path = demo_app(tmp_path)
+    index = digest_of(path, BASE, "v2.4")
+    slim = digest_of(path, BASE, "v2.4-slim")
+    children = set(children_of(path, BASE, index))
+    before = stored(path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await go_to(pilot, "v2.4")
+        await press(pilot, "space")
+        await go_to(pilot, "v2.4-slim")
+        await press(pilot, "space")
+        assert list(app.tree.marked) == [(BASE, index), (BASE, slim)]
+        assert "2 marked" in screen_text(app)
+        assert row_of(app, (BASE, slim)).startswith("▶ [x] v2.4-slim")
+        await press(pilot, "d")
+        assert isinstance(app.screen, ConfirmDeleteScreen)
+        plan = app.screen.plan
+        assert plan.keep == [] and "Delete 12 artifacts" in screen_text(app)
+        await press(pilot, "y")
+    after = stored(path)
+    assert set(before[BASE]) - set(after[BASE]) == {index, slim} | children
+
+
+async def test_filter_finds_repositories_tags_and_digest_prefixes(tmp_path):
+    app, path = demo_app(tmp_path)
+    slim = digest_of(path, BASE, "v2.4-slim")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await go_to(pilot, slim[7:15])  # a bare digest prefix
+        assert cursor_key(app) == (BASE, slim)
+        await press(pilot, "escape")
+        await go_to(pilot, "sha256:" + slim[7:10])  # with the algorithm, any length
+        assert cursor_key(app) == (BASE, slim)
+        await press(pilot, "escape")
+        await go_to(pilot, "busybox")
+        assert "match 1 of 2" in screen_text(app)  # two repository names
+        entry = app.tree.cursor_entry
+        assert (entry.kind, entry.repository) == ("repository", "mirror/busybox")
+        await press(pilot, "n")
+        assert "match 2 of" in screen_text(app)
+        await press(pilot, "N", "N")
+        assert f"match {len(app.matches)} of" in screen_text(app)  # wraps around
+        await press(pilot, "escape")
+        assert "match" not in screen_text(app).splitlines()[-2]
+        assert app.matches == []
+        await go_to(pilot, "no-such-thing")
+        assert "no match for 'no-such-thing'" in screen_text(app)
+
+
+async def test_filter_jump_expands_the_path_to_a_nested_child(tmp_path):
+    app, path = demo_app(tmp_path)
+    outer = digest_of(path, "ml/inference", "2026.11")
+    gpu = digest_of(path, "ml/inference", "gpu")
+    gpu_child = children_of(path, "ml/inference", gpu)[0]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await go_to(pilot, gpu_child[7:19])
+        assert cursor_key(app) == ("ml/inference", gpu_child)
+        node = app.tree.cursor_node
+        assert [a.data.digest for a in (node.parent, node.parent.parent)] == [gpu, outer]
+        assert node.parent.is_expanded and node.parent.parent.is_expanded
+
+
+async def test_read_only_never_deletes(tmp_path):
+    app, path = demo_app(tmp_path, read_only=True)
+    before = path.read_bytes()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        text = screen_text(app)
+        assert "READ-ONLY" in text.splitlines()[0]
+        assert "Delete" not in text.splitlines()[-1]  # the footer lists only keys that work
+        await go_to(pilot, "v2.4")
+        assert "deletes 10" in screen_text(app)  # the preview still says what it would do
+        await press(pilot, "d")
+        await press(pilot, "delete")
+        assert len(app.screen_stack) == 1
+        await press(pilot, "space", "d")
+        assert len(app.screen_stack) == 1
+    assert path.read_bytes() == before
+
+
+async def test_read_only_store_turns_deleting_off(tmp_path):
+    app, path = demo_app(tmp_path)
+    app.store.read_only = True
+    app.read_only = app.store.read_only  # as OcitreeApp does from store.read_only at start
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert "READ-ONLY" in screen_text(app)
+
+
+def _hostile_registry() -> Registry:
+    child = Artifact("evil/repo", "sha256:" + "b" * 64, mt.OCI_MANIFEST, 500, config_media_type=mt.OCI_CONFIG,
+                     tags=["\x1b[31mred\x1b[0m"], annotations={"[bold red]x[/]": "\x1b]0;pwned\x07[link=http://x]y[/link]"})
+    index = Artifact("evil/repo", "sha256:" + "a" * 64, mt.OCI_INDEX, 300,
+                     children=(ChildRef(child.digest, mt.OCI_MANIFEST, 500, PlatformInfo("linux", "[blink]amd64[/]")),),
+                     tags=["[bold red]x[/]"], annotations={"note": "[reverse]inverted[/reverse]"})
+    return Registry("[b]source[/b]", [Repository("evil/repo", [index, child])])
+
+
+async def test_registry_strings_render_literally():
+    app = OcitreeApp(MemoryStore(_hostile_registry(), source="[b]source[/b]\x1b[2J"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await press(pilot, "enter", "down")
+        text = screen_text(app)
+        assert "[b]source[/b]\\x1b[2J" in text
+        assert "[bold red]x[/]" in text  # the tag, in the tree and the details pane
+        assert "[reverse]inverted[/reverse]" in text
+        await press(pilot, "enter", "down")
+        text = screen_text(app)
+        assert "linux/[blink]amd64[/]" in text
+        assert "\\x1b[31mred\\x1b[0m" in text
+        assert "\\x1b]0;pwned\\x07" in text and "[link=http://x]y[/link]" in text
+        # No control character reaches the terminal from any line of the screen.
+        for strip in app.screen._compositor.render_strips():
+            assert "\x1b" not in strip.text and "\x07" not in strip.text
+
+
+async def test_markers_are_words_with_no_color(tmp_path, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app, path = demo_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.no_color
+        await go_to(pilot, "v2.4")
+        await press(pilot, "space", "enter")
+        text = screen_text(app)
+        assert "[x] v2.4 index of 10" in text
+        assert "shared x2 linux/amd64" in text
+        await go_to(pilot, "1.8.0-hotfix")
+        assert "protected release-2026-11" in screen_text(app)
+
+
+async def test_untagged_accessories_and_missing_children_are_shown(tmp_path):
+    app, path = demo_app(tmp_path)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await go_to(pilot, "payments/api")
+        await press(pilot, "enter")
+        text = screen_text(app)
+        assert "untagged image" in text
+        await go_to(pilot, "1.8.0")
+        await press(pilot, "enter")
+        index = app.tree.cursor_node
+        rows = [app.tree.render_label(n, app.tree.rich_style, app.tree.rich_style).plain for n in index.children]
+        assert [row.lstrip("▶ ").split()[0] for row in rows] == ["linux/amd64", "linux/arm64/v8", "signature", "sbom", "attestation"]
+        await go_to(pilot, "3.2")
+        await press(pilot, "enter")
+        assert "missing linux/s390x 555555555555" in screen_text(app)
+
+
+async def test_help_lists_every_key(tmp_path):
+    app, path = demo_app(tmp_path)
+    async with app.run_test(size=(100, 60)) as pilot:
+        await settle(pilot)
+        await press(pilot, "question_mark")
+        text = screen_text(app)
+        for binding in [*OcitreeApp.BINDINGS, *RegistryTree.BINDINGS]:
+            key = {"slash": "/", "question_mark": "?", "delete": "Delete", "escape": "Esc", "pageup": "PageUp",
+                   "pagedown": "PageDown", "home": "Home", "end": "End", "enter": "Enter"}.get(binding.key, binding.key)
+            if binding.key.isdigit():
+                key = "1-9"
+            assert key in text, binding.key
+        await press(pilot, "escape")
+        assert len(app.screen_stack) == 1
+
+
+async def test_command_palette_offers_the_main_actions(tmp_path):
+    app, path = demo_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for title in ("Delete", "Mark or unmark", "Filter", "Go to parent", "Reload", "Keys"):
+            assert title in titles
+        await press(pilot, "ctrl+p")
+        await type_text(pilot, "Keys")
+        await until(pilot, lambda: "Show every key" in screen_text(app))  # the palette searches in a task
+        await press(pilot, "enter")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        assert "Move up" in screen_text(app)
+
+
+async def test_reload_reads_the_source_again_and_keeps_the_cursor(tmp_path):
+    app, path = demo_app(tmp_path)
+    index = digest_of(path, BASE, "v2.4")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await go_to(pilot, "v2.4")
+        # Another process deletes from the same file meanwhile.
+        other = SampleStore(path)
+        from core.executor import execute_plan
+        from core.planner import plan_deletion, resolve_targets
+
+        registry = other.load()
+        execute_plan(plan_deletion(registry, resolve_targets(registry, ["tools/busybox:1.36"])), other)
+        await press(pilot, "r")
+        assert "42 artifacts" in screen_text(app)
+        assert cursor_key(app) == (BASE, index)
+
+
+async def test_stale_plan_is_refused_by_the_executor_and_nothing_is_deleted(tmp_path):
+    app, path = demo_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await go_to(pilot, "v2.4")
+        await press(pilot, "d")
+        # The registry changes between the preview and the confirmation.
+        other = SampleStore(path)
+        from core.executor import execute_plan
+        from core.planner import plan_deletion, resolve_targets
+
+        registry = other.load()
+        execute_plan(plan_deletion(registry, resolve_targets(registry, [f"{BASE}:v2.4-slim"])), other)
+        before = path.read_bytes()
+        await press(pilot, "y")
+        text = screen_text(app)
+        assert "Nothing was deleted" in text and "changed since the plan was made" in text
+        assert path.read_bytes() == before
+        await press(pilot, "r")  # reload from the error screen
+        assert "42 artifacts" in screen_text(app)
+
+
+async def test_load_failure_says_what_to_do(tmp_path):
+    store = SampleStore(tmp_path / "nope.json")
+    app = OcitreeApp(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        text = screen_text(app)
+        assert "Cannot load" in text and "no such file" in text
+        await press(pilot, "q")
+    assert app.return_code == 2
