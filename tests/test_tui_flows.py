@@ -386,3 +386,32 @@ async def test_load_failure_says_what_to_do(tmp_path):
         assert "Cannot load" in text and "no such file" in text
         await press(pilot, "q")
     assert app.return_code == 2
+
+
+async def test_a_failure_part_way_says_what_was_deleted_and_what_was_not(tmp_path):
+    from tui.screens.error import ErrorScreen
+
+    from .tui_pilot import FailingStore, demo_copy
+
+    path = demo_copy(tmp_path)
+    index = digest_of(path, BASE, "v2.4")
+    children = children_of(path, BASE, index)
+    store = FailingStore(path, fail_on=children[3])  # the index and 2 children go first
+    app = OcitreeApp(store)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await go_to(pilot, "v2.4")
+        await press(pilot, "d", "y")
+        assert isinstance(app.screen, ErrorScreen)
+        text = screen_text(app)
+        assert "The deletion stopped part way" in text and "connection reset by peer" in text
+        assert "Deleted (3)" in text and "Not deleted (7)" in text
+        assert store.gone == {(BASE, index), (BASE, children[1]), (BASE, children[2])}
+        await press(pilot, "escape")
+        # The tree shows what is really left: the index is gone, its remaining children are
+        # now top-level untagged leftovers.
+        assert app.tree.nodes_of((BASE, index)) == []
+        assert "40 artifacts" in screen_text(app)
+        await go_to(pilot, children[3][7:19])
+        assert app.tree.cursor_node.parent.data.kind == "repository"
+        assert row_of(app, (BASE, children[3])).startswith("untagged image")

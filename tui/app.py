@@ -337,6 +337,7 @@ class OcitreeApp(App[int]):
             repositories = self.registry.drop_artifacts(deleted)
             self._preview_cache.clear()
             self.tree.apply_deletion(deleted, repositories)
+            self._refresh_matches()
         self._update_header()
         self._show_details()
         if result.completed:
@@ -422,6 +423,20 @@ class OcitreeApp(App[int]):
             self.tree.reveal_repository(match.repository)
         else:
             self.tree.reveal((match.repository, match.digest))
+        self._show_match_status()
+
+    def _refresh_matches(self) -> None:
+        """After a deletion: the matches that are left, without moving the cursor."""
+        if not self.query_text or self.registry is None:
+            return
+        self.matches = find_matches(self.registry, self.query_text)
+        self.match_index = min(self.match_index, len(self.matches) - 1)
+        if self.matches:
+            self._show_match_status()
+        else:
+            self._set_status(Text(f"no match left for {literal(self.query_text)!r}: Esc clears", "bold"))
+
+    def _show_match_status(self) -> None:
         status = Text()
         status.append(f"/{literal(self.query_text)}", "bold")
         status.append(f"  match {self.match_index + 1} of {len(self.matches)}   n next  N previous  Esc clears")

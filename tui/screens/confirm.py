@@ -20,10 +20,6 @@ class ConfirmDeleteScreen(DialogScreen[bool]):
         Binding("y", "confirm", "Delete", id="confirm.yes"),
         Binding("n", "cancel", "Cancel", id="confirm.no"),
         Binding("escape", "cancel", "Cancel", show=False, id="confirm.escape"),
-        Binding("up", "scroll(-1)", "Scroll", show=False),
-        Binding("down", "scroll(1)", "Scroll", show=False),
-        Binding("pageup", "scroll(-10)", "Page up", show=False),
-        Binding("pagedown", "scroll(10)", "Page down", show=False),
     ]
     AUTO_FOCUS = "#cancel"
 

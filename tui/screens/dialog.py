@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, ScreenResultType
 
@@ -11,6 +12,15 @@ SCREEN_SHARE = 0.9  # of the terminal's height a dialog may take
 class DialogScreen(ModalScreen[ScreenResultType]):
     """Keeps the buttons on screen: the body gets whatever height the rest leaves, and
     scrolls (a CSS `max-height: 1fr` does not shrink a child of an auto-height box)."""
+
+    BINDINGS = [
+        Binding("up", "scroll(-1)", "Scroll up", show=False),
+        Binding("down", "scroll(1)", "Scroll down", show=False),
+        Binding("pageup", "scroll(-10)", "Page up", show=False),
+        Binding("pagedown", "scroll(10)", "Page down", show=False),
+        Binding("home", "scroll_to_end(0)", "Top", show=False),
+        Binding("end", "scroll_to_end(1)", "End", show=False),
+    ]
 
     def _on_mount(self) -> None:
         self.call_after_refresh(self._fit)
@@ -32,3 +42,10 @@ class DialogScreen(ModalScreen[ScreenResultType]):
     def action_scroll(self, lines: int) -> None:
         body = self.query_one("#dialog-body", VerticalScroll)
         body.scroll_to(y=body.scroll_y + lines, animate=False)
+
+    def action_scroll_to_end(self, end: int) -> None:
+        body = self.query_one("#dialog-body", VerticalScroll)
+        if end:
+            body.scroll_end(animate=False)
+        else:
+            body.scroll_home(animate=False)

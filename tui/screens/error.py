@@ -37,6 +37,7 @@ def result_text(result: ExecutionResult) -> Text:
         "Press r to reload, then delete again to finish.\n",
         "italic",
     )
+    text.rstrip()
     return text
 
 

@@ -43,8 +43,6 @@ class HelpScreen(DialogScreen[None]):
         Binding("escape", "close", "Close", id="help.close"),
         Binding("question_mark", "close", "Close", show=False),
         Binding("q", "close", "Close", show=False),
-        Binding("up", "scroll(-1)", "Scroll", show=False),
-        Binding("down", "scroll(1)", "Scroll", show=False),
     ]
 
     def __init__(self, sections: list[KeySection]) -> None:

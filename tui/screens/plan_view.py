@@ -104,7 +104,7 @@ def plan_text(plan: DeletionPlan, registry: Registry) -> Text:
     else:
         text.append("Tags removed: none\n", "bold")
     text.append("Reclaimable by garbage collection: ", "bold")
-    text.append(human_bytes(plan.reclaimable_bytes) + "\n")
+    text.append(human_bytes(plan.reclaimable_bytes))
     return text
 
 
@@ -133,4 +133,5 @@ def refusal_text(plan: DeletionPlan, registry: Registry) -> Text:
         )
     if any(r.reason == "protected_tag" for r in plan.refusals):
         text.append("A protected tag cannot be deleted from here; change the protection rules first.\n", "italic")
+    text.rstrip()
     return text

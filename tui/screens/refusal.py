@@ -24,8 +24,6 @@ class RefusalScreen(DialogScreen[str | None]):
         Binding("g", "jump", "Go to index", id="refusal.jump"),
         Binding("escape", "close", "Close", id="refusal.close"),
         Binding("n", "close", "Close", show=False),
-        Binding("up", "scroll(-1)", "Scroll", show=False),
-        Binding("down", "scroll(1)", "Scroll", show=False),
     ]
     AUTO_FOCUS = "#close"
 
