@@ -32,7 +32,10 @@ class SourceOptions:
 
 
 def is_registry_url(source: str) -> bool:
-    return source.startswith(("http://", "https://")) or bool(_HOST.match(source))
+    if source.startswith(("http://", "https://")):
+        return True
+    # `registry.json` looks like a host name too; .json is no top-level domain, so it is a missing file.
+    return bool(_HOST.match(source)) and not source.lower().endswith(".json")
 
 
 def open_store(source: str, options: SourceOptions | None = None) -> Store:
