@@ -1,0 +1,140 @@
+"""The sample store's writes: atomic, nothing left behind, nothing lost on failure; and the
+audit record every executed plan leaves."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from core.errors import StoreError
+from core.executor import execute_plan
+from core.planner import plan_deletion, resolve_targets
+from core.stores.sample import SampleStore
+from sample_data.builder import RegistryBuilder
+from tui.cli import main
+
+REPO = "team/app"
+
+
+def write_registry(path: Path) -> dict:
+    b = RegistryBuilder()
+    a, c = b.image(REPO, arch="amd64"), b.image(REPO, arch="arm64")
+    index = b.index(REPO, [a, c], ["latest"])
+    single = b.image(REPO, ["v1", "v1.0"], arch="s390x")
+    b.write_sample(path)
+    return {"a": a, "c": c, "index": index, "single": single}
+
+
+def delete(store: SampleStore, *refs: str, audit_log: Path | None = None):
+    registry = store.load()
+    plan = plan_deletion(registry, resolve_targets(registry, refs))
+    return plan, execute_plan(plan, store, audit_log=audit_log)
+
+
+def test_write_is_atomic_and_leaves_no_temporary_file(tmp_path):
+    path = tmp_path / "registry.json"
+    built = write_registry(path)
+    os.chmod(path, 0o640)
+    inode = path.stat().st_ino
+    _, result = delete(SampleStore(path), f"{REPO}:latest")
+    assert result.completed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["registry.json", "registry.json.lock"]
+    assert path.stat().st_ino != inode  # replaced by rename, never rewritten in place
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640  # the user's permissions survive
+    doc = json.loads(path.read_text())
+    assert [e["digest"] for e in doc["repositories"][REPO]] == [built["single"].digest]
+
+
+def test_failed_write_leaves_the_file_and_no_temporary_file(tmp_path, monkeypatch):
+    path = tmp_path / "registry.json"
+    write_registry(path)
+    before = path.read_bytes()
+
+    def refuse(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    audit = tmp_path / "audit.jsonl"
+    plan, result = delete(SampleStore(path), f"{REPO}:latest", audit_log=audit)
+    assert not result.completed
+    assert result.deleted == [] and len(result.not_done) == len(plan.delete) == 3
+    assert "No space left on device" in result.failed[0].error and "unchanged" in result.failed[0].error
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["audit.jsonl", "registry.json", "registry.json.lock"]
+    record = json.loads(audit.read_text())
+    assert record["result"] == "incomplete" and record["deleted"] == []
+
+
+def test_unwritable_file_is_a_store_error_not_a_crash(tmp_path, monkeypatch):
+    path = tmp_path / "registry.json"
+    write_registry(path)
+    before = path.read_bytes()
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("tempfile.mkstemp", refuse)
+    _, result = delete(SampleStore(path), f"{REPO}:v1")
+    assert not result.completed and "cannot write" in result.failed[0].error
+    assert path.read_bytes() == before
+
+
+def test_audit_record_says_who_deleted_what_from_where(tmp_path):
+    path = tmp_path / "registry.json"
+    built = write_registry(path)
+    audit = tmp_path / "logs" / "audit.jsonl"  # its directory is created when needed
+    start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    delete(SampleStore(path), f"{REPO}:latest", audit_log=audit)
+    delete(SampleStore(path), f"{REPO}:v1", audit_log=audit)
+    first, second = (json.loads(line) for line in audit.read_text().splitlines())
+    assert set(first) >= {"time", "user", "source", "targets", "deleted", "result"}
+    assert dt.datetime.fromisoformat(first["time"]) >= start
+    assert first["user"] == getpass.getuser()
+    assert first["source"] == str(path)
+    assert first["targets"] == [f"{REPO}:latest"]
+    assert first["result"] == "completed"
+    assert [(d["repository"], d["digest"]) for d in first["deleted"]] == [
+        (REPO, built["index"].digest), (REPO, built["a"].digest), (REPO, built["c"].digest)
+    ]
+    assert first["deleted"][0]["tags"] == ["latest"]
+    assert second["targets"] == [f"{REPO}:v1"] and second["deleted"][0]["tags"] == ["v1", "v1.0"]
+    assert stat.S_IMODE(audit.stat().st_mode) == 0o600  # who deleted what is not for everyone
+
+
+def test_command_line_writes_the_audit_record_where_the_config_says(tmp_path, isolated_home, capsys):
+    path = tmp_path / "registry.json"
+    write_registry(path)
+    audit = tmp_path / "elsewhere" / "ocitree-audit.jsonl"
+    config = isolated_home / "config" / "ocitree" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(f'audit_log = "{audit}"\n')
+    assert main(["delete", str(path), f"{REPO}:latest", "--yes"]) == 0
+    (line,) = audit.read_text().splitlines()
+    record = json.loads(line)
+    assert record["targets"] == [f"{REPO}:latest"] and len(record["deleted"]) == 3
+    assert not (isolated_home / "state" / "ocitree" / "audit.jsonl").exists()
+
+
+def test_refused_plan_writes_no_audit_record_and_no_file(tmp_path, isolated_home, capsys):
+    path = tmp_path / "registry.json"
+    built = write_registry(path)
+    before = path.read_bytes()
+    assert main(["delete", str(path), f"{REPO}@{built['a'].digest}", "--yes"]) == 3
+    assert path.read_bytes() == before
+    assert not (isolated_home / "state" / "ocitree" / "audit.jsonl").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["registry.json"]
+
+
+def test_read_only_store_refuses_to_open_a_session(tmp_path):
+    path = tmp_path / "registry.json"
+    write_registry(path)
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="read-only"):
+        SampleStore(path, read_only=True).session({REPO})
+    assert path.read_bytes() == before
