@@ -51,6 +51,8 @@ PLATFORMS = (
     PlatformInfo("windows", "amd64"),
     PlatformInfo("linux", "mips64le"),
 )
+# The OCI empty descriptor's blob ("{}"), the config of every signature and SBOM.
+EMPTY_CONFIG = BlobRef("sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", 2, mt.OCI_EMPTY)
 BASE_LAYERS_PER_REPOSITORY = 3  # every image shares one of these, as images share a base image
 
 
@@ -251,7 +253,7 @@ def _accessory(shape: Shape, repo: str, subject: Artifact, artifact_type: str, r
         digest=new_digest(),
         media_type=mt.OCI_MANIFEST,
         size=700,
-        blobs=(BlobRef(new_digest(), 300 + int(rand() * 4000), artifact_type),),
+        blobs=(EMPTY_CONFIG, BlobRef(new_digest(), 300 + int(rand() * 4000), artifact_type)),
         subject=subject.digest,
         artifact_type=artifact_type,
         config_media_type=mt.OCI_EMPTY,

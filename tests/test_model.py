@@ -1,0 +1,140 @@
+"""The reference graph each repository builds: parents, sharing, accessories, top level, cycles,
+and the messages a user sees when a REF names nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from core import media_types as mt
+from core.errors import MalformedDataError, UnknownReferenceError
+from core.model import Artifact, BlobRef, ChildRef, Registry, Repository
+from core.references import parse_reference
+from core.stores.sample import registry_from_sample
+from core.stores.sample_format import SampleFile
+from sample_data.builder import RegistryBuilder
+
+R = "team/app"
+
+
+def digest(n: int) -> str:
+    return f"sha256:{n:012x}{'e' * 52}"  # the number shows in short digests
+
+
+def image(n: int, tags=(), blobs=(), subject=None, artifact_type=None) -> Artifact:
+    return Artifact(R, digest(n), mt.OCI_MANIFEST, 500, blobs=tuple(blobs), subject=subject,
+                    artifact_type=artifact_type, config_media_type=mt.OCI_CONFIG, tags=list(tags))
+
+
+def index(n: int, children: list[int], tags=()) -> Artifact:
+    return Artifact(R, digest(n), mt.OCI_INDEX, 300, children=tuple(ChildRef(digest(c), mt.OCI_MANIFEST, 500) for c in children),
+                    tags=list(tags))
+
+
+def load(builder: RegistryBuilder) -> Registry:
+    return registry_from_sample(SampleFile.model_validate(builder.to_sample()), "test.json")
+
+
+def test_parents_are_counted_once_per_index_and_sharing_follows():
+    repo = Repository(R, [image(1), image(2), index(10, [1, 1, 2]), index(11, [2])])
+    assert repo.parents_of(digest(1)) == [digest(10)]
+    assert repo.parents_of(digest(2)) == [digest(10), digest(11)]
+    assert not repo.is_shared(digest(1)) and repo.is_shared(digest(2))
+    assert repo.parents_of(digest(10)) == []
+
+
+def test_accessories_from_subject_fields_and_cosign_tags():
+    b = RegistryBuilder()
+    m = b.image(R, ["v1"])
+    sig = b.accessory(R, m, "signature", cosign_tag=False)
+    sbom = b.accessory(R, m, "sbom", cosign_tag=False)
+    att = b.accessory(R, m, "attestation", use_subject_field=False)  # found by its sha256-<hex>.att tag only
+    both = b.accessory(R, sbom, "signature")  # subject field and cosign tag name the same subject
+    repo = load(b).repositories[R]
+    assert repo.accessories_of(m.digest) == [sig.digest, sbom.digest, att.digest]
+    assert repo.accessories_of(sbom.digest) == [both.digest]
+    assert repo.subjects[both.digest] == [sbom.digest]
+    kinds = {d: repo.accessory_kinds[d] for d in (sig.digest, sbom.digest, att.digest, both.digest)}
+    assert kinds == {sig.digest: "signature", sbom.digest: "sbom", att.digest: "attestation", both.digest: "signature"}
+    assert repo.is_accessory(att.digest) and not repo.is_accessory(m.digest)
+
+
+def test_referrers_fallback_tag_only_counts_on_an_index():
+    b = RegistryBuilder()
+    m = b.image(R, ["v1"])
+    sig = b.accessory(R, m, "signature", cosign_tag=False)
+    fallback = b.index(R, [sig], [m.digest.replace(":", "-")])
+    plain = b.image(R, ["sha256-" + "f" * 64], arch="arm64")  # an image with such a tag is no referrers index
+    repo = load(b).repositories[R]
+    assert repo.accessory_kinds[fallback.digest] == "referrers"
+    assert fallback.digest in repo.accessories_of(m.digest)
+    assert not repo.is_accessory(plain.digest)
+
+
+def test_top_level_leaves_out_children_and_accessories_and_puts_tagged_first():
+    b = RegistryBuilder()
+    a = b.image(R, arch="amd64")
+    untagged_top = b.image(R, arch="arm64")
+    top = b.index(R, [a], ["zeta"])
+    b.accessory(R, top)
+    alpha = b.image(R, ["alpha"], arch="s390x")
+    repo = load(b).repositories[R]
+    assert [x.digest for x in repo.top_level()] == [alpha.digest, top.digest, untagged_top.digest]
+
+
+def test_cycle_is_rejected_with_its_path_and_a_missing_child_is_not_a_cycle():
+    with pytest.raises(MalformedDataError, match=r"reference cycle sha256:00000000000a -> sha256:00000000000b -> sha256:00000000000a"):
+        Repository(R, [index(10, [11]), index(11, [10])])
+    with pytest.raises(MalformedDataError, match="an index cannot list itself"):
+        Repository(R, [index(10, [1]), image(1), index(12, [12])])
+    repo = Repository(R, [index(10, [99, 1]), image(1), index(11, [10, 99])])
+    assert repo.parents_of(digest(99)) == [digest(10), digest(11)]
+    Repository(R, [index(10, [11]), index(11, [10])], check_cycles=False)  # generated data skips the walk
+
+
+def test_deep_nesting_does_not_hit_the_recursion_limit():
+    chain = [image(0)] + [index(n, [n - 1]) for n in range(1, 5000)]
+    repo = Repository(R, chain)
+    assert repo.parents_of(digest(0)) == [digest(1)]
+
+
+def test_blob_users_count_artifacts_not_mentions():
+    layer = BlobRef(digest(500), 1000)
+    repo = Repository(R, [image(1, blobs=[layer, layer]), image(2, blobs=[layer])])
+    assert repo.blob_users[layer.digest] == 2
+
+
+def test_kinds_sizes_and_labels():
+    b = RegistryBuilder()
+    m = b.image(R, ["v1"], layer_sizes=(100, 200))
+    sig = b.accessory(R, m)
+    i = b.index(R, [m])
+    arts = load(b).repositories[R].artifacts
+    assert (arts[m.digest].kind, arts[i.digest].kind, arts[sig.digest].kind) == ("image", "index", "artifact")
+    config_size = len(b.blob_data(b.blobs_of(m)[0]))
+    assert arts[m.digest].total_size == m.size + config_size + 300
+    assert arts[m.digest].label() == f"{R}:v1"
+    assert arts[i.digest].label() == f"{R}@{i.digest[:19]}"
+
+
+def test_unknown_references_say_what_there_is():
+    repos = [Repository(f"team/r{n}", [image(n, [f"t{n}"])]) for n in range(7)]
+    registry = Registry("src.json", repos)
+    with pytest.raises(UnknownReferenceError) as caught:
+        registry.resolve(parse_reference("team/nope:v1"))
+    assert str(caught.value) == "no repository 'team/nope' in src.json (repositories: team/r0, team/r1, team/r2, team/r3, team/r4, ...)"
+    with pytest.raises(UnknownReferenceError, match=r"no tag 'v9' in repository team/r1 \(tags: t1\)"):
+        registry.resolve(parse_reference("team/r1:v9"))
+    empty = Registry("src.json", [Repository(R, [image(1)])])
+    with pytest.raises(UnknownReferenceError, match=r"\(it has no tags\)"):
+        empty.resolve(parse_reference(f"{R}:v1"))
+    assert registry.resolve(parse_reference(f"team/r2@{digest(2)}")).tags == ["t2"]
+
+
+def test_drop_artifacts_rebuilds_only_the_affected_graphs():
+    untouched = Repository("team/other", [image(7)])
+    registry = Registry("src.json", [Repository(R, [image(1), image(2), index(10, [1, 2])]), untouched])
+    assert registry.drop_artifacts([(R, digest(10)), (R, digest(1))]) == {R}
+    repo = registry.repositories[R]
+    assert set(repo.artifacts) == {digest(2)}
+    assert repo.parents_of(digest(2)) == []  # the deleted index no longer counts as a parent
+    assert registry.repositories["team/other"] is untouched
