@@ -7,7 +7,9 @@ A server starts in about 0.05 s, so most fixtures give each test a fresh one.
     registry_no_delete   deletion disabled: every DELETE answers 405 UNSUPPORTED
     registry_basic_auth  htpasswd basic auth (bcrypt file made by `htpasswd -Bbc`);
                          .url, .username, .password
+    registry_tls         HTTPS with a self-signed certificate for 127.0.0.1 (.url is https://)
     registry_factory     start servers with any of the options above, stopped at teardown
+    registry_proxy       a FaultProxy (tests/registry_fault_proxy.py) in front of `registry`
 
 A server can be stopped and started again on the same port and storage (`stop()`,
 `start()`), which is how tests cut a registry off in the middle of a deletion.
@@ -15,7 +17,6 @@ A server can be stopped and started again on the same port and storage (`stop()`
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import time
@@ -50,12 +51,13 @@ class RegistryServer:
     delete_enabled: bool = True
     username: str | None = None
     password: str | None = field(default=None, repr=False)
+    tls: bool = False
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     @property
     def log_path(self) -> Path:
@@ -82,12 +84,17 @@ class RegistryServer:
             "http:",
             f"  addr: 127.0.0.1:{self.port}",
         ]
+        if self.tls:
+            cert, key = self.root / "tls.crt", self.root / "tls.key"
+            if not cert.exists():
+                _write_self_signed(cert, key)
+            lines += ["  tls:", f"    certificate: {cert}", f"    key: {key}"]
         if self.username is not None:
             htpasswd = self.root / "htpasswd"
             if not htpasswd.exists():
-                binary = shutil.which("htpasswd")
-                if binary is None:
-                    pytest.skip("htpasswd is not installed: apt-get install -y apache2-utils")
+                from tests.binaries import require_binary
+
+                binary = require_binary("htpasswd", "apache2-utils")
                 subprocess.run([binary, "-Bbc", str(htpasswd), self.username, self.password or ""],
                                check=True, capture_output=True)
             lines += ["auth:", "  htpasswd:", "    realm: ocitree-test", f"    path: {htpasswd}"]
@@ -110,7 +117,7 @@ class RegistryServer:
                 raise RuntimeError(f"docker-registry exited at start: {err}")
             try:
                 # 200 without auth, 401 with it: either way the server answers.
-                httpx.get(f"{self.url}/v2/", timeout=1.0)
+                httpx.get(f"{self.url}/v2/", timeout=1.0, verify=False)
                 return self
             except httpx.TransportError:
                 if time.monotonic() > deadline:
@@ -133,6 +140,36 @@ class RegistryServer:
         return self.start()
 
 
+def _write_self_signed(cert_path: Path, key_path: Path) -> None:
+    """A self-signed certificate for 127.0.0.1 and localhost (cryptography is a test dependency)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ocitree test registry")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                    x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+
+
 class RegistryFactory:
     """Starts servers on demand; stops every one at teardown."""
 
@@ -142,10 +179,10 @@ class RegistryFactory:
         self.servers: list[RegistryServer] = []
 
     def __call__(self, delete_enabled: bool = True, username: str | None = None,
-                 password: str | None = None) -> RegistryServer:
+                 password: str | None = None, tls: bool = False) -> RegistryServer:
         if self._binary is None:
             self._binary = _require_registry_binary()
-        server = RegistryServer(self._binary, self._tmp.mktemp("registry"), delete_enabled, username, password)
+        server = RegistryServer(self._binary, self._tmp.mktemp("registry"), delete_enabled, username, password, tls)
         self.servers.append(server)
         return server.start()
 
@@ -177,3 +214,19 @@ def registry_no_delete(registry_factory) -> RegistryServer:
 def registry_basic_auth(registry_factory) -> RegistryServer:
     """A fresh registry behind htpasswd basic auth; .url, .username, .password."""
     return registry_factory(username="ocitree-tester", password="s3cret-pass-word")
+
+
+@pytest.fixture
+def registry_tls(registry_factory) -> RegistryServer:
+    """A fresh registry over HTTPS with a self-signed certificate."""
+    return registry_factory(tls=True)
+
+
+@pytest.fixture
+def registry_proxy(registry):
+    """A fault-injecting proxy in front of the `registry` fixture's server."""
+    from tests.registry_fault_proxy import FaultProxy
+
+    proxy = FaultProxy(registry.url).start()
+    yield proxy
+    proxy.stop()

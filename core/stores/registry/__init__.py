@@ -6,7 +6,7 @@
     transport.py    the HTTP client: retries, backoff, and one-line messages for failures
     fast_path.py    the hot manifest GETs over http.client, one keep-alive connection per thread
     answers.py      HTTP statuses and network errors as messages a user can act on
-    cache.py        manifests on disk by digest (content by digest never changes)
+    cache.py        manifests on disk by digest, in SQLite (content by digest never changes)
     artifacts.py    manifest bytes -> core.model.Artifact
     loader.py       concurrent walk: catalog, tags, manifests, children, referrers
     store.py        RegistryStore and its deletion session

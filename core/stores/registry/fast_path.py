@@ -1,0 +1,95 @@
+"""The hot path: GET and HEAD of manifests over http.client, one keep-alive connection per thread.
+
+Measured on a 2-core machine against distribution on loopback, httpx spends about 0.5 ms of
+CPU per request and http.client about 0.15 ms; with the GIL shared by every fetching thread,
+that difference is most of the cold-load time. So the fetches that happen by the thousand go
+through here, and everything else (probing, listing, deleting, authentication, retries, error
+messages) stays with httpx. This path only ever serves a plain 200: any other answer, or any
+connection trouble, returns None and the caller repeats the request through httpx, which
+authenticates, retries and explains. Only a timeout is final here, so a slow registry is not
+waited for twice.
+"""
+
+from __future__ import annotations
+
+import http.client
+import ssl
+import threading
+import urllib.request
+from dataclasses import dataclass
+
+from .endpoint import Endpoint
+
+
+@dataclass(frozen=True, slots=True)
+class FastAnswer:
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+
+
+def proxy_applies(endpoint: Endpoint) -> bool:
+    """True when the environment routes this registry through a proxy (httpx honours it; this path cannot)."""
+    proxies = urllib.request.getproxies_environment()
+    if not (proxies.get(endpoint.scheme) or proxies.get("all")):
+        return False
+    return not urllib.request.proxy_bypass_environment(endpoint.hostname, proxies)
+
+
+class FastPath:
+    def __init__(self, endpoint: Endpoint, ssl_context: ssl.SSLContext | None, timeout: float, user_agent: str):
+        self._endpoint = endpoint
+        self._ssl_context = ssl_context
+        self._timeout = timeout
+        self._user_agent = user_agent
+        self._local = threading.local()
+        self._all: list[http.client.HTTPConnection] = []
+        self._all_lock = threading.Lock()
+
+    def _connection(self) -> http.client.HTTPConnection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            ep = self._endpoint
+            if ep.scheme == "https":
+                conn = http.client.HTTPSConnection(ep.hostname, ep.effective_port, timeout=self._timeout,
+                                                   context=self._ssl_context)
+            else:
+                conn = http.client.HTTPConnection(ep.hostname, ep.effective_port, timeout=self._timeout)
+            self._local.conn = conn
+            with self._all_lock:
+                self._all.append(conn)
+        return conn
+
+    def _drop(self, conn: http.client.HTTPConnection) -> None:
+        conn.close()
+        self._local.conn = None
+        with self._all_lock:
+            if conn in self._all:
+                self._all.remove(conn)
+
+    def request(self, method: str, path: str, headers: dict[str, str]) -> FastAnswer | None:
+        """A 200 answer, or None for anything else. Raises TimeoutError when the registry is too slow."""
+        conn = self._connection()
+        sent = {"User-Agent": self._user_agent, **headers}
+        try:
+            conn.request(method, path, headers=sent)
+            response = conn.getresponse()
+            body = response.read()
+        except TimeoutError:
+            self._drop(conn)
+            raise
+        except (OSError, http.client.HTTPException):
+            # Refused, reset, or a keep-alive connection the server closed while idle.
+            self._drop(conn)
+            return None
+        if response.status != 200:
+            return None
+        if response.will_close:
+            self._drop(conn)
+        return FastAnswer({k.lower(): v for k, v in response.getheaders()}, body)
+
+    def close(self) -> None:
+        with self._all_lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            conn.close()
+        self._local = threading.local()

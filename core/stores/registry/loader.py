@@ -1,0 +1,336 @@
+"""Reading repositories from a registry: catalog, tags, manifests, children and referrers.
+
+Fetches run on a pool of `concurrency` threads; this module's own loop runs on the caller's
+thread, hands work out, and takes results back through one queue (waiting on thousands of
+futures at once would cost time in proportion to their number at every step). Progress is
+reported from the caller's thread.
+
+What is fetched: every tag with GET manifests/<tag> (the answer carries the manifest and its
+digest), then by digest every child an index lists and every referrer the registry's
+referrers API names. A digest already in the cache is not fetched at all: content by digest
+never changes. What a plain registry cannot show: a manifest with no tag that no index
+lists (and, without a referrers API, that is not reachable from a tag) is invisible through
+the Distribution API.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+from ... import media_types as mt
+from ...errors import MalformedDataError, StoreError
+from ...manifest import digest_of
+from ...model import Artifact, Repository
+from ..base import LoadProgress, ProgressCallback
+from .artifacts import artifact_from_manifest
+from .cache import ManifestCache, digest_matches
+from .transport import RegistryClient, repo_path
+
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # distribution's own limit
+CATALOG_PAGE = 1000  # distribution's largest page
+_NO_SUCH_DIGEST = "sha256:" + "0" * 64  # a digest no content has: probing with it touches nothing
+_PROGRESS_INTERVAL = 0.05  # seconds between progress reports
+
+
+@dataclass
+class _Repo:
+    name: str
+    tags: dict[str, str] = field(default_factory=dict)  # tag -> digest
+    seen: set[str] = field(default_factory=set)  # digests asked for or found
+    artifacts: dict[str, Artifact] = field(default_factory=dict)
+
+
+class _Stopped(Exception):
+    """A task skipped because the load already failed."""
+
+
+def list_repositories(client: RegistryClient, page_size: int = CATALOG_PAGE) -> list[str]:
+    names: list[str] = []
+    what = "listing repositories (/v2/_catalog)"
+    try:
+        for _, _, body in client.get_paginated(f"/v2/_catalog?n={page_size}", what):
+            page = _json(body, client.host, what)
+            repos = page.get("repositories") if isinstance(page, dict) else None
+            if repos is None:
+                repos = []
+            if not isinstance(repos, list) or not all(isinstance(r, str) for r in repos):
+                raise StoreError(f"registry {client.host} answered {what} without a list of names: is this a container registry?")
+            names.extend(repos)
+    except StoreError as exc:
+        if "HTTP 404" in str(exc):
+            raise StoreError(f"registry {client.host} does not list its repositories (/v2/_catalog answered HTTP 404)") from None
+        raise
+    return sorted(dict.fromkeys(names))
+
+
+def has_referrers_api(client: RegistryClient, repository: str) -> bool:
+    """A registry with the referrers API answers 200 for any digest (OCI distribution spec 1.1);
+    one without it answers 404."""
+    try:
+        response = client.request("GET", f"/v2/{repo_path(repository)}/referrers/{_NO_SUCH_DIGEST}",
+                                  "checking for the referrers API", headers={"Accept": mt.OCI_INDEX},
+                                  ok=(200, 400, 404, 405, 501))
+    except StoreError:
+        return False
+    return response.status_code == 200 and isinstance(_json_or_none(response.content), dict)
+
+
+def _json(data: bytes, host: str, what: str):
+    doc = _json_or_none(data)
+    if doc is None:
+        raise StoreError(f"registry {host} answered {what} with something that is not JSON: is this a container registry?")
+    return doc
+
+
+def _json_or_none(data: bytes):
+    try:
+        return json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+class Loader:
+    """One load of some repositories. Not reusable."""
+
+    def __init__(self, client: RegistryClient, cache: ManifestCache, pool: Executor,
+                 progress: ProgressCallback | None = None, referrers: bool = False, verify_cached: bool = False):
+        self.client = client
+        self.cache = cache
+        self.pool = pool
+        self.progress = progress
+        self.referrers = referrers
+        # Before deleting, confirm with HEAD that cached manifests are still in the registry.
+        self.verify_cached = verify_cached
+        self._results: queue.SimpleQueue = queue.SimpleQueue()
+        self._pending: dict[int, tuple[Callable, _Repo, str]] = {}
+        self._next_token = 0
+        self._stop = False
+        self._inline: list[tuple[_Repo, str, bytes]] = []
+        self._done = 0
+        self._total = 0
+        self._last_report = 0.0
+        self.requests = 0  # manifest and referrer requests answered (tags/list not counted)
+
+    # -- public ------------------------------------------------------------------------------
+
+    def load(self, names: list[str], journal: dict[str, list[str]] | None = None) -> list[Repository]:
+        """Read `names`; `journal` adds digests to look for by digest (leftovers of a cut-off deletion)."""
+        repos = [_Repo(name) for name in names]
+        self._report(force=True)
+        try:
+            for repo in repos:
+                self._submit(self._on_tags, repo, "", self._list_tags, repo.name)
+                for digest in (journal or {}).get(repo.name, ()):
+                    self._want(repo, digest, check=True)
+            self._drain()
+            while self._pending:
+                token, result, error = self._results.get()
+                on_done, repo, key = self._pending.pop(token)
+                if error is not None:
+                    raise error
+                on_done(repo, key, result)
+                self._drain()
+                self._report()
+        except BaseException:
+            self._stop = True  # queued tasks return at once; running ones finish into the void
+            raise
+        finally:
+            self.cache.flush()  # what was fetched before a failure is kept
+        self._report(force=True)
+        out = []
+        for repo in repos:
+            tags_of: dict[str, list[str]] = {}
+            for tag, digest in repo.tags.items():
+                tags_of.setdefault(digest, []).append(tag)
+            artifacts = []
+            for digest in sorted(repo.artifacts):
+                artifact = repo.artifacts[digest]
+                artifact.tags = sorted(tags_of.get(digest, ()))
+                artifacts.append(artifact)
+            out.append(Repository(repo.name, artifacts))
+        return out
+
+    # -- scheduling --------------------------------------------------------------------------
+
+    def _submit(self, on_done: Callable, repo: _Repo, key: str, fn: Callable, *args) -> None:
+        token = self._next_token
+        self._next_token += 1
+        self._pending[token] = (on_done, repo, key)
+        self._total += 1
+        self.pool.submit(self._run, token, fn, args)
+
+    def _run(self, token: int, fn: Callable, args: tuple) -> None:
+        if self._stop:
+            self._results.put((token, None, _Stopped()))
+            return
+        try:
+            self._results.put((token, fn(*args), None))
+        except BaseException as exc:  # handed to the loop, which raises it on the caller's thread
+            self._results.put((token, None, exc))
+
+    def _report(self, force: bool = False) -> None:
+        if self.progress is None:
+            return
+        now = time.monotonic()
+        if force or now - self._last_report >= _PROGRESS_INTERVAL:
+            self._last_report = now
+            self.progress(LoadProgress(self._done, self._total or None, "reading manifests"))
+
+    # -- what the threads do -----------------------------------------------------------------
+
+    def _list_tags(self, repository: str) -> list[str]:
+        what = f"listing the tags of {repository}"
+        tags: list[str] = []
+        for status, _, body in self.client.get_paginated(f"/v2/{repo_path(repository)}/tags/list", what,
+                                                         repository=repository, ok=(200, 404)):
+            if status == 404:
+                return []  # NAME_UNKNOWN: a repository that never had a tag, or is gone
+            page = _json(body, self.client.host, what)
+            page_tags = page.get("tags") if isinstance(page, dict) else None
+            if page_tags is None:
+                continue  # distribution says "tags": null once the last tag is gone
+            if not isinstance(page_tags, list) or not all(isinstance(t, str) for t in page_tags):
+                raise StoreError(f"registry {self.client.host} answered {what} without a list of tag names")
+            tags.extend(page_tags)
+        return list(dict.fromkeys(tags))
+
+    def _get_by_tag(self, repository: str, tag: str) -> tuple[str, Artifact, bytes] | None:
+        what = f"reading {repository}:{tag}"
+        status, headers, body = self.client.fetch("GET", f"/v2/{repo_path(repository)}/manifests/{_quote_tag(tag)}",
+                                                  mt.ACCEPT_MANIFESTS, what, repository, ok=(200, 404))
+        if status == 404:
+            return None  # deleted since the tag list was read
+        self._check_size(repository, tag, body)
+        digest = headers.get("docker-content-digest")
+        if digest:
+            if not digest_matches(digest, body):
+                raise MalformedDataError(
+                    f"registry {self.client.host}: {repository}:{tag} arrived with content that does not match "
+                    f"its digest {digest}: the registry or a proxy altered it; try again")
+        else:
+            digest = digest_of(body)
+        return digest, self._parse(repository, digest, body), body
+
+    def _get_by_digest(self, repository: str, digest: str) -> tuple[Artifact, bytes] | None:
+        what = f"reading {repository}@{digest}"
+        status, _, body = self.client.fetch("GET", f"/v2/{repo_path(repository)}/manifests/{digest}",
+                                            mt.ACCEPT_MANIFESTS, what, repository, ok=(200, 404))
+        if status == 404:
+            return None  # an index lists it, the repository does not have it
+        self._check_size(repository, digest, body)
+        if not digest_matches(digest, body):
+            raise MalformedDataError(
+                f"registry {self.client.host}: {repository}@{digest} arrived with content that does not match "
+                f"that digest: the registry or a proxy altered it; try again")
+        return self._parse(repository, digest, body), body
+
+    def _still_there(self, repository: str, digest: str) -> bool:
+        status, _, _ = self.client.fetch("HEAD", f"/v2/{repo_path(repository)}/manifests/{digest}",
+                                         mt.ACCEPT_MANIFESTS, f"checking {repository}@{digest}", repository,
+                                         ok=(200, 404))
+        return status == 200
+
+    def _get_referrers(self, repository: str, digest: str) -> list[str]:
+        what = f"listing the referrers of {repository}@{digest}"
+        path = f"/v2/{repo_path(repository)}/referrers/{digest}"
+        found: list[str] = []
+        for status, _, body in self.client.get_paginated(path, what, repository=repository, accept=mt.OCI_INDEX,
+                                                         ok=(200, 404)):
+            if status == 404:
+                break
+            doc = _json(body, self.client.host, what)
+            entries = doc.get("manifests") if isinstance(doc, dict) else None
+            for entry in entries or []:
+                if isinstance(entry, dict) and isinstance(entry.get("digest"), str):
+                    found.append(entry["digest"])
+        return found
+
+    def _check_size(self, repository: str, reference: str, body: bytes) -> None:
+        if len(body) > MAX_MANIFEST_BYTES:
+            raise MalformedDataError(f"registry {self.client.host}: {repository} {reference} is larger than 4 MiB, "
+                                     f"so it is not a manifest")
+
+    def _parse(self, repository: str, digest: str, body: bytes) -> Artifact:
+        return artifact_from_manifest(repository, digest, body, [], f"{self.client.host}/{repository}@{digest}")
+
+    # -- what the loop does with results ------------------------------------------------------
+
+    def _on_tags(self, repo: _Repo, _key: str, tags: list[str]) -> None:
+        self._done += 1
+        for tag in tags:
+            self._submit(self._on_tag, repo, tag, self._get_by_tag, repo.name, tag)
+
+    def _on_tag(self, repo: _Repo, tag: str, result) -> None:
+        self._done += 1
+        self.requests += 1
+        if result is None:
+            return
+        digest, artifact, body = result
+        repo.tags[tag] = digest
+        if digest not in repo.seen:
+            repo.seen.add(digest)
+            self.cache.put(digest, body)
+            self._add(repo, artifact)
+
+    def _on_digest(self, repo: _Repo, digest: str, result) -> None:
+        self._done += 1
+        self.requests += 1
+        if result is None:
+            return
+        artifact, body = result
+        self.cache.put(digest, body)
+        self._add(repo, artifact)
+
+    def _on_checked(self, repo: _Repo, digest: str, present: bool) -> None:
+        self._done += 1
+        self.requests += 1
+        if present:
+            data = self.cache.get(digest)
+            if data is None:  # removed from the cache meanwhile
+                self._submit(self._on_digest, repo, digest, self._get_by_digest, repo.name, digest)
+            else:
+                self._inline.append((repo, digest, data))
+
+    def _on_referrers(self, repo: _Repo, _subject: str, digests: list[str]) -> None:
+        self._done += 1
+        self.requests += 1
+        for digest in digests:
+            self._want(repo, digest)
+
+    def _want(self, repo: _Repo, digest: str, check: bool = False) -> None:
+        """Read `digest` (from the cache when it is there; `check`: only after HEAD says it still exists)."""
+        if digest in repo.seen:
+            return
+        repo.seen.add(digest)
+        data = self.cache.get(digest)
+        if data is None:
+            self._submit(self._on_digest, repo, digest, self._get_by_digest, repo.name, digest)
+        elif self.verify_cached or check:
+            self._submit(self._on_checked, repo, digest, self._still_there, repo.name, digest)
+        else:
+            self._total += 1
+            self._done += 1
+            self._inline.append((repo, digest, data))
+
+    def _drain(self) -> None:
+        """Handle manifests that came from the cache (and the children they list, and so on)."""
+        while self._inline:
+            repo, digest, data = self._inline.pop()
+            self._add(repo, self._parse(repo.name, digest, data))
+
+    def _add(self, repo: _Repo, artifact: Artifact) -> None:
+        repo.artifacts[artifact.digest] = artifact
+        for child in artifact.children:
+            self._want(repo, child.digest)
+        if self.referrers:
+            self._submit(self._on_referrers, repo, artifact.digest, self._get_referrers, repo.name, artifact.digest)
+
+
+def _quote_tag(tag: str) -> str:
+    return quote(tag, safe="")

@@ -1,0 +1,177 @@
+"""RegistryStore: a live registry over the OCI Distribution API, and its deletion session.
+
+A registry has no transactions and no locks. What keeps a deletion safe is that the
+session reads the affected repositories again right before the first DELETE (checking
+with HEAD that cached manifests are still there), the executor refuses a plan the fresh
+state would change, and the plan's top-down order leaves only unreferenced leftovers if
+the run is cut off. Before the first real DELETE the session also sends one DELETE for a
+digest that no content can have, per repository: a registry with deletion disabled (405)
+or an account without the delete permission (401/403) is found out while nothing has
+been deleted yet.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from ...errors import StoreError
+from ...model import Registry, Repository
+from ...sources import SourceOptions
+from ..base import DeletionSession, ProgressCallback, Store
+from .answers import status_text
+from .cache import ManifestCache
+from .credentials import lookup_credentials
+from .endpoint import parse_endpoint
+from .journal import DeletionJournal
+from .loader import _NO_SUCH_DIGEST, CATALOG_PAGE, Loader, has_referrers_api, list_repositories
+from .transport import RegistryClient, RetryPolicy, repo_path
+
+DELETE_DONE = (200, 202, 204)
+
+
+class RegistryStore(Store):
+    def __init__(self, source: str, options: SourceOptions | None = None, *, timeout: float = 30.0,
+                 retry: RetryPolicy | None = None, catalog_page_size: int = CATALOG_PAGE,
+                 cache: ManifestCache | None = None, fast_path: bool = True):
+        options = options or SourceOptions()
+        self.endpoint = parse_endpoint(source)
+        self.source = source.strip().rstrip("/")
+        self.read_only = options.read_only
+        self.concurrency = max(1, options.concurrency)
+        self.catalog_page_size = catalog_page_size
+        credentials = lookup_credentials(self.endpoint.netloc, options)
+        self.client = RegistryClient(self.endpoint, credentials, insecure=options.insecure, timeout=timeout,
+                                     connections=self.concurrency, retry=retry, fast_path=fast_path)
+        self.cache = cache if cache is not None else ManifestCache()
+        self.journal = DeletionJournal(self.host)
+        self._pool: ThreadPoolExecutor | None = None
+        self._referrers: bool | None = None  # does the registry have the referrers API?
+        self.last_requests = 0  # manifest requests of the last read (for tests and benchmarks)
+
+    @property
+    def host(self) -> str:
+        return self.endpoint.netloc
+
+    def probe(self) -> None:
+        """GET /v2/: is this a registry, and does it let us in?"""
+        response = self.client.request("GET", "/v2/", "the API version check (/v2/)", ok=(200, 404))
+        if response.status_code == 404:
+            raise StoreError(f"{self.host} does not serve the registry API (/v2/ answered HTTP 404): "
+                             f"check the host and port")
+
+    def load(self, progress: ProgressCallback | None = None) -> Registry:
+        self.probe()
+        names = list_repositories(self.client, self.catalog_page_size)
+        return Registry(self.source, self.read_repositories(names, progress))
+
+    def read_repositories(self, names: list[str], progress: ProgressCallback | None = None,
+                          verify_cached: bool = False) -> list[Repository]:
+        if self._referrers is None and names:
+            self._referrers = has_referrers_api(self.client, names[0])
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="ocitree-registry")
+        loader = Loader(self.client, self.cache, self._pool, progress, referrers=bool(self._referrers),
+                        verify_cached=verify_cached)
+        wanted = set(names)
+        leftovers = {repo: digests for repo, digests in self.journal.entries().items() if repo in wanted}
+        repositories = loader.load(names, leftovers)
+        self.last_requests = loader.requests
+        self._prune_journal(repositories, leftovers)
+        return repositories
+
+    def _prune_journal(self, repositories: list[Repository], leftovers: dict[str, list[str]]) -> None:
+        """Forget journal entries that are gone, or that a tag or an index shows anyway."""
+        by_name = {r.name: r for r in repositories}
+        settled = {}
+        for name, digests in leftovers.items():
+            repo = by_name[name]
+            settled[name] = [d for d in digests
+                             if d not in repo.artifacts or repo.artifacts[d].tags or repo.parents_of(d)]
+        self.journal.discard(settled)
+
+    def session(self, repositories: set[str]) -> DeletionSession:
+        if self.read_only:
+            raise StoreError(f"{self.source}: opened read-only; nothing was deleted")
+        return RegistrySession(self, repositories)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+        self.client.close()
+        self.cache.close()
+
+
+class RegistrySession(DeletionSession):
+    def __init__(self, store: RegistryStore, repositories: set[str]):
+        self.store = store
+        self.repositories = set(repositories)
+        self.deleted = 0
+        self._checked: set[str] = set()
+        self._fresh: Registry | None = None
+        self._gone: dict[str, list[str]] = {}
+
+    def current(self) -> Registry:
+        names = sorted(self.repositories)
+        self._fresh = Registry(self.store.source, self.store.read_repositories(names, verify_cached=True))
+        return self._fresh
+
+    def delete(self, repository: str, digest: str) -> None:
+        if repository not in self._checked:
+            for name in sorted(self.repositories | {repository}):
+                if name not in self._checked:
+                    self._check_deletable(name)
+                    self._checked.add(name)
+        self._journal_dependents(repository, digest)
+        self._delete(repository, digest)
+        self.deleted += 1
+        self._gone.setdefault(repository, []).append(digest)
+
+    def close(self) -> None:
+        self.store.journal.discard(self._gone)
+        self._gone = {}
+
+    def _journal_dependents(self, repository: str, digest: str) -> None:
+        """Write down what this DELETE could leave unreachable, before sending it."""
+        repo = self._fresh.repositories.get(repository) if self._fresh else None
+        artifact = repo.artifacts.get(digest) if repo else None
+        if artifact is None:
+            return
+        dependents = [c.digest for c in artifact.children] + repo.accessories_of(digest)
+        try:
+            self.store.journal.add(repository, dependents)
+        except StoreError as exc:
+            raise StoreError(f"{exc}; {self._nothing_or_count()}") from None
+
+    def _nothing_or_count(self) -> str:
+        if self.deleted == 0:
+            return "nothing was deleted"
+        return f"{self.deleted} artifact{'s' if self.deleted != 1 else ''} had been deleted before this"
+
+    def _check_deletable(self, repository: str) -> None:
+        client = self.store.client
+        path = f"/v2/{repo_path(repository)}/manifests/{_NO_SUCH_DIGEST}"
+        try:
+            response = client.request("DELETE", path, f"checking that {repository} allows deleting",
+                                      ok=(*DELETE_DONE, 400, 404, 405))
+        except StoreError as exc:
+            raise StoreError(f"{exc}; {self._nothing_or_count()}") from None
+        if response.status_code == 405:
+            raise StoreError(self._disabled_message(response))
+
+    def _delete(self, repository: str, digest: str) -> None:
+        client = self.store.client
+        what = f"deleting {repository}@{digest}"
+        try:
+            response = client.request("DELETE", f"/v2/{repo_path(repository)}/manifests/{digest}", what,
+                                      ok=(*DELETE_DONE, 404, 405))
+        except StoreError as exc:
+            raise StoreError(f"{exc}; {self._nothing_or_count()}") from None
+        if response.status_code == 405:
+            raise StoreError(self._disabled_message(response))
+        # 404: already gone (a run cut off after the registry acted, or another client): the goal holds.
+
+    def _disabled_message(self, response) -> str:
+        return (f"registry {self.store.host} does not allow deleting ({status_text(405, response.content)}): "
+                f"enable deletion in the registry's configuration (CNCF distribution: storage.delete.enabled: true, "
+                f"or REGISTRY_STORAGE_DELETE_ENABLED=true) and run again; {self._nothing_or_count()}")
