@@ -6,6 +6,7 @@ them, and hands allowed ones to core.executor in a worker thread.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -185,6 +186,9 @@ class OcitreeApp(App[int]):
     def _loaded(self, registry: Registry) -> None:
         self.loading = False
         self.registry = registry
+        # The model lives as long as the app; without this every full collection rescans its
+        # hundreds of thousands of objects, a pause of a third of a second on a key press.
+        gc.freeze()
         self._rules = parse_rules([*self.protect, *registry.protect])
         self._preview_cache.clear()
         self.query_one("#loading").display = False

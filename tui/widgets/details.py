@@ -34,6 +34,29 @@ def _heading(text: Text, title: str) -> None:
     text.append("\n")
 
 
+_summaries: dict[str, tuple[Repository, list[tuple[str, str]]]] = {}
+
+
+def repository_summary(repo: Repository) -> list[tuple[str, str]]:
+    """Counts for a repository row, computed once per repository graph: walking 100,000
+    artifacts on every cursor move over the repository rows would cost tens of ms."""
+    cached = _summaries.get(repo.name)
+    if cached is not None and cached[0] is repo:
+        return cached[1]
+    arts = repo.artifacts.values()
+    top = [d for d in repo.artifacts if d not in repo.parents and d not in repo.subjects]
+    summary = [
+        ("Artifacts", str(len(repo.artifacts))),
+        ("Indexes", str(sum(1 for a in arts if a.is_index))),
+        ("Tags", str(len(repo.tags))),
+        ("Shared children", str(sum(1 for p in repo.parents.values() if len(p) > 1))),
+        ("Accessories", str(len(repo.subjects))),
+        ("Untagged top-level", str(sum(1 for d in top if not repo.artifacts[d].tags))),
+    ]
+    _summaries[repo.name] = (repo, summary)
+    return summary
+
+
 def artifact_name(repo: Repository, digest: str) -> str:
     """`repo:tag` or `repo@sha256:…12` for lists of parents and subjects."""
     artifact = repo.artifacts.get(digest)
@@ -66,13 +89,8 @@ def details_text(
         if repo is None or not repo.artifacts:
             text.append("No artifacts left.")
             return text
-        arts = repo.artifacts.values()
-        _field(text, "Artifacts", str(len(repo.artifacts)))
-        _field(text, "Indexes", str(sum(1 for a in arts if a.is_index)))
-        _field(text, "Tags", str(len(repo.tags)))
-        _field(text, "Shared children", str(sum(1 for d in repo.parents if repo.is_shared(d))))
-        _field(text, "Accessories", str(len(repo.subjects)))
-        _field(text, "Untagged top-level", str(sum(1 for a in repo.top_level() if not a.tags)))
+        for name, value in repository_summary(repo):
+            _field(text, name, value)
         return text
     if entry.kind == "missing":
         text.append("missing child", "bold")
