@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 
 from .model import Artifact, Registry, Repository
 from .plan import DeleteEntry, DeletionPlan, KeepEntry, MissingEntry, ParentRef, Refusal, TargetRef
-from .protection import first_protected, parse_rules
+from .protection import parse_rules, protected_tags
 from .references import Reference, parse_reference
 
 
@@ -121,15 +121,14 @@ def _plan_repository(repo: Repository, targets: list[str], rules, plan: Deletion
     # Rule 6: nothing being deleted may carry a protected tag.
     if rules:
         for digest in chosen:
-            hit = first_protected(rules, repo.name, arts[digest].tags)
-            if hit:
+            for tag, rule in protected_tags(rules, repo.name, arts[digest].tags):
                 plan.refusals.append(
                     Refusal(
                         repository=repo.name,
                         digest=digest,
                         reason="protected_tag",
-                        tag=hit[0],
-                        rule=hit[1],
+                        tag=tag,
+                        rule=rule,
                         tags=list(arts[digest].tags),
                     )
                 )

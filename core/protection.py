@@ -37,10 +37,18 @@ def parse_rules(patterns) -> tuple[ProtectionRule, ...]:
     return tuple(seen.values())
 
 
-def first_protected(rules: tuple[ProtectionRule, ...], repository: str, tags) -> tuple[str, str] | None:
-    """(tag, pattern) of the first protected tag, or None."""
+def protected_tags(rules: tuple[ProtectionRule, ...], repository: str, tags) -> list[tuple[str, str]]:
+    """(tag, first matching pattern) for every protected tag."""
+    hits = []
     for tag in tags:
         for rule in rules:
             if rule.matches(repository, tag):
-                return tag, rule.pattern
-    return None
+                hits.append((tag, rule.pattern))
+                break
+    return hits
+
+
+def first_protected(rules: tuple[ProtectionRule, ...], repository: str, tags) -> tuple[str, str] | None:
+    """(tag, pattern) of the first protected tag, or None."""
+    hits = protected_tags(rules, repository, tags)
+    return hits[0] if hits else None

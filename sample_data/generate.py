@@ -18,18 +18,17 @@ and seed always give the same registry.
 from __future__ import annotations
 
 import argparse
-import gc
 import hashlib
 import json
 import random
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 from core import media_types as mt
 from core.errors import BadInputError
+from core.gc_pause import gc_paused
 from core.model import Artifact, BlobRef, ChildRef, PlatformInfo, Registry, Repository
 from core.protection import parse_rules
 from core.stores.sample_format import FORMAT
@@ -113,27 +112,15 @@ def repository_name(number: int) -> str:
 def generate_registry(shape: Shape, source: str = "synthetic", check_cycles: bool = False) -> Registry:
     """The whole registry in memory. `check_cycles=True` builds it exactly as a store would
     (generated data is acyclic by construction, so the check finds nothing)."""
-    with _gc_paused():
+    with gc_paused():
         repos = [Repository(name, artifacts, check_cycles=check_cycles) for name, artifacts in _generate(shape)]
     return Registry(source, repos)
 
 
 def generate_artifacts(shape: Shape) -> list[tuple[str, list[Artifact]]]:
     """(repository name, artifacts children first) for each repository, before any graph is built."""
-    with _gc_paused():
+    with gc_paused():
         return list(_generate(shape))
-
-
-@contextmanager
-def _gc_paused():
-    """Millions of new objects trigger full collections that find nothing (3x the time at 1M)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _generate(shape: Shape) -> Iterator[tuple[str, list[Artifact]]]:
@@ -300,7 +287,7 @@ def sample_document(shape: Shape, protect: list[str] | tuple[str, ...] = ()) -> 
     doc: dict = {"format": FORMAT}
     if protect:
         doc["protect"] = list(protect)
-    with _gc_paused():
+    with gc_paused():
         doc["repositories"] = {name: [sample_entry(a) for a in artifacts] for name, artifacts in _generate(shape)}
     return doc
 

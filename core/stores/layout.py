@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import MalformedDataError, StoreError
+from ..gc_pause import gc_paused
 from ..model import Registry
 from .base import DeletionSession, LoadProgress, ProgressCallback, Store
 from .layout_reader import INDEX_FILE, LayoutContents, find_layouts, is_layout, read_index_bytes, read_layout
@@ -81,6 +82,11 @@ class LayoutStore(Store):
         if progress:
             progress(LoadProgress(0, total, f"found {total} layout{'s' if total != 1 else ''}"))
         repositories = []
+        with gc_paused():
+            self._read_all(repositories, total, progress)
+        return Registry(self.source, repositories)
+
+    def _read_all(self, repositories: list, total: int, progress: ProgressCallback | None) -> None:
         for done, (name, layout) in enumerate(self.layouts.items()):
             on_manifests = None
             if progress:
@@ -89,7 +95,6 @@ class LayoutStore(Store):
             repositories.append(read_layout_consistently(name, layout, on_manifests).repository)
             if progress:
                 progress(LoadProgress(done + 1, total, f"{name}: {len(repositories[-1].artifacts)} manifests"))
-        return Registry(self.source, repositories)
 
     def session(self, repositories: set[str]) -> DeletionSession:
         if self.read_only:

@@ -16,6 +16,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from .. import media_types as mt
+from ..gc_pause import gc_paused
 from ..errors import BadInputError, MalformedDataError, StoreError
 from ..model import Artifact, BlobRef, ChildRef, PlatformInfo, Registry, Repository
 from .base import DeletionSession, LoadProgress, ProgressCallback, Store
@@ -113,8 +114,9 @@ class SampleStore(Store):
             raise BadInputError(f"{self.path}: is a directory without an oci-layout file") from None
         except OSError as exc:
             raise StoreError(f"{self.path}: cannot read ({exc.strerror})") from None
-        sample, doc = parse_sample(raw, str(self.path))
-        return registry_from_sample(sample, self.source), doc
+        with gc_paused():
+            sample, doc = parse_sample(raw, str(self.path))
+            return registry_from_sample(sample, self.source), doc
 
     def load(self, progress: ProgressCallback | None = None) -> Registry:
         registry, _ = self._read()
