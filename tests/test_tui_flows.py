@@ -286,6 +286,14 @@ async def test_markers_are_words_with_no_color(tmp_path, monkeypatch):
         assert "shared x2 linux/amd64" in text
         await go_to(pilot, "1.8.0-hotfix")
         assert "protected release-2026-11" in screen_text(app)
+        # Nothing is coloured, not even black on black: text keeps the terminal's own colours.
+        colours = {
+            (seg.style.color, seg.style.bgcolor)
+            for strip in app.screen._compositor.render_strips()
+            for seg in strip
+            if seg.style is not None
+        }
+        assert all((c is None or c.is_default) and (b is None or b.is_default) for c, b in colours), colours
 
 
 async def test_untagged_accessories_and_missing_children_are_shown(tmp_path):

@@ -38,7 +38,7 @@ from .screens.refusal import JUMP, RefusalScreen
 from .widgets.details import DetailsPane, details_text
 from .widgets.registry_tree import RegistryTree
 from .widgets.search import Match, SearchBar, find_matches
-from .widgets.source_header import SourceHeader, header_text
+from .widgets.source_header import HeaderState, SourceHeader
 
 ArtifactKey = tuple[str, str]
 
@@ -85,7 +85,9 @@ class OcitreeApp(App[int]):
         protect: Iterable[str] = (),
         audit_log: Path | None = None,
     ) -> None:
-        super().__init__()
+        # The terminal's own 16 colours (ansi-dark theme). Saying so before App.__init__ matters:
+        # that is where NO_COLOR picks its filter, and only the ANSI one keeps default colours.
+        super().__init__(ansi_color=True)
         self.store = store
         self.read_only = read_only or store.read_only
         self.protect = list(protect)
@@ -106,7 +108,7 @@ class OcitreeApp(App[int]):
     # -- layout -------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield SourceHeader(id="header")
+        yield SourceHeader(HeaderState(self.store.source, read_only=self.read_only), id="header")
         with Vertical(id="loading"):
             yield Static(Text(f"Loading {literal(self.store.source)} ..."), id="loading-text")
             yield ProgressBar(total=None, show_eta=False, id="loading-progress")
@@ -128,7 +130,7 @@ class OcitreeApp(App[int]):
     def _update_header(self) -> None:
         marked = len(self.tree.marked) if self.is_mounted else 0
         self.query_one("#header", SourceHeader).update(
-            header_text(self.store.source, self.registry, self.read_only, marked, loading=self.loading)
+            registry=self.registry, read_only=self.read_only, marked=marked, loading=self.loading
         )
 
     # -- loading --------------------------------------------------------------------------------

@@ -92,7 +92,7 @@ def grouped(items: list[Entry], name_of) -> list[Entry]:
     for start in range(0, len(items), GROUP_SIZE):
         chunk = items[start : start + GROUP_SIZE]
         first, last = name_of(chunk[0]), name_of(chunk[-1])
-        title = f"{start + 1}-{start + len(chunk)} of {len(items)}: {first} .. {last}"
+        title = f"{start + 1:,}-{start + len(chunk):,} of {len(items):,}: {first} .. {last}"
         groups.append(Entry("group", items[0].repository, title=title, items=chunk))
     return groups
 

@@ -121,7 +121,7 @@ def row_text(
     if entry.kind == "repository":
         text.append(literal(entry.repository), styles.repository)
         n = len(repo.artifacts) if repo else 0
-        text.append(f"  {n} artifact{'s' if n != 1 else ''}" if n else "  empty", styles.detail)
+        text.append(f"  {n:,} artifact{'s' if n != 1 else ''}" if n else "  empty", styles.detail)
         return text
     if entry.kind == "missing":
         text.append(MISSING + " ", styles.missing)

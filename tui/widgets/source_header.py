@@ -1,31 +1,68 @@
-"""The header line: source, counts, read-only badge, marks."""
+"""The header line: source, counts, marks, read-only badge.
+
+The counts and the badge always show; a source too long for the line loses its beginning
+(the end of a path or URL is the part that tells sources apart)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.text import Text
-from textual.widgets import Static
+from textual.widget import Widget
 
 from core.model import Registry
 
 from ..literal import literal
 
 
-def header_text(source: str, registry: Registry | None, read_only: bool, marked: int, loading: bool = False) -> Text:
-    text = Text(no_wrap=True, overflow="ellipsis")
-    text.append("ocitree ", "bold")
-    text.append(literal(source))
-    if loading:
+@dataclass
+class HeaderState:
+    source: str
+    registry: Registry | None = None
+    read_only: bool = False
+    marked: int = 0
+    loading: bool = False
+
+
+def status_text(state: HeaderState) -> Text:
+    text = Text()
+    if state.loading:
         text.append("  loading...")
-    elif registry is not None:
-        repos = len(registry.repositories)
-        text.append(f"  {repos} repositor{'y' if repos == 1 else 'ies'}, {registry.artifact_count} artifacts")
-    if marked:
-        text.append(f"  {marked} marked", "bold")
-    if read_only:
+    elif state.registry is not None:
+        repos = len(state.registry.repositories)
+        text.append(f"  {repos:,} repositor{'y' if repos == 1 else 'ies'}, {state.registry.artifact_count:,} artifacts")
+    if state.marked:
+        text.append(f"  {state.marked} marked", "bold")
+    if state.read_only:
         text.append("  ")
         text.append(" READ-ONLY ", "reverse bold")
     return text
 
 
-class SourceHeader(Static):
-    pass
+def header_text(state: HeaderState, width: int) -> Text:
+    right = status_text(state)
+    source = literal(state.source)
+    room = max(8, width - len("ocitree ") - right.cell_len - 2)
+    if len(source) > room:
+        source = "…" + source[-(room - 1) :]
+    text = Text(no_wrap=True, overflow="crop")
+    text.append("ocitree ", "bold")
+    text.append(source)
+    text.append_text(right)
+    return text
+
+
+class SourceHeader(Widget):
+    DEFAULT_CSS = "SourceHeader { height: 1; }"
+
+    def __init__(self, state: HeaderState, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.state = state
+
+    def update(self, **changes) -> None:
+        for name, value in changes.items():
+            setattr(self.state, name, value)
+        self.refresh()
+
+    def render(self) -> Text:
+        return header_text(self.state, self.content_size.width)
