@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from .. import media_types as mt
 from ..gc_pause import gc_paused
 from ..errors import BadInputError, MalformedDataError, StoreError
+from ..manifest import validation_message
 from ..model import Artifact, BlobRef, ChildRef, PlatformInfo, Registry, Repository
 from .base import DeletionSession, LoadProgress, ProgressCallback, Store
 from .sample_format import SampleArtifact, SampleFile
@@ -43,7 +44,7 @@ def parse_sample(raw: bytes, where: str) -> tuple[SampleFile, dict]:
         err = exc.errors()[0]
         value = err.get("input")
         shown = json.dumps(value)[:60] if not isinstance(value, (dict, list)) else f"a JSON {'object' if isinstance(value, dict) else 'array'}"
-        msg = err["msg"].removeprefix("Value error, ")
+        msg = validation_message(err)
         raise MalformedDataError(f"{where}: at {_place(err['loc'])} = {shown}: {msg}") from None
 
 
