@@ -50,6 +50,7 @@ class FaultProxy:
     upstream: str  # http://127.0.0.1:PORT of the real registry
     faults: list[Fault] = field(default_factory=list)
     requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path) of each request
+    answers: list[tuple[str, str, int]] = field(default_factory=list)  # (method, path, status) forwarded
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.upstream)
@@ -74,6 +75,7 @@ class FaultProxy:
         with self._lock:
             self.faults.clear()
             self.requests.clear()
+            self.answers.clear()
 
     def count(self, method: str | None = None, path: str = "") -> int:
         with self._lock:
@@ -145,6 +147,8 @@ class FaultProxy:
                     replaced = {k.lower() for k in fault.headers}
                     out_headers = [(k, v) for k, v in out_headers if k.lower() not in replaced]
                     out_headers += list(fault.headers.items())
+                with proxy._lock:
+                    proxy.answers.append((method, path, response.status))
                 self.send_response(response.status, response.reason)
                 for k, v in out_headers:
                     self.send_header(k, v)

@@ -7,6 +7,7 @@ docker-registry behind it.
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -233,3 +234,14 @@ def test_open_store_passes_options_through(registry_proxy, app):
         assert "read-only" in one_line(caught.value)
     finally:
         store.close()
+
+
+def test_names_from_the_registry_cannot_drive_the_terminal(registry_proxy, app):
+    evil = "v1\x1b]0;pwned\x07\x1b[2J"
+    registry_proxy.add(Fault(method="GET", path="/v2/team/app/tags/list",
+                             body=json.dumps({"name": "team/app", "tags": [evil]}).encode(), fix_digest=False))
+    registry_proxy.add(Fault(method="GET", path="/manifests/v1", status=500))
+    with pytest.raises(StoreError) as caught:
+        load(registry_proxy.url)
+    message = one_line(caught.value)
+    assert "team/app:v1" in message and "\x1b" not in message and "\x07" not in message

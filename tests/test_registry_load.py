@@ -187,6 +187,9 @@ def test_a_second_load_fetches_only_tags_and_new_digests(registry_proxy):
     assert by_digest_cold == 4  # the four children; the index came by tag
     assert registry_proxy.count("GET", "/manifests/sha256:") == 0  # children from the cache
     assert registry_proxy.count("GET", "/manifests/") == 2  # latest and extra, by tag
+    # latest was asked for with If-None-Match: the registry answered "unchanged" without a body.
+    assert sorted((p.rsplit("/", 1)[1], status) for m, p, status in registry_proxy.answers
+                  if "/manifests/" in p) == [("extra", 200), ("latest", 304)]
     assert set(again.repositories["team/app"].artifacts) == set(first.repositories["team/app"].artifacts) | {newer.digest}
 
 
@@ -216,6 +219,38 @@ def test_a_damaged_cache_entry_is_fetched_again(registry, isolated_home):
     repo = load(registry.url).repositories["team/app"]
 
     assert repo.artifacts[images[0].digest].kind == "image"
+
+
+def test_a_damaged_cache_record_is_rebuilt_from_the_manifest(registry, isolated_home):
+    builder = RegistryBuilder()
+    images, index = multi_arch(builder, "team/app", platforms=2)
+    push_builder(builder, registry.url)
+    first = load(registry.url).repositories["team/app"].artifacts
+    db = sqlite3.connect(isolated_home / "cache" / "ocitree" / "manifests.sqlite3")
+    with db:
+        db.execute("UPDATE manifests SET record = '[1, 2]'")
+    db.close()
+
+    again = load(registry.url).repositories["team/app"].artifacts
+
+    assert again == first
+
+
+def test_a_cache_of_another_version_starts_over(registry, isolated_home):
+    builder = RegistryBuilder()
+    images, index = multi_arch(builder, "team/app", platforms=2)
+    push_builder(builder, registry.url)
+    load(registry.url)
+    path = isolated_home / "cache" / "ocitree" / "manifests.sqlite3"
+    db = sqlite3.connect(path)
+    with db:
+        db.execute("PRAGMA user_version = 1")
+    db.close()
+
+    assert load(registry.url).artifact_count == 3
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] != 1
+    db.close()
 
 
 def test_an_unusable_cache_file_does_not_stop_a_load(registry, isolated_home):

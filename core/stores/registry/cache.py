@@ -6,10 +6,15 @@ and repository that has that digest. Entries are verified against their digest w
 and fetched again. The cache is an optimisation only: when it cannot be opened, read or
 written, loading goes on without it.
 
-Storage: one SQLite file, `<cache_dir>/manifests.sqlite3` (mode 0600), digest -> bytes.
-A file per digest was measured first: creating 2,000 small files cost 0.05 to 1 s depending
-on the file system, as much as fetching them; SQLite writes them in one transaction in a
-few milliseconds and lets several ocitree processes share the file.
+Storage: one SQLite file, `<cache_dir>/manifests.sqlite3` (mode 0600): digest -> the manifest's
+bytes and the artifact record parsed from them (artifacts.artifact_record). A file per digest
+was measured first: creating 2,000 small files cost 0.05 to 1 s depending on the file system,
+as much as fetching them; SQLite writes them in one transaction in a few milliseconds and lets
+several ocitree processes share the file.
+
+It also keeps the digest each tag had at the last load, per registry and repository: only as a
+hint, sent as If-None-Match so that the registry can answer "unchanged" (304) without reading
+the manifest. The registry decides, so a moved tag is always seen.
 """
 
 from __future__ import annotations
@@ -18,11 +23,15 @@ import hashlib
 import os
 import sqlite3
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 
 from ...paths import cache_dir
+from .artifacts import RECORD_VERSION
 
 _FLUSH_EVERY = 500  # entries held in memory before they are written
+_BATCH = 500  # digests per SELECT (SQLite allows 999 parameters in old builds)
+_SCHEMA = 100 + RECORD_VERSION  # PRAGMA user_version; any other value: the cache starts over
 
 
 def digest_matches(digest: str, data: bytes) -> bool:
@@ -38,8 +47,11 @@ class ManifestCache:
         self.hits = 0
         self._db: sqlite3.Connection | None = None
         self._unusable = False
-        self._pending: dict[str, bytes] = {}
-        self._lock = threading.Lock()
+        self._pending: dict[str, tuple[bytes, str]] = {}
+        self._pending_tags: dict[tuple[str, str], dict[str, str]] = {}
+        self._lock = threading.Lock()  # one connection, used from the loader's thread and the store's
+
+    # -- opening -------------------------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -49,7 +61,15 @@ class ManifestCache:
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("CREATE TABLE IF NOT EXISTS manifests (digest TEXT PRIMARY KEY, data BLOB NOT NULL)")
+            if db.execute("PRAGMA user_version").fetchone()[0] != _SCHEMA:
+                db.execute("BEGIN IMMEDIATE")
+                db.execute("DROP TABLE IF EXISTS manifests")
+                db.execute("DROP TABLE IF EXISTS tags")
+                db.execute("CREATE TABLE manifests (digest TEXT PRIMARY KEY, data BLOB NOT NULL, record TEXT NOT NULL)")
+                db.execute("CREATE TABLE tags (registry TEXT NOT NULL, repository TEXT NOT NULL, tag TEXT NOT NULL, "
+                           "digest TEXT NOT NULL, PRIMARY KEY (registry, repository, tag))")
+                db.execute(f"PRAGMA user_version = {_SCHEMA}")
+                db.execute("COMMIT")
         except sqlite3.Error:
             db.close()
             raise
@@ -71,47 +91,99 @@ class ManifestCache:
                 self._unusable = True
         return self._db
 
-    def get(self, digest: str) -> bytes | None:
-        with self._lock:
-            data = self._pending.get(digest)
-            if data is not None:
-                return data
-            db = self._database()
-            if db is None:
-                return None
-            try:
-                row = db.execute("SELECT data FROM manifests WHERE digest = ?", (digest,)).fetchone()
-            except sqlite3.Error:
-                return None
-            if row is None:
-                return None
-            data = bytes(row[0])
-            if not digest_matches(digest, data):
-                try:
-                    db.execute("DELETE FROM manifests WHERE digest = ?", (digest,))
-                except sqlite3.Error:
-                    pass
-                return None
-            self.hits += 1
-            return data
+    # -- manifests -----------------------------------------------------------------------------
 
-    def put(self, digest: str, data: bytes) -> None:
-        """Keep `data`, which the caller has verified against `digest`; written in batches."""
+    def get_many(self, digests: Iterable[str]) -> dict[str, tuple[bytes, str]]:
+        """digest -> (bytes, record) for those cached and intact."""
+        wanted = list(digests)
+        found: dict[str, tuple[bytes, str]] = {}
         with self._lock:
-            self._pending[digest] = data
+            for digest in wanted:
+                entry = self._pending.get(digest)
+                if entry is not None:
+                    found[digest] = entry
+            rest = [d for d in wanted if d not in found]
+            db = self._database() if rest else None
+            if db is None:
+                return found
+            damaged = []
+            try:
+                for start in range(0, len(rest), _BATCH):
+                    chunk = rest[start:start + _BATCH]
+                    marks = ",".join("?" * len(chunk))
+                    for digest, data, record in db.execute(
+                            f"SELECT digest, data, record FROM manifests WHERE digest IN ({marks})", chunk):
+                        data = bytes(data)
+                        if digest_matches(digest, data):
+                            found[digest] = (data, record)
+                        else:
+                            damaged.append((digest,))
+                if damaged:
+                    db.executemany("DELETE FROM manifests WHERE digest = ?", damaged)
+            except sqlite3.Error:
+                pass
+        self.hits += len(found)
+        return found
+
+    def get(self, digest: str) -> tuple[bytes, str] | None:
+        return self.get_many([digest]).get(digest)
+
+    def put(self, digest: str, data: bytes, record: str) -> None:
+        """Keep `data` (which the caller has verified against `digest`) and its record; written in batches."""
+        with self._lock:
+            self._pending[digest] = (data, record)
             full = len(self._pending) >= _FLUSH_EVERY
         if full:
             self.flush()
 
+    def forget(self, digest: str) -> None:
+        """Drop an entry whose record turned out unusable."""
+        with self._lock:
+            self._pending.pop(digest, None)
+            db = self._database()
+            if db is not None:
+                try:
+                    db.execute("DELETE FROM manifests WHERE digest = ?", (digest,))
+                except sqlite3.Error:
+                    pass
+
+    # -- tag hints -----------------------------------------------------------------------------
+
+    def tag_hints(self, registry: str, repository: str) -> dict[str, str]:
+        """tag -> digest as the last load of this repository saw it."""
+        with self._lock:
+            db = self._database()
+            if db is None:
+                return {}
+            try:
+                rows = db.execute("SELECT tag, digest FROM tags WHERE registry = ? AND repository = ?",
+                                  (registry, repository)).fetchall()
+            except sqlite3.Error:
+                return {}
+            return dict(rows)
+
+    def remember_tags(self, registry: str, repository: str, tags: dict[str, str]) -> None:
+        """What a load saw; replaces the repository's hints at the next flush."""
+        with self._lock:
+            self._pending_tags[(registry, repository)] = dict(tags)
+
+    # -- writing -------------------------------------------------------------------------------
+
     def flush(self) -> None:
         with self._lock:
             pending, self._pending = self._pending, {}
-            db = self._database() if pending else None
+            pending_tags, self._pending_tags = self._pending_tags, {}
+            db = self._database() if pending or pending_tags else None
             if db is None:
                 return
             try:
                 db.execute("BEGIN")
-                db.executemany("INSERT OR IGNORE INTO manifests (digest, data) VALUES (?, ?)", pending.items())
+                db.executemany("INSERT OR IGNORE INTO manifests (digest, data, record) VALUES (?, ?, ?)",
+                               [(d, data, record) for d, (data, record) in pending.items()])
+                for (registry, repository), tags in pending_tags.items():
+                    db.execute("DELETE FROM tags WHERE registry = ? AND repository = ?", (registry, repository))
+                    db.executemany("INSERT INTO tags (registry, repository, tag, digest) VALUES (?, ?, ?, ?)",
+                                   [(registry, repository, t, d) for t, d in tags.items()])
                 db.execute("COMMIT")
             except sqlite3.Error:
                 try:

@@ -4,9 +4,10 @@ Measured on a 2-core machine against distribution on loopback, httpx spends abou
 CPU per request and http.client about 0.15 ms; with the GIL shared by every fetching thread,
 that difference is most of the cold-load time. So the fetches that happen by the thousand go
 through here, and everything else (probing, listing, deleting, authentication, retries, error
-messages) stays with httpx. This path only ever serves a plain 200: any other answer, or any
+messages) stays with httpx. This path only ever serves a plain success: any other answer, or any
 connection trouble, returns None and the caller repeats the request through httpx, which
-authenticates, retries and explains. Only a timeout is final here, so a slow registry is not
+authenticates, retries and explains (a 304 to a conditional GET is the one other answer
+served here). Only a timeout is final here, so a slow registry is not
 waited for twice.
 """
 
@@ -23,6 +24,7 @@ from .endpoint import Endpoint
 
 @dataclass(frozen=True, slots=True)
 class FastAnswer:
+    status: int
     headers: dict[str, str]  # lower-case names
     body: bytes
 
@@ -66,8 +68,10 @@ class FastPath:
             if conn in self._all:
                 self._all.remove(conn)
 
-    def request(self, method: str, path: str, headers: dict[str, str]) -> FastAnswer | None:
-        """A 200 answer, or None for anything else. Raises TimeoutError when the registry is too slow."""
+    def request(self, method: str, path: str, headers: dict[str, str],
+                statuses: frozenset[int] = frozenset({200})) -> FastAnswer | None:
+        """An answer whose status is in `statuses`, or None for anything else.
+        Raises TimeoutError when the registry is too slow."""
         conn = self._connection()
         sent = {"User-Agent": self._user_agent, **headers}
         try:
@@ -81,11 +85,11 @@ class FastPath:
             # Refused, reset, or a keep-alive connection the server closed while idle.
             self._drop(conn)
             return None
-        if response.status != 200:
-            return None
         if response.will_close:
             self._drop(conn)
-        return FastAnswer({k.lower(): v for k, v in response.getheaders()}, body)
+        if response.status not in statuses:
+            return None
+        return FastAnswer(response.status, {k.lower(): v for k, v in response.getheaders()}, body)
 
     def close(self) -> None:
         with self._all_lock:

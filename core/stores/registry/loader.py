@@ -6,11 +6,14 @@ futures at once would cost time in proportion to their number at every step). Pr
 reported from the caller's thread.
 
 What is fetched: every tag with GET manifests/<tag> (the answer carries the manifest and its
-digest), then by digest every child an index lists and every referrer the registry's
-referrers API names. A digest already in the cache is not fetched at all: content by digest
-never changes. What a plain registry cannot show: a manifest with no tag that no index
-lists (and, without a referrers API, that is not reachable from a tag) is invisible through
-the Distribution API.
+digest; with If-None-Match naming the digest the tag had last time, so that an unchanged tag
+costs a body-less 304), then by digest every child an index lists, every referrer the
+registry's referrers API names, and what the deletion journal lists. A digest already in the
+cache is not fetched at all: content by digest never changes.
+
+What a plain registry cannot show: a manifest with no tag that no index lists is invisible
+through the Distribution API (and so is an accessory found only by its `subject` field, when
+the registry has no referrers API).
 """
 
 from __future__ import annotations
@@ -28,13 +31,14 @@ from ...errors import MalformedDataError, StoreError
 from ...manifest import digest_of
 from ...model import Artifact, Repository
 from ..base import LoadProgress, ProgressCallback
-from .artifacts import artifact_from_manifest
+from .answers import printable
+from .artifacts import artifact_from_manifest, artifact_from_record, artifact_record
 from .cache import ManifestCache, digest_matches
 from .transport import RegistryClient, repo_path
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # distribution's own limit
 CATALOG_PAGE = 1000  # distribution's largest page
-_NO_SUCH_DIGEST = "sha256:" + "0" * 64  # a digest no content has: probing with it touches nothing
+NO_SUCH_DIGEST = "sha256:" + "0" * 64  # a digest no content has: probing with it touches nothing
 _PROGRESS_INTERVAL = 0.05  # seconds between progress reports
 
 
@@ -44,6 +48,7 @@ class _Repo:
     tags: dict[str, str] = field(default_factory=dict)  # tag -> digest
     seen: set[str] = field(default_factory=set)  # digests asked for or found
     artifacts: dict[str, Artifact] = field(default_factory=dict)
+    hints: dict[str, str] = field(default_factory=dict)  # tag -> digest at the last load
 
 
 class _Stopped(Exception):
@@ -53,19 +58,16 @@ class _Stopped(Exception):
 def list_repositories(client: RegistryClient, page_size: int = CATALOG_PAGE) -> list[str]:
     names: list[str] = []
     what = "listing repositories (/v2/_catalog)"
-    try:
-        for _, _, body in client.get_paginated(f"/v2/_catalog?n={page_size}", what):
-            page = _json(body, client.host, what)
-            repos = page.get("repositories") if isinstance(page, dict) else None
-            if repos is None:
-                repos = []
-            if not isinstance(repos, list) or not all(isinstance(r, str) for r in repos):
-                raise StoreError(f"registry {client.host} answered {what} without a list of names: is this a container registry?")
-            names.extend(repos)
-    except StoreError as exc:
-        if "HTTP 404" in str(exc):
-            raise StoreError(f"registry {client.host} does not list its repositories (/v2/_catalog answered HTTP 404)") from None
-        raise
+    for status, _, body in client.get_paginated(f"/v2/_catalog?n={page_size}", what, ok=(200, 404)):
+        if status == 404:
+            raise StoreError(f"registry {client.host} does not list its repositories (/v2/_catalog answered HTTP 404)")
+        page = _json(body, client.host, what)
+        repos = page.get("repositories") if isinstance(page, dict) else None
+        if repos is None:
+            repos = []
+        if not isinstance(repos, list) or not all(isinstance(r, str) for r in repos):
+            raise StoreError(f"registry {client.host} answered {what} without a list of names: is this a container registry?")
+        names.extend(repos)
     return sorted(dict.fromkeys(names))
 
 
@@ -73,12 +75,17 @@ def has_referrers_api(client: RegistryClient, repository: str) -> bool:
     """A registry with the referrers API answers 200 for any digest (OCI distribution spec 1.1);
     one without it answers 404."""
     try:
-        response = client.request("GET", f"/v2/{repo_path(repository)}/referrers/{_NO_SUCH_DIGEST}",
+        response = client.request("GET", f"/v2/{repo_path(repository)}/referrers/{NO_SUCH_DIGEST}",
                                   "checking for the referrers API", headers={"Accept": mt.OCI_INDEX},
                                   ok=(200, 400, 404, 405, 501))
     except StoreError:
         return False
     return response.status_code == 200 and isinstance(_json_or_none(response.content), dict)
+
+
+def shown(name: str) -> str:
+    """A repository name or tag from the registry, safe to put in a message."""
+    return printable(name, 160)
 
 
 def _json(data: bytes, host: str, what: str):
@@ -111,7 +118,7 @@ class Loader:
         self._pending: dict[int, tuple[Callable, _Repo, str]] = {}
         self._next_token = 0
         self._stop = False
-        self._inline: list[tuple[_Repo, str, bytes]] = []
+        self._inline: list[tuple[_Repo, str, bytes, str]] = []  # from the cache: (repo, digest, data, record)
         self._done = 0
         self._total = 0
         self._last_report = 0.0
@@ -121,13 +128,12 @@ class Loader:
 
     def load(self, names: list[str], journal: dict[str, list[str]] | None = None) -> list[Repository]:
         """Read `names`; `journal` adds digests to look for by digest (leftovers of a cut-off deletion)."""
-        repos = [_Repo(name) for name in names]
+        repos = [_Repo(name, hints=self.cache.tag_hints(self.client.host, name)) for name in names]
         self._report(force=True)
         try:
             for repo in repos:
                 self._submit(self._on_tags, repo, "", self._list_tags, repo.name)
-                for digest in (journal or {}).get(repo.name, ()):
-                    self._want(repo, digest, check=True)
+                self._want(repo, list((journal or {}).get(repo.name, ())), check=True)
             self._drain()
             while self._pending:
                 token, result, error = self._results.get()
@@ -143,6 +149,9 @@ class Loader:
         finally:
             self.cache.flush()  # what was fetched before a failure is kept
         self._report(force=True)
+        for repo in repos:
+            self.cache.remember_tags(self.client.host, repo.name, repo.tags)
+        self.cache.flush()
         out = []
         for repo in repos:
             tags_of: dict[str, list[str]] = {}
@@ -185,7 +194,7 @@ class Loader:
     # -- what the threads do -----------------------------------------------------------------
 
     def _list_tags(self, repository: str) -> list[str]:
-        what = f"listing the tags of {repository}"
+        what = f"listing the tags of {shown(repository)}"
         tags: list[str] = []
         for status, _, body in self.client.get_paginated(f"/v2/{repo_path(repository)}/tags/list", what,
                                                          repository=repository, ok=(200, 404)):
@@ -200,25 +209,33 @@ class Loader:
             tags.extend(page_tags)
         return list(dict.fromkeys(tags))
 
-    def _get_by_tag(self, repository: str, tag: str) -> tuple[str, Artifact, bytes] | None:
-        what = f"reading {repository}:{tag}"
+    def _get_by_tag(self, repository: str, tag: str, hint: str | None) -> tuple[str, Artifact | None, bytes | None] | None:
+        """(digest, artifact, body); (digest, None, None) when the registry says the tag still
+        points at `hint` (304: distribution answers it without reading the manifest); None for 404."""
+        what = f"reading {shown(repository)}:{shown(tag)}"
+        conditional = {"If-None-Match": f'"{hint}"'} if hint else None
         status, headers, body = self.client.fetch("GET", f"/v2/{repo_path(repository)}/manifests/{_quote_tag(tag)}",
-                                                  mt.ACCEPT_MANIFESTS, what, repository, ok=(200, 404))
+                                                  mt.ACCEPT_MANIFESTS, what, repository, ok=(200, 304, 404),
+                                                  headers=conditional)
         if status == 404:
             return None  # deleted since the tag list was read
+        if status == 304:
+            if not hint:
+                raise StoreError(f"registry {self.client.host} answered 304 Not Modified to an unconditional {what}")
+            return hint, None, None
         self._check_size(repository, tag, body)
         digest = headers.get("docker-content-digest")
         if digest:
             if not digest_matches(digest, body):
                 raise MalformedDataError(
-                    f"registry {self.client.host}: {repository}:{tag} arrived with content that does not match "
+                    f"registry {self.client.host}: {shown(repository)}:{shown(tag)} arrived with content that does not match "
                     f"its digest {digest}: the registry or a proxy altered it; try again")
         else:
             digest = digest_of(body)
         return digest, self._parse(repository, digest, body), body
 
     def _get_by_digest(self, repository: str, digest: str) -> tuple[Artifact, bytes] | None:
-        what = f"reading {repository}@{digest}"
+        what = f"reading {shown(repository)}@{digest}"
         status, _, body = self.client.fetch("GET", f"/v2/{repo_path(repository)}/manifests/{digest}",
                                             mt.ACCEPT_MANIFESTS, what, repository, ok=(200, 404))
         if status == 404:
@@ -226,18 +243,18 @@ class Loader:
         self._check_size(repository, digest, body)
         if not digest_matches(digest, body):
             raise MalformedDataError(
-                f"registry {self.client.host}: {repository}@{digest} arrived with content that does not match "
+                f"registry {self.client.host}: {shown(repository)}@{digest} arrived with content that does not match "
                 f"that digest: the registry or a proxy altered it; try again")
         return self._parse(repository, digest, body), body
 
     def _still_there(self, repository: str, digest: str) -> bool:
         status, _, _ = self.client.fetch("HEAD", f"/v2/{repo_path(repository)}/manifests/{digest}",
-                                         mt.ACCEPT_MANIFESTS, f"checking {repository}@{digest}", repository,
+                                         mt.ACCEPT_MANIFESTS, f"checking {shown(repository)}@{digest}", repository,
                                          ok=(200, 404))
         return status == 200
 
     def _get_referrers(self, repository: str, digest: str) -> list[str]:
-        what = f"listing the referrers of {repository}@{digest}"
+        what = f"listing the referrers of {shown(repository)}@{digest}"
         path = f"/v2/{repo_path(repository)}/referrers/{digest}"
         found: list[str] = []
         for status, _, body in self.client.get_paginated(path, what, repository=repository, accept=mt.OCI_INDEX,
@@ -253,18 +270,18 @@ class Loader:
 
     def _check_size(self, repository: str, reference: str, body: bytes) -> None:
         if len(body) > MAX_MANIFEST_BYTES:
-            raise MalformedDataError(f"registry {self.client.host}: {repository} {reference} is larger than 4 MiB, "
+            raise MalformedDataError(f"registry {self.client.host}: {shown(repository)} {shown(reference)} is larger than 4 MiB, "
                                      f"so it is not a manifest")
 
     def _parse(self, repository: str, digest: str, body: bytes) -> Artifact:
-        return artifact_from_manifest(repository, digest, body, [], f"{self.client.host}/{repository}@{digest}")
+        return artifact_from_manifest(repository, digest, body, [], f"{self.client.host}/{shown(repository)}@{digest}")
 
     # -- what the loop does with results ------------------------------------------------------
 
     def _on_tags(self, repo: _Repo, _key: str, tags: list[str]) -> None:
         self._done += 1
         for tag in tags:
-            self._submit(self._on_tag, repo, tag, self._get_by_tag, repo.name, tag)
+            self._submit(self._on_tag, repo, tag, self._get_by_tag, repo.name, tag, repo.hints.get(tag))
 
     def _on_tag(self, repo: _Repo, tag: str, result) -> None:
         self._done += 1
@@ -273,61 +290,74 @@ class Loader:
             return
         digest, artifact, body = result
         repo.tags[tag] = digest
-        if digest not in repo.seen:
+        if artifact is None:
+            self._want(repo, [digest], check=False)  # unchanged: the 304 says it is there
+        elif digest not in repo.seen:
             repo.seen.add(digest)
-            self.cache.put(digest, body)
-            self._add(repo, artifact)
+            self._fetched(repo, artifact, body)
 
     def _on_digest(self, repo: _Repo, digest: str, result) -> None:
         self._done += 1
         self.requests += 1
-        if result is None:
-            return
-        artifact, body = result
-        self.cache.put(digest, body)
-        self._add(repo, artifact)
+        if result is not None:
+            artifact, body = result
+            self._fetched(repo, artifact, body)
 
     def _on_checked(self, repo: _Repo, digest: str, present: bool) -> None:
         self._done += 1
         self.requests += 1
         if present:
-            data = self.cache.get(digest)
-            if data is None:  # removed from the cache meanwhile
+            entry = self.cache.get(digest)
+            if entry is None:  # dropped from the cache meanwhile
                 self._submit(self._on_digest, repo, digest, self._get_by_digest, repo.name, digest)
             else:
-                self._inline.append((repo, digest, data))
+                self._inline.append((repo, digest, *entry))
 
     def _on_referrers(self, repo: _Repo, _subject: str, digests: list[str]) -> None:
         self._done += 1
         self.requests += 1
-        for digest in digests:
-            self._want(repo, digest)
+        self._want(repo, digests)
 
-    def _want(self, repo: _Repo, digest: str, check: bool = False) -> None:
-        """Read `digest` (from the cache when it is there; `check`: only after HEAD says it still exists)."""
-        if digest in repo.seen:
+    def _fetched(self, repo: _Repo, artifact: Artifact, body: bytes) -> None:
+        self.cache.put(artifact.digest, body, artifact_record(artifact))
+        self._add(repo, artifact)
+
+    def _want(self, repo: _Repo, digests: list[str], check: bool | None = None) -> None:
+        """Read `digests`, from the cache when they are there. `check`: confirm with HEAD that the
+        registry still has a cached one before trusting it (default: when verifying cached manifests)."""
+        new = [d for d in dict.fromkeys(digests) if d not in repo.seen]
+        if not new:
             return
-        repo.seen.add(digest)
-        data = self.cache.get(digest)
-        if data is None:
-            self._submit(self._on_digest, repo, digest, self._get_by_digest, repo.name, digest)
-        elif self.verify_cached or check:
-            self._submit(self._on_checked, repo, digest, self._still_there, repo.name, digest)
-        else:
-            self._total += 1
-            self._done += 1
-            self._inline.append((repo, digest, data))
+        repo.seen.update(new)
+        cached = self.cache.get_many(new)
+        check = self.verify_cached if check is None else check
+        for digest in new:
+            entry = cached.get(digest)
+            if entry is None:
+                self._submit(self._on_digest, repo, digest, self._get_by_digest, repo.name, digest)
+            elif check:
+                self._submit(self._on_checked, repo, digest, self._still_there, repo.name, digest)
+            else:
+                self._total += 1
+                self._done += 1
+                self._inline.append((repo, digest, *entry))
 
     def _drain(self) -> None:
         """Handle manifests that came from the cache (and the children they list, and so on)."""
         while self._inline:
-            repo, digest, data = self._inline.pop()
-            self._add(repo, self._parse(repo.name, digest, data))
+            repo, digest, data, record = self._inline.pop()
+            try:
+                artifact = artifact_from_record(repo.name, digest, len(data), record)
+            except (ValueError, TypeError):
+                self.cache.forget(digest)  # a record this version cannot read: parse the bytes instead
+                artifact = self._parse(repo.name, digest, data)
+                self.cache.put(digest, data, artifact_record(artifact))
+            self._add(repo, artifact)
 
     def _add(self, repo: _Repo, artifact: Artifact) -> None:
         repo.artifacts[artifact.digest] = artifact
-        for child in artifact.children:
-            self._want(repo, child.digest)
+        if artifact.children:
+            self._want(repo, [c.digest for c in artifact.children])
         if self.referrers:
             self._submit(self._on_referrers, repo, artifact.digest, self._get_referrers, repo.name, artifact.digest)
 

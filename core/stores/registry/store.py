@@ -23,7 +23,7 @@ from .cache import ManifestCache
 from .credentials import lookup_credentials
 from .endpoint import parse_endpoint
 from .journal import DeletionJournal
-from .loader import _NO_SUCH_DIGEST, CATALOG_PAGE, Loader, has_referrers_api, list_repositories
+from .loader import NO_SUCH_DIGEST, CATALOG_PAGE, Loader, has_referrers_api, list_repositories, shown
 from .transport import RegistryClient, RetryPolicy, repo_path
 
 DELETE_DONE = (200, 202, 204)
@@ -150,9 +150,9 @@ class RegistrySession(DeletionSession):
 
     def _check_deletable(self, repository: str) -> None:
         client = self.store.client
-        path = f"/v2/{repo_path(repository)}/manifests/{_NO_SUCH_DIGEST}"
+        path = f"/v2/{repo_path(repository)}/manifests/{NO_SUCH_DIGEST}"
         try:
-            response = client.request("DELETE", path, f"checking that {repository} allows deleting",
+            response = client.request("DELETE", path, f"checking that {shown(repository)} allows deleting",
                                       ok=(*DELETE_DONE, 400, 404, 405))
         except StoreError as exc:
             raise StoreError(f"{exc}; {self._nothing_or_count()}") from None
@@ -161,7 +161,7 @@ class RegistrySession(DeletionSession):
 
     def _delete(self, repository: str, digest: str) -> None:
         client = self.store.client
-        what = f"deleting {repository}@{digest}"
+        what = f"deleting {shown(repository)}@{digest}"
         try:
             response = client.request("DELETE", f"/v2/{repo_path(repository)}/manifests/{digest}", what,
                                       ok=(*DELETE_DONE, 404, 405))

@@ -27,6 +27,7 @@ from .endpoint import Endpoint
 from .fast_path import FastAnswer, FastPath, proxy_applies
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+_FAST_STATUSES = frozenset({200, 304})  # what the fast path may serve; anything else goes through httpx
 _UNKNOWN = object()  # no request has yet shown which Authorization header works
 _LINK_NEXT = re.compile(r'<([^>]*)>((?:\s*;\s*[^;,]+)*)')
 _REL_NEXT = re.compile(r'(?:^|;)\s*rel\s*=\s*"?([^";]*)"?', re.IGNORECASE)
@@ -145,7 +146,7 @@ class RegistryClient:
                 time.sleep(self.retry.delay(attempt, response.headers.get("retry-after")))
                 continue
             if response.status_code in ok:
-                if response.status_code < 300:
+                if response.status_code < 400:
                     self._learn_auth(repository, response.request.headers.get("authorization"))
                 return response
             raise StoreError(failed_status(self.host, what, response.status_code, response.content, attempt))
@@ -188,20 +189,20 @@ class RegistryClient:
     # -- the hot path: manifests and referrers -----------------------------------------------
 
     def fetch(self, method: str, path: str, accept: str, what: str, repository: str | None,
-              ok: tuple[int, ...] = (200,)) -> tuple[int, dict[str, str], bytes]:
+              ok: tuple[int, ...] = (200,), headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
         """GET or HEAD through the fast path when it can serve it, else through httpx.
 
         Returns (status, lower-case headers, body) for a status in `ok`; raises StoreError otherwise."""
-        headers = {"Accept": accept}
+        headers = {"Accept": accept, **(headers or {})}
         auth = self._proven_auth.get(repository, self._host_auth) if repository else self._host_auth
         if self.fast is not None and auth is not _UNKNOWN:
             fast_headers = {**headers, "Authorization": auth} if auth else headers
             try:
-                answer: FastAnswer | None = self.fast.request(method, path, fast_headers)
+                answer: FastAnswer | None = self.fast.request(method, path, fast_headers, _FAST_STATUSES & set(ok))
             except TimeoutError as exc:
                 raise StoreError(self._transport_message(what, exc, 1)) from None
             if answer is not None:
-                return 200, answer.headers, answer.body
+                return answer.status, answer.headers, answer.body
         response = self.request(method, path, what, headers=headers, ok=ok, repository=repository)
         return response.status_code, {k.lower(): v for k, v in response.headers.items()}, response.content
 

@@ -1,0 +1,177 @@
+"""Loading a live registry: cold (empty cache) and warm (cache filled), against a plain httpx loop.
+
+    .venv/bin/python -m bench.registry_bench
+    .venv/bin/python -m bench.registry_bench --repositories 20 --releases 6 --platforms 8 --rounds 3
+
+Starts Debian's docker-registry on a free loopback port (storage in a temporary directory)
+and pushes 20 repositories shaped like multi-arch base images as buildx publishes them: per
+repository, `--releases` indexes tagged `vN` (the newest also `latest`), each listing
+`--platforms` platform images and as many attestation manifests (`--signed` adds a cosign
+`.sig` tag and manifest per index). With the defaults: 2,040 manifests, 140 tags.
+
+The shape matters: a warm load still resolves every tag (a tag can move; the registry has
+no call that answers tag -> digest in bulk), and the registry spends about the same time on
+any manifest request, so warm / cold cannot exceed (manifests + repositories) / (tags +
+repositories) on a machine where the registry is the bottleneck: 12.7 with the defaults,
+8.4 with --signed.
+
+Then, `--rounds` times (medians reported):
+  - plain loop: one sequential httpx.Client GETs every manifest by digest (the same Accept
+    header as ocitree), reading the body: the floor any Python client reaches;
+  - cold load: RegistryStore.load() with an empty manifest cache;
+  - warm load: RegistryStore.load() again, by a new store (new connections), cache filled.
+Each is reported in manifests per second (manifests in the registry / wall time).
+
+Targets: cold >= 1.5 x plain loop; warm >= 10 x cold. A table goes to stdout, the figures to
+bench/results/registry_bench-<time>.json. Exit status 1 when a target is missed.
+Client and server share the machine's cores, as they do on an operator's laptop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+COLD_TARGET = 1.5
+WARM_TARGET = 10.0
+
+
+def build(repositories: int, releases: int, platforms: int, signed: bool = False):
+    from sample_data.builder import RegistryBuilder
+
+    builder = RegistryBuilder()
+    for r in range(repositories):
+        repo = f"bench/service-{r:02d}"
+        for v in range(1, releases + 1):
+            images = [builder.image(repo, arch=f"arch{p}", layer_sizes=(256,), seed=f"{repo}/v{v}/{p}")
+                      for p in range(platforms)]
+            # buildx lists one attestation manifest per platform image, as platform unknown/unknown.
+            attestations = [builder.accessory(repo, image, "attestation", cosign_tag=False) for image in images]
+            children = images + [(a, {"os": "unknown", "architecture": "unknown"}) for a in attestations]
+            tags = [f"v{v}"] + (["latest"] if v == releases else [])
+            index = builder.index(repo, children, tags)
+            if signed:
+                builder.accessory(repo, index, "signature")
+    return builder
+
+
+def plain_loop(url: str, refs: list[tuple[str, str]]) -> float:
+    import httpx
+
+    from core import media_types as mt
+
+    start = time.perf_counter()
+    with httpx.Client(base_url=url) as client:
+        for repo, digest in refs:
+            response = client.get(f"/v2/{repo}/manifests/{digest}", headers={"Accept": mt.ACCEPT_MANIFESTS})
+            response.read()
+            assert response.status_code == 200, response.status_code
+    return time.perf_counter() - start
+
+
+def timed_load(url: str, cache_root: Path, concurrency: int) -> tuple[float, int, int]:
+    from core.sources import SourceOptions
+    from core.stores.registry.cache import ManifestCache
+    from core.stores.registry.store import RegistryStore
+
+    store = RegistryStore(url, SourceOptions(concurrency=concurrency), cache=ManifestCache(cache_root / "manifests.sqlite3"))
+    try:
+        start = time.perf_counter()
+        registry = store.load()
+        elapsed = time.perf_counter() - start
+        return elapsed, registry.artifact_count, store.last_requests
+    finally:
+        store.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repositories", type=int, default=20)
+    parser.add_argument("--releases", type=int, default=6)
+    parser.add_argument("--platforms", type=int, default=8)
+    parser.add_argument("--signed", action="store_true", help="sign every index (a .sig tag each)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args(argv)
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import shutil
+
+    from tests.registry_push import push_builder
+    from tests.registry_server import RegistryServer
+
+    binary = shutil.which("docker-registry")
+    if binary is None:
+        print("docker-registry is not installed: apt-get install -y docker-registry", file=sys.stderr)
+        return 2
+    builder = build(args.repositories, args.releases, args.platforms, args.signed)
+    refs = [(repo, m.digest) for repo in builder.repositories() for m in builder.manifests(repo)]
+    tags = sum(len(m.tags) for repo in builder.repositories() for m in builder.manifests(repo))
+
+    with tempfile.TemporaryDirectory(prefix="ocitree-registry-bench-") as tmp:
+        server = RegistryServer(binary, Path(tmp) / "registry").start()
+        try:
+            t = time.perf_counter()
+            push_builder(builder, server.url)
+            print(f"pushed {len(refs)} manifests, {tags} tags, {args.repositories} repositories "
+                  f"in {time.perf_counter() - t:.1f} s (not measured)")
+            plain, cold, warm = [], [], []
+            cold_requests = warm_requests = 0
+            for round_no in range(args.rounds):
+                plain.append(plain_loop(server.url, refs))
+                cache_root = Path(tmp) / f"cache-{round_no}"
+                elapsed, count, cold_requests = timed_load(server.url, cache_root, args.concurrency)
+                assert count == len(refs), f"cold load saw {count} of {len(refs)} manifests"
+                cold.append(elapsed)
+                elapsed, count, warm_requests = timed_load(server.url, cache_root, args.concurrency)
+                assert count == len(refs), f"warm load saw {count} of {len(refs)} manifests"
+                warm.append(elapsed)
+        finally:
+            server.stop()
+
+    n = len(refs)
+    rate = {name: n / statistics.median(times) for name, times in (("plain", plain), ("cold", cold), ("warm", warm))}
+    cold_ratio = rate["cold"] / rate["plain"]
+    warm_ratio = rate["warm"] / rate["cold"]
+    print(f"{'':24}{'manifests/s':>12}{'median s':>10}{'requests':>10}")
+    print(f"{'plain httpx loop':24}{rate['plain']:12.0f}{statistics.median(plain):10.3f}{n:10d}")
+    print(f"{'cold load':24}{rate['cold']:12.0f}{statistics.median(cold):10.3f}{cold_requests:10d}")
+    print(f"{'warm load':24}{rate['warm']:12.0f}{statistics.median(warm):10.3f}{warm_requests:10d}")
+    cold_ok, warm_ok = cold_ratio >= COLD_TARGET, warm_ratio >= WARM_TARGET
+    print(f"cold / plain = {cold_ratio:.2f} (target >= {COLD_TARGET}) {'ok' if cold_ok else 'MISSED'}")
+    print(f"warm / cold  = {warm_ratio:.1f} (target >= {WARM_TARGET}) {'ok' if warm_ok else 'MISSED'}")
+    print("(requests: manifest GETs by tag or digest; load also sends /v2/, the catalog, a referrers "
+          "probe and one tags/list per repository)")
+
+    RESULTS_DIR.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    record = {
+        "bench": "registry_bench",
+        "time": stamp,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "args": vars(args),
+        "manifests": n,
+        "tags": tags,
+        "seconds": {"plain": plain, "cold": cold, "warm": warm},
+        "manifests_per_second": rate,
+        "requests": {"cold": cold_requests, "warm": warm_requests},
+        "cold_over_plain": cold_ratio,
+        "warm_over_cold": warm_ratio,
+        "targets_met": cold_ok and warm_ok,
+    }
+    out = RESULTS_DIR / f"registry_bench-{stamp}.json"
+    out.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"figures in {out}")
+    return 0 if cold_ok and warm_ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

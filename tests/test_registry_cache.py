@@ -1,0 +1,106 @@
+"""The manifest cache's artifact records: rebuilding an artifact from its record gives exactly
+the artifact parsing the manifest gives (a warm load must equal a cold one)."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from core import media_types as mt
+from core.stores.registry.artifacts import artifact_from_manifest, artifact_from_record, artifact_record
+from core.stores.registry.cache import ManifestCache, digest_matches
+from core.manifest import digest_of
+from sample_data.builder import RegistryBuilder
+
+
+def roundtrip(data: bytes):
+    digest = digest_of(data)
+    parsed = artifact_from_manifest("team/app", digest, data, [], "test")
+    rebuilt = artifact_from_record("team/app", digest, len(data), artifact_record(parsed))
+    return parsed, rebuilt
+
+
+def test_every_kind_the_builder_makes_survives_the_record():
+    b = RegistryBuilder()
+    image = b.image("r", ["v1"], variant="v8", annotations={"org.opencontainers.image.title": "ünïcode ✓"})
+    docker = b.image("r", docker=True, layer_sizes=(10, 20, 30))
+    index = b.index("r", [image, (docker, {"os": "windows", "architecture": "amd64", "os.version": "10.0"})],
+                    annotations={"a": "b"}, child_annotations={image.digest: {"c": "d"}})
+    signature = b.accessory("r", index, "signature")
+    docker_list = b.index("r", [docker], docker=True)
+    for m in [image, docker, index, signature, docker_list]:
+        parsed, rebuilt = roundtrip(m.data)
+        assert rebuilt == parsed, m.media_type
+
+
+_text = st.text(max_size=12)
+_digest = st.binary(min_size=1, max_size=8).map(digest_of)
+_platform = st.one_of(st.none(), st.fixed_dictionaries(
+    {"os": _text, "architecture": _text}, optional={"variant": _text, "os.version": _text}))
+_annotations = st.one_of(st.none(), st.dictionaries(_text, _text, max_size=3))
+
+
+@st.composite
+def _descriptor(draw):
+    d = {"mediaType": draw(st.sampled_from([mt.OCI_MANIFEST, mt.DOCKER_MANIFEST, "x/y"])),
+         "digest": draw(_digest), "size": draw(st.integers(0, 2**40))}
+    for key, value in (("platform", draw(_platform)), ("annotations", draw(_annotations)),
+                       ("artifactType", draw(st.one_of(st.none(), _text)))):
+        if value is not None:
+            d[key] = value
+    return d
+
+
+@st.composite
+def _manifest(draw):
+    doc: dict = {"schemaVersion": 2}
+    if draw(st.booleans()):
+        doc["mediaType"] = draw(st.sampled_from([mt.OCI_INDEX, mt.DOCKER_MANIFEST_LIST]))
+        doc["manifests"] = draw(st.lists(_descriptor(), max_size=4))
+    else:
+        if draw(st.booleans()):
+            doc["mediaType"] = draw(st.sampled_from([mt.OCI_MANIFEST, mt.DOCKER_MANIFEST]))
+        doc["config"] = draw(_descriptor())
+        doc["layers"] = draw(st.lists(_descriptor(), max_size=3))
+    for key, value in (("subject", draw(st.one_of(st.none(), _descriptor()))),
+                       ("artifactType", draw(st.one_of(st.none(), _text))),
+                       ("annotations", draw(_annotations))):
+        if value is not None:
+            doc[key] = value
+    return json.dumps(doc).encode()
+
+
+@settings(max_examples=300, deadline=None)
+@given(_manifest())
+def test_any_manifest_survives_the_record(data):
+    parsed, rebuilt = roundtrip(data)
+    assert rebuilt == parsed
+
+
+def test_entries_come_back_verified_and_damage_is_dropped(tmp_path):
+    cache = ManifestCache(tmp_path / "m.sqlite3")
+    good, bad = b'{"a": 1}', b'{"b": 2}'
+    cache.put(digest_of(good), good, "[]")
+    cache.put(digest_of(bad), b"tampered", "[]")  # a caller bug or disk damage: never served
+    cache.flush()
+    other = ManifestCache(tmp_path / "m.sqlite3")
+    assert other.get_many([digest_of(good), digest_of(bad), digest_of(b"absent")]) == {digest_of(good): (good, "[]")}
+    assert digest_matches(digest_of(good), good) and not digest_matches("md5:00", good)
+    cache.close()
+    other.close()
+
+
+def test_tag_hints_are_per_registry_and_repository(tmp_path):
+    cache = ManifestCache(tmp_path / "m.sqlite3")
+    cache.remember_tags("host:5000", "team/app", {"latest": "sha256:" + "1" * 64})
+    cache.remember_tags("other:5000", "team/app", {"latest": "sha256:" + "2" * 64})
+    cache.flush()
+    cache.remember_tags("host:5000", "team/app", {"v2": "sha256:" + "3" * 64})  # replaces, not merges
+    cache.close()
+    again = ManifestCache(tmp_path / "m.sqlite3")
+    assert again.tag_hints("host:5000", "team/app") == {"v2": "sha256:" + "3" * 64}
+    assert again.tag_hints("other:5000", "team/app") == {"latest": "sha256:" + "2" * 64}
+    assert again.tag_hints("host:5000", "team/other") == {}
+    again.close()
