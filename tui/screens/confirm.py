@@ -5,12 +5,13 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
 from core.model import Registry
 from core.plan import DeletionPlan
 
+from ..widgets.text_lines import TextLines
 from .dialog import DialogScreen
 from .plan_view import plan_text
 
@@ -35,8 +36,7 @@ class ConfirmDeleteScreen(DialogScreen[bool]):
         title.append(f"\n{self.plan.summary()}")
         with Vertical(id="dialog", classes="danger"):
             yield Static(title, id="dialog-title")
-            with VerticalScroll(id="dialog-body", can_focus=False):
-                yield Static(plan_text(self.plan, self.registry), id="plan-text")
+            yield TextLines(plan_text(self.plan, self.registry), id="dialog-body")
             yield Static(Text("y delete   n or Esc cancel   up/down scroll", "dim"), id="dialog-keys")
             with Horizontal(id="dialog-buttons"):
                 yield Button(f"Delete {noun}", variant="error", id="delete", compact=True)

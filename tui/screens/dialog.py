@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from textual.binding import Binding
-from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, ScreenResultType
 
 SCREEN_SHARE = 0.9  # of the terminal's height a dialog may take
@@ -30,7 +29,7 @@ class DialogScreen(ModalScreen[ScreenResultType]):
 
     def _fit(self) -> None:
         try:
-            body = self.query_one("#dialog-body", VerticalScroll)
+            body = self.query_one("#dialog-body")
             dialog = self.query_one("#dialog")
         except Exception:
             return
@@ -40,11 +39,11 @@ class DialogScreen(ModalScreen[ScreenResultType]):
         body.styles.max_height = max(3, room)
 
     def action_scroll(self, lines: int) -> None:
-        body = self.query_one("#dialog-body", VerticalScroll)
+        body = self.query_one("#dialog-body")
         body.scroll_to(y=body.scroll_y + lines, animate=False)
 
     def action_scroll_to_end(self, end: int) -> None:
-        body = self.query_one("#dialog-body", VerticalScroll)
+        body = self.query_one("#dialog-body")
         if end:
             body.scroll_end(animate=False)
         else:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
 from core.names import short_digest
 from core.plan import ExecutionResult
 
 from ..literal import literal
+from ..widgets.text_lines import TextLines
 from .dialog import DialogScreen
 
 RETRY = "retry"
@@ -59,8 +60,7 @@ class ErrorScreen(DialogScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="error"):
             yield Static(Text(self.title_text, "bold"), id="dialog-title")
-            with VerticalScroll(id="dialog-body", can_focus=False):
-                yield Static(self.body, id="error-text")
+            yield TextLines(self.body, id="dialog-body")
             with Horizontal(id="dialog-buttons"):
                 yield Button("Reload (r)", id="retry", compact=True)
                 yield Button("Quit (q)", id="quit", compact=True)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
 from core.model import Registry
 from core.plan import DeletionPlan
 
+from ..widgets.text_lines import TextLines
 from .dialog import DialogScreen
 from .plan_view import refusal_text
 
@@ -41,8 +42,7 @@ class RefusalScreen(DialogScreen[str | None]):
         keys = "g go to the first referencing index   Esc close" if self.first_parent else "Esc close"
         with Vertical(id="dialog", classes="refused"):
             yield Static(title, id="dialog-title")
-            with VerticalScroll(id="dialog-body", can_focus=False):
-                yield Static(refusal_text(self.plan, self.registry), id="refusal-text")
+            yield TextLines(refusal_text(self.plan, self.registry), id="dialog-body")
             yield Static(Text(keys, "dim"), id="dialog-keys")
             with Horizontal(id="dialog-buttons"):
                 if self.first_parent:

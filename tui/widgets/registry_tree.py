@@ -155,8 +155,8 @@ class RegistryTree(Tree[Entry]):
 
     async def _fill_in_chunks(self, node: TreeNode[Entry]) -> None:
         while node.data.items is not None and node.data.filled < len(node.data.items):
-            if node.tree is not self or (node.parent is None and node is not self.root):
-                return  # removed meanwhile
+            if not _attached(node, self.root):
+                return  # removed meanwhile, or the tree was reloaded
             self._add_items(node, CHUNK)
             await asyncio.sleep(0)
 
