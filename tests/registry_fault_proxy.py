@@ -29,7 +29,8 @@ class Fault:
     method: str | None = None  # None: any method
     path: str = ""  # applies when the request path contains this text
     times: int | None = None  # None: every time; else this many times, then it is spent
-    status: int | None = None  # answer this instead of forwarding
+    status: int | None = None  # answer this instead of forwarding (with `body`, if given)
+    content_type: str = "application/json"  # with `status`
     retry_after: str | None = None  # with `status`: a Retry-After header
     message: str | None = None  # with `status`: the error message in the distribution-style body
     delay: float = 0.0  # seconds to wait before forwarding
@@ -115,9 +116,10 @@ class FaultProxy:
                     return
                 if fault and fault.status is not None:
                     message = fault.message if fault.message is not None else f"injected {fault.status}"
-                    body = json.dumps({"errors": [{"code": "INJECTED", "message": message}]}).encode()
+                    body = fault.body if fault.body is not None else \
+                        json.dumps({"errors": [{"code": "INJECTED", "message": message}]}).encode()
                     self.send_response(fault.status)
-                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Type", fault.content_type)
                     if fault.retry_after is not None:
                         self.send_header("Retry-After", fault.retry_after)
                     self.send_header("Content-Length", str(len(body)))

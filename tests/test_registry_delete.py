@@ -291,3 +291,25 @@ def test_read_only_refuses_before_any_request(registry, store_factory):
     with pytest.raises(StoreError) as caught:
         execute_plan(plan, store)
     assert "read-only" in str(caught.value) and "nothing was deleted" in str(caught.value)
+
+
+def test_the_journal_is_private_and_a_damaged_one_does_not_stop_loads(registry, store_factory, isolated_home):
+    builder = RegistryBuilder()
+    images, index, signature = signed_release(builder, platforms=2)
+    push_builder(builder, registry.url)
+    store = store_factory(registry.url)
+    plan = plan_for(store, "team/app:latest")
+
+    def stop_after_one(done, total, ref):
+        if done == 1:
+            registry.stop()
+
+    assert not execute_plan(plan, store, on_step=stop_after_one).completed
+    journal = isolated_home / "state" / "ocitree" / "registry-journal.json"
+    assert journal.stat().st_mode & 0o077 == 0
+    registry.start()
+    assert set(store_factory(registry.url).journal.entries()["team/app"]) >= {m.digest for m in images}
+
+    journal.write_text("{ not json")
+    state = store_factory(registry.url).load()  # the leftovers are invisible again, but the load works
+    assert state.repositories["team/app"].artifacts.keys() == {signature.digest}

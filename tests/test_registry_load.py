@@ -75,6 +75,35 @@ def test_accessories_are_found_through_cosign_tags_subject_fields_and_the_fallba
     assert repo.accessory_kinds[sbom.digest] == "sbom"
 
 
+def test_accessories_come_through_the_referrers_api_where_the_registry_has_one(registry_proxy):
+    """distribution 2.8 has no referrers API (it answers 404), so the proxy answers that one
+    endpoint as an OCI 1.1 registry would; the accessory itself lives in the real server."""
+    builder = RegistryBuilder()
+    image = builder.image("team/app", ["v1"])
+    sbom = builder.accessory("team/app", image, "sbom", cosign_tag=False)  # untagged, subject only
+    push_builder(builder, registry_proxy.upstream)
+    listing = {"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": [sbom.descriptor()]}
+    empty = {"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": []}
+    registry_proxy.add(Fault(method="GET", path=f"/referrers/{image.digest}", status=200,
+                             body=json.dumps(listing).encode(), content_type=mt.OCI_INDEX))
+    registry_proxy.add(Fault(method="GET", path="/referrers/", status=200,
+                             body=json.dumps(empty).encode(), content_type=mt.OCI_INDEX))
+
+    repo = load(registry_proxy.url).repositories["team/app"]
+
+    assert set(repo.artifacts) == {image.digest, sbom.digest}
+    assert repo.accessories_of(image.digest) == [sbom.digest]
+    assert registry_proxy.count("GET", f"/referrers/{sbom.digest}") == 1  # every manifest is asked
+
+
+def test_without_a_referrers_api_it_is_asked_once_only(registry_proxy):
+    builder = RegistryBuilder()
+    multi_arch(builder, "team/app", platforms=3)
+    push_builder(builder, registry_proxy.upstream)
+    load(registry_proxy.url)
+    assert registry_proxy.count("GET", "/referrers/") == 1
+
+
 def test_an_untagged_manifest_no_index_lists_is_invisible_through_the_api(registry):
     """What a plain registry cannot show: it has no call that lists manifests without a tag."""
     builder = RegistryBuilder()
