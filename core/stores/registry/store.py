@@ -4,7 +4,8 @@ A registry has no transactions and no locks. What keeps a deletion safe is that 
 session reads the affected repositories again right before the first DELETE (checking
 with HEAD that cached manifests are still there), the executor refuses a plan the fresh
 state would change, and the plan's top-down order leaves only unreferenced leftovers if
-the run is cut off. Before the first real DELETE the session also sends one DELETE for a
+the run is cut off (which the deletion journal, journal.py, keeps visible to the next load
+even where no tag or index shows them any more). Before the first real DELETE the session also sends one DELETE for a
 digest that no content can have, per repository: a registry with deletion disabled (405)
 or an account without the delete permission (401/403) is found out while nothing has
 been deleted yet.
@@ -23,7 +24,7 @@ from .cache import ManifestCache
 from .credentials import lookup_credentials
 from .endpoint import parse_endpoint
 from .journal import DeletionJournal
-from .loader import NO_SUCH_DIGEST, CATALOG_PAGE, Loader, has_referrers_api, list_repositories, shown
+from .loader import CATALOG_PAGE, NO_SUCH_DIGEST, Loader, has_referrers_api, list_repositories, shown
 from .transport import RegistryClient, RetryPolicy, repo_path
 
 DELETE_DONE = (200, 202, 204)
