@@ -423,3 +423,32 @@ async def test_a_failure_part_way_says_what_was_deleted_and_what_was_not(tmp_pat
         await go_to(pilot, children[3][7:19])
         assert app.tree.cursor_node.parent.data.kind == "repository"
         assert row_of(app, (BASE, children[3])).startswith("untagged image")
+
+
+async def test_wide_levels_are_grouped_and_stay_right_after_deleting(tmp_path):
+    from sample_data.generate import Shape, write_sample
+
+    path = tmp_path / "wide.json"
+    write_sample(Shape(repositories=1, indexes=1200, children=1, share=0.0, accessories=0.0, tagged_children=0.0), path)
+    app = OcitreeApp(SampleStore(path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "enter")
+        repo_node = app.tree.root.children[0]
+        groups = list(repo_node.children)
+        assert [g.data.kind for g in groups] == ["group"] * 3
+        assert [len(g.data.items) for g in groups] == [500, 500, 200]
+        assert all(not g.children for g in groups)  # nothing below a group until it is opened
+        # Delete every artifact of the first group, and 10 of the third (never opened).
+        doomed = [e.key for e in groups[0].data.items] + [e.key for e in groups[2].data.items[:10]]
+        for key in doomed:
+            app.tree.marked[key] = None
+        await press(pilot, "d", "y")
+        remaining = list(repo_node.children)
+        assert len(remaining) == 2
+        assert "500 artifacts" in app.tree.render_label(remaining[0], app.tree.rich_style, app.tree.rich_style).plain
+        assert "190 artifacts" in app.tree.render_label(remaining[1], app.tree.rich_style, app.tree.rich_style).plain
+        app.tree.move_cursor(remaining[1])
+        await press(pilot, "enter")
+        rows = [n.data.key for n in remaining[1].children]
+        assert len(rows) == 190 and not set(rows) & set(doomed)

@@ -45,7 +45,7 @@ ArtifactKey = tuple[str, str]
 # Above this many children an artifact's delete preview is worked out off the UI thread,
 # so holding a key down over a huge index never stalls the cursor.
 PREVIEW_INLINE_LIMIT = 2000
-PROGRESS_INTERVAL = 0.1  # seconds between load-progress repaints
+PROGRESS_INTERVAL = 0.1  # seconds between progress repaints (loading, deleting)
 
 KEY_NAMES = {
     "slash": "/",
@@ -325,8 +325,16 @@ class OcitreeApp(App[int]):
 
     @work(thread=True, exclusive=True, group="delete", exit_on_error=False)
     def _execute(self, plan: DeletionPlan, screen: DeletingScreen) -> None:
+        last = 0.0
+
         def on_step(done, total, ref) -> None:
-            self.call_from_thread(screen.advance, done, total, ref)
+            # Each call waits for the UI thread: at every step, a file store's 10,000
+            # in-memory deletions would spend most of their time repainting the bar.
+            nonlocal last
+            now = time.monotonic()
+            if now - last >= PROGRESS_INTERVAL or done == total:
+                last = now
+                self.call_from_thread(screen.advance, done, total, ref)
 
         try:
             result = execute_plan(plan, self.store, on_step, self.audit_log)

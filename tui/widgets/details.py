@@ -11,7 +11,7 @@ from core.protection import ProtectionRule, first_protected
 
 from ..literal import literal
 from ..plan_text import display_tag, human_bytes
-from .entries import Entry
+from .entries import Entry, group_title
 from .labels import hex12, is_cosign_tag, kind_of, platform_summary, shown_tags
 
 LIST_LIMIT = 25  # rows listed per section; the tree shows the rest
@@ -79,7 +79,7 @@ def details_text(
         text.append("Nothing under the cursor.")
         return text
     if entry.kind == "group":
-        text.append(literal(entry.title), "bold")
+        text.append(literal(group_title(registry, entry)), "bold")
         text.append("\nA long level is shown in groups. Enter opens this one.")
         return text
     repo = registry.repositories.get(entry.repository)

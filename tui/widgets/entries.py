@@ -5,7 +5,7 @@ No Textual here: the tree widget turns entries into nodes only when a node is ex
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from core.model import PlatformInfo, Registry, Repository
 
@@ -24,8 +24,6 @@ class Entry:
     platform: PlatformInfo | None = None  # as the listing index states it
     items: list[Entry] | None = None  # the rows below, once computed
     filled: int = 0  # how many of `items` have become tree nodes
-    title: str = ""  # groups: what range they hold
-    extra: dict = field(default_factory=dict)
 
     @property
     def key(self) -> tuple[str, str] | None:
@@ -84,17 +82,30 @@ def has_items(registry: Registry, entry: Entry) -> bool:
     return artifact is not None and bool(artifact.children or repo.accessories_of(artifact.digest))
 
 
-def grouped(items: list[Entry], name_of) -> list[Entry]:
+def grouped(items: list[Entry]) -> list[Entry]:
     """Items as they appear under one node: themselves, or groups of GROUP_SIZE."""
     if len(items) <= GROUP_SIZE:
         return items
-    groups = []
-    for start in range(0, len(items), GROUP_SIZE):
-        chunk = items[start : start + GROUP_SIZE]
-        first, last = name_of(chunk[0]), name_of(chunk[-1])
-        title = f"{start + 1:,}-{start + len(chunk):,} of {len(items):,}: {first} .. {last}"
-        groups.append(Entry("group", items[0].repository, title=title, items=chunk))
-    return groups
+    return [Entry("group", items[0].repository, items=items[start : start + GROUP_SIZE]) for start in range(0, len(items), GROUP_SIZE)]
+
+
+def entry_name(registry: Registry | None, entry: Entry) -> str:
+    """What a group title calls an item: a repository name, a first tag, or a short digest."""
+    if entry.kind == "repository":
+        return entry.repository
+    repo = registry.repositories.get(entry.repository) if registry else None
+    artifact = repo.artifacts.get(entry.digest or "") if repo else None
+    if artifact is not None and artifact.tags:
+        return artifact.tags[0]
+    return (entry.digest or "").partition(":")[2][:12]
+
+
+def group_title(registry: Registry | None, entry: Entry) -> str:
+    items = entry.items or []
+    if not items:
+        return "(empty)"
+    noun = "repositories" if items[0].kind == "repository" else "artifacts"
+    return f"{len(items):,} {noun}: {entry_name(registry, items[0])} .. {entry_name(registry, items[-1])}"
 
 
 def path_to(repo: Repository, digest: str) -> list[tuple[str, str, str | None]]:

@@ -14,7 +14,7 @@ from core.protection import ProtectionRule, first_protected
 
 from ..literal import literal
 from ..plan_text import display_tag, human_bytes
-from .entries import Entry
+from .entries import Entry, group_title
 
 MARKED = "[x]"
 SAME = "[same]"
@@ -115,7 +115,7 @@ def row_text(
 ) -> Text:
     text = Text(no_wrap=True, overflow="crop")
     if entry.kind == "group":
-        text.append(literal(entry.title), styles.group)
+        text.append(literal(group_title(registry, entry)), styles.group)
         return text
     repo = registry.repositories.get(entry.repository)
     if entry.kind == "repository":

@@ -24,8 +24,8 @@ from core.model import Registry
 from core.protection import parse_rules
 
 from ..literal import literal
-from .entries import Entry, grouped, has_items, items_below, path_to
-from .labels import RowStyles, SizeCache, hex12, row_text
+from .entries import Entry, entry_name, grouped, has_items, items_below, path_to, root_items
+from .labels import RowStyles, SizeCache, row_text
 
 CHUNK = 100  # nodes added between yields to the event loop
 
@@ -72,6 +72,7 @@ class RegistryTree(Tree[Entry]):
         self._rules: tuple = ()
         self._sizes = SizeCache()
         self._rows_by_key: dict[ArtifactKey, list[TreeNode[Entry]]] = {}
+        self._populated: list[TreeNode[Entry]] = []  # nodes whose `items` were computed
         self._same: ArtifactKey | None = None
         self._styles: RowStyles | None = None
 
@@ -83,6 +84,7 @@ class RegistryTree(Tree[Entry]):
         self._rules = parse_rules([*protect, *registry.protect])
         self._sizes.clear()
         self._rows_by_key.clear()
+        self._populated = []
         self._same = None
         self.marked = {k: None for k in self.marked if self._exists(k)}
         self._tree_nodes.clear()  # Tree.clear() keeps the old nodes in its id map
@@ -115,13 +117,7 @@ class RegistryTree(Tree[Entry]):
     # -- creating nodes on demand -------------------------------------------------------------
 
     def _name_of(self, entry: Entry) -> str:
-        if entry.kind == "repository":
-            return literal(entry.repository)
-        repo = self.registry.repositories.get(entry.repository) if self.registry else None
-        artifact = repo.artifacts.get(entry.digest or "") if repo else None
-        if artifact is not None and artifact.tags:
-            return literal(artifact.tags[0])
-        return hex12(entry.digest or "")
+        return literal(entry_name(self.registry, entry))
 
     def _items(self, node: TreeNode[Entry]) -> list[Entry]:
         entry = node.data
@@ -131,7 +127,8 @@ class RegistryTree(Tree[Entry]):
                 items = [Entry("repository", name) for name in sorted(self.registry.repositories)]
             else:
                 items = items_below(self.registry, entry)
-            entry.items = items if entry.kind == "group" else grouped(items, self._name_of)
+            entry.items = items if entry.kind == "group" else grouped(items)
+            self._populated.append(node)
         return entry.items
 
     def _add_items(self, node: TreeNode[Entry], limit: int | None) -> None:
@@ -144,6 +141,8 @@ class RegistryTree(Tree[Entry]):
                 child = node.add(Text(self._name_of(item)), item)
             else:
                 child = node.add_leaf(Text(self._name_of(item)), item)
+            if item.kind == "group":
+                self._populated.append(child)
             key = item.key
             if key is not None:
                 self._rows_by_key.setdefault(key, []).append(child)
@@ -310,7 +309,7 @@ class RegistryTree(Tree[Entry]):
             return None
         # Already on screen under an expanded path? Prefer the row the user can see.
         for node in self._rows_by_key.get(key, ()):
-            if all(p.is_expanded for p in _ancestors(node)):
+            if all(p.is_expanded for p in _ancestors(node)) and _attached(node, self.root):
                 return node
         repo = self.registry.repositories[repository]
         if digest not in repo.artifacts:
@@ -334,6 +333,7 @@ class RegistryTree(Tree[Entry]):
         gone = set(deleted)
         cursor = self.cursor_node
         landing = self._neighbour(cursor, gone) if cursor is not None else None
+        self._forget_items(gone, repositories)
         for key in gone:
             for node in list(self._rows_by_key.get(key, ())):
                 if node.tree is self and _attached(node, self.root):
@@ -352,6 +352,30 @@ class RegistryTree(Tree[Entry]):
             self.move_cursor(landing)
         elif self.root.children:
             self.move_cursor(self.root.children[0])
+
+    def _forget_items(self, gone: set[ArtifactKey], repositories: set[str]) -> None:
+        """Drop deleted artifacts from the item lists of populated nodes, so rows not yet
+        created never appear, and remove groups left empty."""
+        populated = []
+        for node in self._populated:
+            entry = node.data
+            if not _attached(node, self.root):
+                continue
+            populated.append(node)
+            if entry.repository not in repositories and entry.kind != "root":
+                continue
+            items = entry.items or []
+            created = items[: entry.filled]
+            entry.filled -= sum(1 for e in created if e.key in gone)
+            entry.items = [e for e in items if e.key not in gone]
+        self._populated = populated
+        for node in populated:
+            for child in list(node.children):
+                if child.data.kind == "group" and not child.data.items:
+                    node.data.items = [e for e in node.data.items or [] if e is not child.data]
+                    node.data.filled -= 1
+                    self._forget_subtree(child)
+                    child.remove()
 
     def _neighbour(self, node: TreeNode[Entry], gone: set[ArtifactKey]) -> TreeNode[Entry]:
         """The row the cursor lands on: the nearest surviving row after, before or above."""
@@ -390,16 +414,15 @@ class RegistryTree(Tree[Entry]):
             if repo_node is not None:
                 repo_node.refresh()
             return
-        shown = {
-            n.data.digest
-            for n in _walk_groups(repo_node)
-            if n.data.kind == "artifact" and n.data.relation == "top"
-        }
+        shown: set[str | None] = set()  # rows under the repository, created or not yet
+        for e in repo_node.data.items or []:
+            if e.kind == "group":
+                shown.update(i.digest for i in e.items or [])
+            else:
+                shown.add(e.digest)
         repo = self.registry.repositories.get(name)
         if repo is None:
             return
-        from .entries import root_items
-
         for digest in root_items(repo):
             if digest not in shown:
                 entry = Entry("artifact", name, digest)
@@ -428,12 +451,3 @@ def _attached(node: TreeNode, root: TreeNode) -> bool:
             return False
         current = current.parent
     return current is root
-
-
-def _walk_groups(node: TreeNode[Entry]) -> Iterable[TreeNode[Entry]]:
-    """Children of `node`, looking inside group rows."""
-    for child in node.children:
-        if child.data.kind == "group":
-            yield from _walk_groups(child)
-        else:
-            yield child
