@@ -28,6 +28,10 @@ def cursor_key(app: OcitreeApp):
     return entry.key if entry is not None else None
 
 
+def notifications(app: OcitreeApp) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
 def row_of(app: OcitreeApp, key) -> str:
     """The plain text of the first row showing an artifact."""
     tree = app.tree
@@ -57,6 +61,7 @@ async def test_index_of_ten_deletes_nine_children_and_keeps_the_shared_one(tmp_p
         assert [(k.digest, k.reason) for k in kept] == [(shared, "shared")]
         await press(pilot, "y")
         assert not isinstance(app.screen, ConfirmDeleteScreen)
+        assert notifications(app) == ["Deleted 10 artifacts and 1 tag; kept 1 shared. 33.9 MiB reclaimable by garbage collection."]
         # The store changed exactly as planned: the index and its 9 unshared children.
         after = stored(path)
         gone = set(before[BASE]) - set(after[BASE])
@@ -96,6 +101,7 @@ async def test_cancel_changes_nothing(tmp_path):
             assert not isinstance(app.screen, ConfirmDeleteScreen)
         await press(pilot, "d", "enter")  # Cancel has the focus
         assert not isinstance(app.screen, ConfirmDeleteScreen)
+        assert notifications(app) == ["Cancelled: nothing was deleted."] * 3
         assert app.tree.nodes_of((BASE, digest_of(path, BASE, "v2.4")))
     assert path.read_bytes() == before
 

@@ -229,8 +229,11 @@ class OcitreeApp(App[int]):
         key = entry.key if entry is not None else None
         if key is not None:
             preview = self._preview_cache.get(key)
-            if preview is None:
-                artifact = self.registry.repositories[key[0]].artifacts[key[1]]
+            repo = self.registry.repositories.get(key[0])
+            artifact = repo.artifacts.get(key[1]) if repo is not None else None
+            if artifact is None:
+                preview = None
+            elif preview is None:
                 if len(artifact.children) > PREVIEW_INLINE_LIMIT:
                     preview = Text("working it out...", "dim")
                     self._preview_worker(key)
@@ -356,9 +359,11 @@ class OcitreeApp(App[int]):
         self._show_details()
         if result.completed:
             n = len(result.deleted)
-            message = f"Deleted {n} artifact{'s' if n != 1 else ''}, {len(plan.tags_removed)} tag{'s' if len(plan.tags_removed) != 1 else ''}"
-            if plan.keep:
-                message += f"; kept {len(plan.keep)}"
+            tags = len(plan.tags_removed)
+            message = f"Deleted {n} artifact{'s' if n != 1 else ''} and {tags} tag{'s' if tags != 1 else ''}"
+            kept = ", ".join(part.replace("keeps", "kept") for part in plan.summary().split(", ") if part.startswith("keeps"))
+            if kept:
+                message += f"; {kept}"
             message += f". {human_bytes(plan.reclaimable_bytes)} reclaimable by garbage collection."
             self.notify(message, title="Deleted")
         else:

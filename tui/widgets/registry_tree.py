@@ -407,9 +407,10 @@ class RegistryTree(Tree[Entry]):
         """An artifact kept because it is tagged, whose parents were all deleted, is now
         top-level: add it under its repository (if that is already shown)."""
         repo_node = None
-        for child in self.root.children:
-            if child.data.kind == "repository" and child.data.repository == name:
-                repo_node = child
+        for child in self.root.children:  # created rows only, inside groups of repositories too
+            for row in child.children if child.data.kind == "group" else [child]:
+                if row.data.kind == "repository" and row.data.repository == name:
+                    repo_node = row
         if repo_node is None or repo_node.data.filled == 0 or self.registry is None:
             if repo_node is not None:
                 repo_node.refresh()
