@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .audit import append_audit_record
 from .errors import BadInputError, OcitreeError, StalePlanError
+from .interrupted import InterruptedRuns
 from .plan import ArtifactRef, DeletionPlan, ExecutionResult, FailedStep
 from .planner import plan_deletion
 from .stores.base import Store
@@ -67,6 +68,11 @@ def execute_plan(
         if (s.repository, s.digest) not in done
     ]
     result = ExecutionResult(completed=not failed, deleted=deleted, failed=failed, not_done=not_done)
+    if deleted or result.completed:
+        try:
+            InterruptedRuns().record(plan, result)
+        except OSError:
+            pass  # only convenience is lost: the leftovers still show as unreferenced artifacts
     if audit_log is not None:
         try:
             append_audit_record(audit_log, plan, result)

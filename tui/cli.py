@@ -25,7 +25,8 @@ from core.errors import BadInputError, OcitreeError, StalePlanError
 from core.executor import execute_plan
 from core.paths import data_dir
 from core.plan import DeletionPlan, ExecutionResult
-from core.planner import plan_deletion, resolve_targets
+from core.interrupted import resolve_targets_resuming
+from core.planner import plan_deletion
 from core.protection import parse_rules
 from core.sources import SourceOptions, open_store
 from core.stores.base import LoadProgress, Store
@@ -194,7 +195,9 @@ def cmd_plan_or_delete(args, out: Console, err: Console, deleting: bool) -> int:
     store = open_store(args.source, options)
     try:
         registry = _load(store, err)
-        targets = resolve_targets(registry, args.refs)
+        targets, notes = resolve_targets_resuming(registry, args.refs)
+        for note in notes:
+            err.print(f"ocitree: {note}", markup=False, highlight=False)
         plan = plan_deletion(registry, targets, [*args.protect, *config.protect])
         if not deleting or not plan.allowed:
             if args.json:
