@@ -12,13 +12,11 @@ File: `<state_dir>/interrupted.json`:
 from __future__ import annotations
 
 import datetime as _dt
-import fcntl
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from .durable_files import exclusive_lock, write_atomically
 from .errors import UnknownReferenceError
 from .model import Registry
 from .plan import DeletionPlan, ExecutionResult, TargetRef
@@ -43,20 +41,11 @@ class InterruptedRuns:
 
     def _update(self, change: Callable[[dict], None]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        lock = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX)
+        with exclusive_lock(self.path.with_name(self.path.name + ".lock"), 0o600):
             doc = self._read()
             change(doc["runs"])
             doc["runs"] = {s: refs for s, refs in doc["runs"].items() if refs}
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".interrupted.", suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(doc, fh, indent=1)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        finally:
-            os.close(lock)
+            write_atomically(self.path, json.dumps(doc, indent=1).encode(), mode=0o600)
 
     def record(self, plan: DeletionPlan, result: ExecutionResult) -> None:
         """Remember what a run left; a completed run forgets its references."""

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from . import media_types as mt
 from .errors import BadInputError, MalformedDataError
+from .model import Artifact, BlobRef, ChildRef, PlatformInfo
 from .names import check_digest
 
 
@@ -118,3 +119,39 @@ def manifest_media_type(manifest: ImageManifest | ImageIndex, declared: str | No
     if declared:
         return declared
     return mt.OCI_INDEX if isinstance(manifest, ImageIndex) else mt.OCI_MANIFEST
+
+
+def artifact_from_parsed(
+    repository: str, digest: str, manifest: ImageManifest | ImageIndex, media_type: str, size: int, tags: list[str]
+) -> Artifact:
+    """The model's view of a parsed manifest (every store that reads real manifests uses this)."""
+    children: tuple[ChildRef, ...] = ()
+    blobs: tuple[BlobRef, ...] = ()
+    config_media_type = None
+    if isinstance(manifest, ImageIndex):
+        children = tuple(
+            ChildRef(
+                digest=c.digest,
+                media_type=c.media_type,
+                size=c.size,
+                platform=PlatformInfo(c.platform.os, c.platform.architecture, c.platform.variant) if c.platform else None,
+                annotations=c.annotations,
+            )
+            for c in manifest.manifests
+        )
+    else:
+        blobs = tuple(BlobRef(d.digest, d.size, d.media_type) for d in (manifest.config, *manifest.layers))
+        config_media_type = manifest.config.media_type
+    return Artifact(
+        repository=repository,
+        digest=digest,
+        media_type=media_type,
+        size=size,
+        children=children,
+        blobs=blobs,
+        subject=manifest.subject.digest if manifest.subject else None,
+        artifact_type=manifest.artifact_type,
+        config_media_type=config_media_type,
+        annotations=manifest.annotations,
+        tags=tags,
+    )

@@ -15,20 +15,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import MalformedDataError, StoreError
+from ..durable_files import discard, install_file, stage_file
 from ..gc_pause import gc_paused
 from ..model import Registry
 from .base import DeletionSession, LoadProgress, ProgressCallback, Store
 from .layout_reader import INDEX_FILE, LayoutContents, find_layouts, is_layout, read_index_bytes, read_layout
-from .layout_writer import (
-    blobs_to_remove,
-    discard,
-    index_without,
-    install_file,
-    remove_blobs,
-    serialize_index,
-    stage_file,
-    unwritable_blob_directory,
-)
+from .layout_writer import blobs_to_remove, index_without, remove_blobs, serialize_index, unwritable_blob_directory
 
 if TYPE_CHECKING:
     from ..sources import SourceOptions

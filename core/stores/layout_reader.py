@@ -18,8 +18,8 @@ from pathlib import Path
 
 from .. import media_types as mt
 from ..errors import BadInputError, MalformedDataError, StoreError
-from ..manifest import ImageIndex, ImageManifest, digest_of, manifest_media_type, parse_manifest
-from ..model import Artifact, BlobRef, ChildRef, PlatformInfo, Repository
+from ..manifest import ImageIndex, ImageManifest, artifact_from_parsed, digest_of, manifest_media_type, parse_manifest
+from ..model import Artifact, Repository
 from ..names import is_repository_name, is_tag, short_digest
 
 LAYOUT_FILE = "oci-layout"
@@ -213,33 +213,5 @@ def _read_manifest_blob(path: Path, where: str, missing_ok: bool) -> bytes | Non
 def _artifact(
     repository: str, digest: str, manifest: ImageManifest | ImageIndex, declared: str, data: bytes, tags: list[str]
 ) -> Artifact:
-    children: tuple[ChildRef, ...] = ()
-    blobs: tuple[BlobRef, ...] = ()
-    config_media_type = None
-    if isinstance(manifest, ImageIndex):
-        children = tuple(
-            ChildRef(
-                digest=c.digest,
-                media_type=c.media_type,
-                size=c.size,
-                platform=PlatformInfo(c.platform.os, c.platform.architecture, c.platform.variant) if c.platform else None,
-                annotations=c.annotations,
-            )
-            for c in manifest.manifests
-        )
-    else:
-        blobs = tuple(BlobRef(d.digest, d.size, d.media_type) for d in [manifest.config, *manifest.layers])
-        config_media_type = manifest.config.media_type
-    return Artifact(
-        repository=repository,
-        digest=digest,
-        media_type=manifest_media_type(manifest, declared),
-        size=len(data),
-        children=children,
-        blobs=blobs,
-        subject=manifest.subject.digest if manifest.subject else None,
-        artifact_type=manifest.artifact_type,
-        config_media_type=config_media_type,
-        annotations=manifest.annotations,
-        tags=list(tags),
-    )
+    return artifact_from_parsed(repository, digest, manifest, manifest_media_type(manifest, declared), len(data), list(tags))
+

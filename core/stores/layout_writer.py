@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..durable_files import fsync_directory
 from ..model import Repository
 from .layout_reader import blob_path
 
@@ -46,44 +46,6 @@ def serialize_index(doc: dict, original: bytes) -> bytes:
     if b"\n" in original.strip():
         return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def stage_file(path: Path, data: bytes) -> Path:
-    """Write `data` to a synced temporary file beside `path` (same filesystem, so rename is atomic)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-        except OSError:
-            pass
-    except BaseException:
-        discard(Path(tmp))
-        raise
-    return Path(tmp)
-
-
-def install_file(tmp: Path, path: Path) -> None:
-    os.replace(tmp, path)
-    fsync_directory(path.parent)
-
-
-def fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def discard(path: Path) -> None:
-    try:
-        path.unlink()
-    except FileNotFoundError:
-        pass
 
 
 def unwritable_blob_directory(layout: Path, digests: Iterable[str]) -> Path | None:

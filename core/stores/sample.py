@@ -10,14 +10,14 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import tempfile
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from .. import media_types as mt
-from ..gc_pause import gc_paused
+from ..durable_files import write_atomically
 from ..errors import BadInputError, MalformedDataError, StoreError
+from ..gc_pause import gc_paused
 from ..manifest import validation_message
 from ..model import Artifact, BlobRef, ChildRef, PlatformInfo, Registry, Repository
 from .base import DeletionSession, LoadProgress, ProgressCallback, Store
@@ -169,26 +169,7 @@ class _SampleSession(DeletionSession):
         path = self.store.path
         data = (json.dumps(self._doc, indent=2, ensure_ascii=False) + "\n").encode()
         try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                try:
-                    os.chmod(tmp, path.stat().st_mode & 0o777)
-                except OSError:
-                    pass
-                os.replace(tmp, path)
-            except BaseException:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-                raise
-            dir_fd = os.open(path.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
+            write_atomically(path, data)
         except OSError as exc:
             raise StoreError(f"{path}: cannot write ({exc.strerror}); the file is unchanged") from None
 

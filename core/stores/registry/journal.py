@@ -18,10 +18,10 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+from ...durable_files import write_atomically
 from ...errors import StoreError
 from ...names import is_digest, is_repository_name
 from ...paths import state_dir
@@ -116,16 +116,6 @@ class DeletionJournal:
     def _write(self, doc: dict) -> None:
         data = (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode()
         try:
-            fd, tmp = tempfile.mkstemp(prefix=".registry-journal.", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, self.path)
-            except BaseException:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-                raise
+            write_atomically(self.path, data, mode=0o600)
         except OSError as exc:
             raise StoreError(f"deletion journal {self.path}: cannot write ({exc.strerror})") from None
