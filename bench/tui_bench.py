@@ -12,8 +12,9 @@ Each case runs in a fresh subprocess (its peak memory is its own), in an 80x24 h
   key to repaint  from sending a key event to the next frame the app renders (Textual caps
                   frames at 60 per second, so up to ~16 ms of this is frame pacing). Median
                   and 95th percentile for: moving the cursor (down/up over repositories,
-                  over a 500-row group of indexes, over an expanded index), and expanding a
-                  repository, a group of 500 indexes and an index of 10 children.
+                  over a 500-row group of indexes, over an expanded index), expanding a
+                  repository (each of them), a group of 500 indexes and an index of 10
+                  children, and collapsing a repository.
   memory          peak resident set size of the process (ru_maxrss), and the part of it
                   added after the imports and the registry were in place.
 
@@ -138,6 +139,10 @@ def run_case(artifacts: int, repositories: int, store_kind: str, presses: int) -
             half = presses // 2
             top_rows = len(tree.root.children)
             await measure("move: repositories", (["down"] * (top_rows - 1) + ["up"] * (top_rows - 1)) * max(1, half // max(1, top_rows)))
+            for repo_node in list(tree.root.children)[1:]:  # each repository but the first, opened and closed
+                tree.move_cursor(repo_node)
+                await measure("expand: repository", ["enter"])
+                await measure("collapse", ["left"])
             tree.move_cursor(tree.root.children[0])
             await measure("expand: repository", ["enter"])
             await pilot.pause()
