@@ -35,7 +35,8 @@ from .screens.error import QUIT, RETRY, ErrorScreen, result_text
 from .screens.help import HelpScreen, KeySection
 from .screens.progress import DeletingScreen
 from .screens.refusal import JUMP, RefusalScreen
-from .widgets.details import DetailsPane, details_text
+from .widgets.details import DetailsPane, details_text, repository_summary
+from .widgets.entries import root_items
 from .widgets.registry_tree import RegistryTree
 from .widgets.search import Match, SearchBar, find_matches
 from .widgets.source_header import HeaderState, SourceHeader
@@ -161,6 +162,9 @@ class OcitreeApp(App[int]):
 
         try:
             registry = self.store.load(progress)
+            for repo in registry.repositories.values():  # what the first expansions need
+                root_items(repo)
+                repository_summary(repo)
         except OcitreeError as exc:
             self.call_from_thread(self._load_failed, exc)
             return
