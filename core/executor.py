@@ -50,6 +50,8 @@ def execute_plan(
                 session.delete(step.repository, step.digest)
             except OcitreeError as exc:
                 failed.append(FailedStep(**ref.model_dump(), error=str(exc)))
+                if session.applies_at_commit:
+                    deleted = []  # nothing reached the store: commit() is never called
                 break
             deleted.append(ref)
             if on_step:

@@ -138,3 +138,36 @@ def test_read_only_store_refuses_to_open_a_session(tmp_path):
     with pytest.raises(StoreError, match="read-only"):
         SampleStore(path, read_only=True).session({REPO})
     assert path.read_bytes() == before
+
+
+def test_a_failure_mid_plan_on_a_file_store_reports_nothing_deleted(tmp_path, monkeypatch):
+    """The sample store writes once at commit(): a run that stops before it changed nothing,
+    and the result must say so rather than list steps that never reached the file."""
+    from core.errors import StoreError
+    from core.executor import execute_plan
+    from core.planner import plan_deletion, resolve_targets
+    from core.stores import sample as sample_module
+    from sample_data.builder import RegistryBuilder
+
+    b = RegistryBuilder()
+    images = [b.image("team/app", arch=f"a{i}") for i in range(4)]
+    b.index("team/app", images, ["latest"])
+    path = b.write_sample(tmp_path / "registry.json")
+    before = path.read_bytes()
+    store = sample_module.SampleStore(path)
+    registry = store.load()
+    plan = plan_deletion(registry, resolve_targets(registry, ["team/app:latest"]))
+
+    original = sample_module._SampleSession.delete
+
+    def fail_on_third(self, repository, digest):
+        if digest == plan.delete[2].digest:
+            raise StoreError("disk went away")
+        original(self, repository, digest)
+
+    monkeypatch.setattr(sample_module._SampleSession, "delete", fail_on_third)
+    result = execute_plan(plan, store)
+    assert not result.completed
+    assert result.deleted == []
+    assert [n.digest for n in result.not_done] == [d.digest for d in plan.delete]
+    assert path.read_bytes() == before

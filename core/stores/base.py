@@ -29,6 +29,10 @@ class DeletionSession(ABC):
     `delete()` removes one manifest, `commit()` makes the deletions durable.
     Leaving without commit() abandons what was not yet durable."""
 
+    #: True where deletions take effect only at commit() (a file written once), so a run that
+    #: stops before it has deleted nothing; False where each delete() acts at once (a registry).
+    applies_at_commit = False
+
     def __enter__(self) -> DeletionSession:
         return self
 

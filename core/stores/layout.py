@@ -98,6 +98,7 @@ class LayoutStore(Store):
 
 
 class _LayoutSession(DeletionSession):
+    applies_at_commit = True  # index.json files are rewritten at commit(), blobs removed after
     def __init__(self, store: LayoutStore, layouts: dict[str, Path]):
         self.store = store
         self.layouts = layouts  # sorted by name: locks are always taken in the same order

@@ -133,11 +133,14 @@ class SampleStore(Store):
 
 
 class _SampleSession(DeletionSession):
+    applies_at_commit = True  # one atomic write: a run that stops before commit() changed nothing
+
     def __init__(self, store: SampleStore):
         self.store = store
         self._lock_fd: int | None = None
         self._doc: dict | None = None
-        self._changed = False
+        self._present: dict[str, set[str]] = {}
+        self._deleted: dict[str, set[str]] = {}
 
     def __enter__(self) -> _SampleSession:
         lock_path = self.store.path.with_name(self.store.path.name + ".lock")
@@ -151,21 +154,23 @@ class _SampleSession(DeletionSession):
 
     def current(self) -> Registry:
         registry, self._doc = self.store._read()
+        self._present = {name: set(repo.artifacts) for name, repo in registry.repositories.items()}
+        self._deleted = {}
         return registry
 
     def delete(self, repository: str, digest: str) -> None:
         assert self._doc is not None, "current() comes first"
-        entries = self._doc["repositories"].get(repository, [])
-        for i, entry in enumerate(entries):
-            if entry.get("digest") == digest:
-                del entries[i]
-                self._changed = True
-                return
-        raise StoreError(f"{repository}@{digest} is no longer in {self.store.path}")
+        deleted = self._deleted.setdefault(repository, set())
+        if digest not in self._present.get(repository, ()) or digest in deleted:
+            raise StoreError(f"{repository}@{digest} is no longer in {self.store.path}")
+        deleted.add(digest)
 
     def commit(self) -> None:
-        if not self._changed or self._doc is None:
+        if not any(self._deleted.values()) or self._doc is None:
             return
+        repositories = self._doc["repositories"]
+        for name, digests in self._deleted.items():
+            repositories[name] = [e for e in repositories[name] if e.get("digest") not in digests]
         path = self.store.path
         data = (json.dumps(self._doc, indent=2, ensure_ascii=False) + "\n").encode()
         try:
