@@ -305,7 +305,7 @@ class OcitreeApp(App[int]):
             return
         plan = plan_deletion(self.registry, [_target(k) for k in keys], self.protect)
         if plan.allowed:
-            self.push_screen(ConfirmDeleteScreen(plan, self.registry), callback=lambda ok: self._confirmed(plan, ok))
+            self.push_screen(ConfirmDeleteScreen(plan, self.registry, self.store.blob_reclaim), callback=lambda ok: self._confirmed(plan, ok))
         else:
             self.push_screen(RefusalScreen(plan, self.registry), callback=lambda choice: self._refusal_closed(plan, choice))
 

@@ -24,10 +24,11 @@ class ConfirmDeleteScreen(DialogScreen[bool]):
     ]
     AUTO_FOCUS = "#cancel"
 
-    def __init__(self, plan: DeletionPlan, registry: Registry) -> None:
+    def __init__(self, plan: DeletionPlan, registry: Registry, blob_reclaim: str = "gc") -> None:
         super().__init__()
         self.plan = plan
         self.registry = registry
+        self.blob_reclaim = blob_reclaim
 
     def compose(self) -> ComposeResult:
         n = len(self.plan.delete)
@@ -36,7 +37,7 @@ class ConfirmDeleteScreen(DialogScreen[bool]):
         title.append(f"\n{self.plan.summary()}")
         with Vertical(id="dialog", classes="danger"):
             yield Static(title, id="dialog-title")
-            yield TextLines(plan_text(self.plan, self.registry), id="dialog-body")
+            yield TextLines(plan_text(self.plan, self.registry, self.blob_reclaim), id="dialog-body")
             yield Static(Text("y delete   n or Esc cancel   up/down scroll", "dim"), id="dialog-keys")
             with Horizontal(id="dialog-buttons"):
                 yield Button(f"Delete {noun}", variant="error", id="delete", compact=True)

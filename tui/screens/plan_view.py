@@ -11,7 +11,7 @@ from core.names import short_digest
 from core.plan import DeleteEntry, DeletionPlan, KeepEntry, ParentRef
 
 from ..literal import literal
-from ..plan_text import display_tag, human_bytes
+from ..plan_text import RECLAIM_WORDING, display_tag, human_bytes
 from ..widgets.labels import hex12, is_cosign_tag
 
 
@@ -68,7 +68,7 @@ def _why_kept(registry: Registry, k: KeepEntry) -> str:
     return f"shared with {names}"
 
 
-def plan_text(plan: DeletionPlan, registry: Registry) -> Text:
+def plan_text(plan: DeletionPlan, registry: Registry, blob_reclaim: str = "gc") -> Text:
     text = Text()
     repositories = list(dict.fromkeys([d.repository for d in plan.delete] + [k.repository for k in plan.keep]))
     for repository in repositories:
@@ -77,14 +77,14 @@ def plan_text(plan: DeletionPlan, registry: Registry) -> Text:
         text.append(literal(repository), "bold")
         text.append("\n")
         if deleted:
-            text.append(f" Deleted ({len(deleted)})\n", "bold")
+            text.append(f" Will be deleted ({len(deleted)})\n", "bold")
             for d in deleted:
                 text.append("  - ")
                 text.append(_what(d.kind, d.tags, d.platform), "bold")
                 text.append(f" {hex12(d.digest)}\n", "dim")
                 text.append(f"      {_why_deleted(registry, d)}\n")
         if kept:
-            text.append(f" Kept ({len(kept)})\n", "bold")
+            text.append(f" Will stay ({len(kept)})\n", "bold")
             for k in kept:
                 repo = registry.repositories.get(k.repository)
                 art = repo.artifacts.get(k.digest) if repo else None
@@ -103,7 +103,7 @@ def plan_text(plan: DeletionPlan, registry: Registry) -> Text:
         text.append(", ".join(display_tag(t) for t in plan.tags_removed) + "\n")
     else:
         text.append("Tags removed: none\n", "bold")
-    text.append("Reclaimable by garbage collection: ", "bold")
+    text.append(RECLAIM_WORDING.get(blob_reclaim, RECLAIM_WORDING["gc"]) + ": ", "bold")
     text.append(human_bytes(plan.reclaimable_bytes))
     return text
 
