@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench bench-plan bench-tui bench-registry clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,17 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 
-bench: $(VENV)/.installed-test
+# Benchmarks measure; they are not tests. Each prints a table and writes bench/results/*.json.
+bench: bench-plan bench-tui bench-registry
+
+bench-plan: $(VENV)/.installed-test
 	$(BIN)/python -m bench.plan_bench
+
+bench-tui: $(VENV)/.installed-test
+	$(BIN)/python -m bench.tui_bench
+
+bench-registry: $(VENV)/.installed-test
+	$(BIN)/python -m bench.registry_bench --rounds 5
 
 clean:
 	rm -rf $(VENV) build *.egg-info
