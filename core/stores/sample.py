@@ -21,6 +21,7 @@ from ..gc_pause import gc_paused
 from ..manifest import validation_message
 from ..model import Artifact, BlobRef, ChildRef, PlatformInfo, Registry, Repository
 from .base import DeletionSession, LoadProgress, ProgressCallback, Store
+from .sample_fast import Doubt, read_registry
 from .sample_format import SampleArtifact, SampleFile
 
 
@@ -31,13 +32,26 @@ def _place(loc: tuple) -> str:
     return text or "(top level)"
 
 
-def parse_sample(raw: bytes, where: str) -> tuple[SampleFile, dict]:
+def decode_sample(raw: bytes, where: str) -> str:
+    """The text of a sample file, decoded the way json.loads decodes bytes."""
     try:
-        doc = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise MalformedDataError(f"{where}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+        return raw.decode(json.detect_encoding(raw), "surrogatepass")
     except UnicodeDecodeError:
         raise MalformedDataError(f"{where}: not UTF-8 text") from None
+
+
+def parse_document(text: str | bytes, where: str) -> dict:
+    if isinstance(text, bytes):
+        text = decode_sample(text, where)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise MalformedDataError(f"{where}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+
+
+def parse_sample(raw: str | bytes, where: str) -> tuple[SampleFile, dict]:
+    """The reference reading: every entry through the pydantic models, which word any error."""
+    doc = parse_document(raw, where)
     try:
         return SampleFile.model_validate(doc), doc
     except ValidationError as exc:
@@ -106,7 +120,8 @@ class SampleStore(Store):
         self.source = str(path)
         self.read_only = read_only
 
-    def _read(self) -> tuple[Registry, dict]:
+    def _read(self, keep_document: bool = False) -> tuple[Registry, dict | None]:
+        """The registry, and the parsed document when `keep_document` (a deletion rewrites it)."""
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
@@ -115,9 +130,15 @@ class SampleStore(Store):
             raise BadInputError(f"{self.path}: is a directory without an oci-layout file") from None
         except OSError as exc:
             raise StoreError(f"{self.path}: cannot read ({exc.strerror})") from None
+        text = decode_sample(raw, str(self.path))
+        del raw  # the text is the only copy kept while the file is read
         with gc_paused():
-            sample, doc = parse_sample(raw, str(self.path))
-            return registry_from_sample(sample, self.source), doc
+            try:
+                registry = read_registry(text, self.source)
+            except Doubt:
+                sample, doc = parse_sample(text, str(self.path))
+                return registry_from_sample(sample, self.source), doc if keep_document else None
+            return registry, parse_document(text, str(self.path)) if keep_document else None
 
     def load(self, progress: ProgressCallback | None = None) -> Registry:
         registry, _ = self._read()
@@ -153,7 +174,7 @@ class _SampleSession(DeletionSession):
         return self
 
     def current(self) -> Registry:
-        registry, self._doc = self.store._read()
+        registry, self._doc = self.store._read(keep_document=True)
         self._present = {name: set(repo.artifacts) for name, repo in registry.repositories.items()}
         self._deleted = {}
         return registry
