@@ -368,7 +368,8 @@ class OcitreeApp(App[int]):
             kept = ", ".join(part.replace("keeps", "kept") for part in plan.summary().split(", ") if part.startswith("keeps"))
             if kept:
                 message += f"; {kept}"
-            message += f". {human_bytes(plan.reclaimable_bytes)} reclaimable by garbage collection."
+            freed = "freed" if self.store.blob_reclaim == "immediate" else "reclaimable by garbage collection"
+            message += f". {human_bytes(plan.reclaimable_bytes)} {freed}."
             self.notify(message, title="Deleted")
         else:
             self.push_screen(ErrorScreen("The deletion stopped part way", result_text(result)), callback=self._after_error)
@@ -378,12 +379,12 @@ class OcitreeApp(App[int]):
     def _execution_failed(self, plan: DeletionPlan, exc: Exception) -> None:
         self.deleting = False
         self.pop_screen()
-        if isinstance(exc, OcitreeError):
-            message = str(exc)
-        else:
-            message = f"unexpected error: {exc!r}"
-        body = Text("Nothing was deleted.\n\n", "bold")
-        body.append(literal(message))
+        if isinstance(exc, OcitreeError):  # raised before the first deletion: nothing changed
+            body = Text("Nothing was deleted.\n\n", "bold")
+            body.append(literal(str(exc)))
+        else:  # a bug: where it stopped is unknown, so do not claim nothing changed
+            body = Text("The deletion failed unexpectedly; press r to reload and see what remains.\n\n", "bold")
+            body.append(literal(f"{type(exc).__name__}: {exc}"))
         if isinstance(exc, StalePlanError):
             body.append("\n\nPress r to reload and see the registry as it is now.")
         self.push_screen(ErrorScreen("Deletion refused by the store", body), callback=self._after_error)
