@@ -47,6 +47,8 @@ def parse_document(text: str | bytes, where: str) -> dict:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise MalformedDataError(f"{where}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        raise MalformedDataError(f"{where}: JSON nested too deeply to be a sample file") from None
 
 
 def parse_sample(raw: str | bytes, where: str) -> tuple[SampleFile, dict]:
