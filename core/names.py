@@ -7,12 +7,12 @@ import re
 from .errors import BadInputError
 
 _DIGEST_RES = {
-    "sha256": re.compile(r"^sha256:[a-f0-9]{64}$"),
-    "sha512": re.compile(r"^sha512:[a-f0-9]{128}$"),
+    "sha256": re.compile(r"^sha256:[a-f0-9]{64}\Z"),
+    "sha512": re.compile(r"^sha512:[a-f0-9]{128}\Z"),
 }
 # OCI distribution spec: path components separated by "/".
-_REPOSITORY_RE = re.compile(r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$")
-_TAG_RE = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$")
+_REPOSITORY_RE = re.compile(r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*\Z")
+_TAG_RE = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}\Z")
 
 
 def is_digest(value: object) -> bool:

@@ -138,3 +138,11 @@ def test_drop_artifacts_rebuilds_only_the_affected_graphs():
     assert set(repo.artifacts) == {digest(2)}
     assert repo.parents_of(digest(2)) == []  # the deleted index no longer counts as a parent
     assert registry.repositories["team/other"] is untouched
+
+
+def test_names_with_a_trailing_newline_are_invalid():
+    from core.names import is_digest, is_repository_name, is_tag
+
+    assert not is_tag("v1\n") and is_tag("v1")
+    assert not is_repository_name("team/app\n") and is_repository_name("team/app")
+    assert not is_digest("sha256:" + "a" * 64 + "\n") and is_digest("sha256:" + "a" * 64)
