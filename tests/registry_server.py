@@ -89,18 +89,23 @@ class RegistryServer:
             if not cert.exists():
                 _write_self_signed(cert, key)
             lines += ["  tls:", f"    certificate: {cert}", f"    key: {key}"]
-        if self.username is not None:
-            htpasswd = self.root / "htpasswd"
-            if not htpasswd.exists():
-                from tests.binaries import require_binary
-
-                binary = require_binary("htpasswd", "apache2-utils")
-                subprocess.run([binary, "-Bbc", str(htpasswd), self.username, self.password or ""],
-                               check=True, capture_output=True)
-            lines += ["auth:", "  htpasswd:", "    realm: ocitree-test", f"    path: {htpasswd}"]
+        lines += self._auth_lines()
         config = self.root / "config.yml"
         config.write_text("\n".join(lines) + "\n")
         return config
+
+    def _auth_lines(self) -> list[str]:
+        """The config's `auth:` section: htpasswd basic auth when a username is set."""
+        if self.username is None:
+            return []
+        htpasswd = self.root / "htpasswd"
+        if not htpasswd.exists():
+            from tests.binaries import require_binary
+
+            binary = require_binary("htpasswd", "apache2-utils")
+            subprocess.run([binary, "-Bbc", str(htpasswd), self.username, self.password or ""],
+                           check=True, capture_output=True)
+        return ["auth:", "  htpasswd:", "    realm: ocitree-test", f"    path: {htpasswd}"]
 
     def start(self, timeout: float = 10.0) -> RegistryServer:
         assert self.process is None, "already running"

@@ -15,7 +15,6 @@ import base64
 import datetime
 import json
 import secrets
-import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
@@ -23,9 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 
-from tests.registry_server import free_port
+from tests.registry_server import RegistryServer
 
 ISSUER = "ocitree-test-issuer"
 SERVICE = "ocitree-test-registry"
@@ -198,73 +196,29 @@ class TokenServer:
         return 200, body
 
 
-@dataclass
-class TokenRegistry:
-    """docker-registry on a free loopback port, trusting `tokens` for authorization."""
+class TokenRegistry(RegistryServer):
+    """docker-registry on a free loopback port, trusting `tokens` for authorization.
 
-    tokens: TokenServer
-    root: Path
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen | None = None
+    The same server as tests/registry_server.py's (log to a file, start and stop), with
+    the config's `auth:` section naming the token server instead of an htpasswd file."""
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def __init__(self, tokens: TokenServer, root: Path):
+        super().__init__(binary="", root=root)
+        self.tokens = tokens
 
-    @property
-    def host(self) -> str:
-        return f"127.0.0.1:{self.port}"
+    def start(self, binary: str | None = None, timeout: float = 10.0) -> TokenRegistry:
+        if binary:
+            self.binary = binary
+        return super().start(timeout)
 
-    def start(self, binary: str, timeout: float = 10.0) -> TokenRegistry:
+    def _auth_lines(self) -> list[str]:
         bundle = self.root / "token-root.pem"
         bundle.write_bytes(self.tokens.signer.certificate_pem)
-        storage = self.root / "storage"
-        storage.mkdir(parents=True, exist_ok=True)
-        config = self.root / "config.yml"
-        config.write_text("\n".join([
-            "version: 0.1",
-            "log:",
-            "  level: error",
-            "  accesslog:",
-            "    disabled: true",
-            "storage:",
-            "  filesystem:",
-            f"    rootdirectory: {storage}",
-            "  delete:",
-            "    enabled: true",
-            "http:",
-            f"  addr: 127.0.0.1:{self.port}",
+        return [
             "auth:",
             "  token:",
             f"    realm: {self.tokens.realm}",
             f"    service: {SERVICE}",
             f"    issuer: {ISSUER}",
             f"    rootcertbundle: {bundle}",
-        ]) + "\n")
-        self.process = subprocess.Popen([binary, "serve", str(config)], stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.PIPE)
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process.poll() is not None:
-                err = self.process.stderr.read().decode(errors="replace")
-                self.process = None
-                raise RuntimeError(f"docker-registry exited at start: {err.strip()[-500:]}")
-            try:
-                httpx.get(f"{self.url}/v2/", timeout=1.0)
-                return self
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"docker-registry did not answer on {self.url} within {timeout} s")
-                time.sleep(0.01)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-            self.process.stderr.close()
-            self.process = None
+        ]
