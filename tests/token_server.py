@@ -22,7 +22,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-
 from tests.registry_server import RegistryServer
 
 ISSUER = "ocitree-test-issuer"
