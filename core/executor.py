@@ -44,18 +44,24 @@ def execute_plan(
                 "the source changed since the plan was made; nothing was deleted. Review the new plan and run again",
                 new_plan=new_plan,
             )
-        for step in plan.delete:
-            ref = ArtifactRef(repository=step.repository, digest=step.digest, tags=step.tags)
-            try:
-                session.delete(step.repository, step.digest)
-            except OcitreeError as exc:
-                failed.append(FailedStep(**ref.model_dump(), error=str(exc)))
-                if session.applies_at_commit:
-                    deleted = []  # nothing reached the store: commit() is never called
-                break
-            deleted.append(ref)
-            if on_step:
-                on_step(len(deleted), total, ref)
+        try:
+            for step in plan.delete:
+                ref = _ref(step)
+                try:
+                    session.delete(step.repository, step.digest)
+                except OcitreeError as exc:
+                    failed.append(FailedStep(**ref.model_dump(), error=str(exc)))
+                    break
+                deleted.append(ref)
+                if on_step:
+                    on_step(len(deleted), total, ref)
+        except KeyboardInterrupt:
+            # Stop as at a failure, so that what went is still reported, remembered and audited.
+            # The step under way when it came may or may not have gone; the next plan shows which.
+            at = _ref(plan.delete[len(deleted)]) if len(deleted) < total else ArtifactRef(repository="", digest="")
+            failed.append(FailedStep(**at.model_dump(), error="interrupted (Ctrl-C)"))
+        if failed and session.applies_at_commit:
+            deleted = []  # nothing reached the store: commit() is never called
         if not failed:
             try:
                 session.commit()
@@ -82,6 +88,10 @@ def execute_plan(
         except OSError:
             result.audit_log = None  # the deletion stands; the caller warns that the record is missing
     return result
+
+
+def _ref(step) -> ArtifactRef:
+    return ArtifactRef(repository=step.repository, digest=step.digest, tags=step.tags)
 
 
 class _Empty:

@@ -1,0 +1,68 @@
+"""The executor's report when a run is cut off by something other than a store error."""
+
+from __future__ import annotations
+
+import json
+
+from core.executor import execute_plan
+from core.interrupted import InterruptedRuns
+from core.model import Registry
+from core.planner import plan_deletion, resolve_targets
+from core.stores.base import DeletionSession, Store
+from core.stores.sample import SampleStore
+from sample_data.builder import RegistryBuilder
+
+R = "team/app"
+
+
+class ImmediateStore(Store):
+    """Deletes one manifest at a time like a registry, over a sample file read once."""
+
+    def __init__(self, path):
+        self.inner = SampleStore(path)
+        self.source = "immediate"
+        self.gone: set[tuple[str, str]] = set()
+
+    def load(self, progress=None) -> Registry:
+        registry = self.inner.load(progress)
+        registry.source = self.source
+        registry.drop_artifacts(self.gone)
+        return registry
+
+    def session(self, repositories: set[str]) -> DeletionSession:
+        store = self
+
+        class Session(DeletionSession):
+            def current(self) -> Registry:
+                return store.load()
+
+            def delete(self, repository: str, digest: str) -> None:
+                store.gone.add((repository, digest))
+
+        return Session()
+
+
+def test_ctrl_c_mid_run_is_reported_audited_and_resumable(tmp_path):
+    b = RegistryBuilder()
+    index = b.index(R, [b.image(R, arch="amd64"), b.image(R, arch="arm64")], ["latest"])
+    store = ImmediateStore(b.write_sample(tmp_path / "registry.json"))
+    registry = store.load()
+    plan = plan_deletion(registry, resolve_targets(registry, [f"{R}:latest"]))
+    assert plan.delete[0].digest == index.digest and len(plan.delete) == 3
+
+    def interrupt_after_first(done, total, ref):
+        if done == 1:
+            raise KeyboardInterrupt
+
+    audit = tmp_path / "audit.jsonl"
+    result = execute_plan(plan, store, on_step=interrupt_after_first, audit_log=audit)
+
+    assert not result.completed
+    assert [d.digest for d in result.deleted] == [index.digest]
+    assert {n.digest for n in result.not_done} == {d.digest for d in plan.delete[1:]}
+    assert "interrupted" in result.failed[0].error
+    record = json.loads(audit.read_text())
+    assert record["result"] == "incomplete" and record["deleted"][0]["digest"] == index.digest
+    # The REF no longer resolves, but the run's leftovers are remembered under it.
+    _, leftovers = InterruptedRuns().leftovers("immediate", f"{R}:latest")
+    assert {d for _, d in leftovers} == {d.digest for d in plan.delete[1:]}
