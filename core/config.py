@@ -45,7 +45,10 @@ def load_config() -> Config:
     protect = doc.get("protect", [])
     if not isinstance(protect, list) or not all(isinstance(p, str) for p in protect):
         raise BadInputError(f"config file {path}: 'protect' must be a list of strings")
-    parse_rules(protect)
+    try:
+        parse_rules(protect)
+    except BadInputError as exc:
+        raise BadInputError(f"config file {path}: {exc}") from None
     config.protect = protect
     if "audit_log" in doc:
         if not isinstance(doc["audit_log"], str):
@@ -53,7 +56,7 @@ def load_config() -> Config:
         config.audit_log = Path(doc["audit_log"]).expanduser()
     if "concurrency" in doc:
         value = doc["concurrency"]
-        if not isinstance(value, int) or not 1 <= value <= 64:
+        if type(value) is not int or not 1 <= value <= 64:  # TOML true is a bool, not 1
             raise BadInputError(f"config file {path}: 'concurrency' must be a whole number from 1 to 64")
         config.concurrency = value
     return config

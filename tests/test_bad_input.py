@@ -176,3 +176,21 @@ def test_usage_errors_are_one_line(tmp_path, capsys):
     path = write_bad(tmp_path, lambda doc: None)
     assert_one_line_error(capsys, main(["plan", str(path)]), "REF")
     assert_one_line_error(capsys, main(["plan", str(path), f"{REPO}:latest", "--bogus"]), "--bogus")
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "65"])
+def test_concurrency_out_of_range_is_refused(value, tmp_path, capsys):
+    path = write_bad(tmp_path, lambda doc: None)
+    assert_one_line_error(capsys, main(["ls", str(path), "--concurrency", value]), "--concurrency", "1 to 64")
+
+
+@pytest.mark.parametrize("line, message", [
+    ("concurrency = true", "'concurrency' must be a whole number"),
+    ('protect = [" v1"]', "invalid protection pattern ' v1'"),
+])
+def test_bad_config_file_is_named(line, message, tmp_path, capsys, monkeypatch):
+    path = write_bad(tmp_path, lambda doc: None)
+    config = tmp_path / "config.toml"
+    config.write_text(line + "\n")
+    monkeypatch.setenv("OCITREE_CONFIG", str(config))
+    assert_one_line_error(capsys, main(["ls", str(path)]), str(config), message)

@@ -120,7 +120,9 @@ def _options(args: argparse.Namespace, config) -> SourceOptions:
             raise BadInputError("--password-stdin: standard input held no password")
     elif getattr(args, "username", None):
         raise BadInputError("--username needs --password-stdin (a password is never taken on the command line)")
-    concurrency = getattr(args, "concurrency", None) or config.concurrency
+    concurrency = getattr(args, "concurrency", None)
+    if concurrency is None:  # 0 is a value given, and wrong
+        concurrency = config.concurrency
     if not 1 <= concurrency <= 64:
         raise BadInputError("--concurrency takes a whole number from 1 to 64")
     return SourceOptions(
