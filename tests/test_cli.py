@@ -190,3 +190,17 @@ def test_unknown_subcommand_like_source_is_one_line(capsys):
 def test_password_is_never_taken_on_the_command_line(tmp_path, capsys):
     assert main(["ls", str(_demo(tmp_path)), "--username", "alice"]) == 2
     assert "--password-stdin" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, app_args", [
+    (["reg.json", "--port=9000", "--read-only"], ["reg.json", "--read-only"]),
+    (["reg.json", "--port", "8", "--concurrency", "8"], ["reg.json", "--concurrency", "8"]),
+    (["--host", "0.0.0.0", "--protect", "v*", "reg.json"], ["reg.json", "--protect", "v*"]),
+])
+def test_web_passes_the_app_only_its_own_options(argv, app_args, monkeypatch):
+    import tui.web
+
+    served = {}
+    monkeypatch.setattr(tui.web, "serve", lambda args, host, port: served.update(args=args, host=host, port=port))
+    assert main(["web", *argv]) == 0
+    assert served["args"] == app_args

@@ -243,13 +243,28 @@ def cmd_demo(args, out: Console, err: Console) -> int:
     return EXIT_OK
 
 
-def cmd_web(args, argv: list[str]) -> int:
+def _app_args(args: argparse.Namespace) -> list[str]:
+    """The TUI's own arguments out of `ocitree web`'s, rebuilt from what was parsed
+    (filtering argv by value would also drop a `--concurrency 8` after `--port 8`)."""
+    app_args = [args.source] if args.source else []
+    for pattern in args.protect:
+        app_args += ["--protect", pattern]
+    for flag in ("read_only", "keep_blobs", "insecure", "password_stdin"):
+        if getattr(args, flag):
+            app_args.append("--" + flag.replace("_", "-"))
+    if args.username:
+        app_args += ["--username", args.username]
+    if args.concurrency is not None:
+        app_args += ["--concurrency", str(args.concurrency)]
+    return app_args
+
+
+def cmd_web(args) -> int:
     try:
         from .web import serve
     except ImportError:
         raise BadInputError("ocitree web needs textual-serve: pip install 'ocitree[web]'") from None
-    app_args = [a for a in argv if a not in ("--host", "--port", str(args.port), args.host)]
-    serve(app_args, host=args.host, port=args.port)
+    serve(_app_args(args), host=args.host, port=args.port)
     return EXIT_OK
 
 
@@ -284,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         if command == "demo":
             return cmd_demo(args, out, err)
         if command == "web":
-            return cmd_web(args, rest)
+            return cmd_web(args)
         return cmd_tui(args)
     except OcitreeError as exc:
         err.print(f"ocitree: {exc}", markup=False, highlight=False)
