@@ -32,7 +32,11 @@ def resolve_targets(registry: Registry, refs: Iterable[str | Reference]) -> list
 def plan_deletion(registry: Registry, targets: Sequence[TargetRef], protect: Iterable[str] = ()) -> DeletionPlan:
     patterns = list(dict.fromkeys([*protect, *registry.protect]))
     rules = parse_rules(patterns)
-    plan = DeletionPlan(source=registry.source, allowed=True, targets=list(targets), protect=patterns)
+    unique: dict[tuple[str, str], TargetRef] = {}
+    for t in targets:  # an artifact named twice is one target, as in resolve_targets
+        unique.setdefault((t.repository, t.digest), t)
+    targets = list(unique.values())
+    plan = DeletionPlan(source=registry.source, allowed=True, targets=targets, protect=patterns)
     by_repo: dict[str, list[str]] = {}
     for t in targets:
         by_repo.setdefault(t.repository, []).append(t.digest)

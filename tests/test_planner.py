@@ -315,6 +315,19 @@ def test_same_artifact_named_twice_is_one_target():
     assert len(p.targets) == 1 and deleted(p) == {m.digest}
 
 
+
+def test_target_given_twice_to_the_planner_is_refused_once():
+    """The TUI hands the planner TargetRefs directly, not through resolve_targets."""
+    b = RegistryBuilder()
+    child = b.image(R)
+    index = b.index(R, [child], ["latest"])
+    registry = load(b)
+    (target,) = resolve_targets(registry, [ref(child)])
+    p = plan_deletion(registry, [target, target])
+    assert len(p.targets) == 1
+    assert [(r.digest, r.reason) for r in p.refusals] == [(child.digest, "referenced")]
+    assert [x.digest for x in p.refusals[0].parents] == [index.digest]
+
 def test_execution_order_is_top_down():
     b = RegistryBuilder()
     c1, c2, c3 = b.image(R, arch="amd64"), b.image(R, arch="arm64"), b.image(R, arch="s390x")
