@@ -30,9 +30,10 @@ REGISTRY_BINARY = "docker-registry"
 REGISTRY_PACKAGE = "docker-registry"
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
+def free_port(address: str = "127.0.0.1") -> int:
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.bind((address, 0))
         return s.getsockname()[1]
 
 
@@ -44,7 +45,7 @@ def _require_registry_binary() -> str:
 
 @dataclass
 class RegistryServer:
-    """One docker-registry process on 127.0.0.1:<port> with its storage under `root`."""
+    """One docker-registry process on <address>:<port> (127.0.0.1, or ::1) with its storage under `root`."""
 
     binary: str
     root: Path
@@ -52,12 +53,17 @@ class RegistryServer:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     tls: bool = False
-    port: int = field(default_factory=free_port)
+    address: str = "127.0.0.1"
+    port: int = 0  # 0: a free one, picked at creation
     process: subprocess.Popen | None = None
+
+    def __post_init__(self) -> None:
+        if not self.port:
+            self.port = free_port(self.address)
 
     @property
     def url(self) -> str:
-        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}"
 
     @property
     def log_path(self) -> Path:
@@ -65,7 +71,8 @@ class RegistryServer:
 
     @property
     def host(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        address = f"[{self.address}]" if ":" in self.address else self.address
+        return f"{address}:{self.port}"
 
     def _write_config(self) -> Path:
         storage = self.root / "storage"
@@ -82,7 +89,7 @@ class RegistryServer:
             "  delete:",
             f"    enabled: {'true' if self.delete_enabled else 'false'}",
             "http:",
-            f"  addr: 127.0.0.1:{self.port}",
+            f'  addr: "{self.host}"',
         ]
         if self.tls:
             cert, key = self.root / "tls.crt", self.root / "tls.key"
@@ -184,10 +191,11 @@ class RegistryFactory:
         self.servers: list[RegistryServer] = []
 
     def __call__(self, delete_enabled: bool = True, username: str | None = None,
-                 password: str | None = None, tls: bool = False) -> RegistryServer:
+                 password: str | None = None, tls: bool = False, address: str = "127.0.0.1") -> RegistryServer:
         if self._binary is None:
             self._binary = _require_registry_binary()
-        server = RegistryServer(self._binary, self._tmp.mktemp("registry"), delete_enabled, username, password, tls)
+        server = RegistryServer(self._binary, self._tmp.mktemp("registry"), delete_enabled, username, password, tls,
+                                address)
         self.servers.append(server)
         return server.start()
 

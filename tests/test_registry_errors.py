@@ -245,3 +245,14 @@ def test_names_from_the_registry_cannot_drive_the_terminal(registry_proxy, app):
         load(registry_proxy.url)
     message = one_line(caught.value)
     assert "team/app:v1" in message and "\x1b" not in message and "\x07" not in message
+
+
+def test_a_403_with_registry_text_is_one_printable_line_that_says_what_to_do(registry_proxy, app):
+    registry_proxy.add(Fault(method="GET", path="/v2/_catalog", status=403,
+                             message="denied \x1b[31mby policy\x1b[0m\nsecond line"))
+    with pytest.raises(StoreError) as caught:
+        load(registry_proxy.url)
+    message = one_line(caught.value)
+    assert "\x1b" not in message and "denied [31mby policy" in message
+    assert "permission to list the catalog" in message
+    assert message.endswith(f"give credentials with --username and --password-stdin, or docker login {registry_proxy.host}")

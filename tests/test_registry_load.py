@@ -407,3 +407,19 @@ def test_basic_auth_loads_with_credentials_and_says_how_without(registry_basic_a
         load(server.url)
     assert "needs credentials" in str(caught.value)
     assert server.password not in str(caught.value)
+
+
+def test_an_ipv6_registry_loads_and_is_named_as_docker_login_names_it(registry_factory):
+    server = registry_factory(username="ocitree-tester", password="s3cret-pass-word", address="::1")
+    assert server.host.startswith("[::1]:")
+    builder = RegistryBuilder()
+    multi_arch(builder, "team/app", platforms=2)
+    push_builder(builder, server.url, auth=(server.username, server.password))
+
+    options = SourceOptions(username=server.username, password=server.password)
+    assert load(server.url, options=options).artifact_count == 3
+
+    with pytest.raises(StoreError) as caught:
+        load(server.url)
+    assert f"registry {server.host} needs credentials" in str(caught.value)
+    assert str(caught.value).endswith(f"docker login {server.host}")

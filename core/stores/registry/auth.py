@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from ...errors import StoreError
+from .answers import printable, registry_error
 from .credentials import Credentials
 
 DEFAULT_EXPIRES_IN = 60  # seconds, when the token server does not say (distribution's token spec)
@@ -403,15 +404,19 @@ class RegistryAuth(httpx.Auth):
 
     def _missing_permission(self, host: str, scopes: list[str]) -> str:
         what = " and ".join(describe_scope(s) for s in scopes) or "access"
-        hint = ("ask the registry's administrator for it" if self.credentials
-                else "give credentials with --username and --password-stdin, or docker login " + host)
-        return f"registry {host} did not grant {what} to {self._who()}: {hint}"
+        return f"registry {host} did not grant {what} to {self._who()}: {self._permission_hint(host)}"
 
     def _forbidden_message(self, host: str, request: httpx.Request, scope: str | None,
                            response: httpx.Response) -> str:
-        what = describe_scope(scope) if scope else f"{request.method} {request.url.path}"
-        said = _registry_error_text(response)
-        return f"registry {host} refused {what} to {self._who()} (HTTP 403{': ' + said if said else ''})"
+        what = describe_scope(scope) if scope else f"{request.method} {printable(request.url.path)}"
+        said = registry_error(response.content)
+        return (f"registry {host} refused {what} to {self._who()} (HTTP 403{': ' + said if said else ''}): "
+                f"{self._permission_hint(host)}")
+
+    def _permission_hint(self, host: str) -> str:
+        if self.credentials:
+            return "ask the registry's administrator for it"
+        return f"give credentials with --username and --password-stdin, or docker login {host}"
 
 
 def _basic_value(credentials: Credentials) -> str:
@@ -420,14 +425,6 @@ def _basic_value(credentials: Credentials) -> str:
 
 
 def _host_of(url: httpx.URL) -> str:
-    return f"{url.host}:{url.port}" if url.port else url.host
-
-
-def _registry_error_text(response: httpx.Response) -> str:
-    """The first `errors[].message` of a distribution error body, one line, at most 200 characters."""
-    try:
-        doc = response.json()
-        message = doc["errors"][0].get("message") or doc["errors"][0].get("code") or ""
-    except (ValueError, KeyError, IndexError, TypeError, AttributeError, httpx.ResponseNotRead):
-        return ""
-    return " ".join(str(message).split())[:200]
+    """`host[:port]` as docker login takes it: an IPv6 address in brackets."""
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    return f"{host}:{url.port}" if url.port else host
