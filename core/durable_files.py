@@ -37,8 +37,14 @@ def stage_file(path: Path, data: bytes, mode: int | None = None) -> Path:
 
 
 def install_file(tmp: Path, path: Path) -> None:
+    """Rename `tmp` over `path`. Raises OSError only when `path` still has its old content."""
     os.replace(tmp, path)
-    fsync_directory(path.parent)
+    try:
+        fsync_directory(path.parent)
+    except OSError:
+        # The new content is in place (some filesystems refuse fsync on a directory): reporting
+        # a failure now would claim an unchanged file; only durability across a power cut is lost.
+        pass
 
 
 def write_atomically(path: Path, data: bytes, mode: int | None = None) -> None:

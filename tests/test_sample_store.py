@@ -71,6 +71,21 @@ def test_failed_write_leaves_the_file_and_no_temporary_file(tmp_path, monkeypatc
     assert record["result"] == "incomplete" and record["deleted"] == []
 
 
+
+def test_directory_sync_failing_after_the_rename_does_not_report_an_unchanged_file(tmp_path, monkeypatch):
+    """Some filesystems refuse fsync on a directory (EINVAL); by then the new file is in place."""
+    path = tmp_path / "registry.json"
+    built = write_registry(path)
+
+    def refuse(directory):
+        raise OSError(22, "Invalid argument")
+
+    monkeypatch.setattr("core.durable_files.fsync_directory", refuse)
+    _, result = delete(SampleStore(path), f"{REPO}:latest")
+    doc = json.loads(path.read_text())
+    assert [e["digest"] for e in doc["repositories"][REPO]] == [built["single"].digest]
+    assert result.completed and len(result.deleted) == 3
+
 def test_unwritable_file_is_a_store_error_not_a_crash(tmp_path, monkeypatch):
     path = tmp_path / "registry.json"
     write_registry(path)
