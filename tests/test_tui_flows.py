@@ -458,3 +458,24 @@ async def test_wide_levels_are_grouped_and_stay_right_after_deleting(tmp_path):
         await press(pilot, "enter")
         rows = [n.data.key for n in remaining[1].children]
         assert len(rows) == 190 and not set(rows) & set(doomed)
+
+
+async def test_closing_a_failed_reload_shows_the_tree_loaded_before(tmp_path):
+    app, path = demo_app(tmp_path)
+    good = path.read_bytes()
+    index = digest_of(path, BASE, "v2.4")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await go_to(pilot, "v2.4")
+        path.write_text("{not json")  # someone breaks the file while the app runs
+        await press(pilot, "r")
+        assert "Cannot load" in screen_text(app)
+        await press(pilot, "escape")  # Close
+        text = screen_text(app)
+        assert "Loading" not in text and "v2.4 index of 10" in text
+        assert "Reload failed: showing the registry as loaded before. r tries again." in text
+        assert app.tree.has_focus and cursor_key(app) == (BASE, index)
+        path.write_bytes(good)
+        await press(pilot, "r")
+        text = screen_text(app)
+        assert "Reload failed" not in text and "43 artifacts" in text

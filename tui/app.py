@@ -181,7 +181,15 @@ class OcitreeApp(App[int]):
 
     def _load_failed(self, exc: Exception) -> None:
         self.loading = False
+        if self.registry is not None:
+            # A reload failed: the last loaded registry stays on screen (the executor still
+            # checks the source before deleting), and the status line says it is not fresh.
+            self.query_one("#loading").display = False
+            self.query_one("#main").display = True
+            self.tree.focus()
+            self._set_status(Text("Reload failed: showing the registry as loaded before. r tries again.", "bold"))
         self._update_header()
+        self.refresh_bindings()
         message = str(exc) if isinstance(exc, OcitreeError) else f"unexpected error: {exc!r}"
         body = Text(literal(message) + "\n\nPress r to try again or q to quit.")
         self.push_screen(
@@ -206,6 +214,8 @@ class OcitreeApp(App[int]):
             tree.reveal(self._restore)
         self._update_header()
         self._show_details()
+        if not self.query_text:  # drop a "reload failed" line; keep a filter's match line
+            self._set_status(None)
         self.refresh_bindings()
 
     def _after_error(self, choice: str | None, exit_code: int = 1) -> None:
