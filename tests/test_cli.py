@@ -181,6 +181,22 @@ def test_registry_strings_are_printed_literally(tmp_path, capsys):
     assert m.digest[:19] in out
 
 
+
+def test_platforms_are_printed_literally_in_plans_and_missing_children(tmp_path, capsys):
+    b = RegistryBuilder()
+    b.index("evil/repo", [b.image("evil/repo", arch="[bold red]arch[/]", variant="v\x1b[31m")], ["latest"])
+    doc = b.to_sample()
+    index = next(e for e in doc["repositories"]["evil/repo"] if e.get("manifests"))
+    index["manifests"].append({"digest": "sha256:" + "1" * 64, "size": 5, "platform": {"os": "linux", "architecture": "gone\x1b[5m"}})
+    path = tmp_path / "evil.json"
+    path.write_text(json.dumps(doc))
+    assert main(["plan", str(path), "evil/repo:latest"]) == 0
+    out = capsys.readouterr().out
+    assert "linux/[bold red]arch[/]/v\\x1b[31m" in out and "\x1b" not in out
+    assert main(["ls", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "linux/gone\\x1b[5m MISSING" in out and "\x1b" not in out
+
 def test_unknown_subcommand_like_source_is_one_line(capsys):
     assert main(["frob"]) == 2
     err = capsys.readouterr().err

@@ -70,7 +70,7 @@ def render_plan(plan: DeletionPlan, blob_reclaim: str = "gc") -> RenderableType:
         if d.via:
             why += " of " + labels.get(d.via, short_digest(d.via))
         kind = d.kind + (f" {d.platform}" if d.platform else "")
-        table.add_row(f"{i}.", short_digest(d.digest), f"{kind}; {_tags(d.tags)}; {why}")
+        table.add_row(f"{i}.", short_digest(d.digest), Text(literal(f"{kind}; {_tags(d.tags)}; {why}")))  # a str cell is markup
     if plan.keep:
         parts.append(Text(f"KEEP {len(plan.keep)}", style="bold green"))
         for k in plan.keep:
@@ -138,7 +138,7 @@ def _add_artifact(node: Tree, repo: Repository, artifact: Artifact, platform: st
         c = repo.artifacts.get(child.digest)
         plat = str(child.platform) if child.platform else None
         if c is None:
-            branch.add(Text(f"{short_digest(child.digest)} {plat or ''} MISSING", style="red"))
+            branch.add(Text(f"{short_digest(child.digest)} {literal(plat or '')} MISSING", style="red"))
         elif c.digest not in path:
             _add_artifact(branch, repo, c, plat, path)
     for acc in repo.accessories.get(artifact.digest, ()):
