@@ -220,3 +220,19 @@ def test_web_passes_the_app_only_its_own_options(argv, app_args, monkeypatch):
     monkeypatch.setattr(tui.web, "serve", lambda args, host, port: served.update(args=args, host=host, port=port))
     assert main(["web", *argv]) == 0
     assert served["args"] == app_args
+
+
+def test_a_failed_write_is_reported_without_an_empty_artifact(tmp_path, capsys, monkeypatch):
+    b = RegistryBuilder()
+    b.image("team/app", ["v1"])
+    path = b.write_sample(tmp_path / "registry.json")
+
+    def refuse(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    assert main(["delete", str(path), "team/app:v1", "--yes"]) == 1
+    out = capsys.readouterr().out
+    assert "INCOMPLETE" in out and "not deleted  team/app@sha256:" in out
+    failed = next(line for line in out.splitlines() if line.lstrip().startswith("failed"))
+    assert "No space left on device" in failed and "@" not in failed

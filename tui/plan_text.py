@@ -93,7 +93,9 @@ def render_result(result: ExecutionResult) -> RenderableType:
     for d in result.deleted:
         lines.append(Text(f"  deleted      {literal(d.repository)}@{short_digest(d.digest)}"))
     for f in result.failed:
-        lines.append(Text(f"  failed       {literal(f.repository)}@{short_digest(f.digest)}: {literal(f.error)}"))
+        # A store that writes once at the end fails as a whole, with no artifact to name.
+        where = f"{literal(f.repository)}@{short_digest(f.digest)}: " if f.digest else ""
+        lines.append(Text(f"  failed       {where}{literal(f.error)}"))
     for n in result.not_done:
         lines.append(Text(f"  not deleted  {literal(n.repository)}@{short_digest(n.digest)}"))
     lines.append(Text("Run the same delete again to finish: what remains is planned afresh."))
