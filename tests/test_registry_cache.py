@@ -104,3 +104,31 @@ def test_tag_hints_are_per_registry_and_repository(tmp_path):
     assert again.tag_hints("other:5000", "team/app") == {"latest": "sha256:" + "2" * 64}
     assert again.tag_hints("host:5000", "team/other") == {}
     again.close()
+
+
+def test_a_cache_another_process_holds_locked_is_left_alone(tmp_path, monkeypatch):
+    """A busy database is not a damaged one: waiting too long means no cache this time, never
+    deleting a file another ocitree process (perhaps of another version) is writing."""
+    import sqlite3
+
+    import core.stores.registry.cache as cache_module
+
+    monkeypatch.setattr(cache_module, "_BUSY_TIMEOUT", 0.1)
+    path = tmp_path / "m.sqlite3"
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("PRAGMA journal_mode=WAL")
+    other.execute("PRAGMA user_version = 7")  # another version's schema: this one would start over
+    other.execute("CREATE TABLE theirs (x)")
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO theirs VALUES (1)")
+
+    cache = ManifestCache(path)
+    assert cache.get(digest_of(b"{}")) is None  # no cache this time
+    cache.put(digest_of(b"{}"), b"{}", "[]")
+    cache.close()
+
+    other.execute("COMMIT")
+    other.close()
+    again = sqlite3.connect(path)
+    assert again.execute("SELECT x FROM theirs").fetchall() == [(1,)]
+    again.close()

@@ -32,6 +32,7 @@ from .artifacts import RECORD_VERSION
 _FLUSH_EVERY = 500  # entries held in memory before they are written
 _BATCH = 500  # digests per SELECT (SQLite allows 999 parameters in old builds)
 _SCHEMA = 100 + RECORD_VERSION  # PRAGMA user_version; any other value: the cache starts over
+_BUSY_TIMEOUT = 10.0  # seconds to wait for another process's write; longer, and this load goes without
 
 
 def digest_matches(digest: str, data: bytes) -> bool:
@@ -57,7 +58,7 @@ class ManifestCache:
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)  # before SQLite creates it with the umask
         os.close(fd)
-        db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None, check_same_thread=False)
+        db = sqlite3.connect(self.path, timeout=_BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
@@ -79,6 +80,9 @@ class ManifestCache:
         if self._db is None and not self._unusable:
             try:
                 self._db = self._connect()
+            except sqlite3.OperationalError:
+                # Busy (another process writing), read-only, full: not damage, so nothing is removed.
+                self._unusable = True
             except sqlite3.DatabaseError:
                 # Not a database (damaged, or something else at that path): start afresh, once.
                 try:
