@@ -66,9 +66,9 @@ def execute_plan(
             try:
                 session.commit()
             except OcitreeError as exc:
-                # A file store writes everything at once: nothing is durable if this fails.
+                # A file store writes at commit: only what it made durable before failing counts.
                 failed.append(FailedStep(repository="", digest="", tags=[], error=str(exc)))
-                deleted = []
+                deleted = [d for d in deleted if d.repository in session.committed_before_failure]
     done = {(d.repository, d.digest) for d in deleted}
     not_done = [
         ArtifactRef(repository=s.repository, digest=s.digest, tags=s.tags)

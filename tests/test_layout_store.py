@@ -370,3 +370,28 @@ def test_accessory_found_either_way_goes_with_its_subject(use_subject_field, cos
     assert [e["digest"] for e in index_entries(root / "app")] == [keep.digest]
     assert not has_blob(root / "app", sbom.digest)
     assert all(not has_blob(root / "app", b) for b in builder.blobs_of(sbom) if b not in builder.blobs_of(keep))
+
+
+def test_second_layout_failing_to_install_reports_the_first_as_deleted(tmp_path, monkeypatch):
+    b = RegistryBuilder()
+    first, second = b.image("a/one", ["v1"]), b.image("b/two", ["v1"])
+    root = b.write_layouts(tmp_path / "layouts")
+    store = LayoutStore(root)
+    plan = plan_for(store, ["a/one:v1", "b/two:v1"])
+    real_replace = __import__("os").replace
+    calls = []
+
+    def replace_once(src, dst):
+        calls.append(dst)
+        if len(calls) == 2:
+            raise OSError(5, "Input/output error")
+        real_replace(src, dst)
+
+    monkeypatch.setattr("core.durable_files.os.replace", replace_once)
+    result = execute_plan(plan, store)
+    assert not result.completed
+    # a/one's index.json was replaced: its manifest is gone, and the report must say so.
+    assert first.digest not in {e["digest"] for e in index_entries(root / "a/one")}
+    assert [(d.repository, d.digest) for d in result.deleted] == [("a/one", first.digest)]
+    assert [(n.repository, n.digest) for n in result.not_done] == [("b/two", second.digest)]
+    assert "deleted from a/one only" in result.failed[0].error

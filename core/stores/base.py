@@ -32,6 +32,8 @@ class DeletionSession(ABC):
     #: True where deletions take effect only at commit() (a file written once), so a run that
     #: stops before it has deleted nothing; False where each delete() acts at once (a registry).
     applies_at_commit = False
+    #: where commit() failed part-way: the repositories whose deletions it had already made durable
+    committed_before_failure: frozenset[str] = frozenset()
 
     def __enter__(self) -> DeletionSession:
         return self

@@ -162,24 +162,28 @@ class _LayoutSession(DeletionSession):
             if blocked:
                 raise StoreError(f"{blocked}: no permission to remove blobs from it; nothing was deleted")
             data = serialize_index(index_without(contents.index_doc, deleted), contents.index_raw)
-            changes.append((layout, index_path, data, blobs))
+            changes.append((name, layout, index_path, data, blobs))
         # Stage every index.json first, so a failure to write any of them changes nothing.
         staged = []
         try:
-            for layout, index_path, data, blobs in changes:
-                staged.append((stage_file(index_path, data), index_path))
+            for name, _, index_path, data, _ in changes:
+                staged.append((stage_file(index_path, data), index_path, name))
         except OSError as exc:
-            for tmp, _ in staged:
+            for tmp, _, _ in staged:
                 discard(tmp)
             raise StoreError(f"{index_path}: cannot write a new copy beside it ({exc.strerror}); nothing was deleted") from None
-        for tmp, index_path in staged:
+        installed: list[str] = []
+        for tmp, index_path, name in staged:
             try:
                 install_file(tmp, index_path)
             except OSError as exc:
-                for rest, _ in staged:
+                for rest, _, _ in staged:
                     discard(rest)
-                raise StoreError(f"{index_path}: cannot replace ({exc.strerror}); the layouts before it in name order were changed") from None
-        for layout, _, _, blobs in changes:
+                self.committed_before_failure = frozenset(installed)
+                done = f"deleted from {', '.join(installed)} only, whose unused blobs stay" if installed else "nothing was deleted"
+                raise StoreError(f"{index_path}: cannot replace ({exc.strerror}); {done}") from None
+            installed.append(name)
+        for _, layout, _, _, blobs in changes:
             self.blob_failures.extend(remove_blobs(layout, blobs))
         self._deleted = {}
 
