@@ -13,6 +13,7 @@ from pathlib import Path
 from .audit import append_audit_record
 from .errors import BadInputError, OcitreeError, StalePlanError
 from .interrupted import InterruptedRuns
+from .model import Registry
 from .plan import ArtifactRef, DeletionPlan, ExecutionResult, FailedStep
 from .planner import plan_deletion
 from .stores.base import Store
@@ -33,7 +34,7 @@ def execute_plan(
     failed: list[FailedStep] = []
     with store.session(plan.repositories) as session:
         fresh = session.current()
-        missing_targets = [t for t in plan.targets if t.digest not in fresh.repositories.get(t.repository, _EMPTY).artifacts]
+        missing_targets = [t for t in plan.targets if not _holds(fresh, t.repository, t.digest)]
         if missing_targets:
             raise StalePlanError(
                 f"the source changed since the plan was made: {missing_targets[0].reference} is gone; nothing was deleted"
@@ -94,8 +95,6 @@ def _ref(step) -> ArtifactRef:
     return ArtifactRef(repository=step.repository, digest=step.digest, tags=step.tags)
 
 
-class _Empty:
-    artifacts: dict = {}
-
-
-_EMPTY = _Empty()
+def _holds(registry: Registry, repository: str, digest: str) -> bool:
+    repo = registry.repositories.get(repository)
+    return repo is not None and digest in repo.artifacts
