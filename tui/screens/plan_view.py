@@ -34,6 +34,19 @@ def _parent(repository: str, p: ParentRef) -> str:
     return f"{literal(repository)}@{short_digest(p.digest)}"
 
 
+def _platform(registry: Registry, repository: str, digest: str, platform: str | None) -> str | None:
+    """The plan gives a child's platform only when it goes or stays because of its parent;
+    a selected child still has one, in the index that lists it, as its tree row shows."""
+    if platform:
+        return platform
+    repo = registry.repositories.get(repository)
+    for parent in repo.parents.get(digest, ()) if repo else ():
+        for child in repo.artifacts[parent].children if parent in repo.artifacts else ():
+            if child.digest == digest and child.platform is not None:
+                return str(child.platform)
+    return None
+
+
 ACCESSORY_KINDS = {"signature", "sbom", "attestation", "referrers", "accessory"}
 
 
@@ -80,7 +93,7 @@ def plan_text(plan: DeletionPlan, registry: Registry, blob_reclaim: str = "gc") 
             text.append(f" Will be deleted ({len(deleted)})\n", "bold")
             for d in deleted:
                 text.append("  - ")
-                text.append(_what(d.kind, d.tags, d.platform), "bold")
+                text.append(_what(d.kind, d.tags, _platform(registry, d.repository, d.digest, d.platform)), "bold")
                 text.append(f" {hex12(d.digest)}\n", "dim")
                 text.append(f"      {_why_deleted(registry, d)}\n")
         if kept:
@@ -90,7 +103,7 @@ def plan_text(plan: DeletionPlan, registry: Registry, blob_reclaim: str = "gc") 
                 art = repo.artifacts.get(k.digest) if repo else None
                 kind = art.kind if art else "artifact"
                 text.append("  = ")
-                text.append(_what(kind, k.tags, k.platform), "bold")
+                text.append(_what(kind, k.tags, _platform(registry, k.repository, k.digest, k.platform)), "bold")
                 text.append(f" {hex12(k.digest)}\n", "dim")
                 text.append(f"      {_why_kept(registry, k)}\n")
     if plan.missing:
