@@ -233,6 +233,27 @@ def test_a_passing_503_on_delete_is_retried(registry_proxy, store_factory):
     assert not present(registry_proxy.upstream, "team/app", images[0].digest)
 
 
+def test_a_404_on_delete_for_a_manifest_still_there_is_not_reported_deleted(registry_proxy, store_factory):
+    """Some registries answer 404 where the account may not delete: the manifest is still there,
+    so the run must neither count it deleted nor go on to its children."""
+    builder = RegistryBuilder()
+    images, index, signature = signed_release(builder, platforms=2)
+    push_builder(builder, registry_proxy.upstream)
+    store = store_factory(registry_proxy.url)
+    plan = plan_for(store, "team/app:latest")
+    registry_proxy.add(Fault(method="DELETE", path=f"/manifests/{index.digest}", status=404,
+                             message="manifest unknown"))
+
+    result = execute_plan(plan, store)
+
+    assert not result.completed and result.deleted == []
+    error = result.failed[0].error
+    assert result.failed[0].digest == index.digest
+    assert "still has" in error and error.endswith("nothing was deleted")
+    for m in [*images, index, signature]:
+        assert present(registry_proxy.upstream, "team/app", m.digest)
+
+
 def test_403_names_the_missing_permission_and_deletes_nothing(registry_proxy, store_factory):
     builder = RegistryBuilder()
     images, index, signature = signed_release(builder, platforms=2)

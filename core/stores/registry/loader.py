@@ -83,6 +83,13 @@ def has_referrers_api(client: RegistryClient, repository: str) -> bool:
     return response.status_code == 200 and isinstance(_json_or_none(response.content), dict)
 
 
+def manifest_present(client: RegistryClient, repository: str, digest: str) -> bool:
+    """HEAD: does the registry have this manifest now?"""
+    status, _, _ = client.fetch("HEAD", f"/v2/{repo_path(repository)}/manifests/{digest}", mt.ACCEPT_MANIFESTS,
+                                f"checking {shown(repository)}@{digest}", repository, ok=(200, 404))
+    return status == 200
+
+
 def shown(name: str) -> str:
     """A repository name or tag from the registry, safe to put in a message."""
     return printable(name, 160)
@@ -248,10 +255,7 @@ class Loader:
         return self._parse(repository, digest, body), body
 
     def _still_there(self, repository: str, digest: str) -> bool:
-        status, _, _ = self.client.fetch("HEAD", f"/v2/{repo_path(repository)}/manifests/{digest}",
-                                         mt.ACCEPT_MANIFESTS, f"checking {shown(repository)}@{digest}", repository,
-                                         ok=(200, 404))
-        return status == 200
+        return manifest_present(self.client, repository, digest)
 
     def _get_referrers(self, repository: str, digest: str) -> list[str]:
         what = f"listing the referrers of {shown(repository)}@{digest}"

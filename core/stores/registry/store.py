@@ -24,7 +24,8 @@ from .cache import ManifestCache
 from .credentials import lookup_credentials
 from .endpoint import parse_endpoint
 from .journal import DeletionJournal
-from .loader import CATALOG_PAGE, NO_SUCH_DIGEST, Loader, has_referrers_api, list_repositories, shown
+from .loader import (CATALOG_PAGE, NO_SUCH_DIGEST, Loader, has_referrers_api, list_repositories,
+                     manifest_present, shown)
 from .transport import RegistryClient, RetryPolicy, repo_path
 
 DELETE_DONE = (200, 202, 204)
@@ -166,11 +167,18 @@ class RegistrySession(DeletionSession):
         try:
             response = client.request("DELETE", f"/v2/{repo_path(repository)}/manifests/{digest}", what,
                                       ok=(*DELETE_DONE, 404, 405))
+            # 404 is success when the manifest is gone (a run cut off after the registry acted, or
+            # another client). Some registries also answer 404 for what the account may not delete:
+            # counting that deleted would send the DELETEs of its children next, leaving it pointing at nothing.
+            refused = response.status_code == 404 and manifest_present(client, repository, digest)
         except StoreError as exc:
             raise StoreError(f"{exc}; {self._nothing_or_count()}") from None
         if response.status_code == 405:
             raise StoreError(self._disabled_message(response))
-        # 404: already gone (a run cut off after the registry acted, or another client): the goal holds.
+        if refused:
+            raise StoreError(f"registry {self.store.host} answered {status_text(404, response.content)} to {what}, "
+                             f"yet still has it: check that this account may delete in {shown(repository)}; "
+                             f"{self._nothing_or_count()}")
 
     def _disabled_message(self, response) -> str:
         return (f"registry {self.store.host} does not allow deleting ({status_text(405, response.content)}): "
