@@ -479,3 +479,53 @@ async def test_closing_a_failed_reload_shows_the_tree_loaded_before(tmp_path):
         await press(pilot, "r")
         text = screen_text(app)
         assert "Reload failed" not in text and "43 artifacts" in text
+
+
+async def test_a_marked_child_is_named_by_its_platform_in_the_plan(tmp_path):
+    app, path = demo_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await go_to(pilot, "multiarch")
+        await press(pilot, "space", "enter", "down", "space", "d")  # the index and its ppc64le child
+        assert isinstance(app.screen, ConfirmDeleteScreen)
+        text = screen_text(app)
+        assert "image linux/ppc64le e692418e4cba" in text and "image untagged" not in text
+
+
+async def test_keys_during_a_deletion_cannot_quit_or_open_the_palette(tmp_path):
+    import threading
+
+    from textual.command import CommandPalette
+
+    from tui.screens.progress import DeletingScreen
+
+    app, path = demo_app(tmp_path)
+    gate = threading.Event()
+    open_session = app.store.session
+
+    def slow_session(repositories):
+        session = open_session(repositories)
+        delete = session.delete
+
+        def held_delete(repository, digest):
+            gate.wait(10)
+            delete(repository, digest)
+
+        session.delete = held_delete
+        return session
+
+    app.store.session = slow_session
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await go_to(pilot, "v2.4")
+        await pilot.press("d", "y")
+        await until(pilot, lambda: isinstance(app.screen, DeletingScreen))
+        for key in ("ctrl+p", "q", "escape", "d", "r"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert isinstance(app.screen, DeletingScreen) and not isinstance(app.screen, CommandPalette)
+        assert "^p palette" not in screen_text(app)
+        gate.set()
+        await settle(pilot)
+        assert app.is_running and not app.deleting
+        assert notifications(app)[-1].startswith("Deleted 10 artifacts")

@@ -570,6 +570,8 @@ class OcitreeApp(App[int]):
             return bool(self.jump_targets) or self._cycle is not None
         if action == "jump":
             return bool(parameters) and int(parameters[0]) <= len(self.jump_targets)  # type: ignore[call-overload]
+        if action == "command_palette":  # its Quit would stop a deletion part way
+            return not self.deleting
         if action == "reload":
             return not self.loading and not self.deleting
         return True
