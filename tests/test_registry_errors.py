@@ -256,3 +256,27 @@ def test_a_403_with_registry_text_is_one_printable_line_that_says_what_to_do(reg
     assert "\x1b" not in message and "denied [31mby policy" in message
     assert "permission to list the catalog" in message
     assert message.endswith(f"give credentials with --username and --password-stdin, or docker login {registry_proxy.host}")
+
+
+def test_closing_after_a_failed_load_leaves_no_fetch_waiting_on_a_stalled_registry(registry_proxy, app):
+    """The command line exits through close(): a fetch still waiting on a registry that has
+    stopped answering must end there, not keep the process alive until the timeout."""
+    import threading
+
+    builder = RegistryBuilder()
+    builder.image("team/other", ["v1"])
+    push_builder(builder, registry_proxy.upstream)
+    registry_proxy.add(Fault(method="GET", path="/v2/team/other/manifests/v1", delay=60))
+    registry_proxy.add(Fault(method="GET", path="/v2/team/app/tags/list", delay=0.5))  # fail after v1 went out
+    registry_proxy.add(Fault(method="GET", path="/manifests/latest", status=500))
+    store = RegistryStore(registry_proxy.url, retry=FAST_RETRY, timeout=60)
+    try:
+        with pytest.raises(StoreError):
+            store.load()
+    finally:
+        fetching = [t for t in threading.enumerate() if t.name.startswith("ocitree-registry")]
+        store.close()
+    assert registry_proxy.count("GET", "/v2/team/other/manifests/v1") == 1  # it was waiting
+    for thread in fetching:
+        thread.join(timeout=10)
+    assert not [t for t in fetching if t.is_alive()]

@@ -14,6 +14,7 @@ waited for twice.
 from __future__ import annotations
 
 import http.client
+import socket
 import ssl
 import threading
 import urllib.request
@@ -92,8 +93,16 @@ class FastPath:
         return FastAnswer(response.status, {k.lower(): v for k, v in response.getheaders()}, body)
 
     def close(self) -> None:
+        """Close every connection, waking any thread still waiting on one (after a failed load,
+        a fetch from a stalled registry would otherwise keep the process alive until its timeout)."""
         with self._all_lock:
             conns, self._all = self._all, []
         for conn in conns:
+            sock = conn.sock
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)  # close() alone does not wake a blocked recv
+                except OSError:
+                    pass
             conn.close()
         self._local = threading.local()

@@ -207,6 +207,6 @@ class RegistryClient:
         return response.status_code, {k.lower(): v for k, v in response.headers.items()}, response.content
 
     def close(self) -> None:
+        self.http.close()  # first, so a fetch the fast path wakes cannot start again through httpx
         if self.fast is not None:
             self.fast.close()
-        self.http.close()
