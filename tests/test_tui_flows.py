@@ -529,3 +529,20 @@ async def test_keys_during_a_deletion_cannot_quit_or_open_the_palette(tmp_path):
         await settle(pilot)
         assert app.is_running and not app.deleting
         assert notifications(app)[-1].startswith("Deleted 10 artifacts")
+
+
+async def test_the_footer_under_a_dialog_lists_the_dialogs_keys(tmp_path):
+    app, path = demo_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await go_to(pilot, "v2.4")
+        await press(pilot, "d")
+        lines = screen_text(app).splitlines()
+        assert lines[-1].split() == ["y", "Delete", "n", "Cancel"]  # not the tree's d, / and ?
+        assert "Delete 10 artifacts        Cancel" in "\n".join(lines)  # the buttons still fit at 80x24
+        await press(pilot, "n", "enter", "down", "d")
+        assert screen_text(app).splitlines()[-1].split() == ["g", "Go", "to", "index", "esc", "Close"]
+        await press(pilot, "escape", "question_mark")
+        assert screen_text(app).splitlines()[-1].split() == ["esc", "Close"]
+        await press(pilot, "escape")
+        assert "/ Filter" in screen_text(app).splitlines()[-1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.binding import Binding
 from textual.screen import ModalScreen, ScreenResultType
+from textual.widgets import Footer
 
 SCREEN_SHARE = 0.9  # of the terminal's height a dialog may take
 
@@ -22,6 +23,9 @@ class DialogScreen(ModalScreen[ScreenResultType]):
     ]
 
     def _on_mount(self) -> None:
+        # The app's footer below lists keys this dialog does not take (d, /, ?): cover it
+        # with one listing the dialog's own.
+        self.mount(Footer(compact=True, show_command_palette=False))
         self.call_after_refresh(self._fit)
 
     def _on_resize(self) -> None:
@@ -35,7 +39,8 @@ class DialogScreen(ModalScreen[ScreenResultType]):
             return
         fixed = sum(w.outer_size.height + w.styles.margin.height for w in dialog.children if w is not body)
         chrome = dialog.styles.gutter.height
-        room = int(self.size.height * SCREEN_SHARE) - fixed - chrome - body.styles.margin.height
+        footer = sum(f.outer_size.height for f in self.query(Footer))  # docked: not the dialog's
+        room = int((self.size.height - footer) * SCREEN_SHARE) - fixed - chrome - body.styles.margin.height
         body.styles.max_height = max(3, room)
 
     def action_scroll(self, lines: int) -> None:

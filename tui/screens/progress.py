@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import ProgressBar, Static
+from textual.widgets import Footer, ProgressBar, Static
 
 from core.names import short_digest
 from core.plan import ArtifactRef
@@ -27,6 +27,7 @@ class DeletingScreen(ModalScreen[None]):
             yield Static(Text(f"Deleting {self.total} artifact{'s' if self.total != 1 else ''} from {literal(self.source)}", "bold"))
             yield ProgressBar(total=self.total, show_eta=False, id="delete-progress")
             yield Static("checking the source has not changed...", id="delete-step")
+        yield Footer(compact=True, show_command_palette=False)  # empty: covers the app's keys, which wait
 
     def advance(self, done: int, total: int, ref: ArtifactRef) -> None:
         self.query_one(ProgressBar).update(progress=done, total=total)
