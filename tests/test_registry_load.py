@@ -250,6 +250,22 @@ def test_a_damaged_cache_entry_is_fetched_again(registry, isolated_home):
     assert repo.artifacts[images[0].digest].kind == "image"
 
 
+@pytest.mark.parametrize("hint", ["sha256:1\r\nX-Injected: yes", "not a digest", "sha256:" + "0" * 64])
+def test_a_damaged_tag_hint_is_ignored(registry, isolated_home, hint):
+    builder = RegistryBuilder()
+    images, index = multi_arch(builder, "team/app", platforms=2)
+    push_builder(builder, registry.url)
+    load(registry.url)
+    db = sqlite3.connect(isolated_home / "cache" / "ocitree" / "manifests.sqlite3")
+    with db:
+        assert db.execute("UPDATE tags SET digest = ? WHERE tag = 'latest'", (hint,)).rowcount == 1
+    db.close()
+
+    repo = load(registry.url).repositories["team/app"]
+
+    assert repo.artifacts[index.digest].tags == ["latest"] and len(repo.artifacts) == 3
+
+
 def test_a_damaged_cache_record_is_rebuilt_from_the_manifest(registry, isolated_home):
     builder = RegistryBuilder()
     images, index = multi_arch(builder, "team/app", platforms=2)

@@ -26,6 +26,7 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
+from ...names import is_digest
 from ...paths import cache_dir
 from .artifacts import RECORD_VERSION
 
@@ -164,7 +165,8 @@ class ManifestCache:
                                   (registry, repository)).fetchall()
             except sqlite3.Error:
                 return {}
-            return dict(rows)
+            # A hint goes into a request header: a damaged one must not reach it.
+            return {tag: digest for tag, digest in rows if is_digest(digest)}
 
     def remember_tags(self, registry: str, repository: str, tags: dict[str, str]) -> None:
         """What a load saw; replaces the repository's hints at the next flush."""
