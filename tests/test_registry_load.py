@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from core import media_types as mt
-from core.errors import StoreError
+from core.errors import MalformedDataError, StoreError
 from core.planner import plan_deletion, resolve_targets
 from core.sources import SourceOptions, open_store
 from core.stores.base import LoadProgress
@@ -94,6 +94,24 @@ def test_accessories_come_through_the_referrers_api_where_the_registry_has_one(r
     assert set(repo.artifacts) == {image.digest, sbom.digest}
     assert repo.accessories_of(image.digest) == [sbom.digest]
     assert registry_proxy.count("GET", f"/referrers/{sbom.digest}") == 1  # every manifest is asked
+
+
+@pytest.mark.parametrize("listed", ["sha256:1\r\nX-Injected: yes", "../../../v2/_catalog?x=", "latest"])
+def test_a_referrer_that_is_not_a_digest_is_malformed_data(registry_proxy, listed):
+    builder = RegistryBuilder()
+    builder.image("team/app", ["v1"])
+    push_builder(builder, registry_proxy.upstream)
+    listing = {"schemaVersion": 2, "mediaType": mt.OCI_INDEX,
+               "manifests": [{"mediaType": mt.OCI_MANIFEST, "digest": listed, "size": 10}]}
+    registry_proxy.add(Fault(method="GET", path="/referrers/", status=200,
+                             body=json.dumps(listing).encode(), content_type=mt.OCI_INDEX))
+
+    with pytest.raises(MalformedDataError) as caught:
+        load(registry_proxy.url)
+
+    message = str(caught.value)
+    assert "\n" not in message and "\r" not in message and "is not a digest" in message
+    assert registry_proxy.count("GET", "/manifests/") == 1  # the tag; nothing by that "digest"
 
 
 def test_without_a_referrers_api_it_is_asked_once_only(registry_proxy):

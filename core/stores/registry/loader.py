@@ -30,6 +30,7 @@ from ... import media_types as mt
 from ...errors import MalformedDataError, StoreError
 from ...manifest import digest_of
 from ...model import Artifact, Repository
+from ...names import is_digest
 from ..base import LoadProgress, ProgressCallback
 from .answers import printable
 from .artifacts import artifact_from_manifest, artifact_from_record, artifact_record
@@ -269,6 +270,9 @@ class Loader:
             entries = doc.get("manifests") if isinstance(doc, dict) else None
             for entry in entries or []:
                 if isinstance(entry, dict) and isinstance(entry.get("digest"), str):
+                    if not is_digest(entry["digest"]):
+                        raise MalformedDataError(f"registry {self.client.host} answered {what} with "
+                                                 f"{shown(entry['digest'])!r}, which is not a digest: check the registry")
                     found.append(entry["digest"])
         return found
 
