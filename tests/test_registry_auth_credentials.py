@@ -246,7 +246,8 @@ def test_failing_helper_is_a_store_error_with_its_first_line(docker_config, help
     broken.write_text("#!/bin/sh\necho 'keychain is locked' >&2\nexit 3\n")
     broken.chmod(0o755)
     _write(docker_config, {"credsStore": "broken"})
-    with pytest.raises(StoreError, match="docker-credential-broken failed for .*: keychain is locked"):
+    with pytest.raises(StoreError, match="docker-credential-broken failed for .*: keychain is locked: "
+                                         "fix the helper, or log in again"):
         lookup_credentials(HOST, None)
 
 

@@ -208,6 +208,8 @@ def test_a_next_page_on_another_host_is_not_followed(registry_proxy):
     with pytest.raises(StoreError) as caught:
         load(registry_proxy.url)
     assert "another host" in str(caught.value)
+    assert str(caught.value).endswith("set the registry's external URL to the one ocitree was given, "
+                                      f"{registry_proxy.url}")
 
 
 def test_a_second_load_fetches_only_tags_and_new_digests(registry_proxy):

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...errors import BadInputError, StoreError
+from .answers import printable
 
 # Docker Hub answers to several names; docker stores its login under the legacy index URL.
 DOCKER_HUB_NAMES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
@@ -192,15 +193,18 @@ def _from_helper(name: str, host: str, path: Path) -> Credentials | None:
         done = subprocess.run([binary, "get"], input=server, capture_output=True, text=True,
                               timeout=HELPER_TIMEOUT_SECONDS)
     except subprocess.TimeoutExpired:
-        raise StoreError(f"credential helper {program} gave no answer for {host} within {HELPER_TIMEOUT_SECONDS} s") from None
+        raise StoreError(f"credential helper {program} gave no answer for {host} within {HELPER_TIMEOUT_SECONDS} s: "
+                         f"check it with `{program} get`") from None
     except OSError as exc:
-        raise StoreError(f"credential helper {binary} could not be run: {exc.strerror}") from None
+        raise StoreError(f"credential helper {binary} could not be run ({exc.strerror}): check that it is an "
+                         f"executable program") from None
     if done.returncode != 0:
         said = (done.stdout.strip() or done.stderr.strip()).splitlines()
-        first = said[0][:200] if said else f"exit code {done.returncode}"
+        first = said[0] if said else f"exit code {done.returncode}"
         if "credentials not found" in first.lower():
             return None
-        raise StoreError(f"credential helper {program} failed for {host}: {first}")
+        raise StoreError(f"credential helper {program} failed for {host}: {printable(first)}: "
+                         f"fix the helper, or log in again (docker login {host})")
     try:
         answer = json.loads(done.stdout)
     except json.JSONDecodeError:

@@ -183,7 +183,9 @@ class RegistryClient:
         base = urlsplit(self.endpoint.base_url)
         if (parts.scheme, parts.netloc) != (base.scheme, base.netloc):
             # Following it would send this registry's credentials to another host.
-            raise StoreError(f"registry {self.host} points the next page of {what} at another host: refusing to follow it")
+            raise StoreError(f"registry {self.host} points the next page of {what} at another host, which would get "
+                             f"its credentials, so ocitree stops: set the registry's external URL to the one ocitree "
+                             f"was given, {self.endpoint.base_url}")
         return parts.path + (f"?{parts.query}" if parts.query else "")
 
     # -- the hot path: manifests and referrers -----------------------------------------------
