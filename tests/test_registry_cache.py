@@ -132,3 +132,37 @@ def test_a_cache_another_process_holds_locked_is_left_alone(tmp_path, monkeypatc
     again = sqlite3.connect(path)
     assert again.execute("SELECT x FROM theirs").fetchall() == [(1,)]
     again.close()
+
+
+def test_two_processes_creating_the_cache_at_once_keep_each_others_entries(tmp_path):
+    """The other process creates the tables (and writes an entry) while this one waits to do the
+    same: this one must see they are there, not drop and create them again."""
+    import sqlite3
+    import threading
+
+    from core.stores.registry.cache import _SCHEMA
+
+    path = tmp_path / "m.sqlite3"
+    data = b'{"theirs": 1}'
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("PRAGMA journal_mode=WAL")
+    other.execute("BEGIN IMMEDIATE")  # what ManifestCache does to create the tables
+    other.execute("CREATE TABLE manifests (digest TEXT PRIMARY KEY, data BLOB NOT NULL, record TEXT NOT NULL)")
+    other.execute("CREATE TABLE tags (registry TEXT NOT NULL, repository TEXT NOT NULL, tag TEXT NOT NULL, "
+                  "digest TEXT NOT NULL, PRIMARY KEY (registry, repository, tag))")
+    other.execute("INSERT INTO manifests VALUES (?, ?, '[]')", (digest_of(data), data))
+    other.execute(f"PRAGMA user_version = {_SCHEMA}")
+
+    def commit_soon():
+        threading.Event().wait(0.3)  # after this process has read the version and started to wait
+        other.execute("COMMIT")
+
+    committer = threading.Thread(target=commit_soon)
+    committer.start()
+    cache = ManifestCache(path)
+    try:
+        assert cache.get(digest_of(data)) == (data, "[]")
+    finally:
+        committer.join()
+        cache.close()
+        other.close()

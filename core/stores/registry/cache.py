@@ -65,12 +65,15 @@ class ManifestCache:
             db.execute("PRAGMA synchronous=NORMAL")
             if db.execute("PRAGMA user_version").fetchone()[0] != _SCHEMA:
                 db.execute("BEGIN IMMEDIATE")
-                db.execute("DROP TABLE IF EXISTS manifests")
-                db.execute("DROP TABLE IF EXISTS tags")
-                db.execute("CREATE TABLE manifests (digest TEXT PRIMARY KEY, data BLOB NOT NULL, record TEXT NOT NULL)")
-                db.execute("CREATE TABLE tags (registry TEXT NOT NULL, repository TEXT NOT NULL, tag TEXT NOT NULL, "
-                           "digest TEXT NOT NULL, PRIMARY KEY (registry, repository, tag))")
-                db.execute(f"PRAGMA user_version = {_SCHEMA}")
+                # Asked again under the write lock: another process may have just created the tables.
+                if db.execute("PRAGMA user_version").fetchone()[0] != _SCHEMA:
+                    db.execute("DROP TABLE IF EXISTS manifests")
+                    db.execute("DROP TABLE IF EXISTS tags")
+                    db.execute("CREATE TABLE manifests (digest TEXT PRIMARY KEY, data BLOB NOT NULL, "
+                               "record TEXT NOT NULL)")
+                    db.execute("CREATE TABLE tags (registry TEXT NOT NULL, repository TEXT NOT NULL, tag TEXT NOT NULL, "
+                               "digest TEXT NOT NULL, PRIMARY KEY (registry, repository, tag))")
+                    db.execute(f"PRAGMA user_version = {_SCHEMA}")
                 db.execute("COMMIT")
         except sqlite3.Error:
             db.close()
