@@ -108,6 +108,20 @@ class OcitreeApp(App[int]):
 
     # -- layout -------------------------------------------------------------------------------
 
+    def _fatal_error(self) -> None:
+        """Exit after an unhandled exception, showing the traceback WITHOUT local variables.
+
+        Textual's own version shows locals, and a frame in the registry code can hold an
+        Authorization header or a token request: credentials are never printed."""
+        import rich
+        from rich.segment import Segments
+        from rich.traceback import Traceback
+
+        self.bell()
+        traceback = Traceback(show_locals=False, width=None, suppress=[rich])
+        self._exit_renderables.append(Segments(self.console.render(traceback, self.console.options)))
+        self._close_messages_no_wait()
+
     def compose(self) -> ComposeResult:
         yield SourceHeader(HeaderState(self.store.source, read_only=self.read_only), id="header")
         with Vertical(id="loading"):
