@@ -121,20 +121,21 @@ class EntryReader:
         self._blobs[digest] = blob  # type: ignore[index]
         return blob
 
+    def _media_type(self, value: object) -> str | None:
+        """An optional mediaType: a shared string, or None when absent or empty."""
+        if value is None or value == "":
+            return None
+        if type(value) is not str:
+            raise Doubt  # false, 0, [], {}
+        return self._strings.setdefault(value, value)
+
     def _child(self, value: object) -> ChildRef:
         if type(value) is not dict or not value.keys() <= _CHILD_KEYS:
             raise Doubt
         get = value.get
-        media_type = get("mediaType")
-        if media_type:
-            if type(media_type) is not str:
-                raise Doubt
-            media_type = self._strings.setdefault(media_type, media_type)
-        elif media_type is not None and media_type != "":
-            raise Doubt  # false, 0, [], {}
         return ChildRef(
             self._digest(get("digest")),
-            media_type or mt.OCI_MANIFEST,
+            self._media_type(get("mediaType")) or mt.OCI_MANIFEST,
             _size(get("size", 0)),
             self._platform(get("platform")),
             _annotations(get("annotations")),
@@ -170,15 +171,7 @@ class EntryReader:
         subject = get("subject")
         if type(subject) is dict:  # a full descriptor is accepted for its digest
             subject = subject.get("digest")
-        media_type = get("mediaType")
-        if media_type:
-            if type(media_type) is not str:
-                raise Doubt
-            media_type = self._strings.setdefault(media_type, media_type)
-        elif media_type is not None and media_type != "":
-            raise Doubt
-        else:
-            media_type = mt.OCI_INDEX if manifests is not None else mt.OCI_MANIFEST
+        media_type = self._media_type(get("mediaType")) or (mt.OCI_INDEX if manifests is not None else mt.OCI_MANIFEST)
         artifact_type = get("artifactType")
         if artifact_type is not None:
             if type(artifact_type) is not str:
