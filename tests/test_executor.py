@@ -6,40 +6,11 @@ import json
 
 from core.executor import execute_plan
 from core.interrupted import InterruptedRuns
-from core.model import Registry
 from core.planner import plan_deletion, resolve_targets
-from core.stores.base import DeletionSession, Store
-from core.stores.sample import SampleStore
 from sample_data.builder import RegistryBuilder
+from tests.immediate_store import ImmediateStore
 
 R = "team/app"
-
-
-class ImmediateStore(Store):
-    """Deletes one manifest at a time like a registry, over a sample file read once."""
-
-    def __init__(self, path):
-        self.inner = SampleStore(path)
-        self.source = "immediate"
-        self.gone: set[tuple[str, str]] = set()
-
-    def load(self, progress=None) -> Registry:
-        registry = self.inner.load(progress)
-        registry.source = self.source
-        registry.drop_artifacts(self.gone)
-        return registry
-
-    def session(self, repositories: set[str]) -> DeletionSession:
-        store = self
-
-        class Session(DeletionSession):
-            def current(self) -> Registry:
-                return store.load()
-
-            def delete(self, repository: str, digest: str) -> None:
-                store.gone.add((repository, digest))
-
-        return Session()
 
 
 def test_ctrl_c_mid_run_is_reported_audited_and_resumable(tmp_path):

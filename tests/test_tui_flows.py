@@ -405,12 +405,13 @@ async def test_load_failure_says_what_to_do(tmp_path):
 async def test_a_failure_part_way_says_what_was_deleted_and_what_was_not(tmp_path):
     from tui.screens.error import ErrorScreen
 
-    from .tui_pilot import FailingStore, demo_copy
+    from .immediate_store import ImmediateStore
+    from .tui_pilot import demo_copy
 
     path = demo_copy(tmp_path)
     index = digest_of(path, BASE, "v2.4")
     children = children_of(path, BASE, index)
-    store = FailingStore(path, fail_on=children[3])  # the index and 2 children go first
+    store = ImmediateStore(path, source="flaky-registry", fail_on=children[3])  # the index and 2 children go first
     app = OcitreeApp(store)
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(pilot)

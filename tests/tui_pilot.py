@@ -97,35 +97,3 @@ class MemoryStore(Store):
 
     def session(self, repositories: set[str]) -> DeletionSession:
         raise NotImplementedError
-
-
-class FailingStore(Store):
-    """Deletes for real in memory, one manifest at a time like a registry, and fails on
-    one chosen digest: what a live registry does when the network drops mid-plan."""
-
-    def __init__(self, registry_path: Path, fail_on: str) -> None:
-        self.inner = SampleStore(registry_path)
-        self.source = "flaky-registry"
-        self.fail_on = fail_on
-        self.gone: set[tuple[str, str]] = set()
-
-    def load(self, progress=None) -> Registry:
-        registry = self.inner.load(progress)
-        registry.drop_artifacts(self.gone)
-        return registry
-
-    def session(self, repositories: set[str]) -> DeletionSession:
-        store = self
-
-        class Session(DeletionSession):
-            def current(self) -> Registry:
-                return store.load()
-
-            def delete(self, repository: str, digest: str) -> None:
-                from core.errors import StoreError
-
-                if digest == store.fail_on:
-                    raise StoreError(f"{repository}@{digest[:19]}: connection reset by peer")
-                store.gone.add((repository, digest))
-
-        return Session()
