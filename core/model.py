@@ -66,6 +66,7 @@ class Artifact:
     config_media_type: str | None = None
     annotations: dict[str, str] | None = None
     tags: list[str] = field(default_factory=list)
+    created: float | None = None  # POSIX seconds from the image config, when the store read it (core.dates)
 
     @property
     def is_index(self) -> bool:

@@ -86,6 +86,18 @@ class MissingEntry(BaseModel):
     parent: str
 
 
+RetainReason = Literal["keep_last", "newer", "not_selected", "referenced", "protected", "no_date"]
+
+
+class RetainedEntry(BaseModel):
+    """A prune candidate the rule, the planner or a protection rule keeps (`ocitree prune`)."""
+
+    repository: str
+    digest: str
+    tags: list[str] = Field(default_factory=list)
+    reason: RetainReason
+
+
 class DeletionPlan(BaseModel):
     schema_version: int = SCHEMA_VERSION
     source: str = ""
@@ -98,6 +110,7 @@ class DeletionPlan(BaseModel):
     missing: list[MissingEntry] = Field(default_factory=list)
     tags_removed: list[str] = Field(default_factory=list)  # repository:tag
     reclaimable_bytes: int = 0
+    retained: list[RetainedEntry] = Field(default_factory=list)  # prune only: candidates kept, with why
 
     @property
     def repositories(self) -> set[str]:

@@ -4,6 +4,7 @@
     ocitree ls SOURCE [--json]             the tree
     ocitree plan SOURCE REF... [--json]    what deleting REF would do; changes nothing
     ocitree delete SOURCE REF... [--yes]   show the plan, ask, delete
+    ocitree prune SOURCE [RULE...] [--yes] delete by rule (keep last N, older than, untagged)
     ocitree demo [--reset]                 the demo working copy
     ocitree web [SOURCE]                   serve the TUI to a browser (extra: web)
 
@@ -18,7 +19,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from rich.console import Console
+from rich.console import Console, Group
 
 from core.config import load_config
 from core.errors import BadInputError, OcitreeError, StalePlanError
@@ -32,9 +33,10 @@ from core.sources import SourceOptions, open_store
 from core.stores.base import LoadProgress, Store
 
 from .plan_text import registry_json, render_plan, render_registry, render_result
+from .prune_command import add_prune_parser, check_args, prune_plan, prune_title, render_retained
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_REFUSED = 0, 1, 2, 3
-SUBCOMMANDS = ("ls", "plan", "delete", "demo", "web")
+SUBCOMMANDS = ("ls", "plan", "delete", "prune", "demo", "web")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -60,7 +62,7 @@ def _protect_option(p: argparse.ArgumentParser) -> None:
 def build_parser() -> dict[str, argparse.ArgumentParser]:
     parsers: dict[str, argparse.ArgumentParser] = {}
     top = _Parser(prog="ocitree", description="Open a registry as a tree and delete with Harbor's reference rules.",
-                  epilog="commands: ls, plan, delete, demo, web (ocitree COMMAND --help). "
+                  epilog="commands: ls, plan, delete, prune, demo, web (ocitree COMMAND --help). "
                          "Exit codes: 0 done, 1 operational failure, 2 bad input, 3 refused by the rules.")
     top.add_argument("source", nargs="?", help="sample file, OCI layout directory, or registry URL (default: the demo registry)")
     _protect_option(top)
@@ -84,6 +86,8 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
             p.add_argument("--yes", "-y", action="store_true", help="do not ask (for scripts)")
         _source_options(p)
         parsers[name] = p
+
+    parsers["prune"] = add_prune_parser(_Parser, _source_options, _protect_option)
 
     p = _Parser(prog="ocitree demo", description="The demo registry's working copy in your data directory.")
     p.add_argument("--reset", action="store_true", help="restore the working copy from the bundled demo")
@@ -207,27 +211,34 @@ def cmd_plan_or_delete(args, out: Console, err: Console, deleting: bool) -> int:
             else:
                 out.print(render_plan(plan, store.blob_reclaim))
             return EXIT_OK if plan.allowed else EXIT_REFUSED
-        if not args.json:
-            out.print(render_plan(plan, store.blob_reclaim))
-        if not args.yes and not _confirm(plan, err):
-            err.print("Cancelled; nothing was deleted.", markup=False)
-            return EXIT_OK
-        progress = None
-        if err.is_terminal and not args.json:
-            def progress(done, total, ref):
-                err.print(f"  deleted {done}/{total} {ref.repository}@{ref.digest[:19]}", markup=False, highlight=False)
-        try:
-            result = execute_plan(plan, store, progress, audit_log=config.audit_log)
-        except StalePlanError as exc:
-            err.print(f"ocitree: {exc}", markup=False, highlight=False)
-            if exc.new_plan is not None:
-                if args.json:
-                    _print_json(out, _result_json(exc.new_plan, None))
-                else:
-                    out.print(render_plan(exc.new_plan, store.blob_reclaim))
-            return EXIT_REFUSED
+        return _confirm_and_execute(plan, store, args, out, err, config)
     finally:
         store.close()
+
+
+def _confirm_and_execute(plan: DeletionPlan, store: Store, args, out: Console, err: Console, config,
+                         render=None) -> int:
+    """Show an allowed plan, ask (unless --yes), execute, report: delete and prune alike."""
+    render = render or (lambda p: render_plan(p, store.blob_reclaim))
+    if not args.json:
+        out.print(render(plan))
+    if not args.yes and not _confirm(plan, err):
+        err.print("Cancelled; nothing was deleted.", markup=False)
+        return EXIT_OK
+    progress = None
+    if err.is_terminal and not args.json:
+        def progress(done, total, ref):
+            err.print(f"  deleted {done}/{total} {ref.repository}@{ref.digest[:19]}", markup=False, highlight=False)
+    try:
+        result = execute_plan(plan, store, progress, audit_log=config.audit_log)
+    except StalePlanError as exc:
+        err.print(f"ocitree: {exc}", markup=False, highlight=False)
+        if exc.new_plan is not None:
+            if args.json:
+                _print_json(out, _result_json(exc.new_plan, None))
+            else:
+                out.print(render(exc.new_plan))
+        return EXIT_REFUSED
     if result.audit_log is None:
         err.print(f"ocitree: warning: could not append to the audit log {config.audit_log}", markup=False)
     if args.json:
@@ -235,6 +246,38 @@ def cmd_plan_or_delete(args, out: Console, err: Console, deleting: bool) -> int:
     else:
         out.print(render_result(result))
     return EXIT_OK if result.completed else EXIT_FAILURE
+
+
+def cmd_prune(args, out: Console, err: Console) -> int:
+    config = load_config()
+    parse_rules(args.protect)
+    check_args(args)
+    options = _options(args, config)
+    if args.dry_run and args.yes:
+        raise BadInputError("--dry-run and --yes contradict each other: choose one")
+    store = open_store(args.source, options)
+    try:
+        registry = _load(store, err)
+        plan = prune_plan(registry, args, [*args.protect, *config.protect])
+        if args.untagged and not store.sees_untagged:
+            err.print("ocitree: note: a live registry lists manifests only through tags and indexes; untagged "
+                      "manifests that no index lists are invisible here, so --untagged cannot find them", markup=False, highlight=False)
+        plan.retained.sort(key=lambda r: (r.repository, r.digest))
+
+        def render(p: DeletionPlan):
+            return Group(render_plan(p, store.blob_reclaim, title=prune_title(p)), render_retained(plan))
+
+        if not plan.delete or options.read_only or args.dry_run:
+            if args.json:
+                _print_json(out, _result_json(plan, None))
+            else:
+                out.print(render(plan))
+                if not plan.delete:
+                    err.print("Nothing to prune: no candidate is left to delete.", markup=False)
+            return EXIT_OK
+        return _confirm_and_execute(plan, store, args, out, err, config, render)
+    finally:
+        store.close()
 
 
 def cmd_demo(args, out: Console, err: Console) -> int:
@@ -296,6 +339,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_ls(args, out, err)
         if command in ("plan", "delete"):
             return cmd_plan_or_delete(args, out, err, deleting=command == "delete")
+        if command == "prune":
+            return cmd_prune(args, out, err)
         if command == "demo":
             return cmd_demo(args, out, err)
         if command == "web":

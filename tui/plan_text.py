@@ -43,10 +43,14 @@ RECLAIM_WORDING = {
 }
 
 
-def render_plan(plan: DeletionPlan, blob_reclaim: str = "gc") -> RenderableType:
+def render_plan(plan: DeletionPlan, blob_reclaim: str = "gc", title: str | None = None) -> RenderableType:
+    """`title` replaces the list of REFs (a prune names its rule, not thousands of targets)."""
     parts: list[RenderableType] = []
-    targets = ", ".join(literal(t.reference) for t in plan.targets)
-    parts.append(Text.assemble(("Plan for ", "bold"), (targets, "bold cyan"), f"  (source: {literal(plan.source)})"))
+    if title is None:
+        targets = ", ".join(literal(t.reference) for t in plan.targets)
+        parts.append(Text.assemble(("Plan for ", "bold"), (targets, "bold cyan"), f"  (source: {literal(plan.source)})"))
+    else:
+        parts.append(Text.assemble((title, "bold"), f"  (source: {literal(plan.source)})"))
     if not plan.allowed:
         parts.append(Text("REFUSED: nothing will be deleted", style="bold red"))
         for r in plan.refusals:

@@ -65,6 +65,9 @@ class Store(ABC):
     #: what happens to unused blobs after a delete: "gc" (a registry's garbage collector
     #: reclaims them later), "immediate" (the store removes them itself), "kept" (left in place)
     blob_reclaim: str = "gc"
+    #: whether untagged manifests that no index lists are visible at all (the Distribution API
+    #: lists manifests only through tags and indexes)
+    sees_untagged: bool = True
 
     @abstractmethod
     def load(self, progress: ProgressCallback | None = None) -> Registry: ...

@@ -15,6 +15,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from .. import media_types as mt
+from ..dates import parse_created
 from ..durable_files import write_atomically
 from ..errors import BadInputError, MalformedDataError, StoreError
 from ..gc_pause import gc_paused
@@ -93,6 +94,7 @@ def _artifact(repository: str, entry: SampleArtifact) -> Artifact:
         config_media_type=config_type,
         annotations=entry.annotations,
         tags=list(entry.tags),
+        created=parse_created(entry.created),
     )
 
 

@@ -22,6 +22,7 @@ from json import JSONDecodeError
 from json.decoder import WHITESPACE, JSONDecoder, scanstring
 
 from .. import media_types as mt
+from ..dates import parse_created
 from ..errors import MalformedDataError
 from ..model import Artifact, BlobRef, ChildRef, PlatformInfo, Registry, Repository
 from ..names import is_repository_name
@@ -35,7 +36,7 @@ _SKIP = WHITESPACE.match
 _scan_value = JSONDecoder().scan_once  # the settings json.loads uses
 _MAX_SIZE = 2**63 - 1  # beyond any real size; bigger ones take the reference path
 
-_ENTRY_KEYS = frozenset({"digest", "tags", "mediaType", "size", "artifactType", "annotations", "config", "layers", "manifests", "subject"})
+_ENTRY_KEYS = frozenset({"digest", "tags", "mediaType", "size", "artifactType", "annotations", "config", "layers", "manifests", "subject", "created"})
 _BLOB_KEYS = frozenset({"digest", "size", "mediaType"})
 _CHILD_KEYS = frozenset({"digest", "size", "mediaType", "platform", "annotations"})
 _PLATFORM_KEYS = frozenset({"os", "architecture", "variant", "os.version"})
@@ -67,6 +68,15 @@ def _annotations(value: object) -> dict[str, str] | None:
         if type(v) is not str:
             raise Doubt
     return value  # type: ignore[return-value]
+
+
+def _created(value: object) -> float | None:
+    if value is None:
+        return None
+    created = parse_created(value)
+    if created is None:
+        raise Doubt  # the reference reader words the error
+    return created
 
 
 class EntryReader:
@@ -189,6 +199,7 @@ class EntryReader:
             config_type,
             _annotations(get("annotations")),
             tags,
+            _created(get("created")),
         )
 
 

@@ -12,7 +12,8 @@
                           "platform": {"os": "linux", "architecture": "amd64"}}]},
           {"digest": "sha256:…", "size": 500,
            "config": {"digest": "sha256:…", "size": 1469},
-           "layers": [{"digest": "sha256:…", "size": 3000000}]},
+           "layers": [{"digest": "sha256:…", "size": 3000000}],
+           "created": "2026-01-31T12:00:00Z"},                      // optional, RFC 3339
           {"digest": "sha256:…", "subject": "sha256:…", "artifactType": "application/spdx+json"}
         ]
       }
@@ -26,6 +27,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from .. import media_types as mt
+from ..dates import parse_created
 from ..manifest import Digest, Platform
 from ..names import check_repository_name, check_tag
 
@@ -71,6 +73,14 @@ class SampleArtifact(BaseModel):
     layers: list[SampleBlob] = Field(default_factory=list)
     manifests: list[SampleChild] | None = None
     subject: Digest | None = None
+    created: str | None = None  # RFC 3339; when the image or index was built (core.dates)
+
+    @field_validator("created")
+    @classmethod
+    def _rfc3339(cls, value: str | None) -> str | None:
+        if value is not None and parse_created(value) is None:
+            raise ValueError("not an RFC 3339 date and time (write 2026-01-31T12:00:00Z)")
+        return value
 
     @field_validator("subject", mode="before")
     @classmethod

@@ -32,6 +32,8 @@ DELETE_DONE = (200, 202, 204)
 
 
 class RegistryStore(Store):
+    sees_untagged = False  # the API lists manifests only through tags and indexes
+
     def __init__(self, source: str, options: SourceOptions | None = None, *, timeout: float = 30.0,
                  retry: RetryPolicy | None = None, catalog_page_size: int = CATALOG_PAGE,
                  cache: ManifestCache | None = None, fast_path: bool = True):
