@@ -72,12 +72,12 @@ def _fail(where: str, what: str) -> BadInputError:
 def _pattern(value: object, where: str) -> str:
     if not isinstance(value, str):
         raise _fail(where, "pattern must be a string")
-    for part in value.split(","):
-        compile_doublestar(part)  # a malformed pattern is bad input now, not at match time
+    if value:
+        compile_doublestar(value)  # a malformed pattern is bad input now, not at match time
     return value
 
 
-def _untagged_extra(extras: object, default: bool, where: str) -> bool:
+def _untagged_extra(extras: object, default: bool) -> bool:
     if extras in (None, ""):
         return default
     if isinstance(extras, str):
@@ -91,6 +91,7 @@ def _untagged_extra(extras: object, default: bool, where: str) -> bool:
 
 
 def _tag_selector(raw: object, where: str) -> list[TagSelector]:
+    # Harbor's UI stores a list of names `a,b` as the doublestar alternative `{a,b}`.
     if not isinstance(raw, dict):
         raise _fail(where, "a tag selector must be an object")
     kind = raw.get("kind", "doublestar")
@@ -100,10 +101,7 @@ def _tag_selector(raw: object, where: str) -> list[TagSelector]:
     if decoration not in ("matches", "excludes"):
         raise _fail(where, f"tag selector decoration must be matches or excludes, not {printable(str(decoration))!r}")
     pattern = _pattern(raw.get("pattern", ""), where)
-    untagged = _untagged_extra(raw.get("extras"), decoration == "matches", where)
-    # Harbor's UI writes `a,b` for several names; doublestar's `{a,b}` means the same.
-    if "," in pattern and not pattern.startswith("{"):
-        pattern = "{" + pattern + "}"
+    untagged = _untagged_extra(raw.get("extras"), decoration == "matches")
     return [TagSelector(decoration, pattern, untagged)]
 
 
@@ -123,8 +121,6 @@ def _repository_selectors(raw: object, where: str) -> tuple[RepositorySelector, 
         if decoration not in ("repoMatches", "repoExcludes"):
             raise _fail(here, f"decoration must be repoMatches or repoExcludes, not {printable(str(decoration))!r}")
         pattern = _pattern(sel.get("pattern", ""), here)
-        if "," in pattern and not pattern.startswith("{"):
-            pattern = "{" + pattern + "}"
         selectors.append(RepositorySelector(decoration, pattern))
     return tuple(selectors)
 
