@@ -16,6 +16,7 @@ from fnmatch import fnmatchcase
 
 from .dates import CreatedTimes
 from .errors import BadInputError
+from .gc_pause import gc_paused
 from .model import Artifact, Registry, Repository
 from .plan import DeletionPlan, RetainedEntry, RetainReason, TargetRef
 from .planner import plan_deletion
@@ -214,7 +215,11 @@ def plan_prune(registry: Registry, selection: Selection, protect: Iterable[str] 
     Unlike `delete`, a target the rules refuse (an index outside the plan lists it, or it or an
     accessory that would go with it carries a protected tag) is retained with the reason and the
     rest proceeds: the planner runs again without it."""
-    protect = list(protect)
+    with gc_paused():  # a prune plans hundreds of thousands of entries and makes no garbage cycles
+        return _plan_prune(registry, selection, list(protect))
+
+
+def _plan_prune(registry: Registry, selection: Selection, protect: list[str]) -> DeletionPlan:
     targets = list(selection.targets)
     retained = list(selection.retained)
     while True:

@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from core.dates import CreatedTimes, format_created
 from core.model import Artifact, Registry, Repository
 from core.names import short_digest
 from core.plan import DeletionPlan, ExecutionResult
@@ -154,6 +155,14 @@ def _add_artifact(node: Tree, repo: Repository, artifact: Artifact, platform: st
 
 
 def registry_json(registry: Registry) -> dict:
+    per_repo: dict[str, CreatedTimes] = {}
+
+    def times(repo: Repository) -> CreatedTimes:
+        found = per_repo.get(repo.name)
+        if found is None:
+            found = per_repo[repo.name] = CreatedTimes(repo)
+        return found
+
     def one(repo: Repository, artifact: Artifact, platform: str | None, path: frozenset) -> dict:
         path = path | {artifact.digest}
         out = {
@@ -167,6 +176,7 @@ def registry_json(registry: Registry) -> dict:
             "shared": len(repo.parents.get(artifact.digest, ())) > 1,
             "artifact_type": artifact.artifact_type,
             "annotations": artifact.annotations or {},
+            "created": format_created(times(repo).of(artifact.digest)) if times(repo).of(artifact.digest) is not None else None,
             "children": [],
             "accessories": [],
             "missing_children": [],
