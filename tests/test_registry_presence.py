@@ -156,3 +156,29 @@ def test_a_digest_held_only_by_another_repository_is_missing_without_any_cache(r
     assert code == 0 and result["completed"], result
     assert [m["digest"] for m in result["missing"]] == [shared]
     assert present(registry.url, keeper, shared)
+
+
+async def test_the_tui_shows_a_child_deleted_by_another_client_as_missing(registry, release, capsys):
+    from core.stores.registry.store import RegistryStore
+    from tests.tui_pilot import screen_text, settle
+    from tui.app import OcitreeApp
+
+    images, index = release
+    run_json(capsys, "ls", registry.url)  # fills the manifest cache
+    skopeo_delete(registry.host, "team/app", images[1].digest)
+    store = RegistryStore(registry.url)
+    app = OcitreeApp(store)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            tree = app.tree
+            node = tree.reveal(("team/app", index.digest))
+            node.expand()
+            await settle(pilot)
+            rows = [tree.render_label(n, tree.rich_style, tree.rich_style).plain for n in node.children]
+    finally:
+        store.close()
+    hexes = [m.digest.partition(":")[2][:12] for m in images]
+    assert len(rows) == 3
+    assert [r for r in rows if r.startswith("missing")] == [next(r for r in rows if hexes[1] in r)]
+    assert all(not r.startswith("missing") for r in rows if hexes[1] not in r)
