@@ -123,7 +123,8 @@ class Repository:
                 blob_users[blob] = blob_users.get(blob, 0) + 1
             if artifact.subject:
                 self._add_accessory(artifact.subject, artifact.digest)
-                self.accessory_kinds[artifact.digest] = mt.accessory_kind(artifact.artifact_type, artifact.config_media_type)
+                self.accessory_kinds[artifact.digest] = mt.accessory_kind(
+                    artifact.artifact_type, artifact.config_media_type, layer_media_types=tuple(b.media_type for b in artifact.blobs if b.media_type))
         for tag, digest in self.tags.items():
             match = _COSIGN_TAG.match(tag)
             if match:
