@@ -13,7 +13,10 @@ cache is not fetched again (content by digest never changes), but the cache know
 presence: a repository may have lost it (another client deleted it) or never had it (the same
 digest read in another repository). So a cached manifest counts only once this repository has
 answered for it in this load: a 304 to its tag, or a HEAD by digest. A warm load saves bytes and
-parsing, never a question about what the repository holds now.
+parsing, never a question about what the repository holds now. (Not a conditional GET by digest:
+distribution 2.8 answers If-None-Match naming the digest with 304 before looking, even for a
+manifest deleted long ago. It spends about 1.3 ms of CPU on a HEAD, a GET or a 304 alike, so the
+registry's CPU, not ours, bounds how much faster a warm load can be.)
 
 What a plain registry cannot show: a manifest with no tag that no index lists is invisible
 through the Distribution API (and so is an accessory found only by its `subject` field, when
