@@ -272,3 +272,26 @@ def test_version_and_unknown_commands(tmp_path, capsys, monkeypatch):
     assert err.count("\n") == 1
     assert "unknown command 'frobnicate'" in err and "ls, plan, delete, demo, web" in err
     assert "no such file" not in err
+
+
+def test_ls_counts_platforms_and_labels_both_sizes(tmp_path, capsys):
+    from core.sizes import total_size
+    from core.stores.sample import SampleStore
+    from tui.plan_text import human_bytes
+
+    path = _demo(tmp_path)
+    assert main(["ls", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    line = lambda start: next(l for l in lines if start in l)  # noqa: E731
+    assert "[1 platform]" in line("2026.10 ") and "[2 entries]" in line("2026.11 ")
+    repo = SampleStore(path).load().repositories["harbor/docs-example"]
+    index = repo.tags["multiarch"]
+    children = [repo.artifacts[c.digest] for c in repo.artifacts[index].children]
+    blobs = {b.digest: b.size for c in children for b in c.blobs}
+    expected = repo.artifacts[index].size + sum(c.size for c in children) + sum(blobs.values())
+    assert total_size(repo, index) == expected
+    assert f"manifest 682 B, total {human_bytes(expected)}" in line("multiarch ")
+    assert main(["ls", str(path), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    top = next(r for r in doc["repositories"] if r["name"] == "harbor/docs-example")["artifacts"][0]
+    assert (top["size"], top["total_size"]) == (682, expected)

@@ -206,7 +206,9 @@ def cmd_ls(args, out: Console, err: Console) -> int:
     if args.json:
         _print_json(out, registry_json(registry))
     else:
-        out.print(render_registry(registry))
+        # Piped: one artifact per line, whole, for grep (a terminal wraps long lines itself).
+        wide = out if out.is_terminal else Console(file=out.file, highlight=False, width=10_000, color_system=None)
+        wide.print(render_registry(registry))
     return EXIT_OK
 
 
