@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
@@ -12,7 +13,8 @@ from core.protection import ProtectionRule, first_protected
 from ..literal import literal
 from ..plan_text import display_tag, human_bytes
 from .entries import Entry, group_title
-from .labels import hex12, is_cosign_tag, kind_of, platform_summary, shown_tags
+
+from .labels import SizeCache, hex12, is_cosign_tag, kind_of, platform_summary, shown_tags
 
 LIST_LIMIT = 25  # rows listed per section; the tree shows the rest
 
@@ -72,6 +74,7 @@ def details_text(
     preview: Text | None,
     rules: tuple[ProtectionRule, ...],
     jump_targets: list[ArtifactKey],
+    sizes: SizeCache | None = None,
 ) -> Text:
     """The pane's content; fills `jump_targets` with the parents (or subjects) keys 1-9 reach."""
     text = Text()
@@ -110,6 +113,7 @@ def details_text(
     digest = entry.digest
     artifact = repo.artifacts[digest]
     kind = kind_of(repo, digest)
+    sizes = sizes or SizeCache()
     tags = list(artifact.tags)
     title = Text()
     title.append(kind, "bold")
@@ -127,14 +131,16 @@ def details_text(
         text.append_text(preview)
         text.append("\n")
     text.append("\n")
-    _field(text, "Digest", digest)
+    # The whole digest alone on its line: selecting the line copies exactly the digest.
+    text.append("Digest:", "bold")
+    text.append("\n")
+    text.append(digest)
+    text.append("\n")
     _field(text, "Media type", artifact.media_type)
     if artifact.artifact_type:
         _field(text, "Artifact type", artifact.artifact_type)
-    size = f"{human_bytes(artifact.size)} manifest"
-    if artifact.blobs:
-        size += f", {human_bytes(artifact.total_size)} with its blobs"
-    _field(text, "Size", size)
+    _field(text, "Size", f"manifest {human_bytes(artifact.size)}, total {human_bytes(sizes.size(repo, digest))}")
+    text.append("  total: the manifest and all it references, each blob once\n", "dim")
     if entry.platform:
         _field(text, "Platform", str(entry.platform))
     if artifact.is_index:
@@ -228,8 +234,15 @@ def _jump_hint(repo: Repository, jump_targets: list[ArtifactKey]) -> str:
     return f"  in {literal(repo.name)}\n  {keys} jumps there, p to the next\n"
 
 
-class DetailsPane(VerticalScroll, can_focus=False):
-    """Scrolls with the mouse; the keyboard stays on the tree."""
+class DetailsPane(VerticalScroll, can_focus=True):
+    """Tab moves the focus here from the tree (and back); then the arrows, j/k and
+    PageUp/PageDown scroll it, so a long list below the screen's edge can be read."""
+
+    BINDINGS = [
+        Binding("j", "scroll_down", "Down", show=False),
+        Binding("k", "scroll_up", "Up", show=False),
+        Binding("tab", "app.focus_next", "Tree", tooltip="Back to the tree", id="details.tree"),
+    ]
 
     def compose(self):
         yield Static(id="details-body")

@@ -1,0 +1,161 @@
+"""`f` filter: which artifacts match, and which rows stay visible so that they can be reached.
+
+An artifact matches when every word of the filter matches one of: its repository's name, a
+tag, the start of its digest, a platform an index lists it with (`s390x`, `linux/arm64/v8`),
+its kind (`index`, `image`, `signature`, `sbom`, ...) or a marker (`shared`, `untagged`,
+`orphaned`, `protected`). The rows shown are the matches, every row above them (the parents
+and subjects on the way up) and everything below a match.
+
+Built for 100,000 artifacts: each repository's searchable words are worked out once per
+graph (a deletion makes a new graph), so a filter is a few substring tests per artifact.
+No Textual here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from core.model import Registry, Repository
+from core.protection import ProtectionRule, first_protected
+
+from .entries import root_items
+
+ArtifactKey = tuple[str, str]
+_HEX = re.compile(r"^[0-9a-f]+$")
+MIN_BARE_HEX = 4  # a bare word this short is a tag or name fragment, not a digest prefix
+ORPHANED = "orphaned"
+
+
+def is_cosign_tag(tag: str) -> bool:
+    return tag.startswith(("sha256-", "sha512-")) and len(tag) > 70
+
+
+def kind_word(repo: Repository, digest: str) -> str:
+    if digest in repo.subjects:
+        return repo.accessory_kinds.get(digest, "accessory")
+    return repo.artifacts[digest].kind
+
+
+def is_orphaned(repo: Repository, digest: str) -> bool:
+    """An accessory whose subject is gone: it describes nothing any more."""
+    subjects = repo.subjects.get(digest)
+    return bool(subjects) and digest not in repo.parents and not any(s in repo.artifacts for s in subjects)
+
+
+class SearchWords:
+    """Per repository graph: digest -> the lower-case words a filter is matched against."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, tuple[Repository, tuple, dict[str, str]]] = {}
+
+    def of(self, repo: Repository, rules: tuple[ProtectionRule, ...]) -> dict[str, str]:
+        cached = self._cache.get(repo.name)
+        if cached is not None and cached[0] is repo and cached[1] is rules:
+            return cached[2]
+        platforms: dict[str, list[str]] = {}
+        for artifact in repo.artifacts.values():
+            for child in artifact.children:
+                if child.platform is not None:
+                    platforms.setdefault(child.digest, []).append(str(child.platform))
+        top = set(root_items(repo))
+        words: dict[str, str] = {}
+        for digest, artifact in repo.artifacts.items():
+            parts = [t for t in artifact.tags]
+            parts.append(kind_word(repo, digest))
+            parts.extend(platforms.get(digest, ()))
+            if len(repo.parents.get(digest, ())) > 1:
+                parts.append("shared")
+            if digest in top and not [t for t in artifact.tags if not is_cosign_tag(t)] and digest not in repo.subjects:
+                parts.append("untagged")
+            if is_orphaned(repo, digest):
+                parts.append(ORPHANED)
+            if rules and artifact.tags and first_protected(rules, repo.name, artifact.tags):
+                parts.append("protected")
+            words[digest] = "\n".join(parts).lower()
+        self._cache[repo.name] = (repo, rules, words)
+        return words
+
+
+@dataclass
+class FilterResult:
+    text: str
+    matched: set[ArtifactKey] = field(default_factory=set)
+    visible: set[ArtifactKey] = field(default_factory=set)  # matched and every row above them
+    repositories: set[str] = field(default_factory=set)  # repositories with a visible row
+    total: int = 0
+
+    @property
+    def count(self) -> int:
+        return len(self.matched)
+
+    def shows(self, key: ArtifactKey) -> bool:
+        return key in self.visible
+
+
+def _terms(text: str) -> list[tuple[str, str | None]]:
+    """(word, digest hex prefix or None) for every word of the filter."""
+    out: list[tuple[str, str | None]] = []
+    for word in text.lower().split():
+        algorithm, colon, rest = word.partition(":")
+        if colon and algorithm in ("sha256", "sha512") and _HEX.match(rest or "0"):
+            out.append(("", rest))  # only a digest can match sha256:<hex>
+        elif _HEX.match(word) and len(word) >= MIN_BARE_HEX:
+            out.append((word, word))
+        else:
+            out.append((word, None))
+    return out
+
+
+def apply_filter(registry: Registry, text: str, words: SearchWords, rules: tuple[ProtectionRule, ...] = ()) -> FilterResult:
+    terms = _terms(text)
+    result = FilterResult(text=text, total=registry.artifact_count)
+    if not terms:
+        return result
+    matched, visible = result.matched, result.visible
+    for name, repo in registry.repositories.items():
+        lowered = name.lower()
+        rest = [(w, h) for w, h in terms if not (w and w in lowered)]  # words the name does not answer
+        if not rest:
+            keys = {(name, d) for d in repo.artifacts}
+            matched |= keys
+            visible |= keys
+            result.repositories.add(name)
+            continue
+        found: list[str] = []
+        table = words.of(repo, rules)
+        if len(rest) == 1:  # the usual case, kept tight: one word, 100,000 artifacts
+            word, hexp = rest[0]
+            if hexp is None:
+                found = [d for d, s in table.items() if word in s]
+            elif word:
+                found = [d for d, s in table.items() if word in s or d.startswith(hexp, d.find(":") + 1)]
+            else:
+                found = [d for d in table if d.startswith(hexp, d.find(":") + 1)]
+        else:
+            for d, s in table.items():
+                for word, hexp in rest:
+                    if not ((word and word in s) or (hexp is not None and d.startswith(hexp, d.find(":") + 1))):
+                        break
+                else:
+                    found.append(d)
+        if not found:
+            continue
+        result.repositories.add(name)
+        parents, subjects = repo.parents, repo.subjects
+        for d in found:
+            key = (name, d)
+            matched.add(key)
+            if key in visible:
+                continue
+            visible.add(key)
+            stack = [*parents.get(d, ()), *subjects.get(d, ())]
+            while stack:  # the rows above: every parent, and the subject of an accessory
+                up = stack.pop()
+                up_key = (name, up)
+                if up_key in visible or up not in repo.artifacts:
+                    continue
+                visible.add(up_key)
+                stack.extend(parents.get(up, ()))
+                stack.extend(subjects.get(up, ()))
+    return result
