@@ -299,7 +299,8 @@ class OcitreeApp(App[int]):
                     preview = self._preview(key)
         self.jump_targets = []
         content = details_text(self.registry, entry, preview, self._rules, self.jump_targets, self.tree._sizes)
-        self.query_one("#details", DetailsPane).show(content)
+        digest = entry.digest if entry is not None and entry.kind == "artifact" else None
+        self.query_one("#details", DetailsPane).show(content, digest)
         self.refresh_bindings()
 
     def _preview(self, key: ArtifactKey) -> Text:

@@ -246,7 +246,22 @@ class DetailsPane(VerticalScroll, can_focus=True):
 
     def compose(self):
         yield Static(id="details-body")
+        # The digest alone in its own widget: a double click selects exactly it (ctrl+c copies).
+        yield Static(id="details-digest")
+        yield Static(id="details-rest")
 
-    def show(self, content: Text) -> None:
-        self.query_one("#details-body", Static).update(content)
+    def show(self, content: Text, digest: str | None = None) -> None:
+        head, rest = content, Text()
+        lines = content.split("\n", allow_blank=True)
+        at = next((i for i, line in enumerate(lines) if digest and line.plain == digest), None)
+        if at is not None:
+            head = Text("\n").join(lines[:at])
+            rest = Text("\n").join(lines[at + 1 :])
+        self.query_one("#details-body", Static).update(head)
+        digest_line = self.query_one("#details-digest", Static)
+        digest_line.display = at is not None
+        digest_line.update(digest if at is not None else "")
+        tail = self.query_one("#details-rest", Static)
+        tail.display = at is not None
+        tail.update(rest)
         self.scroll_home(animate=False)
