@@ -125,10 +125,10 @@ async def test_filter_matches_kind_marker_digest_repository_and_several_words(tm
         assert "no artifact matches 'no-such-thing'" in screen_text(app)
         assert len(app.tree.root.children) == 0
         await filter_by(pilot, "payments signature")
-        signatures = [k for k in app.tree.filter.matched]
+        signatures = app.tree.filter.matched_keys()
         assert signatures and all(registry.repositories["payments/api"].accessory_kinds[d] == "signature" for _, d in signatures)
         await filter_by(pilot, "untagged")
-        untagged = app.tree.filter.matched
+        untagged = app.tree.filter.matched_keys()
         assert untagged and all(not registry.repositories[r].artifacts[d].tags for r, d in untagged)
 
 

@@ -140,7 +140,6 @@ def details_text(
     if artifact.artifact_type:
         _field(text, "Artifact type", artifact.artifact_type)
     _field(text, "Size", f"manifest {human_bytes(artifact.size)}, total {human_bytes(sizes.size(repo, digest))}")
-    text.append("  total: the manifest and all it references, each blob once\n", "dim")
     if entry.platform:
         _field(text, "Platform", str(entry.platform))
     if artifact.is_index:

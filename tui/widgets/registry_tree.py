@@ -146,13 +146,15 @@ class RegistryTree(Tree[Entry]):
                     names = [n for n in names if n in self.filter.repositories]
                 items = [Entry("repository", name) for name in names]
             elif entry.kind == "repository":
-                items = [Entry("artifact", entry.repository, d) for d in self.top_level(entry.repository)]
+                digests = self.top_level(entry.repository)
                 if self.filter is not None:
-                    items = [e for e in items if e.key in self.filter.visible]
+                    shown = self.filter.visible.get(entry.repository, ())
+                    digests = [d for d in digests if d in shown]
+                items = [Entry("artifact", entry.repository, d) for d in digests]
             else:
                 items = items_below(self.registry, entry)
-                if self.filter is not None and entry.kind != "group" and entry.key not in self.filter.matched:
-                    items = [e for e in items if e.key is not None and e.key in self.filter.visible]
+                if self.filter is not None and entry.kind != "group" and not self.filter.matches(entry.key):
+                    items = [e for e in items if self.filter.shows(e.key)]
             entry.items = items if entry.kind == "group" else grouped(items)
             self._populated.append(node)
         return entry.items
@@ -387,8 +389,18 @@ class RegistryTree(Tree[Entry]):
     # -- finding and revealing ----------------------------------------------------------------
 
     def _child_matching(self, node: TreeNode[Entry], want) -> TreeNode[Entry] | None:
-        """The child of `node` (looking inside groups) whose entry satisfies `want`."""
-        self._fill_now(node)
+        """The child of `node` (looking inside groups) whose entry satisfies `want`. Rows are
+        created only as far as the wanted one; the rest follow in chunks (as on expanding)."""
+        items = self._items(node)
+        wanted_at = next(
+            (i for i, item in enumerate(items) if (item.kind == "group" and any(want(e) for e in item.items or ())) or want(item)), None
+        )
+        if wanted_at is None:
+            return None
+        if node.data.filled <= wanted_at:
+            self._add_items(node, wanted_at + 1 - node.data.filled)
+            if node.data.filled < len(items) and node.is_expanded:
+                self.run_worker(self._fill_in_chunks(node), group="fill")
         for child in node.children:
             data = child.data
             if data.kind == "group":

@@ -49,7 +49,7 @@ def find_matches(registry: Registry, query: str, shown=None) -> list[Match]:
             hit = hex_prefix is not None and digest.partition(":")[2].startswith(hex_prefix)
             if not hit:
                 hit = any(lowered in t.lower() for t in artifact.tags)
-            if hit and (shown is None or (name, digest) in shown.visible):
+            if hit and (shown is None or shown.shows((name, digest))):
                 matches.append(Match(name, digest))
     return matches
 
