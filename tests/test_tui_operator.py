@@ -49,7 +49,7 @@ async def filter_by(pilot, text: str) -> None:
 async def test_c_copies_the_full_reference_and_says_what(tmp_path):
     app, path = demo_app(tmp_path)
     index = digest_of(path, BASE, "v2.4")
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await settle(pilot)
         await press(pilot, "c")  # on a repository row: its name
         assert app.clipboard == "harbor/docs-example"
@@ -57,7 +57,8 @@ async def test_c_copies_the_full_reference_and_says_what(tmp_path):
         await press(pilot, "c")
         assert app.clipboard == f"{BASE}@{index}"
         assert len(index) == 71
-        assert notifications(app)[-1].endswith(f"{BASE}@{index}")
+        assert notifications(app)[-1] == f"Copied {BASE}@{index}"
+        assert "Copied" in screen_text(app)  # the toast, drawn (not a crash)
 
 
 async def test_the_details_pane_shows_the_whole_digest_alone_and_a_double_click_selects_it(tmp_path):

@@ -330,7 +330,7 @@ class OcitreeApp(App[int]):
     @on(RegistryTree.Expanded)
     def _expanded_all(self, event: RegistryTree.Expanded) -> None:
         if not event.complete:
-            self.notify(f"{literal(event.repository)} is large: opened {event.rows:,} rows; Enter opens the rest one by one.")
+            self.notify(f"{literal(event.repository)} is large: opened {event.rows:,} rows; Enter opens the rest one by one.", markup=False)
 
     # -- marking ---------------------------------------------------------------------------------
 
@@ -345,7 +345,7 @@ class OcitreeApp(App[int]):
         self._update_header()
         self.refresh_bindings()
         if marked and self.read_only:
-            self.notify("Read-only: marks show what a deletion would take, but d does nothing.", severity="warning")
+            self.notify("Read-only: marks show what a deletion would take; d previews the plan.", severity="warning")
 
     def action_unmark_all(self) -> None:
         self.tree.clear_marks()
@@ -675,7 +675,7 @@ class OcitreeApp(App[int]):
             return
         reference = f"{entry.repository}@{entry.digest}" if entry.digest else entry.repository
         self.copy_to_clipboard(reference)
-        self.notify(Text(literal(reference)), title="Copied to the clipboard")
+        self.notify(f"Copied {literal(reference)}", markup=False)
 
     def action_interrupt(self) -> None:
         """ctrl+c: copy selected text if there is some; else quit, asking first while deleting."""
