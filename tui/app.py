@@ -165,6 +165,12 @@ class OcitreeApp(App[int]):
         self._update_header()
         self.load()
 
+    def on_resize(self, event) -> None:
+        # Under 80 columns the footer needs the palette's room for q Quit (ctrl+p still works).
+        footer = self.screen_stack[0].query(Footer)
+        for f in footer:
+            f.show_command_palette = event.size.width >= 80
+
     def _update_header(self) -> None:
         marked = len(self.tree.marked) if self.is_mounted else 0
         tree_filter = self.tree.filter if self.is_mounted else None
