@@ -357,3 +357,23 @@ async def test_ctrl_c_during_a_deletion_asks_and_stops_part_way(tmp_path):
     assert app.return_code == 1
     assert (BASE, index) in store.gone  # the index went first
     assert len(store.gone) < 10  # and it stopped before the end
+
+
+async def test_an_accessory_whose_subject_is_gone_is_marked_orphaned_and_filterable():
+    from core import media_types as mt
+    from core.model import Artifact, Registry, Repository
+
+    from .tui_pilot import MemoryStore
+
+    name = "team/app"
+    image = Artifact(name, "sha256:" + "1" * 64, mt.OCI_MANIFEST, 400, config_media_type=mt.OCI_CONFIG, tags=["v1"])
+    orphan = Artifact(name, "sha256:" + "2" * 64, mt.OCI_MANIFEST, 300, subject="sha256:" + "9" * 64,
+                      artifact_type="application/vnd.dev.cosign.artifact.sig.v1+json")
+    app = OcitreeApp(MemoryStore(Registry("memory", [Repository(name, [image, orphan])])))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await press(pilot, "enter")
+        assert row_of(app, (name, orphan.digest)).startswith("orphaned signature")
+        await filter_by(pilot, "orphaned")
+        assert app.tree.filter.matched_keys() == [(name, orphan.digest)]
+        assert "filter: orphaned (1 of 2)" in header(app)

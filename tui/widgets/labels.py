@@ -138,11 +138,12 @@ def row_text(
     tags = [t for t in artifact.tags if not is_cosign_tag(t)]
     kind = kind_of(repo, digest)
     if entry.relation == "accessory" or digest in repo.subjects:
+        if entry.relation == "top":  # the `orphaned` marker the filter matches
+            text.append("orphaned ", styles.missing)
         text.append(kind, styles.accessory)
         text.append(" ")
         if entry.relation == "top":
             text.append("of a missing subject ", styles.missing)
-            text.append("orphaned ", styles.missing)
         if tags:
             text.append(literal(shown_tags(tags)), styles.tags)
             text.append(" ")
