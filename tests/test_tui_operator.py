@@ -222,8 +222,8 @@ async def test_tab_focuses_the_details_pane_which_then_scrolls(tmp_path):
         await press(pilot, "pagedown")
         assert details.scroll_y > 0
         await press(pilot, "end")
-        assert "Children (10)" in screen_text(app) or "and" in screen_text(app)
         assert details.scroll_y == details.max_scroll_y
+        assert "jumps there" in screen_text(app) or "windows/amd64" in screen_text(app)  # the list's end, readable
         await press(pilot, "tab")
         assert isinstance(app.focused, RegistryTree)
 
@@ -311,9 +311,9 @@ async def test_ctrl_c_quits(tmp_path):
     app, path = demo_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
+        assert not app._exit
         await pilot.press("ctrl+c")
-        await pilot.pause()
-        assert not app.is_running or app._exit_renderables is not None
+        assert app._exit  # the app was told to quit by the key, not by the test ending
     assert app.return_code == 0
 
 
