@@ -20,21 +20,12 @@ from core.model import Registry, Repository
 from core.protection import ProtectionRule, first_protected
 
 from .entries import root_items
+from .labels import is_cosign_tag, kind_of
 
 ArtifactKey = tuple[str, str]
 _HEX = re.compile(r"^[0-9a-f]+$")
 MIN_BARE_HEX = 4  # a bare word this short is a tag or name fragment, not a digest prefix
 ORPHANED = "orphaned"
-
-
-def is_cosign_tag(tag: str) -> bool:
-    return tag.startswith(("sha256-", "sha512-")) and len(tag) > 70
-
-
-def kind_word(repo: Repository, digest: str) -> str:
-    if digest in repo.subjects:
-        return repo.accessory_kinds.get(digest, "accessory")
-    return repo.artifacts[digest].kind
 
 
 def is_orphaned(repo: Repository, digest: str) -> bool:
@@ -61,8 +52,8 @@ class SearchWords:
         top = set(root_items(repo))
         words: dict[str, str] = {}
         for digest, artifact in repo.artifacts.items():
-            parts = [t for t in artifact.tags]
-            parts.append(kind_word(repo, digest))
+            parts = list(artifact.tags)
+            parts.append(kind_of(repo, digest))
             parts.extend(platforms.get(digest, ()))
             if len(repo.parents.get(digest, ())) > 1:
                 parts.append("shared")

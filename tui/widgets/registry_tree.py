@@ -29,6 +29,7 @@ from .filtering import FilterResult
 from .labels import RowStyles, SizeCache, row_text
 
 CHUNK = 100  # nodes added between yields to the event loop
+FIRST_FRAME = 1 / 60  # seconds a chunked fill waits, so the key's own frame is not delayed by it
 EXPAND_ALL_LIMIT = 1000  # rows `e` creates at most: the Tree slows with every expanded row
 ORDERS = ("name", "created", "size")  # `o` cycles through these
 
@@ -181,6 +182,7 @@ class RegistryTree(Tree[Entry]):
         self._add_items(node, None)
 
     async def _fill_in_chunks(self, node: TreeNode[Entry]) -> None:
+        await asyncio.sleep(FIRST_FRAME)  # the rows on screen paint first; the rest follow
         while node.data.items is not None and node.data.filled < len(node.data.items):
             if not _attached(node, self.root):
                 return  # removed meanwhile, or the tree was reloaded
