@@ -14,6 +14,7 @@ No Textual here.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
 
 from core.model import Registry, Repository
@@ -34,13 +35,58 @@ def is_orphaned(repo: Repository, digest: str) -> bool:
     return bool(subjects) and digest not in repo.parents and not any(s in repo.artifacts for s in subjects)
 
 
+class RepoWords:
+    """One repository's words as one string (artifacts separated by NUL), so that finding a
+    word is a C-speed `str.find` over the whole repository rather than a test per artifact;
+    the digests' hex, each after an `@`, in a second string, so that only a digest's start
+    matches a digest prefix."""
+
+    __slots__ = ("digests", "table", "blob", "starts", "hexblob", "hexstarts")
+
+    def __init__(self, table: dict[str, str]) -> None:
+        self.table = table
+        self.digests = list(table)
+        self.blob, self.starts = _joined([table[d] for d in self.digests])
+        self.hexblob, self.hexstarts = _joined(["@" + d.partition(":")[2] for d in self.digests])
+
+    def containing(self, word: str) -> set[str]:
+        """Digests whose words contain `word`."""
+        if self.blob.count(word) > len(self.digests) // 8:  # common: one test per artifact is cheaper
+            return {d for d, text in self.table.items() if word in text}
+        return self._find(self.blob, self.starts, word)
+
+    def starting(self, hex_prefix: str) -> set[str]:
+        """Digests whose hex starts with `hex_prefix`."""
+        return self._find(self.hexblob, self.hexstarts, "@" + hex_prefix)
+
+    def _find(self, blob: str, starts: list[int], needle: str) -> set[str]:
+        if not needle or "\0" in needle:
+            return set()
+        digests = self.digests
+        found: set[str] = set()
+        i = blob.find(needle)
+        while i != -1:
+            k = bisect_right(starts, i) - 1
+            found.add(digests[k])
+            i = blob.find(needle, starts[k + 1] if k + 1 < len(starts) else len(blob))
+        return found
+
+
+def _joined(texts: list[str]) -> tuple[str, list[int]]:
+    starts, at = [], 0
+    for text in texts:
+        starts.append(at)
+        at += len(text) + 1
+    return "\0".join(texts), starts
+
+
 class SearchWords:
-    """Per repository graph: digest -> the lower-case words a filter is matched against."""
+    """Per repository graph: the lower-case words a filter is matched against."""
 
     def __init__(self) -> None:
-        self._cache: dict[str, tuple[Repository, tuple, dict[str, str]]] = {}
+        self._cache: dict[str, tuple[Repository, tuple, RepoWords]] = {}
 
-    def of(self, repo: Repository, rules: tuple[ProtectionRule, ...]) -> dict[str, str]:
+    def of(self, repo: Repository, rules: tuple[ProtectionRule, ...]) -> RepoWords:
         cached = self._cache.get(repo.name)
         if cached is not None and cached[0] is repo and cached[1] is rules:
             return cached[2]
@@ -64,8 +110,9 @@ class SearchWords:
             if rules and artifact.tags and first_protected(rules, repo.name, artifact.tags):
                 parts.append("protected")
             words[digest] = "\n".join(parts).lower()
-        self._cache[repo.name] = (repo, rules, words)
-        return words
+        result = RepoWords(words)
+        self._cache[repo.name] = (repo, rules, result)
+        return result
 
 
 @dataclass
@@ -123,25 +170,17 @@ def apply_filter(registry: Registry, text: str, words: SearchWords, rules: tuple
             result.visible[name] = result.matched[name]
             continue
         table = words.of(repo, rules)
-        if len(rest) == 1:  # the usual case, kept tight: one word, 100,000 artifacts
-            word, hexp = rest[0]
-            if hexp is None:
-                found = [d for d, s in table.items() if word in s]
-            elif word:
-                found = [d for d, s in table.items() if word in s or d.startswith(hexp, d.find(":") + 1)]
-            else:
-                found = [d for d in table if d.startswith(hexp, d.find(":") + 1)]
-        else:
-            found = []
-            for d, s in table.items():
-                for word, hexp in rest:
-                    if not ((word and word in s) or (hexp is not None and d.startswith(hexp, d.find(":") + 1))):
-                        break
-                else:
-                    found.append(d)
+        found: set[str] | None = None
+        for word, hexp in rest:  # every word must match
+            hits = table.containing(word) if word else set()
+            if hexp is not None:
+                hits |= table.starting(hexp)
+            found = hits if found is None else found & hits
+            if not found:
+                break
         if not found:
             continue
-        matched = set(found)
+        matched = found
         result.matched[name] = matched
         # The rows above the matches: every parent, and the subject of an accessory, up to the top.
         parents, subjects, present = repo.parents, repo.subjects, repo.artifacts
