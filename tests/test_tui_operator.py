@@ -377,3 +377,22 @@ async def test_an_accessory_whose_subject_is_gone_is_marked_orphaned_and_filtera
         await filter_by(pilot, "orphaned")
         assert app.tree.filter.matched_keys() == [(name, orphan.digest)]
         assert "filter: orphaned (1 of 2)" in header(app)
+
+
+async def test_a_toast_sits_bottom_right_above_the_footer_clear_of_the_preview(tmp_path):
+    from textual.widgets import Footer
+    from textual.widgets._toast import Toast
+
+    app, path = demo_app(tmp_path)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await settle(pilot)
+        await go_to(pilot, "v2.4")
+        await press(pilot, "c")
+        toast = app.screen.query_one(Toast)
+        footer = app.screen.query_one(Footer)
+        details = app.query_one("#details", DetailsPane)
+        preview_line = details.region.y + 2  # title, repository, then "If deleted: ..."
+        assert "If deleted" in screen_text(app).splitlines()[preview_line]
+        assert toast.region.right >= 78 and toast.region.bottom <= footer.region.y
+        assert toast.region.y > preview_line + 1  # the preview and the digest stay readable
+        assert app.NOTIFICATION_TIMEOUT <= 3
