@@ -22,7 +22,9 @@ from textual.widgets import Footer, Input, ProgressBar, Static, Tree
 from core.errors import OcitreeError, StalePlanError
 from core.model import Registry
 from core.plan import DeletionPlan, ExecutionResult, TargetRef
+from core.leftovers import find_leftovers
 from core.planner import plan_deletion
+from core.prune import Selection, plan_prune, select_by_rule
 from core.protection import parse_rules
 from core.stores.base import LoadProgress, Store
 from core.executor import execute_plan
@@ -32,6 +34,8 @@ from .plan_text import human_bytes
 from .screens.confirm import ConfirmDeleteScreen
 from .screens.error import QUIT, RETRY, ErrorScreen, result_text
 from .screens.help import HelpScreen, KeySection
+from .screens.leftovers import LeftoversScreen
+from .screens.mark_rule import MarkByRuleScreen, MarkRuleRequest
 from .screens.progress import DeletingScreen
 from .screens.refusal import JUMP, RefusalScreen
 from .screens.quit import QuitDuringDeletionScreen
@@ -88,6 +92,10 @@ class OcitreeApp(App[int]):
         Binding("c", "copy", "Copy", show=False, tooltip="Copy the full reference (repository@sha256:...) under the cursor", id="copy"),
         Binding("p", "jump_next_parent", "Parent", show=False, tooltip="Go to the next parent (or subject)", id="parent"),
         *[Binding(str(i), f"jump({i})", f"Parent {i}", show=False, id=f"parent.{i}") for i in range(1, 10)],
+        Binding("m", "mark_by_rule", "Mark rule", tooltip="Mark by rule: keep last N, older than, untagged, orphans (as ocitree prune)",
+                show=False, id="mark_rule"),
+        Binding("L", "leftovers", "Leftovers", tooltip="Leftovers across the registry, by group with sizes; Enter marks a group",
+                show=False, id="leftovers"),
         Binding("u", "unmark_all", "Unmark all", tooltip="Unmark every marked artifact", show=False, id="unmark"),
         Binding("r", "reload", "Reload", tooltip="Load the registry again from the source", id="reload"),
         Binding("question_mark", "help", "Help", tooltip="This list of keys", id="help"),
@@ -127,6 +135,7 @@ class OcitreeApp(App[int]):
         self._bar_mode = "find"
         self._words = SearchWords()
         self._stop_requested = False
+        self._rule_marks: Selection | None = None  # the marks `m` or `L` made, planned as a prune
         self.theme = "ansi-dark"
 
     # -- layout -------------------------------------------------------------------------------
@@ -348,12 +357,14 @@ class OcitreeApp(App[int]):
             self.notify("Only artifacts can be marked: move to an artifact row.", severity="warning")
             return
         marked = self.tree.toggle_mark(key)
+        self._rule_marks = None  # marked by hand now: a delete plans exactly these, all or nothing
         self._update_header()
         self.refresh_bindings()
         if marked and self.read_only:
             self.notify("Read-only: marks show what a deletion would take; d previews the plan.", severity="warning")
 
     def action_unmark_all(self) -> None:
+        self._rule_marks = None
         self.tree.clear_marks()
         self._update_header()
         self.refresh_bindings()
@@ -376,7 +387,7 @@ class OcitreeApp(App[int]):
         if not keys:
             self.notify("Nothing to delete here: move to an artifact, or mark some with space.", severity="warning")
             return
-        plan = plan_deletion(self.registry, [_target(k) for k in keys], self.protect)
+        plan = self._plan(keys)
         if plan.allowed:
             self.push_screen(ConfirmDeleteScreen(plan, self.registry, self.store.blob_reclaim), callback=lambda ok: self._confirmed(plan, ok))
         else:
@@ -390,11 +401,63 @@ class OcitreeApp(App[int]):
         if not keys:
             self.notify("Nothing to preview here: move to an artifact, or mark some with space.", severity="warning")
             return
-        plan = plan_deletion(self.registry, [_target(k) for k in keys], self.protect)
+        plan = self._plan(keys)
         if plan.allowed:
             self.push_screen(ConfirmDeleteScreen(plan, self.registry, self.store.blob_reclaim, read_only=True))
         else:
             self.push_screen(RefusalScreen(plan, self.registry), callback=lambda choice: self._refusal_closed(plan, choice))
+
+    def _plan(self, keys: list[ArtifactKey]) -> DeletionPlan:
+        """Marks a rule made plan as a prune (refused candidates retained, the rest goes);
+        marks made by hand plan as one delete (one refusal refuses all)."""
+        assert self.registry is not None
+        if self._rule_marks is not None and set(keys) == set(self.tree.marked):
+            targets = [_target(k) for k in keys]
+            return plan_prune(self.registry, Selection(targets, list(self._rule_marks.retained)), self.protect)
+        return plan_deletion(self.registry, [_target(k) for k in keys], self.protect)
+
+    # -- marking by rule -------------------------------------------------------------------------
+
+    def action_mark_by_rule(self) -> None:
+        entry = self.tree.cursor_entry
+        repository = entry.repository if entry is not None else None
+        self.push_screen(MarkByRuleScreen(repository), callback=self._mark_by_rule)
+
+    def _mark_by_rule(self, request: MarkRuleRequest | None) -> None:
+        if request is None or self.registry is None:
+            return
+        entry = self.tree.cursor_entry
+        repositories = None if request.all_repositories or entry is None else [entry.repository]
+        selection = select_by_rule(self.registry, request.rule, time.time(), repositories)
+        self._set_marks([(t.repository, t.digest) for t in selection.targets])
+        self._rule_marks = selection
+        retained = len(selection.retained)
+        self.notify(f"Marked {len(selection.targets)} by rule; {retained} candidate{'s' if retained != 1 else ''} retained "
+                    "(Delete shows the plan and why).")
+
+    def _set_marks(self, keys: list[ArtifactKey]) -> None:
+        self.tree.clear_marks()
+        for key in keys:
+            self.tree.toggle_mark(key)
+        self._update_header()
+        self.refresh_bindings()
+
+    def action_leftovers(self) -> None:
+        if self.registry is None:
+            return
+        groups = find_leftovers(self.registry)
+        self.push_screen(LeftoversScreen(groups, self.store.sees_untagged),
+                         callback=lambda kind: self._mark_leftovers(groups, kind))
+
+    def _mark_leftovers(self, groups, kind) -> None:
+        if kind is None:
+            return
+        group = next(g for g in groups if g.kind == kind)
+        keys = list(group.artifacts)
+        self._set_marks(keys)
+        # Leftovers plan like a prune: one that an index outside the plan still lists is retained, not a refusal of all.
+        self._rule_marks = Selection([_target(k) for k in keys], [])
+        self.notify(f"Marked {len(keys)}: {group.title}. Delete shows the plan.")
 
     def _refusal_closed(self, plan: DeletionPlan, choice: str | None) -> None:
         if choice != JUMP:
@@ -772,7 +835,7 @@ class OcitreeApp(App[int]):
         yield from (c for c in super().get_system_commands(screen) if c.title != "Keys")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("delete", "preview", "mark", "unmark_all", "search", "filter", "sort", "copy", "jump", "jump_next_parent") and (
+        if action in ("delete", "preview", "mark", "mark_by_rule", "leftovers", "unmark_all", "search", "filter", "sort", "copy", "jump", "jump_next_parent") and (
             self.registry is None or self.loading
         ):
             return False

@@ -10,6 +10,7 @@ from core.model import Registry
 from core.names import short_digest
 from core.plan import DeleteEntry, DeletionPlan, KeepEntry, ParentRef
 
+from ..prune_command import RETAINED_WORDING
 from ..literal import literal
 from ..plan_text import RECLAIM_WORDING, display_tag, human_bytes
 from ..widgets.labels import hex12, is_cosign_tag
@@ -121,6 +122,10 @@ def plan_text(plan: DeletionPlan, registry: Registry, blob_reclaim: str = "gc") 
         text.append("Tags removed: none\n", "bold")
     text.append(RECLAIM_WORDING.get(blob_reclaim, RECLAIM_WORDING["gc"]) + ": ", "bold")
     text.append(human_bytes(plan.reclaimable_bytes))
+    if plan.retained:
+        text.append(f"\n\nRetained by the rule ({len(plan.retained)}):\n", "bold green")
+        for r in plan.retained:
+            text.append(f"  = {_name(registry, r.repository, r.digest)}  {r.reason}: {RETAINED_WORDING[r.reason]}\n")
     return text
 
 
