@@ -29,6 +29,7 @@ class SourceOptions:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     concurrency: int = 8
+    timeout: float = 30.0  # registries: seconds each request may take in all (not only per read)
 
 
 def is_registry_url(source: str) -> bool:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from core.config import load_config
+from core.config import MAX_TIMEOUT, load_config
 from core.errors import BadInputError, OcitreeError, StalePlanError
 from core.executor import execute_plan
 from core.paths import data_dir
@@ -50,6 +50,8 @@ def _source_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--username", help="registries: user name (password from --password-stdin)")
     g.add_argument("--password-stdin", action="store_true", help="registries: read the password from standard input")
     g.add_argument("--concurrency", type=int, help="registries: parallel fetches (default 8, or 'concurrency' in the config file)")
+    g.add_argument("--timeout", type=float, metavar="SECONDS",
+                   help="registries: how long one request may take in all (default 30, or 'timeout' in the config file)")
 
 
 def _protect_option(p: argparse.ArgumentParser) -> None:
@@ -125,6 +127,11 @@ def _options(args: argparse.Namespace, config) -> SourceOptions:
         concurrency = config.concurrency
     if not 1 <= concurrency <= 64:
         raise BadInputError("--concurrency takes a whole number from 1 to 64")
+    timeout = getattr(args, "timeout", None)
+    if timeout is None:
+        timeout = config.timeout
+    if not 0 < timeout <= MAX_TIMEOUT:  # NaN fails this too
+        raise BadInputError(f"--timeout takes a number of seconds, more than 0 and at most {MAX_TIMEOUT}")
     return SourceOptions(
         read_only=getattr(args, "read_only", False),
         keep_blobs=getattr(args, "keep_blobs", False),
@@ -132,6 +139,7 @@ def _options(args: argparse.Namespace, config) -> SourceOptions:
         username=getattr(args, "username", None),
         password=password,
         concurrency=concurrency,
+        timeout=timeout,
     )
 
 
@@ -256,6 +264,8 @@ def _app_args(args: argparse.Namespace) -> list[str]:
         app_args += ["--username", args.username]
     if args.concurrency is not None:
         app_args += ["--concurrency", str(args.concurrency)]
+    if args.timeout is not None:
+        app_args += ["--timeout", repr(args.timeout)]
     return app_args
 
 

@@ -1,0 +1,153 @@
+"""Every registry request has a total deadline, not only a per-read timeout.
+
+A registry (or a proxy, or an attacker) that sends its answer one byte at a time never lets a
+per-read timeout fire. The proxy's `drip` fault does that in front of the real docker-registry,
+on the httpx path (probe, catalog, tag lists) and on the fast path (manifests) alike.
+"""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+
+import pytest
+
+from core.errors import StoreError
+from core.stores.registry.store import RegistryStore
+from core.stores.registry.transport import RetryPolicy, SlowRegistryError
+from sample_data.builder import RegistryBuilder
+from tests.registry_fault_proxy import Fault
+from tests.registry_push import push_builder
+
+pytestmark = pytest.mark.registry
+
+DRIP = 0.25  # seconds between bytes: far below any per-read timeout used here
+FAST_RETRY = RetryPolicy(attempts=3, first_delay=0.01, max_delay=0.02)
+
+
+@pytest.fixture
+def app(registry_proxy):
+    builder = RegistryBuilder()
+    images = [builder.image("team/app", arch=a) for a in ("amd64", "arm64")]
+    builder.index("team/app", images, ["latest"])
+    push_builder(builder, registry_proxy.upstream)
+    return registry_proxy
+
+
+def _load_failing(url: str, timeout: float) -> tuple[StoreError, float]:
+    store = RegistryStore(url, retry=FAST_RETRY, timeout=timeout)
+    started = time.monotonic()
+    try:
+        with pytest.raises(StoreError) as caught:
+            store.load()
+    finally:
+        store.close()
+    return caught.value, time.monotonic() - started
+
+
+@pytest.mark.parametrize("path, endpoint", [
+    ("/v2/team/app/tags/list", "GET /v2/team/app/tags/list"),  # httpx
+    ("/v2/team/app/manifests/latest", "GET /v2/team/app/manifests/latest"),  # the fast path
+], ids=["httpx", "fast-path"])
+def test_an_answer_dripped_byte_by_byte_ends_at_the_deadline_naming_the_endpoint(app, path, endpoint):
+    app.add(Fault(method="GET", path=path, drip=DRIP))
+    error, elapsed = _load_failing(app.url, timeout=1.5)
+    message = str(error)
+    assert isinstance(error, SlowRegistryError)
+    assert "\n" not in message
+    assert f"did not answer within 1.5 s" in message and endpoint in message, message
+    assert "--timeout" in message
+    # Without a deadline this answer (hundreds of bytes) would take minutes.
+    assert elapsed < 10
+
+
+def test_a_dripping_registry_is_not_waited_for_twice(app):
+    """The referrers check swallows most failures (a registry without the API); a timeout
+    is not one of them, or the load would wait once there and once again on the tags."""
+    app.add(Fault(method="GET", path="/referrers/", drip=DRIP))
+    error, elapsed = _load_failing(app.url, timeout=1.5)
+    assert "/referrers/" in str(error)
+    assert app.count("GET", "/tags/list") == 0
+
+
+def test_a_slow_answer_within_the_deadline_is_read(app):
+    app.add(Fault(method="GET", path="/v2/team/app/tags/list", drip=0.01))
+    store = RegistryStore(app.url, retry=FAST_RETRY, timeout=20)
+    try:
+        assert store.load().artifact_count == 3
+    finally:
+        store.close()
+
+
+# -- from the command line --------------------------------------------------------------------
+
+
+def _ocitree(*args: str, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tui.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def test_ls_in_a_pipe_ends_with_one_line_naming_the_slow_endpoint(app):
+    app.add(Fault(method="GET", path="/v2/team/app/manifests/latest", drip=DRIP))
+    started = time.monotonic()
+    done = _ocitree("ls", app.url, "--timeout", "1.5")
+    elapsed = time.monotonic() - started
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "did not answer within 1.5 s" in done.stderr and "GET /v2/team/app/manifests/latest" in done.stderr
+    assert elapsed < 15
+
+
+def test_ls_on_a_terminal_shows_progress_then_the_error(app):
+    app.add(Fault(method="GET", path="/v2/team/app/manifests/latest", drip=DRIP))
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: ocitree with the pty as its terminal
+        os.execv(sys.executable, [sys.executable, "-m", "tui.cli", "ls", app.url, "--timeout", "2"])
+    started = time.monotonic()
+    screen = b""
+    try:
+        while time.monotonic() - started < 30:
+            ready, _, _ = select.select([fd], [], [], 0.5)
+            if ready:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                screen += chunk
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    text = screen.decode("utf-8", "replace")
+    assert os.waitstatus_to_exitcode(status) == 1
+    assert "loading" in text  # the progress line, while it waits
+    assert "did not answer within 2 s" in text and "GET /v2/team/app/manifests/latest" in text
+    assert "Traceback" not in text
+
+
+def test_the_config_file_sets_the_deadline(app, tmp_path):
+    app.add(Fault(method="GET", path="/v2/team/app/tags/list", drip=DRIP))
+    config = tmp_path / "config.toml"
+    config.write_text("timeout = 1.5\n")
+    done = _ocitree("ls", app.url, env={**os.environ, "OCITREE_CONFIG": str(config)})
+    assert done.returncode == 1 and "did not answer within 1.5 s" in done.stderr
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "1e9"])
+def test_a_timeout_that_is_not_a_sensible_number_of_seconds_is_bad_input(value):
+    done = _ocitree("ls", "http://127.0.0.1:9", "--timeout", value)
+    assert done.returncode == 2 and done.stderr.startswith("ocitree: --timeout takes a number of seconds")
+
+
+@pytest.mark.parametrize("value", ["0", "true", '"30"'])
+def test_a_bad_timeout_in_the_config_file_is_bad_input(tmp_path, value):
+    config = tmp_path / "config.toml"
+    config.write_text(f"timeout = {value}\n")
+    done = _ocitree("ls", "http://127.0.0.1:9", env={**os.environ, "OCITREE_CONFIG": str(config)})
+    assert done.returncode == 2 and "'timeout' must be a number of seconds" in done.stderr
