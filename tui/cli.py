@@ -288,9 +288,17 @@ def cmd_tui(args) -> int:
     try:
         app = OcitreeApp(store, read_only=args.read_only, protect=[*args.protect, *config.protect], audit_log=config.audit_log)
         app.run()
-        return app.return_code or EXIT_OK
-    finally:
+    except BaseException:
         store.close()
+        raise
+    code = app.return_code or EXIT_OK
+    if app.deleting:  # never cut a deletion short (the app does not quit during one)
+        store.close()
+        return code
+    from .process_exit import end_unless_idle
+
+    end_unless_idle(code, store.close)  # a load may still wait on a stalled source: nobody needs it now
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:
