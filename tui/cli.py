@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -93,8 +94,10 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
 
     p = _Parser(prog="ocitree web", description="Serve the TUI to a browser (needs: pip install 'ocitree[web]').")
     p.add_argument("source", nargs="?")
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1); any other needs the token printed at start")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--no-auth", action="store_true", help="no token on a non-loopback --host (anyone who can reach it can delete)")
     _protect_option(p)
     _source_options(p)
     parsers["web"] = p
@@ -274,7 +277,7 @@ def cmd_web(args) -> int:
         from .web import serve
     except ImportError:
         raise BadInputError("ocitree web needs textual-serve: pip install 'ocitree[web]'") from None
-    serve(_app_args(args), host=args.host, port=args.port)
+    serve(_app_args(args), host=args.host, port=args.port, no_auth=args.no_auth)
     return EXIT_OK
 
 
@@ -283,6 +286,10 @@ def cmd_tui(args) -> int:
     parse_rules(args.protect)
     source = args.source or str(demo_copy())
     store = open_store(source, _options(args, config))
+    if "web_driver" in os.environ.get("TEXTUAL_DRIVER", ""):  # one visitor's app under `ocitree web`
+        from .web import watch_parent
+
+        watch_parent()
     from .app import OcitreeApp  # Textual loads only when the TUI is wanted
 
     try:
