@@ -151,3 +151,90 @@ def test_a_bad_timeout_in_the_config_file_is_bad_input(tmp_path, value):
     config.write_text(f"timeout = {value}\n")
     done = _ocitree("ls", "http://127.0.0.1:9", env={**os.environ, "OCITREE_CONFIG": str(config)})
     assert done.returncode == 2 and "'timeout' must be a number of seconds" in done.stderr
+
+
+# -- over TLS: the same deadline on both paths ---------------------------------------------------
+
+
+class DrippingTLSRegistry:
+    """A tiny HTTPS registry (one repository, one tag) that drips the answers to paths containing `drip_on`."""
+
+    def __init__(self, tmp_path, drip_on: str):
+        import json
+        import ssl
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from core import media_types as mt
+        from tests.registry_server import _write_self_signed
+
+        cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
+        _write_self_signed(cert, key)
+        manifest = json.dumps({"schemaVersion": 2, "mediaType": mt.OCI_MANIFEST,
+                               "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                                          "digest": "sha256:" + "a" * 64, "size": 2},
+                               "layers": []}).encode()
+        answers = {"/v2/": (b"{}", "application/json"),
+                   "/v2/_catalog": (b'{"repositories": ["team/app"]}', "application/json"),
+                   "/v2/team/app/tags/list": (b'{"name": "team/app", "tags": ["v1"]}', "application/json"),
+                   "/v2/team/app/manifests/v1": (manifest, mt.OCI_MANIFEST)}
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                path = self.path.split("?")[0]
+                body, content_type = answers.get(path, (b'{"errors": []}', "application/json"))
+                status = 200 if path in answers else 404
+                head = (f"HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\n"
+                        f"Content-Length: {len(body)}\r\n\r\n").encode()
+                data = head + body
+                try:
+                    if drip_on in path:
+                        for i in range(len(data)):
+                            self.wfile.write(data[i:i + 1])
+                            time.sleep(DRIP)
+                    else:
+                        self.wfile.write(data)
+                except (ConnectionError, OSError):
+                    self.close_connection = True
+
+            do_HEAD = do_GET
+
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        self.url = f"https://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.mark.parametrize("drip_on, endpoint", [
+    ("/v2/_catalog", "GET /v2/_catalog"),  # httpx over TLS
+    ("/manifests/v1", "GET /v2/team/app/manifests/v1"),  # the fast path over TLS
+], ids=["httpx", "fast-path"])
+def test_over_tls_a_dripped_answer_ends_at_the_deadline(tmp_path, drip_on, endpoint):
+    pytest.importorskip("cryptography")
+    from core.sources import SourceOptions
+
+    server = DrippingTLSRegistry(tmp_path, drip_on)
+    try:
+        store = RegistryStore(server.url, SourceOptions(insecure=True), retry=FAST_RETRY, timeout=1.5)
+        started = time.monotonic()
+        try:
+            with pytest.raises(SlowRegistryError) as caught:
+                store.load()
+        finally:
+            store.close()
+        assert endpoint in str(caught.value) and "within 1.5 s" in str(caught.value)
+        assert time.monotonic() - started < 10
+    finally:
+        server.stop()
