@@ -286,3 +286,11 @@ def test_an_app_whose_server_died_ends(tmp_path):
     if took is None:
         os.kill(app_pid, signal.SIGKILL)
     assert took is not None, "the app outlived its server"
+
+
+def test_web_passes_the_timeout_on_to_each_visitors_app():
+    from tui.cli import _app_args, build_parser
+
+    args = build_parser()["web"].parse_args(["https://registry.example", "--timeout", "2.5", "--port", "8"])
+    assert _app_args(args) == ["https://registry.example", "--timeout", "2.5"]
+    assert build_parser()["web"].parse_args(["--no-auth"]).no_auth
