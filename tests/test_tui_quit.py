@@ -144,3 +144,34 @@ def test_q_while_manifest_fetches_are_stalled_ends_the_process(registry_proxy):
     took = _quit_while_loading(registry_proxy.url)
     assert registry_proxy.count("GET", "/manifests/") >= 1  # the fetching threads were waiting
     assert took < QUIT_WITHIN + SLACK
+
+
+async def test_the_preview_of_a_huge_index_is_worked_out_off_the_ui_thread(tmp_path):
+    """Worked out on a daemon thread (so quitting does not wait for it), and still shown."""
+    from core.stores.sample import SampleStore
+    from tests.tui_pilot import screen_text, settle
+    from tui.app import PREVIEW_INLINE_LIMIT, OcitreeApp
+
+    builder = RegistryBuilder()
+    children = [builder.image("team/big", arch=f"arch{n}") for n in range(PREVIEW_INLINE_LIMIT + 1)]
+    builder.index("team/big", children, ["huge"])
+    store = SampleStore(builder.write_sample(tmp_path / "big.json"))
+    app = OcitreeApp(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter", "down")  # the repository open, the cursor on the index
+        await settle(pilot)
+        assert app.tree.cursor_entry.key[1] == builder_digest(builder, "team/big", "huge")
+        for _ in range(100):
+            if "working it out" not in screen_text(app):
+                break
+            await pilot.pause(0.05)
+        text = screen_text(app)
+        assert "working it out" not in text and f"If deleted: deletes {PREVIEW_INLINE_LIMIT + 2}" in text, text  # the index and its children
+
+
+def builder_digest(builder: RegistryBuilder, repository: str, tag: str) -> str:
+    for entry in builder.to_sample()["repositories"][repository]:
+        if tag in entry.get("tags", []):
+            return entry["digest"]
+    raise KeyError(tag)

@@ -293,10 +293,11 @@ class OcitreeApp(App[int]):
         self._preview_cache[key] = text
         return text
 
-    @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
-    def _preview_worker(self, key: ArtifactKey) -> None:
-        self._preview(key)
-        self.call_from_thread(self._preview_ready, key)
+    @work(exclusive=True, group="preview", exit_on_error=False)
+    async def _preview_worker(self, key: ArtifactKey) -> None:
+        # A daemon thread, as for loading: quitting does not wait for a long plan to be worked out.
+        await in_daemon_thread(lambda: self._preview(key), "ocitree-preview")
+        self._preview_ready(key)
 
     def _preview_ready(self, key: ArtifactKey) -> None:
         entry = self.tree.cursor_entry
