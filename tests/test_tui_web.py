@@ -294,3 +294,26 @@ def test_web_passes_the_timeout_on_to_each_visitors_app():
     args = build_parser()["web"].parse_args(["https://registry.example", "--timeout", "2.5", "--port", "8"])
     assert _app_args(args) == ["https://registry.example", "--timeout", "2.5"]
     assert build_parser()["web"].parse_args(["--no-auth"]).no_auth
+
+
+def test_off_loopback_the_token_printed_at_start_is_the_one_asked_for(tmp_path):
+    """`ocitree web --host ADDRESS`: tests listen on loopback only, so 127.0.0.1 stands in for
+    another address here (the loopback test is what is replaced)."""
+    httpx = pytest.importorskip("httpx")
+    pytest.importorskip("textual_serve")
+    port = _free_port()
+    code = ("import sys, tui.web; tui.web.is_loopback = lambda host: False; from tui.cli import main; "
+            f"sys.exit(main(['web', {str(demo_copy(tmp_path))!r}, '--read-only', '--host', '127.0.0.1', "
+            f"'--port', '{port}']))")
+    server = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = server.stdout.readline()
+        match = re.search(r"open (http://127\.0\.0\.1:\d+/)\?token=(\S+) \(visitors without the token get 403\)", line)
+        assert match, line
+        base, token = match.groups()
+        assert httpx.get(base).status_code == 403
+        assert httpx.get(base, params={"token": token[:-1]}).status_code == 403
+        assert httpx.get(base, params={"token": token}).status_code == 200
+    finally:
+        server.terminate()
+        server.wait(15)
