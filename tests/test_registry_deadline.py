@@ -238,3 +238,21 @@ def test_over_tls_a_dripped_answer_ends_at_the_deadline(tmp_path, drip_on, endpo
         assert time.monotonic() - started < 10
     finally:
         server.stop()
+
+
+def test_every_httpx_transport_of_the_client_has_the_deadline_backend(monkeypatch):
+    """deadline.install reaches into httpx's pools (httpx has no option for a network backend):
+    if an httpx release renames what it sets, this fails at once instead of the deadline vanishing."""
+    from core.stores.registry.deadline import DeadlineBackend
+    from core.stores.registry.endpoint import parse_endpoint
+    from core.stores.registry.transport import RegistryClient
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")  # a proxy transport is mounted too
+    client = RegistryClient(parse_endpoint("https://registry.example"), None)
+    try:
+        transports = [client.http._transport, *(t for t in client.http._mounts.values() if t is not None)]
+        assert len(transports) >= 2
+        for transport in transports:
+            assert isinstance(transport._pool._network_backend, DeadlineBackend)
+    finally:
+        client.close()
