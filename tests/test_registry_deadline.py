@@ -257,3 +257,21 @@ def test_every_httpx_transport_of_the_client_has_the_deadline_backend(monkeypatc
             assert isinstance(transport._pool._network_backend, DeadlineBackend)
     finally:
         client.close()
+
+
+def test_ls_ends_right_after_its_error_while_other_requests_still_wait(app):
+    """One request fails while another still waits on a stalled endpoint (an httpx one): the
+    error is printed and the process ends then, not when the waiting request's deadline comes."""
+    builder = RegistryBuilder()
+    builder.image("team/other", ["v1"])
+    push_builder(builder, app.upstream)
+    app.add(Fault(method="GET", path="/v2/team/other/tags/list", delay=60))
+    app.add(Fault(method="GET", path="/v2/team/app/tags/list", delay=0.5))  # fail after the other went out
+    app.add(Fault(method="GET", path="/manifests/latest", status=500))
+    started = time.monotonic()
+    done = _ocitree("ls", app.url, "--timeout", "60")
+    elapsed = time.monotonic() - started
+    assert done.returncode == 1 and "HTTP 500" in done.stderr
+    assert app.count("GET", "/v2/team/other/tags/list") == 1  # it was waiting
+    print(f"ls ended {elapsed:.1f} s after it started, with a request still waiting")
+    assert elapsed < 15
