@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -286,11 +285,10 @@ def cmd_tui(args) -> int:
     parse_rules(args.protect)
     source = args.source or str(demo_copy())
     store = open_store(source, _options(args, config))
-    if "web_driver" in os.environ.get("TEXTUAL_DRIVER", ""):  # one visitor's app under `ocitree web`
-        from .web import watch_parent
-
-        watch_parent()
     from .app import OcitreeApp  # Textual loads only when the TUI is wanted
+    from .web import watch_parent_when_served
+
+    watch_parent_when_served()
 
     try:
         app = OcitreeApp(store, read_only=args.read_only, protect=[*args.protect, *config.protect], audit_log=config.audit_log)

@@ -166,8 +166,8 @@ def serve(source_args: list[str], host: str = "127.0.0.1", port: int = 8000, no_
     build_server(source_args, host, port, access_token(host, no_auth)).serve()
 
 
-def watch_parent(interval: float = 1.0) -> None:
-    """In a served app process: end when the server that started it is gone.
+def watch_parent_when_served(interval: float = 1.0) -> None:
+    """In an app process that textual-serve started: end when the server that started it is gone.
 
     An app whose server was killed keeps running otherwise (textual's web driver stops reading
     at the end of its input but leaves the app up), holding the source open indefinitely."""
@@ -175,6 +175,8 @@ def watch_parent(interval: float = 1.0) -> None:
     import threading
     import time
 
+    if "web_driver" not in os.environ.get("TEXTUAL_DRIVER", ""):
+        return  # on a terminal
     parent = os.getppid()
 
     def watch() -> None:
