@@ -283,11 +283,16 @@ class OcitreeApp(App[int]):
         self.refresh_bindings()
         self._warm_filter(registry)
 
-    @work(thread=True, exclusive=True, group="warm", exit_on_error=False)
-    def _warm_filter(self, registry: Registry) -> None:
-        """Work out the words `f` matches while nobody is typing (a second at 100,000 artifacts)."""
-        for repo in list(registry.repositories.values()):
-            self._words.of(repo, self._rules)
+    @work(exclusive=True, group="warm", exit_on_error=False)
+    async def _warm_filter(self, registry: Registry) -> None:
+        """Work out the words `f` matches while nobody is typing (a second at 100,000 artifacts).
+        On a daemon thread, as loading: quitting does not wait for it."""
+
+        def warm() -> None:
+            for repo in list(registry.repositories.values()):
+                self._words.of(repo, self._rules)
+
+        await in_daemon_thread(warm, "ocitree-warm")
 
     def _after_error(self, choice: str | None, exit_code: int = 1) -> None:
         if choice == QUIT:
