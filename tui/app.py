@@ -123,7 +123,8 @@ class OcitreeApp(App[int]):
         self._close_messages_no_wait()
 
     def compose(self) -> ComposeResult:
-        yield SourceHeader(HeaderState(self.store.source, read_only=self.read_only), id="header")
+        yield SourceHeader(HeaderState(self.store.source, read_only=self.read_only,
+                                       read_only_reason=getattr(self.store, "read_only_reason", None)), id="header")
         with Vertical(id="loading"):
             yield Static(Text(f"Loading {literal(self.store.source)} ..."), id="loading-text")
             yield ProgressBar(total=None, show_eta=False, id="loading-progress")
@@ -334,7 +335,8 @@ class OcitreeApp(App[int]):
             self.push_screen(RefusalScreen(plan, self.registry), callback=lambda choice: self._refusal_closed(plan, choice))
 
     def _say_read_only(self) -> None:
-        self.notify("Read-only: deleting is off (started with --read-only, or the source cannot delete).", severity="warning")
+        reason = getattr(self.store, "read_only_reason", None) or "started with --read-only, or the source cannot delete"
+        self.notify(f"Read-only: deleting is off ({literal(reason)}).", severity="warning")
 
     def _refusal_closed(self, plan: DeletionPlan, choice: str | None) -> None:
         if choice != JUMP:

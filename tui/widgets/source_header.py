@@ -13,6 +13,7 @@ from textual.widget import Widget
 from core.model import Registry
 
 from ..literal import literal
+from ..plan_text import reclaimable_now
 
 
 @dataclass
@@ -22,6 +23,7 @@ class HeaderState:
     read_only: bool = False
     marked: int = 0
     loading: bool = False
+    read_only_reason: str | None = None  # shown after the badge when the source says why
 
 
 def status_text(state: HeaderState) -> Text:
@@ -31,11 +33,16 @@ def status_text(state: HeaderState) -> Text:
     elif state.registry is not None:
         repos = len(state.registry.repositories)
         text.append(f"  {repos:,} repositor{'y' if repos == 1 else 'ies'}, {state.registry.artifact_count:,} artifacts")
+        reclaimable = reclaimable_now(state.registry)
+        if reclaimable:
+            text.append(f", {reclaimable}")
     if state.marked:
         text.append(f"  {state.marked} marked", "bold")
     if state.read_only:
         text.append("  ")
         text.append(" READ-ONLY ", "reverse bold")
+        if state.read_only_reason:
+            text.append(f" {literal(state.read_only_reason)}")
     return text
 
 
