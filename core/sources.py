@@ -44,10 +44,6 @@ def is_registry_url(source: str) -> bool:
 def open_store(source: str, options: SourceOptions | None = None) -> Store:
     options = options or SourceOptions()
     path = Path(source)
-    if path.is_file():
-        from .stores.sample import SampleStore
-
-        return SampleStore(path, read_only=options.read_only)
     storage = None
     if path.is_dir():
         from .stores.registry_storage.paths import find_storage_root
@@ -55,6 +51,10 @@ def open_store(source: str, options: SourceOptions | None = None) -> Store:
         storage = find_storage_root(path)
     if (options.api or options.offline) and storage is None:
         raise BadInputError(f"--api and --offline apply to a registry's storage directory; {source} is not one")
+    if path.is_file():
+        from .stores.sample import SampleStore
+
+        return SampleStore(path, read_only=options.read_only)
     if storage is not None:
         from .stores.registry_storage.store import RegistryStorageStore
 

@@ -94,7 +94,7 @@ def garbage_collect_advice(plan: DeletionPlan) -> str:
     return (f"Blob files stay until you run `docker-registry garbage-collect CONFIG` (registry stopped or read-only): "
             f"it will then free {human_bytes(gc.frees)} ({gc.frees:,} bytes; {gc.reclaimable_now:,} of them already "
             f"reclaimable now), or {human_bytes(gc.frees_delete_untagged)} ({gc.frees_delete_untagged:,} bytes) "
-            f"with --delete-untagged")
+            f"with --delete-untagged (which in distribution 2.8 also unlinks untagged children of indexes that stay)")
 
 
 def reclaimable_now(registry: Registry) -> str | None:
