@@ -21,7 +21,7 @@ from ...errors import MalformedDataError, StoreError
 from ...model import Artifact
 from ...names import is_digest, is_repository_name, is_tag, short_digest
 from ..registry.artifacts import artifact_from_manifest
-from .paths import MANIFESTS, blob_data_path
+from .paths import MANIFESTS
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # distribution's own limit
 
@@ -137,7 +137,8 @@ def read_blob_sizes(v2: Path) -> dict[str, int]:
 
 def read_manifest(v2: Path, digest: str) -> Artifact | None:
     """The manifest stored under `digest`, parsed; None when its blob file is gone."""
-    path = blob_data_path(v2, digest)
+    algorithm, _, hexpart = digest.partition(":")
+    path = f"{v2}/blobs/{algorithm}/{hexpart[:2]}/{hexpart}/data"  # a str: pathlib cost a fifth of the load
     try:
         with open(path, "rb") as fh:
             data = fh.read(MAX_MANIFEST_BYTES + 1)
@@ -147,8 +148,7 @@ def read_manifest(v2: Path, digest: str) -> Artifact | None:
         raise StoreError(f"{path}: cannot read ({exc.strerror})") from None
     if len(data) > MAX_MANIFEST_BYTES:
         raise MalformedDataError(f"{path}: larger than 4 MiB, so not a manifest, yet a repository links it as one")
-    algorithm = digest.partition(":")[0]
-    if hashlib.new(algorithm, data).hexdigest() != digest.partition(":")[2]:
+    if hashlib.new(algorithm, data).hexdigest() != hexpart:
         raise MalformedDataError(f"{path}: content does not match its digest {short_digest(digest)}; the blob is damaged")
     return artifact_from_manifest("", digest, data, [], str(path))
 
