@@ -271,3 +271,22 @@ def test_unrecognised_storage_layout_is_a_one_line_error(registry, capsys, damag
     code, out, err = run(capsys, "ls", str(storage_of(registry)))
     assert code == 2
     assert expected in err and len(err.strip().splitlines()) == 1
+
+
+def test_api_deletes_use_the_registry_auth_options(registry_basic_auth, capsys, monkeypatch):
+    server = registry_basic_auth
+    builder, built = build_all()
+    push_builder(builder, server.url, auth=(server.username, server.password))
+    storage = str(storage_of(server))
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("wrong-password\n"))
+    code, out, err = run(capsys, "delete", storage, "s1/app:v1", "--api", server.url, "--username", server.username,
+                         "--password-stdin", "--yes")
+    assert code == 1 and "nothing was deleted" in err and "wrong-password" not in out + err
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO(server.password + "\n"))
+    code, out, err = run(capsys, "delete", storage, "s1/app:v1", "--api", server.url, "--username", server.username,
+                         "--password-stdin", "--yes")
+    assert code == 0, err
+    assert server.password not in out + err
+    code, out, err = run(capsys, "ls", storage, "--json")
+    repos = {r["name"]: r for r in json.loads(out)["repositories"]}
+    assert repos["s1/app"]["artifacts"] == []

@@ -27,8 +27,11 @@ class ApiStorageSession(RegistrySession):
         self.storage = storage
 
     def __enter__(self) -> ApiStorageSession:
-        self.store.probe()
-        served = set(list_repositories(self.store.client, self.store.catalog_page_size))
+        try:
+            self.store.probe()
+            served = set(list_repositories(self.store.client, self.store.catalog_page_size))
+        except StoreError as exc:
+            raise StoreError(f"{exc}; nothing was deleted") from None
         unserved = sorted(self.repositories - served)
         if unserved:
             raise StoreError(f"registry {self.store.host} does not serve repository {unserved[0]!r}, which "
