@@ -290,3 +290,16 @@ def test_api_deletes_use_the_registry_auth_options(registry_basic_auth, capsys, 
     code, out, err = run(capsys, "ls", storage, "--json")
     repos = {r["name"]: r for r in json.loads(out)["repositories"]}
     assert repos["s1/app"]["artifacts"] == []
+
+
+def test_offline_deletes_take_turns(tmp_path):
+    from bench.storage_bench import generate
+
+    generate(tmp_path, repositories=1, releases=2, platforms=1, tagged=1)
+    store = open_store(str(tmp_path), SourceOptions(offline=True))
+    with store.session({"bench/service-000"}):
+        with pytest.raises(Exception) as caught:
+            store.session({"bench/service-000"}).__enter__()
+        assert "another ocitree is deleting" in str(caught.value) and "nothing was deleted" in str(caught.value)
+    with store.session({"bench/service-000"}) as again:  # the lock went with the first session
+        assert "bench/service-000" in again.current().repositories
