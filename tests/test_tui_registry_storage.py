@@ -56,6 +56,8 @@ async def test_offline_delete_in_the_tui_moves_its_bytes_into_reclaimable_now(st
         await press(pilot, "d")
         plan = app.screen.plan
         assert plan.garbage_collect is not None and plan.reclaimable_bytes > 0
+        body = "".join(line.plain for line in app.screen.query_one("#dialog-body")._source)
+        assert "docker-registry garbage-collect" in body  # the confirmation says to run it (scroll down)
         await press(pilot, "y")
         await settle(pilot)
         assert f"reclaimable now {human_bytes(plan.garbage_collect.frees)}" in header(app)
