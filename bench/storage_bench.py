@@ -10,9 +10,10 @@ indexes of 9 platform images (config unique per image, one layer per platform sh
 repository's releases), the newest 10 tagged `vN`, older ones untagged leftovers as GC leaves them.
 
 Then, `--rounds` times (medians reported), page cache warm for both (a first untimed pass of each):
-  - plain walk-and-read: os.walk over docker/registry/v2, read every `link` file, read the
-    blob file of every manifest a revision link names, stat every other blob file: the files
-    ocitree's reader touches, with no parsing;
+  - plain walk-and-read: os.walk over docker/registry/v2 (without `_layers`, `_uploads` and the
+    tags' `index` history, which ocitree does not read), read every `link` file, read the blob
+    file of every manifest a revision link names, stat every other blob file: the files ocitree's
+    reader touches, with no parsing;
   - ocitree: RegistryStorageStore.load() (the walk, reading, parsing, checking digests, the
     model, and garbage-collect's mark counts).
 Target: ocitree <= 2 x the plain walk. Exit status 1 when missed. Figures also go to
@@ -106,10 +107,14 @@ def generate(root: Path, repositories: int, releases: int, platforms: int, tagge
 
 
 def plain_walk(v2: Path) -> int:
-    """Every link file read, every manifest blob read, every other blob file stat'ed."""
+    """The files ocitree reads: revision and current-tag link files, every manifest blob; every other
+    blob file stat'ed. (`_layers`, `_uploads` and the tags' `index` history are pruned from the walk:
+    ocitree does not read them either, and garbage-collect 2.8 does not use them.)"""
     manifests: set[str] = set()
     data_files: list[str] = []
     for dirpath, dirnames, filenames in os.walk(v2):
+        in_tag = "/_manifests/tags/" in dirpath  # dirpath is a tag's directory: keep current/, not index/
+        dirnames[:] = [d for d in dirnames if d not in ("_layers", "_uploads") and not (in_tag and d == "index")]
         for name in filenames:
             path = os.path.join(dirpath, name)
             if name == "link":
