@@ -24,6 +24,9 @@ class HeaderState:
     marked: int = 0
     loading: bool = False
     read_only_reason: str | None = None  # shown after the badge when the source says why
+    order: str = "name"
+    filter_text: str = ""
+    filter_counts: tuple[int, int] | None = None  # (matching, of all) artifacts
 
 
 def status_text(state: HeaderState) -> Text:
@@ -32,10 +35,16 @@ def status_text(state: HeaderState) -> Text:
         text.append("  loading...")
     elif state.registry is not None:
         repos = len(state.registry.repositories)
-        text.append(f"  {repos:,} repositor{'y' if repos == 1 else 'ies'}, {state.registry.artifact_count:,} artifacts")
-        reclaimable = reclaimable_now(state.registry)
-        if reclaimable:
-            text.append(f", {reclaimable}")
+        if state.filter_counts is not None:  # instead of the counts: M is the artifact count
+            n, m = state.filter_counts
+            text.append("  ")
+            text.append(f"filter: {literal(state.filter_text)} ({n:,} of {m:,})", "bold")
+        else:
+            text.append(f"  {repos:,} repositor{'y' if repos == 1 else 'ies'}, {state.registry.artifact_count:,} artifacts")
+            reclaimable = reclaimable_now(state.registry)  # registry storage: what garbage-collect frees today
+            if reclaimable:
+                text.append(f", {reclaimable}")
+        text.append(f"  sort: {state.order}")
     if state.marked:
         text.append(f"  {state.marked} marked", "bold")
     if state.read_only:
