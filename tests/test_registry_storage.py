@@ -79,7 +79,11 @@ def push_scenarios_and_leftovers(url: str):
 
 
 def _without_untagged(repo: dict, extra: set[str]) -> dict:
-    return {**repo, "artifacts": [a for a in repo["artifacts"] if a["digest"] not in extra]}
+    kept = [a for a in repo["artifacts"] if a["digest"] not in extra]
+    out = {**repo, "artifacts": kept}
+    if "artifact_count" in repo:
+        out["artifact_count"] = repo["artifact_count"] - (len(repo["artifacts"]) - len(kept))
+    return out
 
 
 def test_ls_storage_lists_what_the_api_lists_plus_untagged_manifests_pushed_by_digest(registry, capsys):
