@@ -73,6 +73,8 @@ def _source_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--concurrency", type=int, help="registries: parallel fetches (default 8, or 'concurrency' in the config file)")
     g.add_argument("--timeout", type=float, metavar="SECONDS",
                    help="registries: how long one request may take in all (default 30, or 'timeout' in the config file)")
+    g.add_argument("--api", metavar="URL", help="registry storage: delete through the registry serving it (auth options apply)")
+    g.add_argument("--offline", action="store_true", help="registry storage: the registry is stopped; delete on disk")
 
 
 def _protect_option(p: argparse.ArgumentParser) -> None:
@@ -164,6 +166,8 @@ def _options(args: argparse.Namespace, config) -> SourceOptions:
         password=password,
         concurrency=concurrency,
         timeout=timeout,
+        api=getattr(args, "api", None),
+        offline=getattr(args, "offline", False),
     )
 
 
@@ -230,6 +234,11 @@ def cmd_plan_or_delete(args, out: Console, err: Console, deleting: bool) -> int:
     if deleting and options.read_only:
         raise BadInputError("--read-only: nothing to delete; use 'ocitree plan' to preview")
     store = open_store(args.source, options)
+    if deleting and getattr(store, "read_only_reason", None):  # registry storage without --api or --offline
+        store.close()
+        from core.stores.registry_storage.store import DELETE_HOW
+
+        raise BadInputError(f"{args.source}: read-only ({store.read_only_reason}): {DELETE_HOW}; nothing was deleted")
     try:
         registry = _load(store, err)
         targets, notes = resolve_targets_resuming(registry, args.refs)
@@ -284,7 +293,7 @@ def _app_args(args: argparse.Namespace) -> list[str]:
     app_args = [args.source] if args.source else []
     for pattern in args.protect:
         app_args += ["--protect", pattern]
-    for flag in ("read_only", "keep_blobs", "insecure", "password_stdin"):
+    for flag in ("read_only", "keep_blobs", "insecure", "password_stdin", "offline"):
         if getattr(args, flag):
             app_args.append("--" + flag.replace("_", "-"))
     if args.username:
@@ -293,6 +302,8 @@ def _app_args(args: argparse.Namespace) -> list[str]:
         app_args += ["--concurrency", str(args.concurrency)]
     if args.timeout is not None:
         app_args += ["--timeout", repr(args.timeout)]
+    if args.api:
+        app_args += ["--api", args.api]
     return app_args
 
 
