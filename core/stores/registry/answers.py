@@ -28,7 +28,7 @@ def registry_error(body: bytes) -> str:
         doc = json.loads(body)
         first = doc["errors"][0]
         code, message = first.get("code") or "", first.get("message") or ""
-    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError, RecursionError):
         return ""
     text = f"{code}: {message}" if code and message else str(code or message)
     return printable(text)

@@ -18,7 +18,6 @@ the registry has no referrers API).
 
 from __future__ import annotations
 
-import json
 import queue
 import time
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from urllib.parse import quote
 
 from ... import media_types as mt
 from ...errors import MalformedDataError, StoreError
+from ...json_text import NestedTooDeeply, has_lone_surrogate, load_json
 from ...manifest import digest_of
 from ...model import Artifact, Repository
 from ...names import is_digest
@@ -68,6 +68,7 @@ def list_repositories(client: RegistryClient, page_size: int = CATALOG_PAGE) -> 
             repos = []
         if not isinstance(repos, list) or not all(isinstance(r, str) for r in repos):
             raise StoreError(f"registry {client.host} answered {what} without a list of names: is this a container registry?")
+        _check_text(repos, client.host, what)
         names.extend(repos)
     return sorted(dict.fromkeys(names))
 
@@ -97,16 +98,29 @@ def shown(name: str) -> str:
 
 
 def _json(data: bytes, host: str, what: str):
-    doc = _json_or_none(data)
+    try:
+        doc = load_json(data)
+    except NestedTooDeeply:
+        raise MalformedDataError(f"{host} answered {what} with JSON nested too deeply: is this a container registry?") from None
+    except (ValueError, UnicodeDecodeError):
+        doc = None
     if doc is None:
         raise StoreError(f"registry {host} answered {what} with something that is not JSON: is this a container registry?")
     return doc
 
 
+def _check_text(names: list[str], host: str, what: str) -> None:
+    """A name with a lone surrogate can be neither asked for nor cached: refused, in one line."""
+    for name in names:
+        if has_lone_surrogate(name):
+            raise MalformedDataError(f"registry {host} answered {what} with {shown(name)!r}, which is not Unicode text "
+                                     f"(a lone surrogate): check the registry")
+
+
 def _json_or_none(data: bytes):
     try:
-        return json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+        return load_json(data)
+    except (ValueError, UnicodeDecodeError):  # NestedTooDeeply included
         return None
 
 
@@ -214,6 +228,7 @@ class Loader:
                 continue  # distribution says "tags": null once the last tag is gone
             if not isinstance(page_tags, list) or not all(isinstance(t, str) for t in page_tags):
                 raise StoreError(f"registry {self.client.host} answered {what} without a list of tag names")
+            _check_text(page_tags, self.client.host, what)
             tags.extend(page_tags)
         return list(dict.fromkeys(tags))
 
