@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -276,11 +277,30 @@ def cmd_web(args) -> int:
     return EXIT_OK
 
 
+def keys_from_the_terminal() -> None:
+    """The TUI reads its keys from standard input. When that is not a terminal (it gave the
+    password to --password-stdin, or it is a pipe), the keys come from the controlling terminal:
+    /dev/tty takes over file descriptor 0. With no terminal at all, the TUI cannot run."""
+    if os.environ.get("TEXTUAL_DRIVER"):
+        return  # another driver brings the keys (ocitree web: the browser, through a pipe)
+    if sys.__stdin__ is not None and sys.__stdin__.isatty():
+        return
+    try:
+        tty = os.open("/dev/tty", os.O_RDWR)
+    except OSError:
+        raise BadInputError("the TUI needs a terminal for its keys, and neither standard input nor /dev/tty is one: "
+                            "run it in a terminal, or use 'ocitree ls', 'plan' or 'delete' from scripts") from None
+    os.dup2(tty, 0)
+    os.close(tty)
+
+
 def cmd_tui(args) -> int:
     config = load_config()
     parse_rules(args.protect)
     source = args.source or str(demo_copy())
-    store = open_store(source, _options(args, config))
+    options = _options(args, config)  # reads the password from standard input first
+    keys_from_the_terminal()
+    store = open_store(source, options)
     from .app import OcitreeApp  # Textual loads only when the TUI is wanted
 
     try:
