@@ -298,12 +298,11 @@ def cmd_tui(args) -> int:
     config = load_config()
     parse_rules(args.protect)
     source = args.source or str(demo_copy())
-    options = _options(args, config)  # reads the password from standard input first
-    keys_from_the_terminal()
-    store = open_store(source, options)
+    store = open_store(source, _options(args, config))  # the password comes from standard input first
     from .app import OcitreeApp  # Textual loads only when the TUI is wanted
 
     try:
+        keys_from_the_terminal()
         app = OcitreeApp(store, read_only=args.read_only, protect=[*args.protect, *config.protect], audit_log=config.audit_log)
         app.run()
         return app.return_code or EXIT_OK
