@@ -108,6 +108,8 @@ def parse_manifest(data: bytes, media_type: str | None, where: str) -> ImageMani
     if not isinstance(doc, dict):
         raise MalformedDataError(f"{where}: manifest is a JSON {type(doc).__name__}, expected an object")
     declared = doc.get("mediaType") or media_type
+    if not isinstance(declared, str):
+        declared = media_type  # a mediaType that is no string: the model's validation words it
     is_index = declared in mt.INDEX_TYPES or (declared is None and "manifests" in doc)
     model = ImageIndex if is_index else ImageManifest
     try:

@@ -180,3 +180,18 @@ def test_a_lone_surrogate_in_a_registry_manifest_is_data(pushed):
     assert done.returncode == 0, done.stderr
     tops = json.loads(assert_printable(done.stdout, "stdout"))["repositories"][0]["artifacts"]
     assert {LONE: f"kept {LONE}"} in [a["annotations"] for a in tops]  # kept exactly, escaped in JSON
+
+
+# -- found by the fuzz tests ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("media_type", [["a"], {"b": 1}, 7])
+def test_a_manifest_whose_media_type_is_no_string_is_one_line(tmp_path, media_type):
+    root, layout, index, _ = _layout(tmp_path)
+    doc = json.loads(index.data)
+    doc["mediaType"] = media_type
+    data = json.dumps(doc).encode()
+    digest = write_blob(layout, data)
+    (layout / "index.json").write_bytes((layout / "index.json").read_bytes().replace(index.digest.encode(), digest.encode()))
+    err = one_error_line(run_ocitree(["ls", str(root)]))
+    assert "mediaType" in err

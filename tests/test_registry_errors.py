@@ -197,7 +197,7 @@ def test_content_that_does_not_match_its_digest_is_refused(registry_proxy, app):
 
 def test_a_catalog_that_is_not_json(registry_proxy, app):
     registry_proxy.add(Fault(method="GET", path="/v2/_catalog", body=b"<html></html>", fix_digest=False))
-    with pytest.raises(StoreError) as caught:
+    with pytest.raises(MalformedDataError) as caught:  # malformed data: exit 2, as for a manifest
         load(registry_proxy.url)
     assert "not JSON" in one_line(caught.value)
 

@@ -67,7 +67,8 @@ def list_repositories(client: RegistryClient, page_size: int = CATALOG_PAGE) -> 
         if repos is None:
             repos = []
         if not isinstance(repos, list) or not all(isinstance(r, str) for r in repos):
-            raise StoreError(f"registry {client.host} answered {what} without a list of names: is this a container registry?")
+            raise MalformedDataError(f"registry {client.host} answered {what} without a list of names: "
+                                     f"is this a container registry?")
         _check_text(repos, client.host, what)
         names.extend(repos)
     return sorted(dict.fromkeys(names))
@@ -101,11 +102,12 @@ def _json(data: bytes, host: str, what: str):
     try:
         doc = load_json(data)
     except NestedTooDeeply:
-        raise MalformedDataError(f"{host} answered {what} with JSON nested too deeply: is this a container registry?") from None
+        raise MalformedDataError(f"registry {host} answered {what} with JSON nested too deeply: is this a container registry?") from None
     except (ValueError, UnicodeDecodeError):
         doc = None
-    if doc is None:
-        raise StoreError(f"registry {host} answered {what} with something that is not JSON: is this a container registry?")
+    if doc is None:  # malformed data, as a manifest that is not JSON is (exit 2)
+        raise MalformedDataError(f"registry {host} answered {what} with something that is not JSON: "
+                                 f"is this a container registry?")
     return doc
 
 
@@ -227,7 +229,7 @@ class Loader:
             if page_tags is None:
                 continue  # distribution says "tags": null once the last tag is gone
             if not isinstance(page_tags, list) or not all(isinstance(t, str) for t in page_tags):
-                raise StoreError(f"registry {self.client.host} answered {what} without a list of tag names")
+                raise MalformedDataError(f"registry {self.client.host} answered {what} without a list of tag names")
             _check_text(page_tags, self.client.host, what)
             tags.extend(page_tags)
         return list(dict.fromkeys(tags))
