@@ -26,10 +26,6 @@ class NestedTooDeeply(ValueError):
         super().__init__("JSON nested too deeply")
 
 
-def has_lone_surrogate(text: str) -> bool:
-    return bool(_LONE_SURROGATE.search(text))
-
-
 def load_json(data: str | bytes) -> Any:
     """json.loads; RecursionError becomes NestedTooDeeply."""
     try:

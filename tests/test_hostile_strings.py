@@ -161,27 +161,11 @@ def _serve_hostile_tags(proxy, image) -> None:
 
 
 def registry_no_tag_lists_tags(tmp_path, proxy_image):
+    """The issue's attack: `plan URL app:v2` listed the registry's tags raw. A tag outside the
+    grammar is now refused while loading, in one line that shows it escaped."""
     proxy, image = proxy_image
     _serve_hostile_tags(proxy, image)
     return ["plan", proxy.url, f"{REPO}:v2"]
-
-
-def registry_tree_of_tags(tmp_path, proxy_image):
-    proxy, image = proxy_image
-    _serve_hostile_tags(proxy, image)
-    return ["ls", proxy.url]
-
-
-def registry_json_of_tags(tmp_path, proxy_image):
-    proxy, image = proxy_image
-    _serve_hostile_tags(proxy, image)
-    return ["ls", "--json", proxy.url]
-
-
-def registry_plan_of_hostile_tag(tmp_path, proxy_image):
-    proxy, image = proxy_image
-    _serve_hostile_tags(proxy, image)
-    return ["plan", proxy.url, f"{REPO}:latest"]  # the plan lists the other tag of the same image
 
 
 def registry_no_repository_lists_names(tmp_path, proxy_image):
@@ -245,9 +229,6 @@ CASES = {
     "layout: tag in index.json": Case(layout_index_tag, 2),
     "layout: annotation key in a manifest blob": Case(layout_blob_annotation_key, 2),
     "registry: tags listed by 'no tag'": Case(registry_no_tag_lists_tags, 2, registry=True),
-    "registry: tags in the tree": Case(registry_tree_of_tags, 0, registry=True),
-    "registry: tags in --json": Case(registry_json_of_tags, 0, registry=True),
-    "registry: tags in a plan": Case(registry_plan_of_hostile_tag, 0, registry=True),
     "registry: names listed by 'no repository'": Case(registry_no_repository_lists_names, 2, registry=True),
     "registry: annotation key in a manifest": Case(registry_manifest_annotation_key, 2, registry=True),
     "registry: error text in an answer": Case(registry_error_text, 1, registry=True),
@@ -291,19 +272,17 @@ def test_no_control_character_from_a_source_reaches_the_terminal(name, tmp_path,
     assert "\\x1b]0;pwned" in shown or "\\\\x1b]0;pwned" in shown or "\\u001b]0;pwned" in shown, shown[:600]
 
 
-def test_the_audit_log_records_hostile_tags_as_escaped_json(proxy_image, tmp_path, isolated_home):
-    """A deletion from a registry whose tags hold escapes: the audit line says so, as JSON
+def test_the_audit_log_records_a_hostile_source_as_escaped_json(tmp_path, isolated_home):
+    """The audit line names the source (here a file whose name holds the escapes) as JSON
     escapes, so `tail audit.jsonl` on a terminal shows them instead of obeying them."""
-    proxy, image = proxy_image
-    _serve_hostile_tags(proxy, image)
-    done = run_ocitree(["delete", proxy.url, f"{REPO}:latest", "--yes"])
+    source = sample(tmp_path, name=HOSTILE.replace("/", "") + ".json")
+    done = run_ocitree(["delete", source, f"{REPO}:latest", "--yes"])
     assert_printable(done.stdout, "stdout")
     assert_printable(done.stderr, "stderr")
     assert done.returncode == 0, done.stderr
     raw = (isolated_home / "state" / "ocitree" / "audit.jsonl").read_bytes()
     assert all(0x20 <= b < 0x7f for b in raw.rstrip(b"\n")), raw
-    record = json.loads(raw)
-    assert HOSTILE in record["deleted"][0]["tags"]  # kept exactly, only escaped
+    assert json.loads(raw)["source"] == source  # kept exactly, only escaped
 
 
 def test_a_crash_on_the_command_line_prints_its_traceback_printable(monkeypatch, capfd):

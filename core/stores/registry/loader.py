@@ -27,10 +27,10 @@ from urllib.parse import quote
 
 from ... import media_types as mt
 from ...errors import MalformedDataError, StoreError
-from ...json_text import NestedTooDeeply, has_lone_surrogate, load_json
+from ...json_text import NestedTooDeeply, load_json
 from ...manifest import digest_of
 from ...model import Artifact, Repository
-from ...names import is_digest
+from ...names import is_digest, is_repository_name, is_tag
 from ..base import LoadProgress, ProgressCallback
 from .answers import printable
 from .artifacts import artifact_from_manifest, artifact_from_record, artifact_record
@@ -69,7 +69,7 @@ def list_repositories(client: RegistryClient, page_size: int = CATALOG_PAGE) -> 
         if not isinstance(repos, list) or not all(isinstance(r, str) for r in repos):
             raise MalformedDataError(f"registry {client.host} answered {what} without a list of names: "
                                      f"is this a container registry?")
-        _check_text(repos, client.host, what)
+        _check_names(repos, is_repository_name, "repository name", client.host, what)
         names.extend(repos)
     return sorted(dict.fromkeys(names))
 
@@ -111,12 +111,13 @@ def _json(data: bytes, host: str, what: str):
     return doc
 
 
-def _check_text(names: list[str], host: str, what: str) -> None:
-    """A name with a lone surrogate can be neither asked for nor cached: refused, in one line."""
+def _check_names(names: list[str], valid: Callable[[str], bool], kind: str, host: str, what: str) -> None:
+    """Names outside the distribution grammar are refused, in one line: no registry accepts one
+    in a push, and it would go into request paths (`../`), the cache and every message."""
     for name in names:
-        if has_lone_surrogate(name):
-            raise MalformedDataError(f"registry {host} answered {what} with {shown(name)!r}, which is not Unicode text "
-                                     f"(a lone surrogate): check the registry")
+        if not valid(name):
+            raise MalformedDataError(f"registry {host} answered {what} with '{shown(name)}', which is not a valid "
+                                     f"{kind}: check the registry, and any proxy in front of it")
 
 
 def _json_or_none(data: bytes):
@@ -230,7 +231,7 @@ class Loader:
                 continue  # distribution says "tags": null once the last tag is gone
             if not isinstance(page_tags, list) or not all(isinstance(t, str) for t in page_tags):
                 raise MalformedDataError(f"registry {self.client.host} answered {what} without a list of tag names")
-            _check_text(page_tags, self.client.host, what)
+            _check_names(page_tags, is_tag, "tag", self.client.host, what)
             tags.extend(page_tags)
         return list(dict.fromkeys(tags))
 
@@ -289,7 +290,7 @@ class Loader:
                 if isinstance(entry, dict) and isinstance(entry.get("digest"), str):
                     if not is_digest(entry["digest"]):
                         raise MalformedDataError(f"registry {self.client.host} answered {what} with "
-                                                 f"{shown(entry['digest'])!r}, which is not a digest: check the registry")
+                                                 f"'{shown(entry['digest'])}', which is not a digest: check the registry")
                     found.append(entry["digest"])
         return found
 
