@@ -117,6 +117,12 @@ def layout_single_directory_name(tmp_path, _):
     return ["ls", str((root / REPO).rename(tmp_path / HOSTILE))]
 
 
+def layout_root_without_layouts(tmp_path, _):
+    root = tmp_path / HOSTILE
+    (root / "empty").mkdir(parents=True)
+    return ["ls", str(root)]
+
+
 def _edit_index(layout: Path, edit: Callable[[dict], None]) -> None:
     doc = json.loads((layout / "index.json").read_text())
     edit(doc)
@@ -225,6 +231,7 @@ CASES = {
     "sample: plan naming a hostile platform": Case(sample_plan_of_hostile_platform, 0),
     "layout: directory name below the root": Case(layout_directory_name, 2),
     "layout: a single layout's directory name": Case(layout_single_directory_name, 2),
+    "layout: a root with no layout below it": Case(layout_root_without_layouts, 2),
     "layout: annotation key in index.json": Case(layout_index_annotation_key, 2),
     "layout: tag in index.json": Case(layout_index_tag, 2),
     "layout: annotation key in a manifest blob": Case(layout_blob_annotation_key, 2),
