@@ -131,6 +131,11 @@ def test_a_lone_surrogate_in_a_sample_file_survives_a_deletion(tmp_path):
 
 
 def test_a_lone_surrogate_in_index_json_survives_a_deletion(tmp_path):
+    delete_from_a_layout_with_lone_surrogates(tmp_path)
+
+
+def delete_from_a_layout_with_lone_surrogates(tmp_path):
+    """ls and delete a layout whose index.json holds lone surrogates; (layout, remaining entry)."""
     root, layout, index, _ = _layout(tmp_path)
     doc = json.loads((layout / "index.json").read_text())
     for entry in doc["manifests"]:
@@ -149,6 +154,21 @@ def test_a_lone_surrogate_in_index_json_survives_a_deletion(tmp_path):
     assert after["annotations"] == {LONE: LONE}
     (entry,) = after["manifests"]
     assert entry["annotations"]["note"] == f"kept {LONE} as is"
+    return layout, entry
+
+
+@pytest.mark.skopeo
+def test_skopeo_reads_an_index_json_rewritten_with_a_lone_surrogate(tmp_path):
+    import subprocess
+
+    from tests.binaries import require_binary
+
+    skopeo = require_binary("skopeo", "skopeo")
+    layout, entry = delete_from_a_layout_with_lone_surrogates(tmp_path)
+    tag = entry["annotations"]["org.opencontainers.image.ref.name"]
+    done = subprocess.run([skopeo, "inspect", "--raw", f"oci:{layout}:{tag}"], capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["schemaVersion"] == 2
 
 
 def test_lone_surrogates_in_a_registry_name_are_refused_in_one_line(pushed):
