@@ -26,10 +26,10 @@ class NestedTooDeeply(ValueError):
         super().__init__("JSON nested too deeply")
 
 
-def load_json(data: str | bytes) -> Any:
-    """json.loads; RecursionError becomes NestedTooDeeply."""
+def load_json(data: str | bytes, **options) -> Any:
+    """json.loads (`options` as for it); RecursionError becomes NestedTooDeeply."""
     try:
-        return json.loads(data)
+        return json.loads(data, **options)
     except RecursionError:
         raise NestedTooDeeply() from None
 
