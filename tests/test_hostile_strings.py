@@ -323,3 +323,33 @@ async def test_a_crash_in_the_tui_prints_its_traceback_printable(tmp_path, capfd
     text = printed.out + printed.err
     assert "RuntimeError" in text and "\\x1b]0;pwned\\x07" in text  # wrapped at 80 columns
     assert not [c for c in text if c in "\x07\x9b\u202e"], text[-500:]
+
+
+async def test_the_tui_shows_a_hostile_load_error_and_tags_as_escapes(tmp_path):
+    """The TUI asks core's rule too (tui/literal.py): a load error quoting a registry's text,
+    and tags no file format would accept, appear as visible escapes."""
+    from core.errors import MalformedDataError
+    from core.model import Artifact, Registry, Repository
+    from tests.tui_pilot import MemoryStore, screen_text, settle
+    from tui.app import OcitreeApp
+
+    class FailingStore(MemoryStore):
+        def load(self, progress=None):
+            raise MalformedDataError(f"registry answered {HOSTILE}")
+
+    app = OcitreeApp(FailingStore(Registry("x", []), source="reg" + HOSTILE))
+    async with app.run_test(size=(100, 24)) as pilot:
+        await settle(pilot)
+        text = screen_text(app)
+    assert "registry answered" in text and text.count("\\x1b]0;pwned") >= 2, text  # the header and the dialog
+    assert not [c for c in text if c != "\n" and is_unsafe_char(c)], text
+
+    artifact = Artifact(repository=REPO, digest="sha256:" + "1" * 64, media_type=mt.OCI_MANIFEST, size=10,
+                        tags=[HOSTILE])
+    app = OcitreeApp(MemoryStore(Registry("memory", [Repository(REPO, [artifact])])), read_only=True)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("down", "enter", "down")
+        await settle(pilot)
+        text = screen_text(app)
+    assert "\\x1b]0;pwned" in text and not [c for c in text if c != "\n" and is_unsafe_char(c)], text
