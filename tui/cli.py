@@ -197,10 +197,10 @@ def cmd_plan_or_delete(args, out: Console, err: Console, deleting: bool) -> int:
     store = open_store(args.source, options)
     try:
         registry = _load(store, err)
-        targets, notes = resolve_targets_resuming(registry, args.refs)
+        targets, resumed, notes = resolve_targets_resuming(registry, args.refs)
         for note in notes:
             err.print(f"ocitree: {note}", markup=False, highlight=False)
-        plan = plan_deletion(registry, targets, [*args.protect, *config.protect])
+        plan = plan_deletion(registry, targets, [*args.protect, *config.protect], resumed)
         if not deleting or not plan.allowed:
             if args.json:
                 _print_json(out, _result_json(plan, None) if deleting else plan.to_json_dict())
@@ -209,7 +209,8 @@ def cmd_plan_or_delete(args, out: Console, err: Console, deleting: bool) -> int:
             return EXIT_OK if plan.allowed else EXIT_REFUSED
         if not args.json:
             out.print(render_plan(plan, store.blob_reclaim))
-        if not args.yes and not _confirm(plan, err):
+        # Nothing left to delete (a resumed REF): running still finishes the store's own leftovers.
+        if plan.delete and not args.yes and not _confirm(plan, err):
             err.print("Cancelled; nothing was deleted.", markup=False)
             return EXIT_OK
         progress = None

@@ -1,0 +1,184 @@
+"""Resuming a cut-off run plans only the leftovers of the REF being run, re-checked by the rules now (issue 7 §1)."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from core import media_types as mt
+from core.executor import execute_plan
+from core.interrupted import resolve_targets_resuming
+from core.planner import plan_deletion, resolve_targets
+from sample_data.builder import RegistryBuilder
+from tests.immediate_store import ImmediateStore
+from tests.registry_fault_proxy import Fault
+from tests.registry_push import push_builder, push_manifest
+from tui.cli import main
+from tui.plan_text import render_plan
+from rich.console import Console
+
+R = "team/app"
+
+
+def present(url: str, digest: str, repository: str = R) -> bool:
+    return httpx.head(f"{url}/v2/{repository}/manifests/{digest}", headers={"Accept": mt.ACCEPT_MANIFESTS}).status_code == 200
+
+
+def two_indexes(b: RegistryBuilder):
+    a, b_ = b.image(R, arch="amd64"), b.image(R, arch="arm64")
+    v1 = b.index(R, [a, b_], ["v1"])
+    c = b.image(R, arch="s390x")
+    v2 = b.index(R, [c], ["v2"])
+    return a, b_, v1, c, v2
+
+
+@pytest.mark.registry
+def test_resume_of_one_ref_plans_only_its_own_leftovers(registry, registry_proxy, capsys):
+    b = RegistryBuilder()
+    a, b_, v1, c, v2 = two_indexes(b)
+    push_builder(b, registry.url)
+    registry_proxy.add(Fault(method="DELETE", path=f"/manifests/{v2.digest}", status=500))
+
+    assert main(["delete", registry_proxy.url, f"{R}:v1", f"{R}:v2", "--yes"]) == 1
+    assert not present(registry.url, v1.digest) and present(registry.url, v2.digest)
+    capsys.readouterr()
+
+    assert main(["plan", registry_proxy.url, f"{R}:v1", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert {d["digest"] for d in doc["delete"]} == {a.digest, b_.digest}
+    assert doc["tags_removed"] == []
+
+    assert main(["plan", registry_proxy.url, f"{R}:v1"]) == 0
+    text = capsys.readouterr().out
+    assert "Tags removed" not in text and text.splitlines()[0].count(f"{R}:v1") == 1
+
+    assert main(["delete", registry_proxy.url, f"{R}:v1", "--yes"]) == 0
+    assert not present(registry.url, a.digest) and not present(registry.url, b_.digest)
+    assert present(registry.url, v2.digest) and present(registry.url, c.digest)
+
+
+@pytest.mark.registry
+def test_a_leftover_tagged_since_is_kept(registry, registry_proxy, capsys):
+    b = RegistryBuilder()
+    a, b_, v1, c, v2 = two_indexes(b)
+    push_builder(b, registry.url)
+    registry_proxy.add(Fault(method="DELETE", path=f"/manifests/{a.digest}", status=500))
+
+    assert main(["delete", registry_proxy.url, f"{R}:v1", "--yes"]) == 1
+    assert not present(registry.url, v1.digest) and present(registry.url, a.digest)
+    registry_proxy.clear()
+    with httpx.Client() as client:
+        push_manifest(client, registry.url, a, "pinned")  # someone keeps the child that survived
+    capsys.readouterr()
+
+    assert main(["plan", registry_proxy.url, f"{R}:v1", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [d["digest"] for d in doc["delete"]] == [b_.digest]
+    assert [(k["digest"], k["reason"], k["tags"]) for k in doc["keep"]] == [(a.digest, "tagged", ["pinned"])]
+    assert doc["tags_removed"] == []
+
+    assert main(["delete", registry_proxy.url, f"{R}:v1", "--yes"]) == 0
+    assert "Tags removed" not in capsys.readouterr().out
+    assert present(registry.url, a.digest) and present(registry.url, "pinned")
+    assert not present(registry.url, b_.digest)
+    assert present(registry.url, v2.digest) and present(registry.url, c.digest)
+
+
+# -- the same rules on a store that deletes one manifest at a time, over a sample file ------------
+
+
+def cut_off(store: ImmediateStore, refs: list[str], fail_at: int = 1):
+    """Run the delete of `refs`, failing at the plan's step `fail_at` (0-based)."""
+    registry = store.load()
+    plan = plan_deletion(registry, resolve_targets(registry, refs))
+    store.fail_on = plan.delete[fail_at].digest
+    result = execute_plan(plan, store)
+    store.fail_on = None
+    assert not result.completed and len(result.deleted) == fail_at
+    return plan
+
+
+def resumed_plan(store: ImmediateStore, refs: list[str], protect=()):
+    registry = store.load()
+    targets, resumed, notes = resolve_targets_resuming(registry, refs)
+    return plan_deletion(registry, targets, protect, resumed), notes
+
+
+def test_a_leftover_with_a_new_parent_is_kept_shared(tmp_path):
+    b = RegistryBuilder()
+    a, b_ = b.image(R, arch="amd64"), b.image(R, arch="arm64")
+    b.index(R, [a, b_], ["v1"])
+    store = ImmediateStore(b.write_sample(tmp_path / "r.json"))
+    cut_off(store, [f"{R}:v1"])
+    other = b.index(R, [a], ["other"])  # another client pushes an index listing the surviving child
+    b.write_sample(tmp_path / "r.json")
+
+    plan, _ = resumed_plan(store, [f"{R}:v1"])
+    assert plan.allowed
+    assert [d.digest for d in plan.delete] == [b_.digest]
+    assert [(k.digest, k.reason, [p.digest for p in k.parents]) for k in plan.keep] == [(a.digest, "shared", [other.digest])]
+
+
+def test_leftovers_of_a_nested_index_cascade_by_the_rules(tmp_path):
+    b = RegistryBuilder()
+    c1, c2, d = b.image(R, arch="amd64"), b.image(R, arch="arm64"), b.image(R, arch="ppc64le")
+    inner = b.index(R, [c1, c2])
+    v1 = b.index(R, [inner, d], ["v1"])
+    sig = b.accessory(R, v1, "signature")
+    other = b.image(R, ["other"], arch="riscv64")
+    store = ImmediateStore(b.write_sample(tmp_path / "r.json"))
+    cut_off(store, [f"{R}:v1"])
+
+    plan, notes = resumed_plan(store, [f"{R}:v1"])
+    assert plan.allowed and "interrupted" in notes[0]
+    assert {d.digest for d in plan.delete} == {inner.digest, c1.digest, c2.digest, d.digest, sig.digest}
+    # The signature still goes with its subject, deleted by the cut-off run, cosign tag and all (rule 5).
+    assert [t for t in plan.tags_removed] == [f"{R}:{sig.tags[0]}"]
+    assert plan.delete.index(next(e for e in plan.delete if e.digest == inner.digest)) < \
+        plan.delete.index(next(e for e in plan.delete if e.digest == c1.digest))
+    assert other.digest not in {d.digest for d in plan.delete}
+
+
+def test_a_leftover_child_tagged_with_a_protected_tag_is_kept_and_does_not_block(tmp_path):
+    b = RegistryBuilder()
+    a, b_ = b.image(R, arch="amd64"), b.image(R, arch="arm64")
+    b.index(R, [a, b_], ["v1"])
+    store = ImmediateStore(b.write_sample(tmp_path / "r.json"))
+    cut_off(store, [f"{R}:v1"])
+    b.tag(a, "release-1")
+    b.write_sample(tmp_path / "r.json")
+
+    plan, _ = resumed_plan(store, [f"{R}:v1"], protect=["release-*"])
+    assert plan.allowed
+    assert [d.digest for d in plan.delete] == [b_.digest]
+    assert [(k.digest, k.reason) for k in plan.keep] == [(a.digest, "tagged")]
+
+
+def test_a_leftover_accessory_with_a_protected_tag_refuses_as_a_fresh_plan_would(tmp_path):
+    b = RegistryBuilder()
+    a = b.image(R, arch="amd64")
+    v1 = b.index(R, [a], ["v1"])
+    sig = b.accessory(R, v1, "signature", tags=["keep-forever"])
+    store = ImmediateStore(b.write_sample(tmp_path / "r.json"))
+    cut_off(store, [f"{R}:v1"])
+
+    plan, _ = resumed_plan(store, [f"{R}:v1"], protect=["keep-*"])
+    assert not plan.allowed
+    assert [(r.digest, r.reason) for r in plan.refusals] == [(sig.digest, "protected_tag")]
+
+
+def test_the_plan_header_names_each_ref_once(tmp_path):
+    b = RegistryBuilder()
+    a, b_ = b.image(R, arch="amd64"), b.image(R, arch="arm64")
+    b.index(R, [a, b_], ["v1"])
+    store = ImmediateStore(b.write_sample(tmp_path / "r.json"))
+    cut_off(store, [f"{R}:v1"])
+
+    plan, _ = resumed_plan(store, [f"{R}:v1", f"{R}:v1"])
+    assert len(plan.delete) == 2
+    console = Console(width=200, record=True)
+    console.print(render_plan(plan))
+    header = console.export_text().splitlines()[0]
+    assert header.startswith(f"Plan for {R}:v1 ") and header.count(f"{R}:v1") == 1
