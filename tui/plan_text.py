@@ -134,6 +134,10 @@ def render_registry(registry: Registry) -> RenderableType:
         node = root.add(literal_text(name, "bold blue"))
         for artifact in repo.top_level():
             _add_artifact(node, repo, artifact, None, set())
+        if repo.leftover_blobs:
+            n = len(repo.leftover_blobs)
+            node.add(Text(f"leftovers: {n} unreferenced blob{'s' if n != 1 else ''}, "
+                          f"{human_bytes(sum(repo.leftover_blobs.values()))} (no manifest uses them)", style="yellow"))
     return root
 
 
@@ -185,7 +189,8 @@ def registry_json(registry: Registry) -> dict:
     return {
         "source": registry.source,
         "repositories": [
-            {"name": name, "artifacts": [one(r, a, None, frozenset()) for a in r.top_level()]}
+            {"name": name, "artifacts": [one(r, a, None, frozenset()) for a in r.top_level()],
+             "leftover_blobs": [{"digest": d, "size": n} for d, n in sorted(r.leftover_blobs.items())]}
             for name, r in sorted(registry.repositories.items())
         ],
     }
