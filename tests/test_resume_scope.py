@@ -182,3 +182,30 @@ def test_the_plan_header_names_each_ref_once(tmp_path):
     console.print(render_plan(plan))
     header = console.export_text().splitlines()[0]
     assert header.startswith(f"Plan for {R}:v1 ") and header.count(f"{R}:v1") == 1
+
+
+def test_layouts_resume_of_one_ref_plans_nothing_of_the_other(tmp_path, capsys, monkeypatch):
+    """The layout form of the v1/v2 case: the second layout's index.json cannot be replaced."""
+    b = RegistryBuilder()
+    first = b.index("a/one", [b.image("a/one", arch="amd64")], ["v1"])
+    second = b.index("b/two", [b.image("b/two", arch="amd64")], ["v1"])
+    root = b.write_layouts(tmp_path / "layouts")
+    replace = __import__("os").replace
+
+    def refuse_second(src, dst):
+        if str(dst) == str(root / "b/two/index.json"):
+            raise OSError(5, "Input/output error")
+        return replace(src, dst)
+
+    with monkeypatch.context() as patched:
+        patched.setattr("core.durable_files.os.replace", refuse_second)
+        assert main(["delete", str(root), "a/one:v1", "b/two:v1", "--yes"]) == 1
+    capsys.readouterr()
+
+    assert main(["plan", str(root), "a/one:v1", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["delete"] == [] and [r["digest"] for r in doc["resumed"]] == [first.digest]
+    assert main(["delete", str(root), "a/one:v1", "--yes"]) == 0
+    assert "nothing it left remains" in capsys.readouterr().err
+    assert main(["plan", str(root), "b/two:v1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["delete"][0]["digest"] == second.digest
