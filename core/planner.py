@@ -108,8 +108,9 @@ def _plan_repository(
             left = remaining.setdefault(c, len(parents.get(c, ())))
             if left:
                 continue
-            if any(s in gone or s in chosen for s in subjects.get(c, ())):
-                choose(c, "accessory", r.digest)  # rule 5: it goes with its subject, tags and all
+            subject = next((s for s in subjects.get(c, ()) if s not in arts or s in chosen), None)
+            if subject is not None:
+                choose(c, "accessory", subject)  # rule 5: it goes with its (deleted) subject, tags and all
             elif not arts[c].tags:
                 choose(c, "child", r.digest)  # rule 3
 

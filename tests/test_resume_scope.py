@@ -209,3 +209,16 @@ def test_layouts_resume_of_one_ref_plans_nothing_of_the_other(tmp_path, capsys, 
     assert "nothing it left remains" in capsys.readouterr().err
     assert main(["plan", str(root), "b/two:v1", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["delete"][0]["digest"] == second.digest
+
+
+def test_the_accessory_of_a_child_the_cut_off_run_deleted_still_goes(tmp_path):
+    b = RegistryBuilder()
+    a = b.image(R, arch="amd64")
+    b.index(R, [a], ["v1"])
+    sig = b.accessory(R, a, "signature")  # cosign-tagged: a tag of its own, yet it goes with its subject
+    store = ImmediateStore(b.write_sample(tmp_path / "r.json"))
+    cut_off(store, [f"{R}:v1"], fail_at=2)  # the index and its child went; the signature did not
+
+    plan, _ = resumed_plan(store, [f"{R}:v1"])
+    assert [(d.digest, d.why, d.via) for d in plan.delete] == [(sig.digest, "accessory", a.digest)]
+    assert plan.keep == []
