@@ -222,3 +222,18 @@ def test_the_accessory_of_a_child_the_cut_off_run_deleted_still_goes(tmp_path):
     plan, _ = resumed_plan(store, [f"{R}:v1"])
     assert [(d.digest, d.why, d.via) for d in plan.delete] == [(sig.digest, "accessory", a.digest)]
     assert plan.keep == []
+
+
+def test_the_audit_record_of_a_resumed_run_names_the_ref(tmp_path):
+    b = RegistryBuilder()
+    a, b_ = b.image(R, arch="amd64"), b.image(R, arch="arm64")
+    b.index(R, [a, b_], ["v1"])
+    store = ImmediateStore(b.write_sample(tmp_path / "r.json"))
+    cut_off(store, [f"{R}:v1"])
+
+    plan, _ = resumed_plan(store, [f"{R}:v1"])
+    audit = tmp_path / "audit.jsonl"
+    assert execute_plan(plan, store, audit_log=audit).completed
+    record = json.loads(audit.read_text())
+    assert record["targets"] == [] and record["resumed"] == [f"{R}:v1"]
+    assert {d["digest"] for d in record["deleted"]} == {a.digest, b_.digest}
