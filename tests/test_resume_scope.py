@@ -14,6 +14,7 @@ from core.planner import plan_deletion, resolve_targets
 from sample_data.builder import RegistryBuilder
 from tests.immediate_store import ImmediateStore
 from tests.registry_fault_proxy import Fault
+from tests.sources.layout_source import has_blob
 from tests.registry_push import push_builder, push_manifest
 from tui.cli import main
 from tui.plan_text import render_plan
@@ -205,8 +206,10 @@ def test_layouts_resume_of_one_ref_plans_nothing_of_the_other(tmp_path, capsys, 
     assert main(["plan", str(root), "a/one:v1", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["delete"] == [] and [r["digest"] for r in doc["resumed"]] == [first.digest]
+    assert has_blob(root / "a/one", first.digest)  # index.json no longer lists it; its blobs stay for now
     assert main(["delete", str(root), "a/one:v1", "--yes"]) == 0
     assert "nothing it left remains" in capsys.readouterr().err
+    assert not any(has_blob(root / "a/one", d) for d in [first.digest, *b.blobs_of(first)])
     assert main(["plan", str(root), "b/two:v1", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["delete"][0]["digest"] == second.digest
 

@@ -194,7 +194,8 @@ class _LayoutSession(DeletionSession):
                 except OSError:
                     pass  # what it lists is still in use: the next commit drops it
                 self.committed_before_failure = frozenset(installed)
-                done = f"deleted from {', '.join(installed)} only, whose unused blobs stay" if installed else "nothing was deleted"
+                done = (f"deleted from {', '.join(installed)} only; the next delete there removes their unused blobs"
+                        if installed else "nothing was deleted")
                 raise StoreError(f"{index_path}: cannot replace ({exc.strerror}); {done}") from None
             installed.append(name)
         # Layouts without deletions this time may still hold blobs a killed run left.
