@@ -27,7 +27,7 @@ from pathlib import Path
 from .durable_files import exclusive_lock, write_atomically
 from .errors import StoreError, UnknownReferenceError
 from .model import Registry
-from .names import is_digest
+from .names import is_digest, is_repository_name
 from .plan import DeletionPlan, ExecutionResult, ResumedRef, TargetRef
 from .paths import state_dir
 from .references import Reference, parse_reference
@@ -115,8 +115,8 @@ class InterruptedRuns:
                     # Its own artifact still stands, so (top-down order) nothing under it went: the REF resolves as before.
                     refs.pop(name, None)
                 else:
-                    entry["leftovers"] = [d for d in entry.get("leftovers", []) if (repository, d) not in deleted]
-                entry["leftovers"] = [d for d in entry.get("leftovers", []) if (repository, d) not in deleted]
+                    entry["leftovers"] = [d for d in _list(entry.get("leftovers")) if (repository, d) not in deleted]
+                entry["leftovers"] = [d for d in _list(entry.get("leftovers")) if (repository, d) not in deleted]
 
         self._update(change)
 
@@ -125,11 +125,15 @@ class InterruptedRuns:
         if not isinstance(entry, dict):
             return None
         repository, digest = entry.get("repository"), entry.get("digest")
-        if not isinstance(repository, str) or not isinstance(digest, str) or not is_digest(digest):
-            return None
-        leftovers = [d for d in entry.get("leftovers", []) if isinstance(d, str) and is_digest(d)]
+        if not is_repository_name(repository) or not is_digest(digest):
+            return None  # damaged: nothing to resume under this REF
+        leftovers = [d for d in _list(entry.get("leftovers")) if is_digest(d)]
         return ResumedRef(reference=reference, repository=repository, digest=digest,
                           time=str(entry.get("time", "")), leftovers=leftovers)
+
+
+def _list(value) -> list:
+    return value if isinstance(value, list) else []
 
 
 def _is_resumed(plan: DeletionPlan, name: str) -> bool:

@@ -240,3 +240,20 @@ def test_the_audit_record_of_a_resumed_run_names_the_ref(tmp_path):
     record = json.loads(audit.read_text())
     assert record["targets"] == [] and record["resumed"] == [f"{R}:v1"]
     assert {d["digest"] for d in record["deleted"]} == {a.digest, b_.digest}
+
+
+def test_a_damaged_record_means_nothing_to_resume_not_a_crash(tmp_path, capsys):
+    from core.interrupted import InterruptedRuns, source_key
+
+    b = RegistryBuilder()
+    b.image(R, ["v2"])
+    path = b.write_sample(tmp_path / "r.json")
+    runs = InterruptedRuns()
+    runs.path.parent.mkdir(parents=True, exist_ok=True)
+    bad = {"time": 1, "repository": "../x", "digest": "sha256:" + "a" * 64, "leftovers": 7}
+    runs.path.write_text(json.dumps({"version": 2, "runs": {source_key(str(path)): {
+        f"{R}:v1": bad, f"{R}:v0": {**bad, "repository": R}}}}))
+    assert main(["plan", str(path), f"{R}:v1"]) == 2
+    assert "no tag 'v1'" in capsys.readouterr().err
+    assert main(["plan", str(path), f"{R}:v0", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["delete"] == []
