@@ -183,13 +183,13 @@ def resolve_targets_resuming(
             artifact = registry.resolve(ref)
         except UnknownReferenceError:
             found = runs.lookup(registry.source, str(ref))
-            if found is None:
-                raise
+            if found is None or found.repository not in registry.repositories:
+                raise  # never recorded, or its repository is gone with everything in it
             if (found.repository, found.digest) in seen:
                 continue
             seen.add((found.repository, found.digest))
-            repo = registry.repositories.get(found.repository)
-            present = [d for d in found.leftovers if repo is not None and d in repo.artifacts]
+            repo = registry.repositories[found.repository]
+            present = [d for d in found.leftovers if d in repo.artifacts]
             if present:
                 notes.append(f"{ref} was deleted by a run interrupted at {found.time}; "
                              f"planning the {len(present)} artifacts it left")
