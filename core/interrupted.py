@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .durable_files import exclusive_lock, write_atomically
-from .errors import StoreError, UnknownReferenceError
+from .errors import OcitreeError, StoreError, UnknownReferenceError
 from .model import Registry
 from .names import is_digest, is_repository_name
 from .plan import DeletionPlan, ExecutionResult, ResumedRef, TargetRef
@@ -129,7 +129,40 @@ class InterruptedRuns:
             return None  # damaged: nothing to resume under this REF
         leftovers = [d for d in _list(entry.get("leftovers")) if is_digest(d)]
         return ResumedRef(reference=reference, repository=repository, digest=digest,
-                          time=str(entry.get("time", "")), leftovers=leftovers)
+                          time=_time(entry.get("time")), leftovers=leftovers)
+
+
+def unfinished_notes(registry: Registry, runs: InterruptedRuns | None = None) -> list[str]:
+    """One line per REF of this source whose cut-off run left artifacts that are still present:
+    what explains untagged leftovers in a listing, and how to finish."""
+    runs = runs or InterruptedRuns()
+    recorded = runs._read()["runs"].get(source_key(registry.source), {})
+    notes: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    # The REF as typed first: `repository@digest` is only its second name.
+    for name in sorted(recorded, key=lambda n: "@" in str(n)):
+        try:
+            name = str(parse_reference(name))  # a damaged key is skipped, never printed
+        except OcitreeError:
+            continue
+        found = runs.lookup(registry.source, name)
+        repo = registry.repositories.get(found.repository) if found else None
+        if repo is None or (found.repository, found.digest) in seen or found.digest in repo.artifacts:
+            continue
+        seen.add((found.repository, found.digest))
+        present = sum(1 for d in dict.fromkeys(found.leftovers) if d in repo.artifacts)
+        if present:
+            notes.append(f"{name}: a delete interrupted at {found.time} left {present} artifact{'s' if present != 1 else ''}; "
+                         f"run 'ocitree delete {registry.source} {name}' again to finish")
+    return notes
+
+
+def _time(value) -> str:
+    """The recorded time as written by begin(), or a neutral word for anything else."""
+    try:
+        return _dt.datetime.fromisoformat(value).isoformat() if isinstance(value, str) else "an unknown time"
+    except ValueError:
+        return "an unknown time"
 
 
 def _list(value) -> list:

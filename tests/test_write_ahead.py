@@ -83,6 +83,9 @@ def test_registry_delete_killed_after_a_few_deletes_is_finished_by_the_same_comm
     registry_proxy.clear()
     assert not present(registry.url, v1.digest)
     assert sum(present(registry.url, m.digest) for m in images) >= len(images) - 4
+    capsys.readouterr()
+    assert main(["ls", registry_proxy.url]) == 0  # the leftovers are explained, with what to do
+    assert f"{R}:v1: a delete interrupted at" in capsys.readouterr().err
 
     assert main(["delete", registry_proxy.url, f"{R}:v1", "--yes"]) == 0
     assert "interrupted" in capsys.readouterr().err

@@ -25,7 +25,7 @@ from core.errors import BadInputError, OcitreeError, StalePlanError
 from core.executor import execute_plan
 from core.paths import data_dir
 from core.plan import DeletionPlan, ExecutionResult
-from core.interrupted import resolve_targets_resuming
+from core.interrupted import resolve_targets_resuming, unfinished_notes
 from core.planner import plan_deletion
 from core.protection import parse_rules
 from core.sources import SourceOptions, open_store
@@ -181,6 +181,8 @@ def cmd_ls(args, out: Console, err: Console) -> int:
         registry = _load(store, err)
     finally:
         store.close()
+    for note in unfinished_notes(registry):
+        err.print(f"ocitree: {note}", markup=False, highlight=False)
     if args.json:
         _print_json(out, registry_json(registry))
     else:
