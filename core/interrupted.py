@@ -116,44 +116,53 @@ class InterruptedRuns:
                     refs.pop(name, None)
                 else:
                     entry["leftovers"] = [d for d in _list(entry.get("leftovers")) if (repository, d) not in deleted]
-                entry["leftovers"] = [d for d in _list(entry.get("leftovers")) if (repository, d) not in deleted]
 
         self._update(change)
 
     def lookup(self, source: str, reference: str) -> ResumedRef | None:
-        entry = self._read()["runs"].get(source_key(source), {}).get(reference)
-        if not isinstance(entry, dict):
-            return None
-        repository, digest = entry.get("repository"), entry.get("digest")
-        if not is_repository_name(repository) or not is_digest(digest):
-            return None  # damaged: nothing to resume under this REF
-        leftovers = [d for d in _list(entry.get("leftovers")) if is_digest(d)]
-        return ResumedRef(reference=reference, repository=repository, digest=digest,
-                          time=_time(entry.get("time")), leftovers=leftovers)
+        return _resumed(reference, self._read()["runs"].get(source_key(source), {}).get(reference))
+
+    def recorded(self, source: str) -> list[ResumedRef]:
+        """Every REF recorded for `source`, the REF as typed before its `repository@digest` name."""
+        refs = self._read()["runs"].get(source_key(source), {})
+        found = []
+        for name in sorted(refs, key=lambda n: "@" in n):
+            try:
+                reference = str(parse_reference(name))  # a damaged key is skipped, never printed
+            except OcitreeError:
+                continue
+            resumed = _resumed(reference, refs[name])
+            if resumed is not None:
+                found.append(resumed)
+        return found
+
+
+def _resumed(reference: str, entry) -> ResumedRef | None:
+    if not isinstance(entry, dict):
+        return None
+    repository, digest = entry.get("repository"), entry.get("digest")
+    if not is_repository_name(repository) or not is_digest(digest):
+        return None  # damaged: nothing to resume under this REF
+    leftovers = [d for d in _list(entry.get("leftovers")) if is_digest(d)]
+    return ResumedRef(reference=reference, repository=repository, digest=digest,
+                      time=_time(entry.get("time")), leftovers=leftovers)
 
 
 def unfinished_notes(registry: Registry, runs: InterruptedRuns | None = None) -> list[str]:
     """One line per REF of this source whose cut-off run left artifacts that are still present:
     what explains untagged leftovers in a listing, and how to finish."""
-    runs = runs or InterruptedRuns()
-    recorded = runs._read()["runs"].get(source_key(registry.source), {})
     notes: list[str] = []
     seen: set[tuple[str, str]] = set()
-    # The REF as typed first: `repository@digest` is only its second name.
-    for name in sorted(recorded, key=lambda n: "@" in str(n)):
-        try:
-            name = str(parse_reference(name))  # a damaged key is skipped, never printed
-        except OcitreeError:
-            continue
-        found = runs.lookup(registry.source, name)
-        repo = registry.repositories.get(found.repository) if found else None
+    for found in (runs or InterruptedRuns()).recorded(registry.source):
+        repo = registry.repositories.get(found.repository)
         if repo is None or (found.repository, found.digest) in seen or found.digest in repo.artifacts:
             continue
         seen.add((found.repository, found.digest))
         present = sum(1 for d in dict.fromkeys(found.leftovers) if d in repo.artifacts)
         if present:
-            notes.append(f"{name}: a delete interrupted at {found.time} left {present} artifact{'s' if present != 1 else ''}; "
-                         f"run 'ocitree delete {registry.source} {name}' again to finish")
+            notes.append(f"{found.reference}: a delete interrupted at {found.time} left {present} "
+                         f"artifact{'s' if present != 1 else ''}; run 'ocitree delete {registry.source} "
+                         f"{found.reference}' again to finish")
     return notes
 
 
@@ -225,7 +234,7 @@ def resolve_targets_resuming(
             present = [d for d in found.leftovers if d in repo.artifacts]
             if present:
                 notes.append(f"{ref} was deleted by a run interrupted at {found.time}; "
-                             f"planning the {len(present)} artifacts it left")
+                             f"planning the {len(present)} artifact{'s' if len(present) != 1 else ''} it left")
             else:
                 notes.append(f"{ref} was deleted by a run interrupted at {found.time}; nothing it left remains")
             resumed.append(found)
