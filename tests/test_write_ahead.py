@@ -4,7 +4,6 @@ on every store (issue 7 §2). The kills are real: a separate `ocitree delete` pr
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
