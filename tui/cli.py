@@ -185,8 +185,11 @@ def cmd_ls(args, out: Console, err: Console) -> int:
         err.print(f"ocitree: {note}", markup=False, highlight=False)
     if args.json:
         _print_json(out, registry_json(registry))
-    else:
+    elif out.is_terminal:
         out.print(render_registry(registry))
+    else:  # a tree's lines are cut at the console's width (80 in a pipe): keep them whole for grep
+        wide = Console(file=out.file, width=1_000_000, highlight=False, soft_wrap=True, no_color=out.no_color)
+        wide.print(render_registry(registry))
     return EXIT_OK
 
 

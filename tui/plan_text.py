@@ -106,8 +106,14 @@ def render_result(result: ExecutionResult) -> RenderableType:
     return Group(*lines)
 
 
-def artifact_line(repo: Repository, artifact: Artifact, platform: str | None = None) -> Text:
+def artifact_line(repo: Repository, artifact: Artifact, platform: str | None = None, marker: str | None = None) -> Text:
     text = Text()
+    if marker:
+        text.append(marker.upper(), style="bold yellow")
+        missing = repo.missing_subjects(artifact.digest)
+        if missing:
+            text.append(" (missing subject " + ", ".join(short_digest(d) for d in missing) + ")", style="yellow")
+        text.append(" ")
     if artifact.tags:
         text.append(", ".join(display_tag(t) for t in artifact.tags), style="bold")
         text.append(" ")
@@ -132,8 +138,11 @@ def render_registry(registry: Registry) -> RenderableType:
     for name in sorted(registry.repositories):
         repo = registry.repositories[name]
         node = root.add(literal_text(name, "bold blue"))
-        for artifact in repo.top_level():
+        top = repo.top_level()
+        for artifact in top:
             _add_artifact(node, repo, artifact, None, set())
+        for artifact, marker in repo.detached(top):
+            _add_artifact(node, repo, artifact, None, set(), marker)
         if repo.leftover_blobs:
             n = len(repo.leftover_blobs)
             node.add(Text(f"leftovers: {n} unreferenced blob{'s' if n != 1 else ''}, "
@@ -141,8 +150,9 @@ def render_registry(registry: Registry) -> RenderableType:
     return root
 
 
-def _add_artifact(node: Tree, repo: Repository, artifact: Artifact, platform: str | None, path: set[str]) -> None:
-    branch = node.add(artifact_line(repo, artifact, platform))
+def _add_artifact(node: Tree, repo: Repository, artifact: Artifact, platform: str | None, path: set[str],
+                  marker: str | None = None) -> None:
+    branch = node.add(artifact_line(repo, artifact, platform, marker))
     path = path | {artifact.digest}
     for child in artifact.children:
         c = repo.artifacts.get(child.digest)
@@ -158,7 +168,7 @@ def _add_artifact(node: Tree, repo: Repository, artifact: Artifact, platform: st
 
 
 def registry_json(registry: Registry) -> dict:
-    def one(repo: Repository, artifact: Artifact, platform: str | None, path: frozenset) -> dict:
+    def one(repo: Repository, artifact: Artifact, platform: str | None, path: frozenset, marker: str | None = None) -> dict:
         path = path | {artifact.digest}
         out = {
             "digest": artifact.digest,
@@ -174,6 +184,8 @@ def registry_json(registry: Registry) -> dict:
             "children": [],
             "accessories": [],
             "missing_children": [],
+            "marker": marker,  # what is odd about an artifact the top level does not lead to
+            "missing_subjects": repo.missing_subjects(artifact.digest),
         }
         for child in artifact.children:
             c = repo.artifacts.get(child.digest)
@@ -186,10 +198,15 @@ def registry_json(registry: Registry) -> dict:
                 out["accessories"].append(one(repo, repo.artifacts[acc], None, path))
         return out
 
+    def roots(repo: Repository) -> list[dict]:
+        top = repo.top_level()
+        return ([one(repo, a, None, frozenset()) for a in top]
+                + [one(repo, a, None, frozenset(), marker) for a, marker in repo.detached(top)])
+
     return {
         "source": registry.source,
         "repositories": [
-            {"name": name, "artifacts": [one(r, a, None, frozenset()) for a in r.top_level()],
+            {"name": name, "artifact_count": len(r.artifacts), "artifacts": roots(r),
              "leftover_blobs": [{"digest": d, "size": n} for d, n in sorted(r.leftover_blobs.items())]}
             for name, r in sorted(registry.repositories.items())
         ],
