@@ -7,7 +7,7 @@ alone brought in. If the run stops (a failure, Ctrl-C, or ocitree killed), the r
 resolving that REF again, once its artifact is gone, yields a ResumedRef, and the planner
 treats the leftovers still present as children of the deleted artifact, by the same rules
 as any plan (a tag, a new parent or a protected tag counts as it would in a fresh plan).
-A completed run forgets its REFs; a run that stopped keeps only what it did not delete.
+A completed run forgets its REFs; a run that stopped keeps them.
 
 File: `<state_dir>/interrupted.json`, rewritten atomically under a sidecar lock:
 `{"version": 2, "runs": {source: {reference: {"time": ..., "repository": ..., "digest": ...,
@@ -97,7 +97,8 @@ class InterruptedRuns:
             ) from None
 
     def finish(self, plan: DeletionPlan, result: ExecutionResult) -> None:
-        """A completed run forgets its REFs; a stopped one keeps, per REF, what it did not delete."""
+        """A completed run forgets its REFs; a stopped one keeps the record of each REF it deleted
+        anything under, for the same command to finish."""
         deleted = {(d.repository, d.digest) for d in result.deleted}
         names = [n for t in plan.targets for n in _names(t.reference, t.repository, t.digest)]
         names += [n for r in plan.resumed for n in _names(r.reference, r.repository, r.digest)]
@@ -114,8 +115,8 @@ class InterruptedRuns:
                 elif (repository, digest) not in deleted and not _is_resumed(plan, name):
                     # Its own artifact still stands, so (top-down order) nothing under it went: the REF resolves as before.
                     refs.pop(name, None)
-                else:
-                    entry["leftovers"] = [d for d in _list(entry.get("leftovers")) if (repository, d) not in deleted]
+                # Otherwise the entry stays whole: what it lists that is gone tells the planner what the
+                # run deleted (a tagged accessory of a deleted leftover goes with it, rule 5).
 
         self._update(change)
 

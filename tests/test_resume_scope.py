@@ -257,3 +257,19 @@ def test_a_damaged_record_means_nothing_to_resume_not_a_crash(tmp_path, capsys):
     assert "no tag 'v1'" in capsys.readouterr().err
     assert main(["plan", str(path), f"{R}:v0", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["delete"] == []
+
+
+def test_a_tagged_accessory_under_a_leftover_index_goes_when_the_run_deleted_its_subject(tmp_path):
+    """Found by the property test: the subject went in the cut-off run, the index listing its
+    signature did not; finishing deletes the index and the signature, as the full run would have."""
+    b = RegistryBuilder()
+    a = b.image(R, arch="amd64")
+    sig = b.accessory(R, a, "signature", use_subject_field=False)  # known by its cosign tag only
+    inner = b.index(R, [sig])
+    b.index(R, [a, inner], ["v1"])
+    store = ImmediateStore(b.write_sample(tmp_path / "r.json"))
+    plan = cut_off(store, [f"{R}:v1"], fail_at=2)
+    assert [d.digest for d in plan.delete[1:3]] == [a.digest, inner.digest]
+
+    plan, _ = resumed_plan(store, [f"{R}:v1"])
+    assert [(d.digest, d.why) for d in plan.delete] == [(inner.digest, "child"), (sig.digest, "accessory")]
