@@ -9,6 +9,7 @@ from rich.tree import Tree
 
 from core.model import Artifact, Registry, Repository
 from core.names import short_digest
+from core.sizes import lists_text, total_size
 from core.plan import DeletionPlan, ExecutionResult
 
 from .literal import literal, literal_text
@@ -21,6 +22,12 @@ def human_bytes(n: int) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{n} B"
+
+
+def size_text(repo: Repository, digest: str) -> str:
+    """Both sizes, labelled the same on every screen: `manifest 682 B, total 15.1 KiB`."""
+    artifact = repo.artifacts[digest]
+    return f"manifest {human_bytes(artifact.size)}, total {human_bytes(total_size(repo, digest))}"
 
 
 def display_tag(tag: str) -> str:
@@ -107,7 +114,7 @@ def render_result(result: ExecutionResult) -> RenderableType:
 
 
 def artifact_line(repo: Repository, artifact: Artifact, platform: str | None = None, marker: str | None = None) -> Text:
-    text = Text()
+    text = Text(no_wrap=True, overflow="ignore")  # one artifact, one line, for grep
     if marker:
         text.append(marker.upper(), style="bold yellow")
         missing = repo.missing_subjects(artifact.digest)
@@ -125,11 +132,11 @@ def artifact_line(repo: Repository, artifact: Artifact, platform: str | None = N
     if platform:
         text.append(f" {literal(platform)}")
     if artifact.is_index:
-        text.append(f" [{len(artifact.children)} platforms]")
-    text.append(f" {human_bytes(artifact.total_size)}")
+        text.append(f" [{lists_text(repo, artifact.digest)}]")
     n = len(repo.parents.get(artifact.digest, ()))
     if n > 1:
         text.append(f" shared x{n}", style="bold magenta")
+    text.append(f" {size_text(repo, artifact.digest)}")
     return text
 
 
@@ -176,6 +183,7 @@ def registry_json(registry: Registry) -> dict:
             "kind": repo.accessory_kinds.get(artifact.digest, artifact.kind) if artifact.digest in repo.subjects else artifact.kind,
             "tags": list(artifact.tags),
             "size": artifact.size,
+            "total_size": total_size(repo, artifact.digest),
             "platform": platform,
             "parents": list(repo.parents.get(artifact.digest, ())),
             "shared": len(repo.parents.get(artifact.digest, ())) > 1,
