@@ -38,7 +38,8 @@ from .screens.refusal import JUMP, RefusalScreen
 from .widgets.details import DetailsPane, details_text, repository_summary
 from .widgets.entries import root_items
 from .widgets.registry_tree import RegistryTree
-from .widgets.search import Match, SearchBar, find_matches
+from .widgets.find_index import FindIndex
+from .widgets.search import Match, SearchBar
 from .widgets.source_header import HeaderState, SourceHeader
 
 ArtifactKey = tuple[str, str]
@@ -104,6 +105,7 @@ class OcitreeApp(App[int]):
         self._preview_cache: dict[ArtifactKey, Text] = {}
         self._rules: tuple = ()
         self._restore: ArtifactKey | None = None
+        self._find_index: FindIndex | None = None
         self.theme = "ansi-dark"
 
     # -- layout -------------------------------------------------------------------------------
@@ -231,6 +233,7 @@ class OcitreeApp(App[int]):
         if not self.query_text:  # drop a "reload failed" line; keep a filter's match line
             self._set_status(None)
         self.refresh_bindings()
+        self._build_find_index(registry)
 
     def _after_error(self, choice: str | None, exit_code: int = 1) -> None:
         if choice == QUIT:
@@ -456,13 +459,26 @@ class OcitreeApp(App[int]):
         if not self.query_text or self.registry is None:
             self.action_clear_search()
             return
-        self.matches = find_matches(self.registry, self.query_text)
+        self.matches = self._find(self.query_text)
         self.match_index = -1
         if not self.matches:
             self._set_status(Text(f"no match for {literal(self.query_text)!r}: Esc clears", "bold"))
         else:
             self._go_to_match(0)
         self.refresh_bindings()
+
+    def _find(self, query: str) -> list[Match]:
+        index = self._find_index
+        if index is None or index.registry is not self.registry:
+            index = self._find_index = FindIndex(self.registry)
+        return index.matches(query)
+
+    @work(thread=True, exclusive=True, group="find-index", exit_on_error=False)
+    def _build_find_index(self, registry: Registry) -> None:
+        """After the first screen, so that the first `/` at a million artifacts answers at once."""
+        index = FindIndex(registry)
+        if self._find_index is None or self._find_index.registry is not self.registry:
+            self._find_index = index
 
     def _go_to_match(self, index: int) -> None:
         self.match_index = index % len(self.matches)
@@ -477,7 +493,7 @@ class OcitreeApp(App[int]):
         """After a deletion: the matches that are left, without moving the cursor."""
         if not self.query_text or self.registry is None:
             return
-        self.matches = find_matches(self.registry, self.query_text)
+        self.matches = self._find(self.query_text)
         self.match_index = min(self.match_index, len(self.matches) - 1)
         if self.matches:
             self._show_match_status()
