@@ -251,7 +251,8 @@ class Runner:
 
     def tmux_first_screen(self, cmd: list[str], marker: str, timeout: float = 300.0) -> tuple[float, float]:
         """Seconds from start to `marker` on an 80x24 tmux pane, and the process's peak RSS in MB."""
-        socket_name = f"ocitree-bench-{os.getpid()}"
+        self.sessions = getattr(self, "sessions", 0) + 1  # a server of its own each time: no race with one ending
+        socket_name = f"ocitree-bench-{os.getpid()}-{self.sessions}"
         tmux = ["tmux", "-L", socket_name, "-f", "/dev/null"]
         env_args = [f"{k}={self.env[k]}" for k in ("PYTHONPATH", "XDG_CONFIG_HOME", "XDG_DATA_HOME",
                                                     "XDG_STATE_HOME", "XDG_CACHE_HOME")]
