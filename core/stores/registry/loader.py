@@ -28,7 +28,7 @@ from urllib.parse import quote
 
 from ... import media_types as mt
 from ...errors import MalformedDataError, StoreError
-from ...manifest import digest_of
+from ...digests import digest_of
 from ...model import Artifact, Repository
 from ...names import is_digest
 from ..base import LoadProgress, ProgressCallback
