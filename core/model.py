@@ -21,6 +21,10 @@ _COSIGN_TAG = re.compile(r"^(sha256|sha512)-([a-f0-9]{64}|[a-f0-9]{128})\.(sig|a
 # OCI 1.1 referrers fallback: an index tagged sha256-<hex> lists the subject's referrers.
 _FALLBACK_TAG = re.compile(r"^(sha256|sha512)-([a-f0-9]{64}|[a-f0-9]{128})$")
 
+# What is odd about an artifact the top level does not lead to (Repository.detached).
+ORPHANED = "orphaned accessory"
+CYCLE = "accessory cycle"
+
 
 @dataclass(frozen=True, slots=True)
 class PlatformInfo:
@@ -119,7 +123,8 @@ class Repository:
                 blob_users[blob] = blob_users.get(blob, 0) + 1
             if artifact.subject:
                 self._add_accessory(artifact.subject, artifact.digest)
-                self.accessory_kinds[artifact.digest] = mt.accessory_kind(artifact.artifact_type, artifact.config_media_type)
+                self.accessory_kinds[artifact.digest] = mt.accessory_kind(
+                    artifact.artifact_type, artifact.config_media_type, layer_media_types=tuple(b.media_type for b in artifact.blobs if b.media_type))
         for tag, digest in self.tags.items():
             match = _COSIGN_TAG.match(tag)
             if match:
@@ -191,6 +196,49 @@ class Repository:
         items = [a for d, a in self.artifacts.items() if d not in self.parents and d not in self.subjects]
         items.sort(key=lambda a: (not a.tags, a.tags[0] if a.tags else a.digest))
         return items
+
+    def detached(self, top: list[Artifact] | None = None) -> list[tuple[Artifact, str]]:
+        """Artifacts that the top level does not lead to (through children and accessories), each
+        with what is odd about it: ORPHANED, an accessory whose subject is gone (a signature left
+        after another tool deleted its image), or CYCLE, accessories whose subjects are each other
+        (cosign tags naming each other). Views list them under the repository, so that every
+        artifact the source holds is shown. One per group: the rest hang under it."""
+        if not self.subjects:
+            return []  # without accessories, every artifact is top level or under an index
+        reached: set[str] = set()
+        artifacts = self.artifacts
+
+        def reach(digest: str) -> None:
+            stack = [digest]
+            while stack:
+                d = stack.pop()
+                if d in reached:
+                    continue
+                reached.add(d)
+                stack.extend(c.digest for c in artifacts[d].children if c.digest in artifacts)
+                stack.extend(a for a in self.accessories.get(d, ()) if a in artifacts)
+
+        for artifact in self.top_level() if top is None else top:
+            reach(artifact.digest)
+        if len(reached) == len(artifacts):
+            return []
+        out: list[tuple[Artifact, str]] = []
+        rest = sorted((a for d, a in artifacts.items() if d not in reached),
+                      key=lambda a: (not a.tags, a.tags[0] if a.tags else a.digest))
+        for artifact in rest:  # orphans first: each leads to what hangs under it
+            if artifact.digest not in reached and artifact.digest not in self.parents \
+                    and not any(s in artifacts for s in self.subjects.get(artifact.digest, ())):
+                out.append((artifact, ORPHANED))
+                reach(artifact.digest)
+        for artifact in sorted(rest, key=lambda a: a.digest in self.parents):  # an index before what it lists
+            if artifact.digest not in reached:
+                out.append((artifact, CYCLE))
+                reach(artifact.digest)
+        return out
+
+    def missing_subjects(self, digest: str) -> list[str]:
+        """The subjects an accessory names that this repository does not hold."""
+        return [s for s in self.subjects.get(digest, ()) if s not in self.artifacts]
 
 
 class Registry:

@@ -40,8 +40,11 @@ def display_tag(tag: str) -> str:
     return text
 
 
-def artifact_label(repo: Repository, artifact: Artifact, platform: str | None = None) -> str:
+def artifact_label(repo: Repository, artifact: Artifact, platform: str | None = None, marker: str | None = None) -> str:
     parts = []
+    if marker:  # what is odd about an artifact the top level does not lead to (Repository.detached)
+        missing = repo.missing_subjects(artifact.digest)
+        parts.append(marker.upper() + (" (missing subject " + ", ".join(short_digest(d) for d in missing) + ")" if missing else ""))
     if artifact.tags:
         parts.append(", ".join(display_tag(t) for t in artifact.tags))
     elif artifact.digest not in repo.parents and artifact.digest not in repo.subjects:
@@ -69,15 +72,16 @@ def registry_lines(registry: Registry, guides: tuple[str, str, str, str] = GUIDE
         final = i == len(names) - 1
         yield (last if final else branch) + literal(name)
         prefix = blank if final else through
-        items = repo.top_level()
-        for j, artifact in enumerate(items):
-            yield from _artifact_lines(repo, artifact, None, frozenset(), prefix, j == len(items) - 1, guides)
+        top = repo.top_level()
+        items = [(a, None) for a in top] + repo.detached(top)
+        for j, (artifact, marker) in enumerate(items):
+            yield from _artifact_lines(repo, artifact, None, frozenset(), prefix, j == len(items) - 1, guides, marker)
 
 
 def _artifact_lines(repo: Repository, artifact: Artifact, platform: str | None, path: frozenset,
-                    prefix: str, final: bool, guides) -> Iterator[str]:
+                    prefix: str, final: bool, guides, marker: str | None = None) -> Iterator[str]:
     branch, last, through, blank = guides
-    yield prefix + (last if final else branch) + artifact_label(repo, artifact, platform)
+    yield prefix + (last if final else branch) + artifact_label(repo, artifact, platform, marker)
     inner = prefix + (blank if final else through)
     path = path | {artifact.digest}
     rows: list[tuple[str, Artifact | None, str | None]] = []  # (child digest, artifact or None if missing, platform)
@@ -134,7 +138,7 @@ def _cutter(width: int):
 
 
 def registry_json(registry: Registry) -> dict:
-    def one(repo: Repository, artifact: Artifact, platform: str | None, path: frozenset) -> dict:
+    def one(repo: Repository, artifact: Artifact, platform: str | None, path: frozenset, marker: str | None = None) -> dict:
         path = path | {artifact.digest}
         parents = repo.parents.get(artifact.digest, ())
         out = {
@@ -151,6 +155,8 @@ def registry_json(registry: Registry) -> dict:
             "children": [],
             "accessories": [],
             "missing_children": [],
+            "marker": marker,  # what is odd about an artifact the top level does not lead to
+            "missing_subjects": repo.missing_subjects(artifact.digest),
         }
         for child in artifact.children:
             c = repo.artifacts.get(child.digest)
@@ -163,10 +169,15 @@ def registry_json(registry: Registry) -> dict:
                 out["accessories"].append(one(repo, repo.artifacts[acc], None, path))
         return out
 
+    def roots(repo: Repository) -> list[dict]:
+        top = repo.top_level()
+        return ([one(repo, a, None, frozenset()) for a in top]
+                + [one(repo, a, None, frozenset(), marker) for a, marker in repo.detached(top)])
+
     return {
         "source": registry.source,
         "repositories": [
-            {"name": name, "artifacts": [one(r, a, None, frozenset()) for a in r.top_level()]}
+            {"name": name, "artifact_count": len(r.artifacts), "artifacts": roots(r)}
             for name, r in sorted(registry.repositories.items())
         ],
     }

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from rich.style import Style
 from rich.text import Text
 
-from core.model import Registry, Repository
+from core.model import CYCLE, ORPHANED, Registry, Repository
 from core.protection import ProtectionRule, first_protected
 
 from ..literal import literal
@@ -153,8 +153,9 @@ def row_text(
     if entry.relation == "accessory" or digest in repo.subjects:
         text.append(kind, styles.accessory)
         text.append(" ")
-        if entry.relation == "top":
-            text.append("of a missing subject ", styles.missing)
+        if entry.relation == "top":  # Repository.detached put it there: say why
+            orphaned = not any(s in repo.artifacts for s in repo.subjects.get(digest, ()))
+            text.append(f"{ORPHANED}: missing subject " if orphaned else f"{CYCLE} ", styles.missing)
         if tags:
             text.append(literal(shown_tags(tags)), styles.tags)
             text.append(" ")
