@@ -139,12 +139,13 @@ def _cutter(width: int):
 
 def registry_json(registry: Registry) -> dict:
     def one(repo: Repository, artifact: Artifact, platform: str | None, path: frozenset, marker: str | None = None) -> dict:
-        path = path | {artifact.digest}
-        parents = repo.parents.get(artifact.digest, ())
+        digest = artifact.digest
+        parents = repo.parents.get(digest, ())
+        is_accessory = digest in repo.subjects
         out = {
-            "digest": artifact.digest,
+            "digest": digest,
             "media_type": artifact.media_type,
-            "kind": repo.accessory_kinds.get(artifact.digest, artifact.kind) if artifact.digest in repo.subjects else artifact.kind,
+            "kind": repo.accessory_kinds.get(digest, artifact.kind) if is_accessory else artifact.kind,
             "tags": list(artifact.tags),
             "size": artifact.size,
             "platform": platform,
@@ -156,8 +157,11 @@ def registry_json(registry: Registry) -> dict:
             "accessories": [],
             "missing_children": [],
             "marker": marker,  # what is odd about an artifact the top level does not lead to
-            "missing_subjects": repo.missing_subjects(artifact.digest),
+            "missing_subjects": repo.missing_subjects(digest) if is_accessory else [],
         }
+        if not artifact.children and digest not in repo.accessories:
+            return out  # most artifacts: nothing below
+        path = path | {digest}
         for child in artifact.children:
             c = repo.artifacts.get(child.digest)
             if c is None:
