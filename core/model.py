@@ -275,6 +275,8 @@ class Registry:
             names = sorted(self.repositories)
             hint = f" (repositories: {', '.join(names[:5])}{', ...' if len(names) > 5 else ''})" if names else ""
             raise UnknownReferenceError(f"no repository {ref.repository!r} in {self.source}{hint}")
+        if ref.digest and ref.is_prefix:
+            return repo.artifacts[_by_prefix(repo, ref.digest)]
         if ref.digest:
             artifact = repo.artifacts.get(ref.digest)
             if artifact is None:
@@ -286,3 +288,20 @@ class Registry:
             hint = f" (tags: {', '.join(tags[:8])}{', ...' if len(tags) > 8 else ''})" if tags else " (it has no tags)"
             raise UnknownReferenceError(f"no tag {ref.tag!r} in repository {ref.repository}{hint}")
         return repo.artifacts[digest]
+
+
+AMBIGUOUS_SHOWN = 5  # candidates an ambiguous-prefix message names
+
+
+def _by_prefix(repo: Repository, prefix: str) -> str:
+    """The one digest in `repo` starting with `prefix`; a clear error for none or several."""
+    found = [d for d in repo.artifacts if d.startswith(prefix)]
+    if not found:
+        raise UnknownReferenceError(f"no manifest whose digest starts with {prefix} in repository {repo.name}")
+    if len(found) > 1:
+        found.sort()
+        shown = ", ".join(found[:AMBIGUOUS_SHOWN]) + (f" and {len(found) - AMBIGUOUS_SHOWN} more" if len(found) > AMBIGUOUS_SHOWN else "")
+        raise UnknownReferenceError(
+            f"digest prefix {prefix} is ambiguous in repository {repo.name}: it starts {len(found)} digests ({shown}); give more hex digits"
+        )
+    return found[0]

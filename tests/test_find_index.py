@@ -38,3 +38,15 @@ def test_a_deletion_is_seen_by_the_next_query(registry):
     for q in _queries(registry):
         assert index.matches(q) == find_matches(registry, q), q
     assert not any(m.digest == gone[0][1] for m in index.matches(gone[0][1]))
+
+
+def test_with_a_filter_on_the_index_keeps_what_the_scan_keeps():
+    from core.protection import parse_rules
+    from tui.widgets.filtering import SearchWords, apply_filter
+
+    registry = generate_registry(Shape(repositories=3, indexes=30, children=3, accessories=0.3, cosign_tags=0.5), check_cycles=True)
+    index = FindIndex(registry)
+    for text in ("release", "app1", "signature"):
+        shown = apply_filter(registry, text, SearchWords(), parse_rules([]))
+        for q in _queries(registry):
+            assert index.matches(q, shown) == find_matches(registry, q, shown), (text, q)

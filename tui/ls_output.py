@@ -13,6 +13,7 @@ from typing import TextIO
 
 from core.model import Artifact, Registry, Repository
 from core.names import short_digest
+from core.sizes import lists_text, total_size
 
 from .literal import literal
 
@@ -29,6 +30,12 @@ def human_bytes(n: int) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{n} B"
+
+
+def size_text(repo: Repository, digest: str) -> str:
+    """Both sizes, labelled the same on every screen: `manifest 682 B, total 15.1 KiB`."""
+    artifact = repo.artifacts[digest]
+    return f"manifest {human_bytes(artifact.size)}, total {human_bytes(total_size(repo, digest))}"
 
 
 def display_tag(tag: str) -> str:
@@ -54,11 +61,11 @@ def artifact_label(repo: Repository, artifact: Artifact, platform: str | None = 
     if platform:
         parts.append(literal(platform))
     if artifact.is_index:
-        parts.append(f"[{len(artifact.children)} platforms]")
-    parts.append(human_bytes(artifact.total_size))
+        parts.append(f"[{lists_text(repo, artifact.digest)}]")
     n = len(repo.parents.get(artifact.digest, ()))
     if n > 1:
         parts.append(f"shared x{n}")
+    parts.append(size_text(repo, artifact.digest))
     return " ".join(parts)
 
 
@@ -148,6 +155,7 @@ def registry_json(registry: Registry) -> dict:
             "kind": repo.accessory_kinds.get(digest, artifact.kind) if is_accessory else artifact.kind,
             "tags": list(artifact.tags),
             "size": artifact.size,
+            "total_size": total_size(repo, digest),
             "platform": platform,
             "parents": list(parents),
             "shared": len(parents) > 1,

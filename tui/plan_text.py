@@ -7,10 +7,11 @@ from rich.table import Table
 from rich.text import Text
 
 from core.names import short_digest
+from core.sizes import lists_text, total_size
 from core.plan import DeletionPlan, ExecutionResult
 
 from .literal import literal, literal_text
-from .ls_output import display_tag, human_bytes, registry_json  # noqa: F401 (their home was here)
+from .ls_output import display_tag, human_bytes, registry_json, size_text  # noqa: F401 (their home was here)
 
 
 def _tags(tags: list[str]) -> str:

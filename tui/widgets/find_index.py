@@ -75,7 +75,8 @@ class FindIndex:
             entry = self._repos[repo.name] = _RepositoryIndex(repo)
         return entry
 
-    def matches(self, query: str) -> list[Match]:
+    def matches(self, query: str, shown=None) -> list[Match]:
+        """Like search.find_matches; `shown` (a FilterResult) keeps only the rows a filter shows."""
         q = query.strip()
         if not q:
             return []
@@ -83,6 +84,8 @@ class FindIndex:
         hex_prefix = query_hex_prefix(lowered)
         matches: list[Match] = []
         for name in sorted(self.registry.repositories):
+            if shown is not None and name not in shown.repositories:
+                continue
             entry = self._index(self.registry.repositories[name])
             if lowered in entry.lowered_name:
                 matches.append(Match(name))
@@ -90,5 +93,8 @@ class FindIndex:
             if hex_prefix is not None:
                 hits = sorted(set(hits).union(entry.hex_hits(hex_prefix)))
             order = entry.order
-            matches.extend(Match(name, order[i]) for i in hits)
+            if shown is None:
+                matches.extend(Match(name, order[i]) for i in hits)
+            else:
+                matches.extend(Match(name, order[i]) for i in hits if shown.shows((name, order[i])))
         return matches
