@@ -7,7 +7,6 @@ from rich.table import Table
 from rich.text import Text
 
 from core.names import short_digest
-from core.sizes import lists_text, total_size
 from core.plan import DeletionPlan, ExecutionResult
 
 from .literal import literal, literal_text
