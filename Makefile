@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench bench-plan bench-tui bench-registry bench-cli screenshots clean
+.PHONY: demo test bench bench-plan bench-tui bench-registry bench-cli bench-storage screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,7 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 
 # Benchmarks measure; they are not tests. Each prints a table and writes bench/results/*.json.
-bench: bench-plan bench-tui bench-registry bench-cli
+bench: bench-plan bench-tui bench-registry bench-cli bench-storage
 
 bench-plan: $(VENV)/.installed-test
 	$(BIN)/python -m bench.plan_bench
@@ -39,6 +39,9 @@ bench-registry: $(VENV)/.installed-test
 # Whole processes as a user starts them, against floors measured in the same run (issue 10).
 bench-cli: $(VENV)/.installed-test
 	$(BIN)/python -m bench.cli_bench
+
+bench-storage: $(VENV)/.installed-test
+	$(BIN)/python -m bench.storage_bench
 
 clean:
 	rm -rf $(VENV) build *.egg-info

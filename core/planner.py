@@ -42,6 +42,10 @@ def plan_deletion(registry: Registry, targets: Sequence[TargetRef], protect: Ite
         by_repo.setdefault(t.repository, []).append(t.digest)
     for name, digests in by_repo.items():
         _plan_repository(registry.repositories[name], digests, rules, plan)
+    collector = getattr(registry, "garbage_collect_after", None)  # a registry's storage read directly
+    if collector is not None and not plan.refusals:
+        plan.garbage_collect = collector((d.repository, d.digest) for d in plan.delete)
+        plan.reclaimable_bytes = plan.garbage_collect.frees - plan.garbage_collect.reclaimable_now
     if plan.refusals:
         # Rule 7: refused in full. A refused plan lists only its reasons, never a partial outcome.
         plan.allowed = False

@@ -38,6 +38,12 @@ def size_text(repo: Repository, digest: str) -> str:
     return f"manifest {human_bytes(artifact.size)}, total {human_bytes(total_size(repo, digest))}"
 
 
+def reclaimable_now(registry: Registry) -> str | None:
+    """Registry storage: what garbage-collect would free today, for headers."""
+    figures = getattr(registry, "garbage_collect_now", None)
+    return f"reclaimable now {human_bytes(figures().reclaimable_now)}" if figures else None
+
+
 def display_tag(tag: str) -> str:
     """cosign's `sha256-<64 hex>.sig` tags shortened to 12 hex digits for display."""
     text = literal(tag)
@@ -72,7 +78,9 @@ def artifact_label(repo: Repository, artifact: Artifact, platform: str | None = 
 def registry_lines(registry: Registry, guides: tuple[str, str, str, str] = GUIDES) -> Iterator[str]:
     """The tree, one line at a time, in the order Rich's Tree printed it."""
     branch, last, through, blank = guides
-    yield literal(registry.source) + f"  {len(registry.repositories)} repositories, {registry.artifact_count} artifacts"
+    reclaimable = reclaimable_now(registry)
+    yield (literal(registry.source) + f"  {len(registry.repositories)} repositories, {registry.artifact_count} artifacts"
+           + (f", {reclaimable}" if reclaimable else ""))
     names = sorted(registry.repositories)
     for i, name in enumerate(names):
         repo = registry.repositories[name]
@@ -186,10 +194,15 @@ def registry_json(registry: Registry) -> dict:
         return ([one(repo, a, None, frozenset()) for a in top]
                 + [one(repo, a, None, frozenset(), marker) for a, marker in repo.detached(top)])
 
-    return {
+    doc = {
         "source": registry.source,
         "repositories": [
             {"name": name, "artifact_count": len(r.artifacts), "artifacts": roots(r)}
             for name, r in sorted(registry.repositories.items())
         ],
     }
+    figures = getattr(registry, "garbage_collect_now", None)  # registry storage read directly
+    if figures is not None:
+        now = figures()
+        doc["reclaimable_now"] = {"bytes": now.reclaimable_now, "delete_untagged_bytes": now.reclaimable_now_delete_untagged}
+    return doc

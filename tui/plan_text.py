@@ -10,7 +10,7 @@ from core.names import short_digest
 from core.plan import DeletionPlan, ExecutionResult
 
 from .literal import literal, literal_text
-from .ls_output import display_tag, human_bytes, registry_json, size_text  # noqa: F401 (their home was here)
+from .ls_output import display_tag, human_bytes, reclaimable_now, registry_json, size_text  # noqa: F401 (their home was here)
 
 
 def _tags(tags: list[str]) -> str:
@@ -63,8 +63,19 @@ def render_plan(plan: DeletionPlan, blob_reclaim: str = "gc") -> RenderableType:
     if plan.tags_removed:
         parts.append(Text("Tags removed: " + ", ".join(display_tag(t.partition(":")[2]) for t in plan.tags_removed)))
     parts.append(Text(f"{RECLAIM_WORDING.get(blob_reclaim, RECLAIM_WORDING['gc'])}: {human_bytes(plan.reclaimable_bytes)}"))
+    if plan.garbage_collect is not None:
+        parts.append(Text(garbage_collect_advice(plan)))
     parts.append(Text("Summary: " + plan.summary(), style="bold"))
     return Group(*parts)
+
+
+def garbage_collect_advice(plan: DeletionPlan) -> str:
+    """Registry storage: blob files stay until the registry's garbage collector runs."""
+    gc = plan.garbage_collect
+    return (f"Blob files stay until you run `docker-registry garbage-collect CONFIG` (registry stopped or read-only): "
+            f"it will then free {human_bytes(gc.frees)} ({gc.frees:,} bytes; {gc.reclaimable_now:,} of them already "
+            f"reclaimable now), or {human_bytes(gc.frees_delete_untagged)} ({gc.frees_delete_untagged:,} bytes) "
+            f"with --delete-untagged (which in distribution 2.8 also unlinks untagged children of indexes that stay)")
 
 
 def render_result(result: ExecutionResult) -> RenderableType:

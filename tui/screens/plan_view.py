@@ -11,7 +11,7 @@ from core.names import short_digest
 from core.plan import DeleteEntry, DeletionPlan, KeepEntry, ParentRef
 
 from ..literal import literal
-from ..plan_text import RECLAIM_WORDING, display_tag, human_bytes
+from ..plan_text import RECLAIM_WORDING, display_tag, garbage_collect_advice, human_bytes
 from ..widgets.labels import hex12, is_cosign_tag
 
 
@@ -121,6 +121,8 @@ def plan_text(plan: DeletionPlan, registry: Registry, blob_reclaim: str = "gc") 
         text.append("Tags removed: none\n", "bold")
     text.append(RECLAIM_WORDING.get(blob_reclaim, RECLAIM_WORDING["gc"]) + ": ", "bold")
     text.append(human_bytes(plan.reclaimable_bytes))
+    if plan.garbage_collect is not None:  # registry storage: say to run the collector, and what it frees
+        text.append("\n" + garbage_collect_advice(plan))
     return text
 
 
