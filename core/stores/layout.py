@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from ..errors import MalformedDataError, StoreError
 from ..durable_files import discard, install_file, stage_file
 from ..gc_pause import gc_paused
+from ..json_text import NestedTooDeeply
 from ..model import Registry
 from .base import DeletionSession, LoadProgress, ProgressCallback, Store
 from .layout_reader import INDEX_FILE, LayoutContents, find_layouts, is_layout, read_index_bytes, read_layout
@@ -161,7 +162,10 @@ class _LayoutSession(DeletionSession):
             blocked = unwritable_blob_directory(layout, blobs)
             if blocked:
                 raise StoreError(f"{blocked}: no permission to remove blobs from it; nothing was deleted")
-            data = serialize_index(index_without(contents.index_doc, deleted), contents.index_raw)
+            try:
+                data = serialize_index(index_without(contents.index_doc, deleted), contents.index_raw)
+            except NestedTooDeeply:
+                raise StoreError(f"{index_path}: nested too deeply to be written back; nothing was deleted") from None
             changes.append((name, layout, index_path, data, blobs))
         # Stage every index.json first, so a failure to write any of them changes nothing.
         staged = []

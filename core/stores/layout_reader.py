@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .. import media_types as mt
 from ..errors import BadInputError, MalformedDataError, StoreError
+from ..json_text import NestedTooDeeply, load_json
 from ..manifest_fast import artifact_from_doc, is_plain_index
 from ..model import Artifact, Repository
 from ..names import is_repository_name, is_tag, short_digest
@@ -112,7 +113,9 @@ def read_layout(
     if index_raw is None:
         index_raw = read_index_bytes(layout)
     try:
-        index_doc = json.loads(index_raw)
+        index_doc = load_json(index_raw)
+    except NestedTooDeeply:
+        raise MalformedDataError(f"{index_path}: JSON nested too deeply to be an image index") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MalformedDataError(f"{index_path}: not JSON ({exc})") from None
     entries = _index_entries(index_doc, index_raw, index_path)
@@ -183,7 +186,9 @@ def _entry_label(digest: str, tags: dict[str, list[str]]) -> str:
 def _check_layout_file(path: Path) -> None:
     raw = _read_file(path, f"its {LAYOUT_FILE} file")
     try:
-        doc = json.loads(raw)
+        doc = load_json(raw)
+    except NestedTooDeeply:
+        raise MalformedDataError(f"{path}: JSON nested too deeply to be an {LAYOUT_FILE} file") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MalformedDataError(f"{path}: not JSON ({exc})") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("imageLayoutVersion"), str):

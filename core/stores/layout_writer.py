@@ -7,12 +7,12 @@ points at nothing.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
 
 from ..durable_files import fsync_directory
+from ..json_text import dump_json
 from ..model import Repository
 from .layout_reader import blob_path
 
@@ -42,10 +42,11 @@ def index_without(doc: dict, deleted: set[str]) -> dict:
 
 
 def serialize_index(doc: dict, original: bytes) -> bytes:
-    """Indented if the original was (a hand-kept file stays readable), compact like skopeo otherwise."""
+    """Indented if the original was (a hand-kept file stays readable), compact like skopeo otherwise.
+    Raises NestedTooDeeply for a document json cannot write back."""
     if b"\n" in original.strip():
-        return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
-    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
+        return dump_json(doc, indent=2) + b"\n"
+    return dump_json(doc, separators=(",", ":"))
 
 
 def unwritable_blob_directory(layout: Path, digests: Iterable[str]) -> Path | None:
