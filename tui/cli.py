@@ -246,6 +246,8 @@ def _confirm(plan: DeletionPlan, err: Console) -> bool:
 
 
 def cmd_ls(args, out: Console, err: Console) -> int:
+    from core.interrupted import unfinished_notes  # imports core.plan, so pydantic (issue 10: a cost left here)
+
     from .json_text import indented_json
     from .ls_output import registry_json, write_registry
 
@@ -255,6 +257,8 @@ def cmd_ls(args, out: Console, err: Console) -> int:
         registry = _load(store, err)
     finally:
         store.close()
+    for note in unfinished_notes(registry):
+        say(err, f"ocitree: {note}")
     if args.json:
         from core.gc_pause import gc_paused
 
@@ -296,10 +300,10 @@ def cmd_plan_or_delete(args, out: Console, err: Console, deleting: bool) -> int:
         raise BadInputError(f"{args.source}: read-only ({store.read_only_reason}): {DELETE_HOW}; nothing was deleted")
     try:
         registry = _load(store, err)
-        targets, notes = resolve_targets_resuming(registry, args.refs)
+        targets, resumed, notes = resolve_targets_resuming(registry, args.refs)
         for note in notes:
             say(err, f"ocitree: {note}")
-        plan = plan_deletion(registry, targets, [*args.protect, *config.protect])
+        plan = plan_deletion(registry, targets, [*args.protect, *config.protect], resumed)
         if not deleting or not plan.allowed:
             if args.json:
                 _print_json(out, _result_json(plan, None) if deleting else plan.to_json_dict())
@@ -308,7 +312,8 @@ def cmd_plan_or_delete(args, out: Console, err: Console, deleting: bool) -> int:
             return EXIT_OK if plan.allowed else EXIT_REFUSED
         if not args.json:
             out.print(render_plan(plan, store.blob_reclaim))
-        if not args.yes and not _confirm(plan, err):
+        # Nothing left to delete (a resumed REF): running still finishes the store's own leftovers.
+        if plan.delete and not args.yes and not _confirm(plan, err):
             say(err, "Cancelled; nothing was deleted.")
             return EXIT_OK
         progress = None

@@ -89,8 +89,13 @@ def registry_lines(registry: Registry, guides: tuple[str, str, str, str] = GUIDE
         prefix = blank if final else through
         top = repo.top_level()
         items = [(a, None) for a in top] + repo.detached(top)
+        leftovers = repo.leftover_blobs
         for j, (artifact, marker) in enumerate(items):
-            yield from _artifact_lines(repo, artifact, None, frozenset(), prefix, j == len(items) - 1, guides, marker)
+            yield from _artifact_lines(repo, artifact, None, frozenset(), prefix, j == len(items) - 1 and not leftovers, guides, marker)
+        if leftovers:  # blob files a delete cut off after rewriting index.json left behind
+            n = len(leftovers)
+            yield (prefix + last + f"leftovers: {n} unreferenced blob{'s' if n != 1 else ''}, "
+                   f"{human_bytes(sum(leftovers.values()))} (no manifest uses them)")
 
 
 def _artifact_lines(repo: Repository, artifact: Artifact, platform: str | None, path: frozenset,
@@ -197,7 +202,8 @@ def registry_json(registry: Registry) -> dict:
     doc = {
         "source": registry.source,
         "repositories": [
-            {"name": name, "artifact_count": len(r.artifacts), "artifacts": roots(r)}
+            {"name": name, "artifact_count": len(r.artifacts), "artifacts": roots(r),
+             "leftover_blobs": [{"digest": d, "size": n} for d, n in sorted(r.leftover_blobs.items())]}
             for name, r in sorted(registry.repositories.items())
         ],
     }

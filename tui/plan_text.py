@@ -26,7 +26,7 @@ RECLAIM_WORDING = {
 
 def render_plan(plan: DeletionPlan, blob_reclaim: str = "gc") -> RenderableType:
     parts: list[RenderableType] = []
-    targets = ", ".join(literal(t.reference) for t in plan.targets)
+    targets = ", ".join(literal(r) for r in plan.references)
     parts.append(Text.assemble(("Plan for ", "bold"), (targets, "bold cyan"), f"  (source: {literal(plan.source)})"))
     if not plan.allowed:
         parts.append(Text("REFUSED: nothing will be deleted", style="bold red"))
@@ -35,7 +35,11 @@ def render_plan(plan: DeletionPlan, blob_reclaim: str = "gc") -> RenderableType:
         return Group(*parts)
 
     labels = {d.digest: display_tag(d.tags[0]) for d in plan.delete if d.tags}
-    parts.append(Text(f"DELETE {len(plan.delete)} artifact{'s' if len(plan.delete) != 1 else ''}, in this order:", style="bold red"))
+    labels.update({r.digest: f"{literal(r.reference)} (deleted before)" for r in plan.resumed})
+    if plan.delete:
+        parts.append(Text(f"DELETE {len(plan.delete)} artifact{'s' if len(plan.delete) != 1 else ''}, in this order:", style="bold red"))
+    else:
+        parts.append(Text("Nothing left to delete", style="bold"))
     table = None
     repository = None
     for i, d in enumerate(plan.delete, 1):

@@ -298,3 +298,48 @@ def _artifact(
 
     manifest = parse_manifest(data, declared, _where(path, index_path, digest, parent, all_tags))
     return artifact_from_parsed(repository, digest, manifest, manifest_media_type(manifest, declared), len(data), list(tags))
+
+
+def unreferenced_blobs(layouts: dict[str, Path], repositories: dict[str, Repository]) -> dict[str, dict[str, int]]:
+    """Repository name -> {digest: size} of blob files in its layout that no manifest uses:
+    what a delete cut off after rewriting index.json leaves. Layouts whose blob directories are
+    one directory (a symlink) count their users together; the leftovers go to the first of them."""
+    users: dict[str, set[str]] = {}  # real blob directory -> digests some layout uses there
+    owners: dict[str, str] = {}  # real blob directory -> the repository its leftovers are shown under
+    directories: dict[str, list[tuple[str, str]]] = {}  # repository -> [(algorithm, real directory)]
+    for name, layout in layouts.items():
+        repo = repositories.get(name)
+        if repo is None:
+            continue
+        used = set(repo.artifacts)
+        for artifact in repo.artifacts.values():
+            used.update(c.digest for c in artifact.children)
+            used.update(b.digest for b in artifact.blobs)
+        try:
+            algorithms = [e.name for e in os.scandir(layout / "blobs") if e.is_dir()]
+        except OSError:
+            continue
+        for algorithm in algorithms:
+            real = os.path.realpath(layout / "blobs" / algorithm)
+            users.setdefault(real, set()).update(d for d in used if d.startswith(algorithm + ":"))
+            owners.setdefault(real, name)
+            directories.setdefault(name, []).append((algorithm, real))
+    found: dict[str, dict[str, int]] = {}
+    for name, dirs in directories.items():
+        for algorithm, real in dirs:
+            if owners[real] != name:
+                continue
+            used = users[real]
+            try:
+                entries = list(os.scandir(real))
+            except OSError:
+                continue
+            for entry in entries:
+                digest = f"{algorithm}:{entry.name}"
+                if digest in used or not entry.is_file(follow_symlinks=False):
+                    continue
+                try:
+                    found.setdefault(name, {})[digest] = entry.stat(follow_symlinks=False).st_size
+                except OSError:
+                    pass
+    return found
