@@ -41,6 +41,7 @@ from .widgets.details import DetailsPane, details_text, repository_summary
 from .widgets.entries import Entry, items_below, root_items
 from .widgets.filtering import FilterResult, SearchWords, apply_filter
 from .widgets.registry_tree import ORDERS, RegistryTree
+from .widgets.find_index import FindIndex
 from .widgets.search import Match, SearchBar, find_matches
 from .widgets.source_header import HeaderState, SourceHeader
 
@@ -129,6 +130,7 @@ class OcitreeApp(App[int]):
         self._bar_mode = "find"
         self._words = SearchWords()
         self._stop_requested = False
+        self._find_index: FindIndex | None = None
         self.theme = "ansi-dark"
 
     # -- layout -------------------------------------------------------------------------------
@@ -286,6 +288,7 @@ class OcitreeApp(App[int]):
         if not self.query_text:  # drop a "reload failed" line; keep a filter's match line
             self._set_status(None)
         self.refresh_bindings()
+        self._build_find_index(registry)
         self._warm_filter(registry)
 
     @work(exclusive=True, group="warm", exit_on_error=False)
@@ -570,13 +573,26 @@ class OcitreeApp(App[int]):
         if not self.query_text or self.registry is None:
             self._clear_find()
             return
-        self.matches = find_matches(self.registry, self.query_text, self.tree.filter)
+        self.matches = self._find(self.query_text, self.tree.filter)
         self.match_index = -1
         if not self.matches:
             self._set_status(Text(f"no match for {literal(self.query_text)!r}: Esc clears", "bold"))
         else:
             self._go_to_match(0)
         self.refresh_bindings()
+
+    def _find(self, query: str, shown=None) -> list[Match]:
+        index = self._find_index
+        if index is None or index.registry is not self.registry:
+            index = self._find_index = FindIndex(self.registry)
+        return index.matches(query, shown)
+
+    @work(thread=True, exclusive=True, group="find-index", exit_on_error=False)
+    def _build_find_index(self, registry: Registry) -> None:
+        """After the first screen, so that the first `/` at a million artifacts answers at once."""
+        index = FindIndex(registry)
+        if self._find_index is None or self._find_index.registry is not self.registry:
+            self._find_index = index
 
     def _cursor_place(self) -> tuple[str, str | None] | None:
         """Where the cursor is, to put it back after the rows are rebuilt."""
@@ -644,7 +660,7 @@ class OcitreeApp(App[int]):
         """After a deletion: the matches that are left, without moving the cursor."""
         if not self.query_text or self.registry is None:
             return
-        self.matches = find_matches(self.registry, self.query_text)
+        self.matches = self._find(self.query_text)
         self.match_index = min(self.match_index, len(self.matches) - 1)
         if self.matches:
             self._show_match_status()

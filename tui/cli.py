@@ -19,22 +19,23 @@ import re
 import shutil
 import sys
 from pathlib import Path
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from core.config import MAX_TIMEOUT, load_config
 from core.errors import BadInputError, OcitreeError, StalePlanError
-from core.executor import execute_plan
 from core.paths import data_dir
-from core.plan import DeletionPlan, ExecutionResult
 from core.printable import printable, printable_lines
-from core.interrupted import resolve_targets_resuming, unfinished_notes
-from core.planner import plan_deletion
 from core.protection import parse_rules
 from core.sources import SourceOptions, open_store
 from core.stores.base import LoadProgress, Store
 
-from .plan_text import registry_json, render_plan, render_registry, render_result
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from core.plan import DeletionPlan, ExecutionResult
+
+# `ls` imports neither Rich's console nor pydantic (a third of a short run): the modules that
+# need them are imported where they are used.
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_REFUSED = 0, 1, 2, 3
 SUBCOMMANDS = ("ls", "plan", "delete", "demo", "web")
@@ -179,6 +180,40 @@ def _options(args: argparse.Namespace, config) -> SourceOptions:
     )
 
 
+class _LazyConsole:
+    """A Rich Console made on first use: most runs print a listing or JSON and never need one."""
+
+    def __init__(self, stderr: bool = False):
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    @property
+    def file(self):
+        return sys.stderr if self._stderr else sys.stdout
+
+    @property
+    def is_terminal(self) -> bool:
+        if self._console is None:
+            try:
+                return self.file.isatty()
+            except (AttributeError, ValueError):
+                return False
+        return self._console.is_terminal
+
+    @property
+    def rich(self) -> Console:
+        """The Console itself (where one is passed on, as to a progress bar)."""
+        if self._console is None:
+            from rich.console import Console
+
+            # soft_wrap: long lines stay whole for grep and pipes; an error is one line, never wrapped
+            self._console = Console(stderr=self._stderr, highlight=False, soft_wrap=True)
+        return self._console
+
+    def __getattr__(self, name: str):
+        return getattr(self.rich, name)
+
+
 def _load(store: Store, err: Console):
     """Load with a progress bar on a terminal's stderr; silent when piped."""
     if not err.is_terminal:
@@ -186,7 +221,8 @@ def _load(store: Store, err: Console):
     from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    with Progress(TextColumn("loading {task.description}"), BarColumn(), MofNCompleteColumn(), console=err, transient=True) as bar:
+    console = err.rich if isinstance(err, _LazyConsole) else err
+    with Progress(TextColumn("loading {task.description}"), BarColumn(), MofNCompleteColumn(), console=console, transient=True) as bar:
         task = bar.add_task(escape(printable(store.source)), total=None)  # the column reads markup
 
         def report(p: LoadProgress) -> None:
@@ -220,6 +256,11 @@ def _confirm(plan: DeletionPlan, err: Console) -> bool:
 
 
 def cmd_ls(args, out: Console, err: Console) -> int:
+    from core.interrupted import unfinished_notes  # imports core.plan, so pydantic (issue 10: a cost left here)
+
+    from .json_text import indented_json
+    from .ls_output import registry_json, write_registry
+
     config = load_config()
     store = open_store(args.source, _options(args, config))
     try:
@@ -229,16 +270,33 @@ def cmd_ls(args, out: Console, err: Console) -> int:
     for note in unfinished_notes(registry):
         say(err, f"ocitree: {note}")
     if args.json:
-        _print_json(out, registry_json(registry))
-    elif out.is_terminal:
-        out.print(render_registry(registry))
-    else:  # a tree's lines are cut at the console's width (80 in a pipe): keep them whole for grep
-        wide = Console(file=out.file, width=1_000_000, highlight=False, soft_wrap=True, no_color=out.no_color)
-        wide.print(render_registry(registry))
+        from core.gc_pause import gc_paused
+
+        with gc_paused():  # tens of thousands of dicts, no cycles: the collector's passes were 60% of building them
+            doc = registry_json(registry)
+        out.file.write(indented_json(doc) + "\n")
+        out.file.flush()
+    else:  # on a terminal, lines wider than it end in an ellipsis; in a pipe they are never cut
+        write_registry(registry, out.file, width=_terminal_width(out.file))
     return EXIT_OK
 
 
+def _terminal_width(stream) -> int | None:
+    try:
+        if not stream.isatty():
+            return None
+    except (AttributeError, ValueError):
+        return None
+    return shutil.get_terminal_size().columns
+
+
 def cmd_plan_or_delete(args, out: Console, err: Console, deleting: bool) -> int:
+    from core.executor import execute_plan
+    from core.interrupted import resolve_targets_resuming
+    from core.planner import plan_deletion
+
+    from .plan_text import render_plan, render_result
+
     config = load_config()
     parse_rules(args.protect)  # bad patterns are bad input before any I/O
     options = _options(args, config)
@@ -374,8 +432,8 @@ def cmd_tui(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    out = Console(highlight=False, soft_wrap=True)  # long lines stay whole for grep and pipes
-    err = Console(stderr=True, highlight=False, soft_wrap=True)  # an error is one line, never wrapped
+    out = _LazyConsole()
+    err = _LazyConsole(stderr=True)
     try:
         parsers = build_parser()
         command = argv[0] if argv and argv[0] in SUBCOMMANDS else ""

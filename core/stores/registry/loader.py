@@ -34,8 +34,8 @@ from urllib.parse import quote
 
 from ... import media_types as mt
 from ...errors import MalformedDataError, StoreError
+from ...digests import digest_of
 from ...json_text import NestedTooDeeply, load_json
-from ...manifest import digest_of
 from ...model import Artifact, Repository
 from ...names import is_digest, is_repository_name, is_tag
 from ..base import LoadProgress, ProgressCallback
