@@ -31,6 +31,18 @@ class TargetRef(BaseModel):
     reference: str  # as the user named it: repo:tag or repo@digest
 
 
+class ResumedRef(BaseModel):
+    """A REF whose own artifact a cut-off run already deleted. What that run set out to delete
+    under it and that is still present enters the plan as children (or accessories) of the
+    deleted artifact, each re-checked by the rules as for a fresh plan."""
+
+    reference: str  # as the user named it
+    repository: str
+    digest: str  # the REF's artifact, deleted by the cut-off run
+    time: str = ""  # when that run was recorded
+    leftovers: list[str] = Field(default_factory=list)  # what it set out to delete under the REF
+
+
 class Refusal(BaseModel):
     repository: str
     digest: str
@@ -96,6 +108,13 @@ class RetainedEntry(BaseModel):
     digest: str
     tags: list[str] = Field(default_factory=list)
     reason: RetainReason
+class GarbageCollectFigures(BaseModel):
+    """Registry storage read directly: bytes of blob files `docker-registry garbage-collect` removes, exactly."""
+
+    reclaimable_now: int  # run today, before this plan
+    reclaimable_now_delete_untagged: int  # the same with --delete-untagged
+    frees: int  # run after this plan
+    frees_delete_untagged: int  # the same with --delete-untagged
 
 
 class DeletionPlan(BaseModel):
@@ -103,6 +122,7 @@ class DeletionPlan(BaseModel):
     source: str = ""
     allowed: bool
     targets: list[TargetRef]
+    resumed: list[ResumedRef] = Field(default_factory=list)  # REFs finishing a cut-off run
     protect: list[str] = Field(default_factory=list)
     refusals: list[Refusal] = Field(default_factory=list)
     delete: list[DeleteEntry] = Field(default_factory=list)  # in execution order
@@ -111,10 +131,16 @@ class DeletionPlan(BaseModel):
     tags_removed: list[str] = Field(default_factory=list)  # repository:tag
     reclaimable_bytes: int = 0
     retained: list[RetainedEntry] = Field(default_factory=list)  # prune only: candidates kept, with why
+    garbage_collect: GarbageCollectFigures | None = None  # registry storage only
 
     @property
     def repositories(self) -> set[str]:
-        return {t.repository for t in self.targets}
+        return {t.repository for t in self.targets} | {r.repository for r in self.resumed}
+
+    @property
+    def references(self) -> list[str]:
+        """Each REF of the plan once, in the order named."""
+        return list(dict.fromkeys([*(t.reference for t in self.targets), *(r.reference for r in self.resumed)]))
 
     def summary(self) -> str:
         """One line: `deletes 10, keeps 1 shared` or `refused: referenced by 2 indexes`."""

@@ -6,6 +6,7 @@ them, and hands allowed ones to core.executor in a worker thread.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import time
 from collections.abc import Iterable
@@ -29,6 +30,7 @@ from core.protection import parse_rules
 from core.stores.base import LoadProgress, Store
 from core.executor import execute_plan
 
+from .daemon_thread import in_daemon_thread
 from .literal import literal
 from .plan_text import human_bytes
 from .screens.confirm import ConfirmDeleteScreen
@@ -43,6 +45,7 @@ from .widgets.details import DetailsPane, details_text, repository_summary
 from .widgets.entries import Entry, items_below, root_items
 from .widgets.filtering import FilterResult, SearchWords, apply_filter
 from .widgets.registry_tree import ORDERS, RegistryTree
+from .widgets.find_index import FindIndex
 from .widgets.search import Match, SearchBar, find_matches
 from .widgets.source_header import HeaderState, SourceHeader
 
@@ -136,6 +139,7 @@ class OcitreeApp(App[int]):
         self._words = SearchWords()
         self._stop_requested = False
         self._rule_marks: Selection | None = None  # the marks `m` or `L` made, planned as a prune
+        self._find_index: FindIndex | None = None
         self.theme = "ansi-dark"
 
     # -- layout -------------------------------------------------------------------------------
@@ -144,18 +148,23 @@ class OcitreeApp(App[int]):
         """Exit after an unhandled exception, showing the traceback WITHOUT local variables.
 
         Textual's own version shows locals, and a frame in the registry code can hold an
-        Authorization header or a token request: credentials are never printed."""
+        Authorization header or a token request: credentials are never printed. The
+        exception's own text is made printable: it can quote a tag or a registry's answer."""
         import rich
         from rich.segment import Segments
         from rich.traceback import Traceback
 
         self.bell()
         traceback = Traceback(show_locals=False, width=None, suppress=[rich])
+        for stack in traceback.trace.stacks:  # an exception's text can quote a source string
+            stack.exc_type, stack.exc_value = literal(stack.exc_type), literal(stack.exc_value)
+            stack.notes = [literal(note) for note in stack.notes]
         self._exit_renderables.append(Segments(self.console.render(traceback, self.console.options)))
         self._close_messages_no_wait()
 
     def compose(self) -> ComposeResult:
-        yield SourceHeader(HeaderState(self.store.source, read_only=self.read_only), id="header")
+        yield SourceHeader(HeaderState(self.store.source, read_only=self.read_only,
+                                       read_only_reason=getattr(self.store, "read_only_reason", None)), id="header")
         with Vertical(id="loading"):
             yield Static(Text(f"Loading {literal(self.store.source)} ..."), id="loading-text")
             yield ProgressBar(total=None, show_eta=False, id="loading-progress")
@@ -205,8 +214,11 @@ class OcitreeApp(App[int]):
         self.refresh_bindings()
         self._load_worker()
 
-    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
-    def _load_worker(self) -> None:
+    @work(exclusive=True, group="load", exit_on_error=False)
+    async def _load_worker(self) -> None:
+        # The reading runs on a daemon thread, not in a thread worker: asyncio waits for its
+        # executor's threads when the app ends, so quitting during a stuck load would wait too.
+        loop = asyncio.get_running_loop()
         last = 0.0
 
         def progress(p: LoadProgress) -> None:
@@ -214,22 +226,31 @@ class OcitreeApp(App[int]):
             now = time.monotonic()
             if now - last >= PROGRESS_INTERVAL or (p.total is not None and p.done >= p.total):
                 last = now
-                self.call_from_thread(self._show_progress, p)
+                try:
+                    loop.call_soon_threadsafe(self._show_progress, p)
+                except RuntimeError:  # the app has ended
+                    pass
 
-        try:
+        def read() -> Registry:
             registry = self.store.load(progress)
             for repo in registry.repositories.values():  # what the first expansions need
                 root_items(repo)
                 repository_summary(repo)
+            return registry
+
+        try:
+            registry = await in_daemon_thread(read, "ocitree-load")
         except OcitreeError as exc:
-            self.call_from_thread(self._load_failed, exc)
+            self._load_failed(exc)
             return
         except Exception as exc:  # a bug or an unexpected I/O error: say so, keep the app alive
-            self.call_from_thread(self._load_failed, exc)
+            self._load_failed(exc)
             return
-        self.call_from_thread(self._loaded, registry)
+        self._loaded(registry)
 
     def _show_progress(self, p: LoadProgress) -> None:
+        if not self.loading or not self.is_running:
+            return
         bar = self.query_one("#loading-progress", ProgressBar)
         bar.update(total=p.total, progress=p.done)
         what = f" {literal(p.message)}" if p.message else ""
@@ -276,13 +297,19 @@ class OcitreeApp(App[int]):
         if not self.query_text:  # drop a "reload failed" line; keep a filter's match line
             self._set_status(None)
         self.refresh_bindings()
+        self._build_find_index(registry)
         self._warm_filter(registry)
 
-    @work(thread=True, exclusive=True, group="warm", exit_on_error=False)
-    def _warm_filter(self, registry: Registry) -> None:
-        """Work out the words `f` matches while nobody is typing (a second at 100,000 artifacts)."""
-        for repo in list(registry.repositories.values()):
-            self._words.of(repo, self._rules)
+    @work(exclusive=True, group="warm", exit_on_error=False)
+    async def _warm_filter(self, registry: Registry) -> None:
+        """Work out the words `f` matches while nobody is typing (a second at 100,000 artifacts).
+        On a daemon thread, as loading: quitting does not wait for it."""
+
+        def warm() -> None:
+            for repo in list(registry.repositories.values()):
+                self._words.of(repo, self._rules)
+
+        await in_daemon_thread(warm, "ocitree-warm")
 
     def _after_error(self, choice: str | None, exit_code: int = 1) -> None:
         if choice == QUIT:
@@ -332,10 +359,11 @@ class OcitreeApp(App[int]):
         self._preview_cache[key] = text
         return text
 
-    @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
-    def _preview_worker(self, key: ArtifactKey) -> None:
-        self._preview(key)
-        self.call_from_thread(self._preview_ready, key)
+    @work(exclusive=True, group="preview", exit_on_error=False)
+    async def _preview_worker(self, key: ArtifactKey) -> None:
+        # A daemon thread, as for loading: quitting does not wait for a long plan to be worked out.
+        await in_daemon_thread(lambda: self._preview(key), "ocitree-preview")
+        self._preview_ready(key)
 
     def _preview_ready(self, key: ArtifactKey) -> None:
         entry = self.tree.cursor_entry
@@ -608,13 +636,26 @@ class OcitreeApp(App[int]):
         if not self.query_text or self.registry is None:
             self._clear_find()
             return
-        self.matches = find_matches(self.registry, self.query_text, self.tree.filter)
+        self.matches = self._find(self.query_text, self.tree.filter)
         self.match_index = -1
         if not self.matches:
             self._set_status(Text(f"no match for {literal(self.query_text)!r}: Esc clears", "bold"))
         else:
             self._go_to_match(0)
         self.refresh_bindings()
+
+    def _find(self, query: str, shown=None) -> list[Match]:
+        index = self._find_index
+        if index is None or index.registry is not self.registry:
+            index = self._find_index = FindIndex(self.registry)
+        return index.matches(query, shown)
+
+    @work(thread=True, exclusive=True, group="find-index", exit_on_error=False)
+    def _build_find_index(self, registry: Registry) -> None:
+        """After the first screen, so that the first `/` at a million artifacts answers at once."""
+        index = FindIndex(registry)
+        if self._find_index is None or self._find_index.registry is not self.registry:
+            self._find_index = index
 
     def _cursor_place(self) -> tuple[str, str | None] | None:
         """Where the cursor is, to put it back after the rows are rebuilt."""
@@ -682,7 +723,7 @@ class OcitreeApp(App[int]):
         """After a deletion: the matches that are left, without moving the cursor."""
         if not self.query_text or self.registry is None:
             return
-        self.matches = find_matches(self.registry, self.query_text)
+        self.matches = self._find(self.query_text)
         self.match_index = min(self.match_index, len(self.matches) - 1)
         if self.matches:
             self._show_match_status()

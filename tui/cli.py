@@ -4,7 +4,7 @@
     ocitree ls SOURCE [--json]             the tree
     ocitree plan SOURCE REF... [--json]    what deleting REF would do; changes nothing
     ocitree delete SOURCE REF... [--yes]   show the plan, ask, delete
-    ocitree prune SOURCE [RULE...] [--yes] delete by rule (keep last N, older than, untagged)
+    ocitree prune SOURCE [RULE...] [--yes] delete by rule (keep last N, older than, untagged, a Harbor policy)
     ocitree demo [--reset]                 the demo working copy
     ocitree web [SOURCE]                   serve the TUI to a browser (extra: web)
 
@@ -15,26 +15,28 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console, Group
-
-from core.config import load_config
+from core.config import MAX_TIMEOUT, load_config
 from core.errors import BadInputError, OcitreeError, StalePlanError
-from core.executor import execute_plan
 from core.paths import data_dir
-from core.plan import DeletionPlan, ExecutionResult
-from core.interrupted import resolve_targets_resuming
-from core.planner import plan_deletion
+from core.printable import printable, printable_lines
 from core.protection import parse_rules
 from core.sources import SourceOptions, open_store
 from core.stores.base import LoadProgress, Store
 
-from .plan_text import registry_json, render_plan, render_registry, render_result
-from .prune_command import add_prune_parser, check_args, prune_plan, prune_title, render_retained
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from core.plan import DeletionPlan, ExecutionResult
+
+# `ls` imports neither Rich's console nor pydantic (a third of a short run): the modules that
+# need them are imported where they are used.
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_REFUSED = 0, 1, 2, 3
 SUBCOMMANDS = ("ls", "plan", "delete", "prune", "demo", "web")
@@ -65,6 +67,12 @@ class _Parser(argparse.ArgumentParser):
         raise BadInputError(f"{message} (see '{self.prog} --help')")
 
 
+def say(err: Console, message: str) -> None:
+    """One message on standard error. Messages carry source strings (tags, names, paths,
+    registry text): made printable here, so none can drive the terminal or break the line."""
+    err.print(printable(message), markup=False, highlight=False, emoji=False)
+
+
 def _source_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("source options")
     g.add_argument("--read-only", action="store_true", help="never delete (the TUI shows a read-only badge)")
@@ -73,6 +81,10 @@ def _source_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--username", help="registries: user name (password from --password-stdin)")
     g.add_argument("--password-stdin", action="store_true", help="registries: read the password from standard input")
     g.add_argument("--concurrency", type=int, help="registries: parallel fetches (default 8, or 'concurrency' in the config file)")
+    g.add_argument("--timeout", type=float, metavar="SECONDS",
+                   help="registries: how long one request may take in all (default 30, or 'timeout' in the config file)")
+    g.add_argument("--api", metavar="URL", help="registry storage: delete through the registry serving it (auth options apply)")
+    g.add_argument("--offline", action="store_true", help="registry storage: the registry is stopped; delete on disk")
 
 
 def _protect_option(p: argparse.ArgumentParser) -> None:
@@ -109,6 +121,8 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
         _source_options(p)
         parsers[name] = p
 
+    from .prune_command import add_prune_parser
+
     parsers["prune"] = add_prune_parser(_Parser, _source_options, _protect_option)
 
     p = _Parser(prog="ocitree demo", description="The demo registry's working copy in your data directory.")
@@ -117,8 +131,10 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
 
     p = _Parser(prog="ocitree web", description="Serve the TUI to a browser (needs: pip install 'ocitree[web]').")
     p.add_argument("source", nargs="?")
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1); any other needs the token printed at start")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--no-auth", action="store_true", help="no token on a non-loopback --host (anyone who can reach it can delete)")
     _protect_option(p)
     _source_options(p)
     parsers["web"] = p
@@ -151,6 +167,11 @@ def _options(args: argparse.Namespace, config) -> SourceOptions:
         concurrency = config.concurrency
     if not 1 <= concurrency <= 64:
         raise BadInputError("--concurrency takes a whole number from 1 to 64")
+    timeout = getattr(args, "timeout", None)
+    if timeout is None:
+        timeout = config.timeout
+    if not 0 < timeout <= MAX_TIMEOUT:  # NaN fails this too
+        raise BadInputError(f"--timeout takes a number of seconds, more than 0 and at most {MAX_TIMEOUT}")
     return SourceOptions(
         read_only=getattr(args, "read_only", False),
         keep_blobs=getattr(args, "keep_blobs", False),
@@ -158,17 +179,56 @@ def _options(args: argparse.Namespace, config) -> SourceOptions:
         username=getattr(args, "username", None),
         password=password,
         concurrency=concurrency,
+        timeout=timeout,
+        api=getattr(args, "api", None),
+        offline=getattr(args, "offline", False),
     )
+
+
+class _LazyConsole:
+    """A Rich Console made on first use: most runs print a listing or JSON and never need one."""
+
+    def __init__(self, stderr: bool = False):
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    @property
+    def file(self):
+        return sys.stderr if self._stderr else sys.stdout
+
+    @property
+    def is_terminal(self) -> bool:
+        if self._console is None:
+            try:
+                return self.file.isatty()
+            except (AttributeError, ValueError):
+                return False
+        return self._console.is_terminal
+
+    @property
+    def rich(self) -> Console:
+        """The Console itself (where one is passed on, as to a progress bar)."""
+        if self._console is None:
+            from rich.console import Console
+
+            # soft_wrap: long lines stay whole for grep and pipes; an error is one line, never wrapped
+            self._console = Console(stderr=self._stderr, highlight=False, soft_wrap=True)
+        return self._console
+
+    def __getattr__(self, name: str):
+        return getattr(self.rich, name)
 
 
 def _load(store: Store, err: Console):
     """Load with a progress bar on a terminal's stderr; silent when piped."""
     if not err.is_terminal:
         return store.load()
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    with Progress(TextColumn("loading {task.description}"), BarColumn(), MofNCompleteColumn(), console=err, transient=True) as bar:
-        task = bar.add_task(store.source, total=None)
+    console = err.rich if isinstance(err, _LazyConsole) else err
+    with Progress(TextColumn("loading {task.description}"), BarColumn(), MofNCompleteColumn(), console=console, transient=True) as bar:
+        task = bar.add_task(escape(printable(store.source)), total=None)  # the column reads markup
 
         def report(p: LoadProgress) -> None:
             bar.update(task, completed=p.done, total=p.total)
@@ -201,35 +261,64 @@ def _confirm(plan: DeletionPlan, err: Console) -> bool:
 
 
 def cmd_ls(args, out: Console, err: Console) -> int:
+    from core.interrupted import unfinished_notes  # imports core.plan, so pydantic (issue 10: a cost left here)
+
+    from .json_text import indented_json
+    from .ls_output import registry_json, write_registry
+
     config = load_config()
     store = open_store(args.source, _options(args, config))
     try:
         registry = _load(store, err)
     finally:
         store.close()
+    for note in unfinished_notes(registry):
+        say(err, f"ocitree: {note}")
     if args.json:
-        _print_json(out, registry_json(registry))
-    elif out.is_terminal:
-        out.print(render_registry(registry))
-    else:  # a tree's lines are cut at the console's width (80 in a pipe): keep them whole for grep
-        wide = Console(file=out.file, width=1_000_000, highlight=False, soft_wrap=True, no_color=out.no_color)
-        wide.print(render_registry(registry))
+        from core.gc_pause import gc_paused
+
+        with gc_paused():  # tens of thousands of dicts, no cycles: the collector's passes were 60% of building them
+            doc = registry_json(registry)
+        out.file.write(indented_json(doc) + "\n")
+        out.file.flush()
+    else:  # on a terminal, lines wider than it end in an ellipsis; in a pipe they are never cut
+        write_registry(registry, out.file, width=_terminal_width(out.file))
     return EXIT_OK
 
 
+def _terminal_width(stream) -> int | None:
+    try:
+        if not stream.isatty():
+            return None
+    except (AttributeError, ValueError):
+        return None
+    return shutil.get_terminal_size().columns
+
+
 def cmd_plan_or_delete(args, out: Console, err: Console, deleting: bool) -> int:
+    from core.executor import execute_plan
+    from core.interrupted import resolve_targets_resuming
+    from core.planner import plan_deletion
+
+    from .plan_text import render_plan, render_result
+
     config = load_config()
     parse_rules(args.protect)  # bad patterns are bad input before any I/O
     options = _options(args, config)
     if deleting and options.read_only:
         raise BadInputError("--read-only: nothing to delete; use 'ocitree plan' to preview")
     store = open_store(args.source, options)
+    if deleting and getattr(store, "read_only_reason", None):  # registry storage without --api or --offline
+        store.close()
+        from core.stores.registry_storage.store import DELETE_HOW
+
+        raise BadInputError(f"{args.source}: read-only ({store.read_only_reason}): {DELETE_HOW}; nothing was deleted")
     try:
         registry = _load(store, err)
-        targets, notes = resolve_targets_resuming(registry, args.refs)
+        targets, resumed, notes = resolve_targets_resuming(registry, args.refs)
         for note in notes:
-            err.print(f"ocitree: {note}", markup=False, highlight=False)
-        plan = plan_deletion(registry, targets, [*args.protect, *config.protect])
+            say(err, f"ocitree: {note}")
+        plan = plan_deletion(registry, targets, [*args.protect, *config.protect], resumed)
         if not deleting or not plan.allowed:
             if args.json:
                 _print_json(out, _result_json(plan, None) if deleting else plan.to_json_dict())
@@ -241,23 +330,27 @@ def cmd_plan_or_delete(args, out: Console, err: Console, deleting: bool) -> int:
         store.close()
 
 
-def _confirm_and_execute(plan: DeletionPlan, store: Store, args, out: Console, err: Console, config,
-                         render=None) -> int:
+def _confirm_and_execute(plan: DeletionPlan, store, args, out: Console, err: Console, config, render=None) -> int:
     """Show an allowed plan, ask (unless --yes), execute, report: delete and prune alike."""
+    from core.executor import execute_plan
+
+    from .plan_text import render_plan, render_result
+
     render = render or (lambda p: render_plan(p, store.blob_reclaim))
     if not args.json:
         out.print(render(plan))
-    if not args.yes and not _confirm(plan, err):
-        err.print("Cancelled; nothing was deleted.", markup=False)
+    # Nothing left to delete (a resumed REF): running still finishes the store's own leftovers.
+    if plan.delete and not args.yes and not _confirm(plan, err):
+        say(err, "Cancelled; nothing was deleted.")
         return EXIT_OK
     progress = None
     if err.is_terminal and not args.json:
         def progress(done, total, ref):
-            err.print(f"  deleted {done}/{total} {ref.repository}@{ref.digest[:19]}", markup=False, highlight=False)
+            say(err, f"  deleted {done}/{total} {ref.repository}@{ref.digest[:19]}")
     try:
         result = execute_plan(plan, store, progress, audit_log=config.audit_log)
     except StalePlanError as exc:
-        err.print(f"ocitree: {exc}", markup=False, highlight=False)
+        say(err, f"ocitree: {exc}")
         if exc.new_plan is not None:
             if args.json:
                 _print_json(out, _result_json(exc.new_plan, None))
@@ -265,7 +358,7 @@ def _confirm_and_execute(plan: DeletionPlan, store: Store, args, out: Console, e
                 out.print(render(exc.new_plan))
         return EXIT_REFUSED
     if result.audit_log is None:
-        err.print(f"ocitree: warning: could not append to the audit log {config.audit_log}", markup=False)
+        say(err, f"ocitree: warning: could not append to the audit log {config.audit_log}")
     if args.json:
         _print_json(out, _result_json(plan, result))
     else:
@@ -274,6 +367,11 @@ def _confirm_and_execute(plan: DeletionPlan, store: Store, args, out: Console, e
 
 
 def cmd_prune(args, out: Console, err: Console) -> int:
+    from rich.console import Group
+
+    from .plan_text import render_plan
+    from .prune_command import check_args, prune_plan, prune_title, render_retained
+
     config = load_config()
     parse_rules(args.protect)
     check_args(args)
@@ -284,21 +382,21 @@ def cmd_prune(args, out: Console, err: Console) -> int:
     try:
         registry = _load(store, err)
         plan = prune_plan(registry, args, [*args.protect, *config.protect])
-        if args.untagged and not store.sees_untagged:
-            err.print("ocitree: note: a live registry lists manifests only through tags and indexes; untagged "
-                      "manifests that no index lists are invisible here, so --untagged cannot find them", markup=False, highlight=False)
         plan.retained.sort(key=lambda r: (r.repository, r.digest))
+        if args.untagged and not store.sees_untagged:
+            say(err, "ocitree: note: a live registry lists manifests only through tags and indexes; untagged "
+                     "manifests that no index lists are invisible here, so --untagged cannot find them")
 
         def render(p: DeletionPlan):
             return Group(render_plan(p, store.blob_reclaim, title=prune_title(p)), render_retained(plan))
 
-        if not plan.delete or options.read_only or args.dry_run:
+        if not plan.delete or options.read_only or args.dry_run or getattr(store, "read_only_reason", None):
             if args.json:
                 _print_json(out, _result_json(plan, None))
             else:
                 out.print(render(plan))
                 if not plan.delete:
-                    err.print("Nothing to prune: no candidate is left to delete.", markup=False)
+                    say(err, "Nothing to prune: no candidate is left to delete.")
             return EXIT_OK
         return _confirm_and_execute(plan, store, args, out, err, config, render)
     finally:
@@ -307,7 +405,7 @@ def cmd_prune(args, out: Console, err: Console) -> int:
 
 def cmd_demo(args, out: Console, err: Console) -> int:
     path = demo_copy(reset=args.reset)
-    out.print(f"{'Restored' if args.reset else 'Demo working copy:'} {path}", markup=False, highlight=False)
+    out.print(printable(f"{'Restored' if args.reset else 'Demo working copy:'} {path}"), markup=False, highlight=False)
     return EXIT_OK
 
 
@@ -317,13 +415,17 @@ def _app_args(args: argparse.Namespace) -> list[str]:
     app_args = [args.source] if args.source else []
     for pattern in args.protect:
         app_args += ["--protect", pattern]
-    for flag in ("read_only", "keep_blobs", "insecure", "password_stdin"):
+    for flag in ("read_only", "keep_blobs", "insecure", "password_stdin", "offline"):
         if getattr(args, flag):
             app_args.append("--" + flag.replace("_", "-"))
     if args.username:
         app_args += ["--username", args.username]
     if args.concurrency is not None:
         app_args += ["--concurrency", str(args.concurrency)]
+    if args.timeout is not None:
+        app_args += ["--timeout", repr(args.timeout)]
+    if args.api:
+        app_args += ["--api", args.api]
     return app_args
 
 
@@ -332,29 +434,58 @@ def cmd_web(args) -> int:
         from .web import serve
     except ImportError:
         raise BadInputError("ocitree web needs textual-serve: pip install 'ocitree[web]'") from None
-    serve(_app_args(args), host=args.host, port=args.port)
+    serve(_app_args(args), host=args.host, port=args.port, no_auth=args.no_auth)
     return EXIT_OK
+
+
+def keys_from_the_terminal() -> None:
+    """The TUI reads its keys from standard input. When that is not a terminal (it gave the
+    password to --password-stdin, or it is a pipe), the keys come from the controlling terminal:
+    /dev/tty takes over file descriptor 0. With no terminal at all, the TUI cannot run."""
+    if os.environ.get("TEXTUAL_DRIVER"):
+        return  # another driver brings the keys (ocitree web: the browser, through a pipe)
+    if sys.__stdin__ is not None and sys.__stdin__.isatty():
+        return
+    try:
+        tty = os.open("/dev/tty", os.O_RDWR)
+    except OSError:
+        raise BadInputError("the TUI needs a terminal for its keys, and neither standard input nor /dev/tty is one: "
+                            "run it in a terminal, or use 'ocitree ls', 'plan' or 'delete' from scripts") from None
+    os.dup2(tty, 0)
+    os.close(tty)
 
 
 def cmd_tui(args) -> int:
     config = load_config()
     parse_rules(args.protect)
     source = args.source or str(demo_copy())
-    store = open_store(source, _options(args, config))
+    store = open_store(source, _options(args, config))  # the password comes from standard input first
     from .app import OcitreeApp  # Textual loads only when the TUI is wanted
+    from .web import watch_parent_when_served
+
+    watch_parent_when_served()
 
     try:
+        keys_from_the_terminal()
         app = OcitreeApp(store, read_only=args.read_only, protect=[*args.protect, *config.protect], audit_log=config.audit_log)
         app.run()
-        return app.return_code or EXIT_OK
-    finally:
+    except BaseException:
         store.close()
+        raise
+    code = app.return_code or EXIT_OK
+    if app.deleting:  # never cut a deletion short (the app does not quit during one)
+        store.close()
+        return code
+    from .process_exit import end_unless_idle
+
+    end_unless_idle(code, store.close)  # a load may still wait on a stalled source: nobody needs it now
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    out = Console(highlight=False, soft_wrap=True)  # long lines stay whole for grep and pipes
-    err = Console(stderr=True, highlight=False, soft_wrap=True)  # an error is one line, never wrapped
+    out = _LazyConsole()
+    err = _LazyConsole(stderr=True)
     try:
         parsers = build_parser()
         command = argv[0] if argv and argv[0] in SUBCOMMANDS else ""
@@ -374,13 +505,19 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_web(args)
         return cmd_tui(args)
     except OcitreeError as exc:
-        err.print(f"ocitree: {exc}", markup=False, highlight=False)
+        say(err, f"ocitree: {exc}")
         return exc.exit_code
     except KeyboardInterrupt:
-        err.print("ocitree: interrupted", markup=False)
+        say(err, "ocitree: interrupted")
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as exc:  # a bug: its traceback (which quotes source strings) made printable
+        import traceback
+
+        err.file.write(printable_lines("".join(traceback.format_exception(exc))) + "\n")
+        say(err, f"ocitree: internal error ({type(exc).__name__}): this is a bug; please report it with the lines above")
+        return EXIT_FAILURE
 
 
 if __name__ == "__main__":

@@ -1,43 +1,16 @@
-"""Plans, results and registry listings as Rich renderables for the command line."""
+"""Plans and results as Rich renderables for the command line (`ls` output: ls_output.py)."""
 
 from __future__ import annotations
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
-from rich.tree import Tree
 
-from core.dates import CreatedTimes, format_created
-from core.model import Artifact, Registry, Repository
 from core.names import short_digest
-from core.sizes import lists_text, total_size
 from core.plan import DeletionPlan, ExecutionResult
 
 from .literal import literal, literal_text
-
-
-def human_bytes(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
-
-
-def size_text(repo: Repository, digest: str) -> str:
-    """Both sizes, labelled the same on every screen: `manifest 682 B, total 15.1 KiB`."""
-    artifact = repo.artifacts[digest]
-    return f"manifest {human_bytes(artifact.size)}, total {human_bytes(total_size(repo, digest))}"
-
-
-def display_tag(tag: str) -> str:
-    """cosign's `sha256-<64 hex>.sig` tags shortened to 12 hex digits for display."""
-    text = literal(tag)
-    if text.startswith(("sha256-", "sha512-")) and len(text) > 70:
-        stem, dot, suffix = text.partition(".")
-        return f"{stem[:19]}…{dot}{suffix}"
-    return text
+from .ls_output import display_tag, human_bytes, reclaimable_now, registry_json, size_text  # noqa: F401 (their home was here)
 
 
 def _tags(tags: list[str]) -> str:
@@ -55,7 +28,7 @@ def render_plan(plan: DeletionPlan, blob_reclaim: str = "gc", title: str | None 
     """`title` replaces the list of REFs (a prune names its rule, not thousands of targets)."""
     parts: list[RenderableType] = []
     if title is None:
-        targets = ", ".join(literal(t.reference) for t in plan.targets)
+        targets = ", ".join(literal(r) for r in plan.references)
         parts.append(Text.assemble(("Plan for ", "bold"), (targets, "bold cyan"), f"  (source: {literal(plan.source)})"))
     else:
         parts.append(Text.assemble((title, "bold"), f"  (source: {literal(plan.source)})"))
@@ -66,7 +39,11 @@ def render_plan(plan: DeletionPlan, blob_reclaim: str = "gc", title: str | None 
         return Group(*parts)
 
     labels = {d.digest: display_tag(d.tags[0]) for d in plan.delete if d.tags}
-    parts.append(Text(f"DELETE {len(plan.delete)} artifact{'s' if len(plan.delete) != 1 else ''}, in this order:", style="bold red"))
+    labels.update({r.digest: f"{literal(r.reference)} (deleted before)" for r in plan.resumed})
+    if plan.delete:
+        parts.append(Text(f"DELETE {len(plan.delete)} artifact{'s' if len(plan.delete) != 1 else ''}, in this order:", style="bold red"))
+    else:
+        parts.append(Text("Nothing left to delete", style="bold"))
     table = None
     repository = None
     for i, d in enumerate(plan.delete, 1):
@@ -94,8 +71,19 @@ def render_plan(plan: DeletionPlan, blob_reclaim: str = "gc", title: str | None 
     if plan.tags_removed:
         parts.append(Text("Tags removed: " + ", ".join(display_tag(t.partition(":")[2]) for t in plan.tags_removed)))
     parts.append(Text(f"{RECLAIM_WORDING.get(blob_reclaim, RECLAIM_WORDING['gc'])}: {human_bytes(plan.reclaimable_bytes)}"))
+    if plan.garbage_collect is not None:
+        parts.append(Text(garbage_collect_advice(plan)))
     parts.append(Text("Summary: " + plan.summary(), style="bold"))
     return Group(*parts)
+
+
+def garbage_collect_advice(plan: DeletionPlan) -> str:
+    """Registry storage: blob files stay until the registry's garbage collector runs."""
+    gc = plan.garbage_collect
+    return (f"Blob files stay until you run `docker-registry garbage-collect CONFIG` (registry stopped or read-only): "
+            f"it will then free {human_bytes(gc.frees)} ({gc.frees:,} bytes; {gc.reclaimable_now:,} of them already "
+            f"reclaimable now), or {human_bytes(gc.frees_delete_untagged)} ({gc.frees_delete_untagged:,} bytes) "
+            f"with --delete-untagged (which in distribution 2.8 also unlinks untagged children of indexes that stay)")
 
 
 def render_result(result: ExecutionResult) -> RenderableType:
@@ -112,115 +100,3 @@ def render_result(result: ExecutionResult) -> RenderableType:
         lines.append(Text(f"  not deleted  {literal(n.repository)}@{short_digest(n.digest)}"))
     lines.append(Text("Run the same delete again to finish: what remains is planned afresh."))
     return Group(*lines)
-
-
-def artifact_line(repo: Repository, artifact: Artifact, platform: str | None = None, marker: str | None = None) -> Text:
-    text = Text(no_wrap=True, overflow="ignore")  # one artifact, one line, for grep
-    if marker:
-        text.append(marker.upper(), style="bold yellow")
-        missing = repo.missing_subjects(artifact.digest)
-        if missing:
-            text.append(" (missing subject " + ", ".join(short_digest(d) for d in missing) + ")", style="yellow")
-        text.append(" ")
-    if artifact.tags:
-        text.append(", ".join(display_tag(t) for t in artifact.tags), style="bold")
-        text.append(" ")
-    elif artifact.digest not in repo.parents and artifact.digest not in repo.subjects:
-        text.append("(untagged) ", style="yellow")
-    text.append(short_digest(artifact.digest), style="dim")
-    kind = repo.accessory_kinds.get(artifact.digest) if artifact.digest in repo.subjects else artifact.kind
-    text.append(f" {kind}")
-    if platform:
-        text.append(f" {literal(platform)}")
-    if artifact.is_index:
-        text.append(f" [{lists_text(repo, artifact.digest)}]")
-    n = len(repo.parents.get(artifact.digest, ()))
-    if n > 1:
-        text.append(f" shared x{n}", style="bold magenta")
-    text.append(f" {size_text(repo, artifact.digest)}")
-    return text
-
-
-def render_registry(registry: Registry) -> RenderableType:
-    root = Tree(Text.assemble(literal(registry.source), f"  {len(registry.repositories)} repositories, {registry.artifact_count} artifacts"))
-    for name in sorted(registry.repositories):
-        repo = registry.repositories[name]
-        node = root.add(literal_text(name, "bold blue"))
-        top = repo.top_level()
-        for artifact in top:
-            _add_artifact(node, repo, artifact, None, set())
-        for artifact, marker in repo.detached(top):
-            _add_artifact(node, repo, artifact, None, set(), marker)
-    return root
-
-
-def _add_artifact(node: Tree, repo: Repository, artifact: Artifact, platform: str | None, path: set[str],
-                  marker: str | None = None) -> None:
-    branch = node.add(artifact_line(repo, artifact, platform, marker))
-    path = path | {artifact.digest}
-    for child in artifact.children:
-        c = repo.artifacts.get(child.digest)
-        plat = str(child.platform) if child.platform else None
-        if c is None:
-            branch.add(Text(f"{short_digest(child.digest)} {literal(plat or '')} MISSING", style="red"))
-        elif c.digest not in path:
-            _add_artifact(branch, repo, c, plat, path)
-    for acc in repo.accessories.get(artifact.digest, ()):
-        a = repo.artifacts.get(acc)
-        if a is not None and a.digest not in path:
-            _add_artifact(branch, repo, a, None, path)
-
-
-def registry_json(registry: Registry) -> dict:
-    per_repo: dict[str, CreatedTimes] = {}
-
-    def times(repo: Repository) -> CreatedTimes:
-        found = per_repo.get(repo.name)
-        if found is None:
-            found = per_repo[repo.name] = CreatedTimes(repo)
-        return found
-
-    def one(repo: Repository, artifact: Artifact, platform: str | None, path: frozenset, marker: str | None = None) -> dict:
-        path = path | {artifact.digest}
-        out = {
-            "digest": artifact.digest,
-            "media_type": artifact.media_type,
-            "kind": repo.accessory_kinds.get(artifact.digest, artifact.kind) if artifact.digest in repo.subjects else artifact.kind,
-            "tags": list(artifact.tags),
-            "size": artifact.size,
-            "total_size": total_size(repo, artifact.digest),
-            "platform": platform,
-            "parents": list(repo.parents.get(artifact.digest, ())),
-            "shared": len(repo.parents.get(artifact.digest, ())) > 1,
-            "artifact_type": artifact.artifact_type,
-            "annotations": artifact.annotations or {},
-            "created": format_created(times(repo).of(artifact.digest)) if times(repo).of(artifact.digest) is not None else None,
-            "children": [],
-            "accessories": [],
-            "missing_children": [],
-            "marker": marker,  # what is odd about an artifact the top level does not lead to
-            "missing_subjects": repo.missing_subjects(artifact.digest),
-        }
-        for child in artifact.children:
-            c = repo.artifacts.get(child.digest)
-            if c is None:
-                out["missing_children"].append(child.digest)
-            elif c.digest not in path:
-                out["children"].append(one(repo, c, str(child.platform) if child.platform else None, path))
-        for acc in repo.accessories.get(artifact.digest, ()):
-            if acc in repo.artifacts and acc not in path:
-                out["accessories"].append(one(repo, repo.artifacts[acc], None, path))
-        return out
-
-    def roots(repo: Repository) -> list[dict]:
-        top = repo.top_level()
-        return ([one(repo, a, None, frozenset()) for a in top]
-                + [one(repo, a, None, frozenset(), marker) for a, marker in repo.detached(top)])
-
-    return {
-        "source": registry.source,
-        "repositories": [
-            {"name": name, "artifact_count": len(r.artifacts), "artifacts": roots(r)}
-            for name, r in sorted(registry.repositories.items())
-        ],
-    }

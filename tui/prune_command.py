@@ -1,20 +1,21 @@
-"""`ocitree prune`: a rule chooses the targets; the same plan, confirmation, JSON and audit as delete."""
+"""`ocitree prune`: a rule chooses the targets; the same plan, confirmation, JSON and audit as delete.
+
+Imports of the engine and of Rich are made where they are used: building the command line's
+parsers must stay cheap for `ocitree ls`."""
 
 from __future__ import annotations
 
 import argparse
 import time
-
-from rich.console import Group, RenderableType
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from core.errors import BadInputError
-from core.names import short_digest
-from core.plan import DeletionPlan
-from core.prune import PruneRule, Selection, parse_age, plan_prune, select_by_policy, select_by_rule
-from core.retention_policy import load_policy
 
-from .literal import literal
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from core.plan import DeletionPlan
+    from core.prune import PruneRule, Selection
 
 RETAINED_WORDING = {
     "keep_last": "one of the newest (--keep-last)",
@@ -51,6 +52,8 @@ def add_prune_parser(parser_class, source_options, protect_option) -> argparse.A
 
 
 def rule_from_args(args: argparse.Namespace) -> PruneRule:
+    from core.prune import PruneRule, parse_age
+
     rule = PruneRule(
         repos=tuple(args.repos),
         tags=tuple(args.tags),
@@ -65,6 +68,8 @@ def rule_from_args(args: argparse.Namespace) -> PruneRule:
 
 def check_args(args: argparse.Namespace) -> None:
     """Bad flags are bad input before any I/O."""
+    from core.retention_policy import load_policy
+
     if args.policy is not None:
         if args.keep_last is not None or args.older_than or args.untagged or args.orphans or args.tags or args.repos:
             raise BadInputError("--policy carries its own rules: give it alone, without --repos, --tags, --keep-last, --older-than, --untagged or --orphans")
@@ -74,6 +79,9 @@ def check_args(args: argparse.Namespace) -> None:
 
 
 def select(registry, args: argparse.Namespace, now: float | None = None) -> Selection:
+    from core.prune import select_by_policy, select_by_rule
+    from core.retention_policy import load_policy
+
     now = time.time() if now is None else now
     if args.policy is not None:
         return select_by_policy(registry, load_policy(args.policy), now)
@@ -81,10 +89,19 @@ def select(registry, args: argparse.Namespace, now: float | None = None) -> Sele
 
 
 def prune_plan(registry, args: argparse.Namespace, protect: list[str]) -> DeletionPlan:
+    from core.prune import plan_prune
+
     return plan_prune(registry, select(registry, args), protect)
 
 
 def render_retained(plan: DeletionPlan) -> RenderableType:
+    from rich.console import Group
+    from rich.text import Text
+
+    from core.names import short_digest
+
+    from .literal import literal
+
     if not plan.retained:
         return Text("Retained: none")
     counts: dict[str, int] = {}

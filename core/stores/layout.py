@@ -2,9 +2,11 @@
 
 Deleting follows the sample store's discipline, per layout: an exclusive lock on the
 layout's `index.json.lock` file, a fresh read under that lock (so a plan made on older
-state is refused as stale), then at commit a new index.json written atomically
-(temporary file, fsync, rename) before any blob is removed. Each layout is its own blob
-store: a blob is removed only when nothing remaining in that same layout uses it.
+state is refused as stale), then at commit the blobs to remove written down in the layout
+(write-ahead, layout_writer.PENDING_FILE), a new index.json written atomically (temporary file,
+fsync, rename), and only then the blobs removed. Each layout is its own blob store: a blob is
+removed only when nothing remaining in that same layout uses it. A commit also removes what a
+killed run had written down and left.
 """
 
 from __future__ import annotations
@@ -17,10 +19,13 @@ from typing import TYPE_CHECKING
 from ..errors import MalformedDataError, StoreError
 from ..durable_files import discard, install_file, stage_file
 from ..gc_pause import gc_paused
+from ..json_text import NestedTooDeeply
 from ..model import Registry
 from .base import DeletionSession, LoadProgress, ProgressCallback, Store
-from .layout_reader import INDEX_FILE, LayoutContents, find_layouts, is_layout, read_index_bytes, read_layout
-from .layout_writer import blobs_to_remove, index_without, remove_blobs, serialize_index, unwritable_blob_directory
+from .layout_reader import (INDEX_FILE, LayoutContents, blob_path, find_layouts, is_layout, read_index_bytes,
+                            read_layout, unreferenced_blobs)
+from .layout_writer import (blobs_to_remove, index_without, read_pending, remove_blobs, serialize_index,
+                            unwritable_blob_directory, write_pending)
 
 if TYPE_CHECKING:
     from ..sources import SourceOptions
@@ -76,6 +81,9 @@ class LayoutStore(Store):
         repositories = []
         with gc_paused():
             self._read_all(repositories, total, progress)
+        by_name = {r.name: r for r in repositories}
+        for name, blobs in unreferenced_blobs(self.layouts, by_name).items():
+            by_name[name].leftover_blobs = blobs
         return Registry(self.source, repositories)
 
     def _read_all(self, repositories: list, total: int, progress: ProgressCallback | None) -> None:
@@ -142,6 +150,7 @@ class _LayoutSession(DeletionSession):
 
     def commit(self) -> None:
         changes = []  # (layout, index path, new bytes, blobs to remove)
+        pending = {name: read_pending(layout) for name, layout in self.layouts.items()}
         for name, deleted in self._deleted.items():
             if not deleted:
                 continue
@@ -157,11 +166,14 @@ class _LayoutSession(DeletionSession):
                     f"{index_path}: changed by another program during the deletion (ocitree's lock does not bind it); "
                     "nothing was deleted. Load again and retry"
                 )
-            blobs = blobs_to_remove(contents.repository, deleted, self.store.keep_blobs)
+            blobs = blobs_to_remove(contents.repository, deleted, self.store.keep_blobs, pending[name])
             blocked = unwritable_blob_directory(layout, blobs)
             if blocked:
                 raise StoreError(f"{blocked}: no permission to remove blobs from it; nothing was deleted")
-            data = serialize_index(index_without(contents.index_doc, deleted), contents.index_raw)
+            try:
+                data = serialize_index(index_without(contents.index_doc, deleted), contents.index_raw)
+            except NestedTooDeeply:
+                raise StoreError(f"{index_path}: nested too deeply to be written back; nothing was deleted") from None
             changes.append((name, layout, index_path, data, blobs))
         # Stage every index.json first, so a failure to write any of them changes nothing.
         staged = []
@@ -173,18 +185,34 @@ class _LayoutSession(DeletionSession):
                 discard(tmp)
             raise StoreError(f"{index_path}: cannot write a new copy beside it ({exc.strerror}); nothing was deleted") from None
         installed: list[str] = []
+        blobs_of = {name: blobs for name, _, _, _, blobs in changes}
         for tmp, index_path, name in staged:
             try:
+                write_pending(self.layouts[name], blobs_of[name])  # write-ahead: a kill from here on leaves them listed
                 install_file(tmp, index_path)
             except OSError as exc:
                 for rest, _, _ in staged:
                     discard(rest)
+                try:
+                    write_pending(self.layouts[name], pending[name])  # this layout is unchanged
+                except OSError:
+                    pass  # what it lists is still in use: the next commit drops it
                 self.committed_before_failure = frozenset(installed)
-                done = f"deleted from {', '.join(installed)} only, whose unused blobs stay" if installed else "nothing was deleted"
+                done = (f"deleted from {', '.join(installed)} only; the next delete there removes their unused blobs"
+                        if installed else "nothing was deleted")
                 raise StoreError(f"{index_path}: cannot replace ({exc.strerror}); {done}") from None
             installed.append(name)
-        for _, layout, _, _, blobs in changes:
+        # Layouts without deletions this time may still hold blobs a killed run left.
+        for name in self.layouts:
+            if name not in blobs_of and pending[name] and name in self._contents:
+                blobs_of[name] = blobs_to_remove(self._contents[name].repository, set(), True, pending[name])
+        for name, blobs in blobs_of.items():
+            layout = self.layouts[name]
             self.blob_failures.extend(remove_blobs(layout, blobs))
+            try:
+                write_pending(layout, [d for d in blobs if blob_path(layout, d).exists()])
+            except OSError:
+                pass  # the blobs are gone; a stale record only costs the next commit a check
         self._deleted = {}
 
     def close(self) -> None:

@@ -9,6 +9,7 @@ and the place, never a half-loaded tree.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections import deque
@@ -18,7 +19,8 @@ from pathlib import Path
 
 from .. import media_types as mt
 from ..errors import BadInputError, MalformedDataError, StoreError
-from ..manifest import ImageIndex, ImageManifest, artifact_from_parsed, digest_of, manifest_media_type, parse_manifest
+from ..json_text import NestedTooDeeply, load_json
+from ..manifest_fast import artifact_from_doc, is_plain_index
 from ..model import Artifact, Repository
 from ..names import is_repository_name, is_tag, short_digest
 
@@ -35,6 +37,12 @@ def blob_path(layout: Path, digest: str) -> Path:
     """`blobs/<algorithm>/<hex>`; digests are validated before they get here, so no path tricks."""
     algorithm, _, hexpart = digest.partition(":")
     return layout / "blobs" / algorithm / hexpart
+
+
+def _blob_file(blobs_dir: str, digest: str) -> str:
+    """blob_path as a string: 25,000 pathlib joins were a tenth of loading a layout root."""
+    algorithm, _, hexpart = digest.partition(":")
+    return f"{blobs_dir}/{algorithm}/{hexpart}"
 
 
 def is_layout(path: Path) -> bool:
@@ -105,34 +113,35 @@ def read_layout(
     if index_raw is None:
         index_raw = read_index_bytes(layout)
     try:
-        index_doc = json.loads(index_raw)
+        index_doc = load_json(index_raw)
+    except NestedTooDeeply:
+        raise MalformedDataError(f"{index_path}: JSON nested too deeply to be an image index") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MalformedDataError(f"{index_path}: not JSON ({exc})") from None
-    index = parse_manifest(index_raw, mt.OCI_INDEX, str(index_path))
-    if not isinstance(index, ImageIndex):
-        raise MalformedDataError(f"{index_path}: not an image index (it has no 'manifests' list)")
+    entries = _index_entries(index_doc, index_raw, index_path)
 
     tags: dict[str, list[str]] = {}  # digest -> tags, in index.json order
     tag_owner: dict[str, tuple[str, int]] = {}
     declared: dict[str, str] = {}  # digest -> media type its descriptor declares
-    for i, entry in enumerate(index.manifests):
-        declared.setdefault(entry.digest, entry.media_type)
-        digest_tags = tags.setdefault(entry.digest, [])
-        tag = (entry.annotations or {}).get(REF_NAME)
+    for i, (entry_digest, entry_media_type, annotations) in enumerate(entries):
+        declared.setdefault(entry_digest, entry_media_type)
+        digest_tags = tags.setdefault(entry_digest, [])
+        tag = (annotations or {}).get(REF_NAME)
         if tag is None:
             continue
-        place = f"{index_path}: manifests[{i}].annotations[{REF_NAME!r}]"
         if not is_tag(tag):
+            place = f"{index_path}: manifests[{i}].annotations[{REF_NAME!r}]"
             raise MalformedDataError(
                 f"{place} = {json.dumps(tag)[:80]} is not a valid tag "
                 "(letters, digits, '_', '.', '-', at most 128, not starting with '.' or '-')"
             )
         owner = tag_owner.get(tag)
-        if owner and owner[0] != entry.digest:
+        if owner and owner[0] != entry_digest:
+            place = f"{index_path}: manifests[{i}].annotations[{REF_NAME!r}]"
             raise MalformedDataError(
                 f"{place}: tag {tag!r} is also on manifests[{owner[1]}] ({short_digest(owner[0])}); a tag names one manifest"
             )
-        tag_owner.setdefault(tag, (entry.digest, i))
+        tag_owner.setdefault(tag, (entry_digest, i))
         if tag not in digest_tags:
             digest_tags.append(tag)
 
@@ -141,20 +150,20 @@ def read_layout(
     for digest, media_type in declared.items():
         queue.append((digest, media_type, None))
     queued = set(declared)
+    blobs_dir = os.path.join(layout, "blobs")
     while queue:
         digest, media_type, parent = queue.popleft()
-        path = blob_path(layout, digest)
-        if parent is None:
-            where = f"{path} (listed in {index_path} as {_entry_label(digest, tags)})"
-        else:
-            where = f"{path} (listed by index {short_digest(parent)})"
-        data = _read_manifest_blob(path, where, missing_ok=parent is not None)
+        path = _blob_file(blobs_dir, digest)
+        data = _read_manifest_blob(path, parent is not None)
         if data is None:
             continue  # a missing child: the planner reports it
-        if digest_of(data, digest.partition(":")[0]) != digest:
+        if data is _FAILED or _digest_of(data, digest) != digest:
+            # Messages are made only here: formatting a place per manifest cost more than reading it.
+            where = _where(path, index_path, digest, parent, tags)
+            if data is _FAILED:
+                _read_manifest_blob(path, parent is not None, where)  # raises the one-line error
             raise MalformedDataError(f"{where}: content does not match its digest; the blob is damaged")
-        manifest = parse_manifest(data, media_type, where)
-        artifact = _artifact(name, digest, manifest, media_type, data, tags.get(digest, []))
+        artifact = _artifact(name, digest, data, media_type, tags.get(digest, []), path, index_path, parent, tags)
         artifacts[digest] = artifact
         for child in artifact.children:
             if child.digest not in queued:
@@ -177,7 +186,9 @@ def _entry_label(digest: str, tags: dict[str, list[str]]) -> str:
 def _check_layout_file(path: Path) -> None:
     raw = _read_file(path, f"its {LAYOUT_FILE} file")
     try:
-        doc = json.loads(raw)
+        doc = load_json(raw)
+    except NestedTooDeeply:
+        raise MalformedDataError(f"{path}: JSON nested too deeply to be an {LAYOUT_FILE} file") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MalformedDataError(f"{path}: not JSON ({exc})") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("imageLayoutVersion"), str):
@@ -193,25 +204,142 @@ def _read_file(path: Path, what: str) -> bytes:
         raise StoreError(f"{path}: cannot read ({exc.strerror})") from None
 
 
-def _read_manifest_blob(path: Path, where: str, missing_ok: bool) -> bytes | None:
+_FAILED = b"\0failed"  # a read that raised: the caller asks again with the place to name
+
+
+def _read_manifest_blob(path: str, missing_ok: bool, where: str | None = None) -> bytes | None:
+    """The blob's bytes, sized from fstat (a 4 MiB buffer per manifest cost 4x the read).
+    Without `where`, any failure but a missing child returns _FAILED; with it, raises."""
     try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_MANIFEST_BYTES + 1)
+        fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
         if missing_ok:
             return None
+        if where is None:
+            return _FAILED
         raise MalformedDataError(f"{where}: the blob does not exist; restore it or remove that entry from index.json") from None
+    except OSError as exc:
+        if where is None:
+            return _FAILED
+        if isinstance(exc, IsADirectoryError):
+            raise MalformedDataError(f"{where}: is a directory, expected a blob file") from None
+        raise StoreError(f"{where}: cannot read ({exc.strerror})") from None
+    try:
+        size = os.fstat(fd).st_size
+        if size > MAX_MANIFEST_BYTES:
+            if where is None:
+                return _FAILED
+            raise MalformedDataError(f"{where}: larger than 4 MiB, so not a manifest; an index lists a blob that is not one")
+        data = os.read(fd, size + 1)  # one read for a regular file; +1 sees one that grew meanwhile
+        if len(data) > size or size == 0:  # grew, or not a regular file: on to the end or past the limit
+            parts = [data]
+            total = len(data)
+            while total <= MAX_MANIFEST_BYTES:
+                more = os.read(fd, MAX_MANIFEST_BYTES + 1 - total)
+                if not more:
+                    break
+                parts.append(more)
+                total += len(more)
+            data = b"".join(parts)
     except IsADirectoryError:
+        if where is None:
+            return _FAILED
         raise MalformedDataError(f"{where}: is a directory, expected a blob file") from None
     except OSError as exc:
+        if where is None:
+            return _FAILED
         raise StoreError(f"{where}: cannot read ({exc.strerror})") from None
+    finally:
+        os.close(fd)
     if len(data) > MAX_MANIFEST_BYTES:
+        if where is None:
+            return _FAILED
         raise MalformedDataError(f"{where}: larger than 4 MiB, so not a manifest; an index lists a blob that is not one")
     return data
 
 
+def _digest_of(data: bytes, digest: str) -> str:
+    algorithm = digest.partition(":")[0]
+    if algorithm == "sha256":
+        return "sha256:" + hashlib.sha256(data).hexdigest()
+    return f"{algorithm}:{hashlib.new(algorithm, data).hexdigest()}"
+
+
+def _where(path: str, index_path: Path, digest: str, parent: str | None, tags: dict[str, list[str]]) -> str:
+    if parent is None:
+        return f"{path} (listed in {index_path} as {_entry_label(digest, tags)})"
+    return f"{path} (listed by index {short_digest(parent)})"
+
+
+def _index_entries(index_doc: object, index_raw: bytes, index_path: Path) -> list[tuple[str, str, dict | None]]:
+    """(digest, media type, annotations) of each index.json entry, checked."""
+    if is_plain_index(index_doc, mt.OCI_INDEX):
+        return [(e["digest"], e["mediaType"], e.get("annotations")) for e in index_doc["manifests"]]
+    from ..manifest import ImageIndex, parse_manifest  # pydantic: only for a document out of the ordinary
+
+    index = parse_manifest(index_raw, mt.OCI_INDEX, str(index_path))
+    if not isinstance(index, ImageIndex):
+        raise MalformedDataError(f"{index_path}: not an image index (it has no 'manifests' list)")
+    return [(e.digest, e.media_type, e.annotations) for e in index.manifests]
+
+
 def _artifact(
-    repository: str, digest: str, manifest: ImageManifest | ImageIndex, declared: str, data: bytes, tags: list[str]
+    repository: str, digest: str, data: bytes, declared: str, tags: list[str],
+    path: str, index_path: Path, parent: str | None, all_tags: dict[str, list[str]],
 ) -> Artifact:
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError):
+        doc = None  # the pydantic path below words the error
+    artifact = artifact_from_doc(repository, digest, doc, declared, len(data), list(tags))
+    if artifact is not None:
+        return artifact
+    from ..manifest import artifact_from_parsed, manifest_media_type, parse_manifest
+
+    manifest = parse_manifest(data, declared, _where(path, index_path, digest, parent, all_tags))
     return artifact_from_parsed(repository, digest, manifest, manifest_media_type(manifest, declared), len(data), list(tags))
 
+
+def unreferenced_blobs(layouts: dict[str, Path], repositories: dict[str, Repository]) -> dict[str, dict[str, int]]:
+    """Repository name -> {digest: size} of blob files in its layout that no manifest uses:
+    what a delete cut off after rewriting index.json leaves. Layouts whose blob directories are
+    one directory (a symlink) count their users together; the leftovers go to the first of them."""
+    users: dict[str, set[str]] = {}  # real blob directory -> digests some layout uses there
+    owners: dict[str, str] = {}  # real blob directory -> the repository its leftovers are shown under
+    directories: dict[str, list[tuple[str, str]]] = {}  # repository -> [(algorithm, real directory)]
+    for name, layout in layouts.items():
+        repo = repositories.get(name)
+        if repo is None:
+            continue
+        used = set(repo.artifacts)
+        for artifact in repo.artifacts.values():
+            used.update(c.digest for c in artifact.children)
+            used.update(b.digest for b in artifact.blobs)
+        try:
+            algorithms = [e.name for e in os.scandir(layout / "blobs") if e.is_dir()]
+        except OSError:
+            continue
+        for algorithm in algorithms:
+            real = os.path.realpath(layout / "blobs" / algorithm)
+            users.setdefault(real, set()).update(d for d in used if d.startswith(algorithm + ":"))
+            owners.setdefault(real, name)
+            directories.setdefault(name, []).append((algorithm, real))
+    found: dict[str, dict[str, int]] = {}
+    for name, dirs in directories.items():
+        for algorithm, real in dirs:
+            if owners[real] != name:
+                continue
+            used = users[real]
+            try:
+                entries = list(os.scandir(real))
+            except OSError:
+                continue
+            for entry in entries:
+                digest = f"{algorithm}:{entry.name}"
+                if digest in used or not entry.is_file(follow_symlinks=False):
+                    continue
+                try:
+                    found.setdefault(name, {})[digest] = entry.stat(follow_symlinks=False).st_size
+                except OSError:
+                    pass
+    return found

@@ -12,7 +12,7 @@ from core.plan import DeleteEntry, DeletionPlan, KeepEntry, ParentRef
 
 from ..prune_command import RETAINED_WORDING
 from ..literal import literal
-from ..plan_text import RECLAIM_WORDING, display_tag, human_bytes
+from ..plan_text import RECLAIM_WORDING, display_tag, garbage_collect_advice, human_bytes
 from ..widgets.labels import hex12, is_cosign_tag
 
 
@@ -126,6 +126,8 @@ def plan_text(plan: DeletionPlan, registry: Registry, blob_reclaim: str = "gc") 
         text.append(f"\n\nRetained by the rule ({len(plan.retained)}):\n", "bold green")
         for r in plan.retained:
             text.append(f"  = {_name(registry, r.repository, r.digest)}  {r.reason}: {RETAINED_WORDING[r.reason]}\n")
+    if plan.garbage_collect is not None:  # registry storage: say to run the collector, and what it frees
+        text.append("\n" + garbage_collect_advice(plan))
     return text
 
 

@@ -85,6 +85,7 @@ class RegistryTree(Tree[Entry]):
         self._populated: list[TreeNode[Entry]] = []  # nodes whose `items` were computed
         self._same: ArtifactKey | None = None
         self._styles: RowStyles | None = None
+        self._adding = False  # inside _add_items: one invalidation for all the rows added
         self.filter: FilterResult | None = None
         self.order = "name"
         self._orders: dict[tuple[str, str], tuple[object, list[str]]] = {}  # (repository, order) -> top-level digests
@@ -165,17 +166,33 @@ class RegistryTree(Tree[Entry]):
         items = self._items(node)
         end = len(items) if limit is None else min(len(items), entry.filled + limit)
         registry = self.registry
-        for item in items[entry.filled : end]:
-            if has_items(registry, item):
-                child = node.add(Text(self._name_of(item)), item)
-            else:
-                child = node.add_leaf(Text(self._name_of(item)), item)
-            if item.kind == "group":
-                self._populated.append(child)
-            key = item.key
-            if key is not None:
-                self._rows_by_key.setdefault(key, []).append(child)
-        entry.filled = end
+        self._adding = True
+        try:
+            for item in items[entry.filled : end]:
+                if has_items(registry, item):
+                    child = node.add(Text(self._name_of(item)), item)
+                else:
+                    child = node.add_leaf(Text(self._name_of(item)), item)
+                if item.kind == "group":
+                    self._populated.append(child)
+                key = item.key
+                if key is not None:
+                    self._rows_by_key.setdefault(key, []).append(child)
+        finally:
+            self._adding = False
+            entry.filled = end
+            self._invalidate()
+
+    # Speed (issue 10): Tree invalidates its line cache and schedules a layout after every node
+    # it adds, and splits every label into lines; 500 rows paid both 500 times per expansion.
+    def _invalidate(self) -> None:
+        if not getattr(self, "_adding", False):  # Tree.__init__ calls this before ours runs
+            super()._invalidate()
+
+    def process_label(self, label) -> Text:
+        if isinstance(label, Text) and "\n" not in label.plain:
+            return label  # one line already (names pass through literal(), which escapes line ends)
+        return super().process_label(label)
 
     def _fill_now(self, node: TreeNode[Entry]) -> None:
         """Create every row under `node` at once (levels hold at most GROUP_SIZE rows)."""
@@ -197,7 +214,9 @@ class RegistryTree(Tree[Entry]):
         items = self._items(node)
         if node.data.filled >= len(items):
             return
-        self._add_items(node, CHUNK)  # the first rows appear at once
+        # The first rows appear at once: two screens' worth, so the frame after the key comes
+        # sooner; the rest follow in chunks between frames.
+        self._add_items(node, max(2 * self.size.height, 24))
         if node.data.filled < len(items):
             self.run_worker(self._fill_in_chunks(node), group="fill")
 

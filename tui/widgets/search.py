@@ -21,19 +21,24 @@ class Match:
     digest: str | None = None  # None: the repository itself matched
 
 
+def query_hex_prefix(lowered: str) -> str | None:
+    """The digest prefix a lowered query asks for, if it asks for one."""
+    algorithm, colon, rest = lowered.partition(":")
+    if colon and algorithm in ("sha256", "sha512") and _HEX.match(rest or "0"):
+        return rest
+    if _HEX.match(lowered) and len(lowered) >= MIN_BARE_HEX:
+        return lowered
+    return None
+
+
 def find_matches(registry: Registry, query: str, shown=None) -> list[Match]:
-    """Matches in tree order; with a filter on (`shown`, a FilterResult), only rows it shows."""
+    """Matches in tree order; with a filter on (`shown`, a FilterResult), only rows it shows.
+    Every match by scanning the registry (find_index.FindIndex gives the same, indexed)."""
     q = query.strip()
     if not q:
         return []
     lowered = q.lower()
-    algorithm, colon, rest = lowered.partition(":")
-    if colon and algorithm in ("sha256", "sha512") and _HEX.match(rest or "0"):
-        hex_prefix: str | None = rest
-    elif _HEX.match(lowered) and len(lowered) >= MIN_BARE_HEX:
-        hex_prefix = lowered
-    else:
-        hex_prefix = None
+    hex_prefix = query_hex_prefix(lowered)
     matches: list[Match] = []
     for name in sorted(registry.repositories):
         repo = registry.repositories[name]

@@ -1,7 +1,7 @@
 """Registry answers and network failures as one-line messages that say what to do.
 
-Text from the registry (error codes and messages) is data: it is cut to one short line of
-printable characters before it goes into a message.
+Text from the registry (error codes and messages) is data: it is cut to one short line, its
+control characters shown as escapes, before it goes into a message.
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ import ssl
 
 import httpx
 
+from ...printable import one_line
+
 _LIMIT = 200
 
 
 def printable(text: str, limit: int = _LIMIT) -> str:
-    """One line of printable characters, at most `limit` long."""
-    cleaned = "".join(ch if ch.isprintable() else " " for ch in text)
-    cleaned = " ".join(cleaned.split())
-    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+    """One short line: controls and bidi overrides as visible escapes (core/printable.py)."""
+    return one_line(text, limit)
 
 
 def registry_error(body: bytes) -> str:
@@ -28,7 +28,7 @@ def registry_error(body: bytes) -> str:
         doc = json.loads(body)
         first = doc["errors"][0]
         code, message = first.get("code") or "", first.get("message") or ""
-    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError, RecursionError):
         return ""
     text = f"{code}: {message}" if code and message else str(code or message)
     return printable(text)
@@ -75,7 +75,8 @@ def _causes(exc: BaseException):
         exc = exc.__cause__ or exc.__context__
 
 
-def failed_transport(host: str, scheme: str, what: str, exc: BaseException, timeout: float, attempts: int = 1) -> str:
+def failed_transport(host: str, scheme: str, what: str, exc: BaseException, timeout: float, attempts: int = 1,
+                     endpoint: str = "") -> str:
     """The message for a request that got no usable answer: refused, unresolvable, TLS, timeout, dropped."""
     causes = list(_causes(exc))
     for cause in causes:
@@ -95,8 +96,9 @@ def failed_transport(host: str, scheme: str, what: str, exc: BaseException, time
             return f"cannot find registry host {host} ({printable(cause.strerror or str(cause))}): check the name"
     if any(isinstance(c, (httpx.TimeoutException, TimeoutError, socket.timeout)) for c in causes):
         phase = "connect" if any(isinstance(c, httpx.ConnectTimeout) for c in causes) else "answer"
-        return (f"registry {host} did not {phase} within {timeout:g} s ({what}): it may be overloaded or "
-                f"unreachable; try again later")
+        where = f"{what}: {printable(endpoint)}" if endpoint else what
+        return (f"registry {host} did not {phase} within {timeout:g} s ({where}): it may be overloaded or "
+                f"unreachable; try again later, or give it longer with --timeout")
     tries = f" (after {attempts} attempts)" if attempts > 1 else ""
     if any(isinstance(c, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, ConnectionError)) for c in causes):
         return (f"registry {host} dropped the connection during {what}{tries}: check the registry and any proxy "

@@ -4,6 +4,7 @@ Reads are retried on 429, 502, 503 and 504 and on dropped connections, with expo
 backoff (and the registry's Retry-After when it gives one). DELETE is retried the same way:
 the store counts a 404 on DELETE as done, so repeating one whose answer was lost is safe.
 A refused connection, a TLS failure or a timeout is not retried: waiting would not fix it.
+Each attempt has a total deadline (`timeout`), not only a per-read one (deadline.py).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import email.utils
 import random
 import re
 import ssl
+import threading
 import time
+import urllib.request
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from urllib.parse import quote, urljoin, urlsplit
@@ -23,6 +26,7 @@ from ...errors import StoreError
 from .answers import failed_status, failed_transport
 from .auth import RegistryAuth
 from .credentials import Credentials
+from .deadline import install as install_deadlines, within
 from .endpoint import Endpoint
 from .fast_path import FastAnswer, FastPath, proxy_applies
 
@@ -32,6 +36,10 @@ _UNKNOWN = object()  # no request has yet shown which Authorization header works
 _LINK_NEXT = re.compile(r'<([^>]*)>((?:\s*;\s*[^;,]+)*)')
 _REL_NEXT = re.compile(r'(?:^|;)\s*rel\s*=\s*"?([^";]*)"?', re.IGNORECASE)
 _DROPPED = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+
+
+class SlowRegistryError(StoreError):
+    """A request that did not finish within its deadline (not retried: waiting again would double the wait)."""
 
 
 def _user_agent() -> str:
@@ -92,6 +100,38 @@ def ssl_context(insecure: bool) -> ssl.SSLContext:
     return context
 
 
+class _OnFirstUse(httpx.BaseTransport):
+    """A transport made when first needed (thread-safe)."""
+
+    def __init__(self, make):
+        self._make = make
+        self._transport: httpx.BaseTransport | None = None
+        self._lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if self._transport is None:
+            with self._lock:
+                if self._transport is None:
+                    self._transport = self._make()
+        return self._transport.handle_request(request)
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+
+
+def _plain_http_transports(endpoint: Endpoint, limits: httpx.Limits) -> dict:
+    """For an http:// registry: the CA bundle is loaded only if an https:// request comes (a
+    token server elsewhere); loading it up front was 50-90 ms of every run. Not when the
+    environment names proxies: httpx's own transports honour them."""
+    if endpoint.scheme != "http" or urllib.request.getproxies_environment():
+        return {}
+    return {
+        "transport": httpx.HTTPTransport(verify=False, limits=limits),  # http:// only: https:// is mounted below
+        "mounts": {"https://": _OnFirstUse(lambda: httpx.HTTPTransport(verify=True, limits=limits))},
+    }
+
+
 class RegistryClient:
     """Requests to one registry. Thread-safe: the loader calls it from a pool of threads."""
 
@@ -104,16 +144,20 @@ class RegistryClient:
         self.retry = retry or RetryPolicy()
         context = ssl_context(insecure) if endpoint.scheme == "https" else None
         agent = _user_agent()
+        limits = httpx.Limits(max_connections=connections + 2, max_keepalive_connections=connections + 2)
         self.http = httpx.Client(
             base_url=endpoint.base_url,
             auth=RegistryAuth(credentials),
             verify=context if context is not None else True,
             timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
-            limits=httpx.Limits(max_connections=connections + 2, max_keepalive_connections=connections + 2),
+            limits=limits,
             headers={"User-Agent": agent},
             follow_redirects=False,
+            **_plain_http_transports(endpoint, limits),
         )
-        self.fast = FastPath(endpoint, context, timeout, agent) if fast_path and not proxy_applies(endpoint) else None
+        install_deadlines([self.http._transport, *self.http._mounts.values()])
+        fast_context = ssl_context(insecure) if endpoint.scheme == "https" else None
+        self.fast = FastPath(endpoint, fast_context, timeout, agent) if fast_path and not proxy_applies(endpoint) else None
         # The Authorization header that last worked for each repository (None: anonymous worked),
         # so the fast path can send it without an authentication round trip of its own.
         self._proven_auth: dict[str | None, str | None] = {}
@@ -132,7 +176,8 @@ class RegistryClient:
         while True:
             attempt += 1
             try:
-                response = self.http.request(method, path, headers=headers)
+                with within(self.timeout):
+                    response = self.http.request(method, path, headers=headers)
             except StoreError:
                 raise  # authentication's own messages
             except _DROPPED as exc:
@@ -140,6 +185,8 @@ class RegistryClient:
                     time.sleep(self.retry.delay(attempt, None))
                     continue
                 raise StoreError(self._transport_message(what, exc, attempt)) from None
+            except httpx.TimeoutException as exc:
+                raise SlowRegistryError(self._transport_message(what, exc, attempt, f"{method} {path}")) from None
             except httpx.HTTPError as exc:
                 raise StoreError(self._transport_message(what, exc, attempt)) from None
             if response.status_code in RETRY_STATUSES and attempt < self.retry.attempts:
@@ -157,8 +204,8 @@ class RegistryClient:
         if header is None or header.startswith("Basic "):
             self._host_auth = header
 
-    def _transport_message(self, what: str, exc: BaseException, attempts: int) -> str:
-        return failed_transport(self.host, self.endpoint.scheme, what, exc, self.timeout, attempts)
+    def _transport_message(self, what: str, exc: BaseException, attempts: int, endpoint: str = "") -> str:
+        return failed_transport(self.host, self.endpoint.scheme, what, exc, self.timeout, attempts, endpoint)
 
     def get_paginated(self, path: str, what: str, repository: str | None = None, accept: str = "application/json",
                       ok: tuple[int, ...] = (200,)):
@@ -202,7 +249,7 @@ class RegistryClient:
             try:
                 answer: FastAnswer | None = self.fast.request(method, path, fast_headers, _FAST_STATUSES & set(ok))
             except TimeoutError as exc:
-                raise StoreError(self._transport_message(what, exc, 1)) from None
+                raise SlowRegistryError(self._transport_message(what, exc, 1, f"{method} {path}")) from None
             if answer is not None:
                 return answer.status, answer.headers, answer.body
         response = self.request(method, path, what, headers=headers, ok=ok, repository=repository)

@@ -1,0 +1,27 @@
+"""`--json` documents as text: exactly what json.dumps(doc, indent=2) writes, faster.
+
+Python's json module falls back to its pure-Python encoder whenever `indent` is set: 0.7 s of
+`ocitree ls --json` at 25,000 manifests. orjson writes the same bytes in a twentieth of that
+for the documents ocitree makes (str keys, str/int/bool/None values), except that it leaves
+non-ASCII characters and DEL unescaped where json.dumps writes `\\uXXXX`; those documents, and
+anything orjson refuses (an integer beyond 64 bits, a lone surrogate), take json.dumps, so
+the output never depends on which encoder ran."""
+
+from __future__ import annotations
+
+import json
+
+
+def indented_json(doc: object) -> str:
+    """json.dumps(doc, indent=2), byte for byte."""
+    try:
+        import orjson
+    except ImportError:  # a dependency, but ls must not fail over speed
+        return json.dumps(doc, indent=2)
+    try:
+        data = orjson.dumps(doc, option=orjson.OPT_INDENT_2)
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return json.dumps(doc, indent=2)
+    if not data.isascii() or b"\x7f" in data:
+        return json.dumps(doc, indent=2)
+    return data.decode("ascii")
