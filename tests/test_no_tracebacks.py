@@ -9,6 +9,8 @@ and `--password-stdin` for the TUI, whose keys must then come from the terminal.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -215,3 +217,21 @@ def test_a_manifest_whose_media_type_is_no_string_is_one_line(tmp_path, media_ty
     (layout / "index.json").write_bytes((layout / "index.json").read_bytes().replace(index.digest.encode(), digest.encode()))
     err = one_error_line(run_ocitree(["ls", str(root)]))
     assert "mediaType" in err
+
+
+def test_a_chain_of_thousands_of_nested_indexes_is_one_line_in_ls(tmp_path):
+    # Each index lists the next: ls prints depth first and ran out of stack with a traceback.
+    from sample_data.builder import RegistryBuilder
+
+    b = RegistryBuilder()
+    inner = b.image("deep/app", seed="leaf")
+    for n in range(3000):
+        inner = b.index("deep/app", [inner], tags=["top"] if n == 2999 else [])
+    path = b.write_sample(tmp_path / "deep.json")
+    for flags in ([], ["--json"]):
+        done = subprocess.run([sys.executable, "-m", "tui.cli", "ls", str(path), *flags], capture_output=True, text=True)
+        assert done.returncode == 2, done.stderr
+        assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1
+        assert "nested too deeply" in done.stderr
+    done = subprocess.run([sys.executable, "-m", "tui.cli", "plan", str(path), "deep/app:top"], capture_output=True, text=True)
+    assert done.returncode == 0 and "DELETE 3001 artifacts" in done.stdout

@@ -274,15 +274,23 @@ def cmd_ls(args, out: Console, err: Console) -> int:
         store.close()
     for note in unfinished_notes(registry):
         say(err, f"ocitree: {note}")
-    if args.json:
-        from core.gc_pause import gc_paused
+    try:
+        if args.json:
+            from core.gc_pause import gc_paused
 
-        with gc_paused():  # tens of thousands of dicts, no cycles: the collector's passes were 60% of building them
-            doc = registry_json(registry)
-        out.file.write(indented_json(doc) + "\n")
-        out.file.flush()
-    else:  # on a terminal, lines wider than it end in an ellipsis; in a pipe they are never cut
-        write_registry(registry, out.file, width=_terminal_width(out.file))
+            with gc_paused():  # tens of thousands of dicts, no cycles: the collector's passes were 60% of building them
+                doc = registry_json(registry)
+            out.file.write(indented_json(doc) + "\n")
+            out.file.flush()
+        else:  # on a terminal, lines wider than it end in an ellipsis; in a pipe they are never cut
+            write_registry(registry, out.file, width=_terminal_width(out.file))
+    except RecursionError:
+        # The tree is printed depth first; a crafted chain of thousands of nested indexes is deeper
+        # than Python's stack. The TUI (which opens one level at a time) and `plan` still work.
+        from core.errors import MalformedDataError
+
+        raise MalformedDataError(f"{args.source}: indexes nested too deeply to print as a tree "
+                                 "(thousands of levels); open it in the TUI or use 'ocitree plan'") from None
     return EXIT_OK
 
 
