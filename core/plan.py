@@ -86,6 +86,16 @@ class MissingEntry(BaseModel):
     parent: str
 
 
+class ReclaimInfo(BaseModel):
+    """How to read `reclaimable_bytes`: who frees the blobs, which users were counted, how sure it is."""
+
+    by: Literal["gc", "immediate", "kept"] = "gc"  # the registry's garbage collector; ocitree at once; nobody
+    exact: bool = True  # False: an upper bound (blobs may have users ocitree cannot see)
+    counted_across: str = ""  # whose use keeps a blob, in words
+    caveat: str = ""  # why it is only an upper bound
+    notes: list[str] = Field(default_factory=list)  # unused blobs left out of the figure, and why
+
+
 class DeletionPlan(BaseModel):
     schema_version: int = SCHEMA_VERSION
     source: str = ""
@@ -98,6 +108,7 @@ class DeletionPlan(BaseModel):
     missing: list[MissingEntry] = Field(default_factory=list)
     tags_removed: list[str] = Field(default_factory=list)  # repository:tag
     reclaimable_bytes: int = 0
+    reclaim: ReclaimInfo = Field(default_factory=ReclaimInfo)
 
     @property
     def repositories(self) -> set[str]:

@@ -10,8 +10,9 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 
 from .model import Artifact, Registry, Repository
-from .plan import DeleteEntry, DeletionPlan, KeepEntry, MissingEntry, ParentRef, Refusal, TargetRef
+from .plan import DeleteEntry, DeletionPlan, KeepEntry, MissingEntry, ParentRef, ReclaimInfo, Refusal, TargetRef
 from .protection import parse_rules, protected_tags
+from .reclaim import reclaimable
 from .references import Reference, parse_reference
 
 
@@ -40,8 +41,14 @@ def plan_deletion(registry: Registry, targets: Sequence[TargetRef], protect: Ite
     by_repo: dict[str, list[str]] = {}
     for t in targets:
         by_repo.setdefault(t.repository, []).append(t.digest)
+    chosen: dict[str, list[str]] = {}
     for name, digests in by_repo.items():
-        _plan_repository(registry.repositories[name], digests, rules, plan)
+        chosen[name] = _plan_repository(registry.repositories[name], digests, rules, plan)
+    scope = registry.blob_scope
+    plan.reclaim = ReclaimInfo(by=scope.reclaim, exact=scope.exact, counted_across=scope.counted_across,
+                               caveat=scope.caveat)
+    if not plan.refusals:
+        plan.reclaimable_bytes, plan.reclaim.notes = reclaimable(registry, chosen)
     if plan.refusals:
         # Rule 7: refused in full. A refused plan lists only its reasons, never a partial outcome.
         plan.allowed = False
@@ -54,7 +61,8 @@ def _parent_refs(repo: Repository, digests: Iterable[str]) -> list[ParentRef]:
     return [ParentRef(digest=d, tags=list(arts[d].tags) if d in arts else []) for d in digests]
 
 
-def _plan_repository(repo: Repository, targets: list[str], rules, plan: DeletionPlan) -> None:
+def _plan_repository(repo: Repository, targets: list[str], rules, plan: DeletionPlan) -> list[str]:
+    """Adds this repository's part to `plan`; returns the digests it deletes."""
     arts = repo.artifacts
     parents = repo.parents
     accessories = repo.accessories
@@ -176,7 +184,7 @@ def _plan_repository(repo: Repository, targets: list[str], rules, plan: Deletion
             )
         )
 
-    plan.reclaimable_bytes += _reclaimable(repo, chosen)
+    return list(chosen)
 
 
 def _platform(parent: Artifact | None, digest: str) -> str | None:
@@ -215,20 +223,3 @@ def _execution_order(repo: Repository, chosen: dict[str, tuple[str, str | None]]
         placed = set(order)
         order.extend(d for d in chosen if d not in placed)
     return order
-
-
-def _reclaimable(repo: Repository, chosen: dict[str, tuple[str, str | None]]) -> int:
-    """Manifest bytes of what goes, plus blobs no remaining artifact of the repository uses."""
-    arts = repo.artifacts
-    total = 0
-    uses_removed: dict[str, int] = {}
-    sizes: dict[str, int] = {}
-    for digest in chosen:
-        artifact = arts[digest]
-        total += artifact.size
-        for blob in artifact.blobs:
-            sizes[blob.digest] = blob.size
-        for b in {b.digest for b in artifact.blobs}:  # Repository counts users, not uses
-            uses_removed[b] = uses_removed.get(b, 0) + 1
-    users = repo.blob_users
-    return total + sum(sizes[b] for b, n in uses_removed.items() if users.get(b, 0) <= n)

@@ -392,8 +392,9 @@ class OcitreeApp(App[int]):
             kept = ", ".join(part.replace("keeps", "kept") for part in plan.summary().split(", ") if part.startswith("keeps"))
             if kept:
                 message += f"; {kept}"
-            freed = "freed" if self.store.blob_reclaim == "immediate" else "reclaimable by garbage collection"
-            message += f". {human_bytes(plan.reclaimable_bytes)} {freed}."
+            freed = "freed" if plan.reclaim.by == "immediate" else "reclaimable by garbage collection"
+            bound = "" if plan.reclaim.exact else "at most "
+            message += f". {bound}{human_bytes(plan.reclaimable_bytes)} {freed}."
             self.notify(message, title="Deleted")
         else:
             self.push_screen(ErrorScreen("The deletion stopped part way", result_text(result)), callback=self._after_error)

@@ -43,7 +43,24 @@ RECLAIM_WORDING = {
 }
 
 
-def render_plan(plan: DeletionPlan, blob_reclaim: str = "gc") -> RenderableType:
+def reclaim_lines(plan: DeletionPlan) -> list[str]:
+    """What the plan frees, how sure the figure is, and what it counted: the CLI and the TUI say the same."""
+    info = plan.reclaim
+    amount = human_bytes(plan.reclaimable_bytes)
+    if not info.exact:
+        amount = f"at most {amount}"
+    first = f"{RECLAIM_WORDING.get(info.by, RECLAIM_WORDING['gc'])}: {amount}"
+    if info.counted_across:
+        first += f" (exact, counted across {info.counted_across})" if info.exact else f" (counted across {info.counted_across})"
+    lines = [first]
+    if not info.exact and info.caveat:
+        lines.append(f"  an upper bound: {info.caveat}")
+    lines.extend(f"  {note}" for note in info.notes)
+    return [literal(line) for line in lines]
+
+
+def render_plan(plan: DeletionPlan, blob_reclaim: str | None = None) -> RenderableType:
+    """`blob_reclaim` is ignored: the plan itself says who frees its blobs."""
     parts: list[RenderableType] = []
     targets = ", ".join(literal(t.reference) for t in plan.targets)
     parts.append(Text.assemble(("Plan for ", "bold"), (targets, "bold cyan"), f"  (source: {literal(plan.source)})"))
@@ -81,7 +98,7 @@ def render_plan(plan: DeletionPlan, blob_reclaim: str = "gc") -> RenderableType:
             parts.append(Text(f"  ? {literal(m.repository)}@{short_digest(m.digest)} listed by {short_digest(m.parent)}"))
     if plan.tags_removed:
         parts.append(Text("Tags removed: " + ", ".join(display_tag(t.partition(":")[2]) for t in plan.tags_removed)))
-    parts.append(Text(f"{RECLAIM_WORDING.get(blob_reclaim, RECLAIM_WORDING['gc'])}: {human_bytes(plan.reclaimable_bytes)}"))
+    parts.extend(Text(line) for line in reclaim_lines(plan))
     parts.append(Text("Summary: " + plan.summary(), style="bold"))
     return Group(*parts)
 

@@ -11,7 +11,7 @@ from core.names import short_digest
 from core.plan import DeleteEntry, DeletionPlan, KeepEntry, ParentRef
 
 from ..literal import literal
-from ..plan_text import RECLAIM_WORDING, display_tag, human_bytes
+from ..plan_text import display_tag, human_bytes, reclaim_lines
 from ..widgets.labels import hex12, is_cosign_tag
 
 
@@ -81,7 +81,8 @@ def _why_kept(registry: Registry, k: KeepEntry) -> str:
     return f"shared with {names}"
 
 
-def plan_text(plan: DeletionPlan, registry: Registry, blob_reclaim: str = "gc") -> Text:
+def plan_text(plan: DeletionPlan, registry: Registry, blob_reclaim: str | None = None) -> Text:
+    """`blob_reclaim` is ignored: the plan itself says who frees its blobs."""
     text = Text()
     repositories = list(dict.fromkeys([d.repository for d in plan.delete] + [k.repository for k in plan.keep]))
     for repository in repositories:
@@ -116,8 +117,12 @@ def plan_text(plan: DeletionPlan, registry: Registry, blob_reclaim: str = "gc") 
         text.append(", ".join(display_tag(t) for t in plan.tags_removed) + "\n")
     else:
         text.append("Tags removed: none\n", "bold")
-    text.append(RECLAIM_WORDING.get(blob_reclaim, RECLAIM_WORDING["gc"]) + ": ", "bold")
-    text.append(human_bytes(plan.reclaimable_bytes))
+    first, *rest = reclaim_lines(plan)
+    label, _, figure = first.partition(": ")
+    text.append(label + ": ", "bold")
+    text.append(figure)
+    for line in rest:
+        text.append("\n" + line)
     return text
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+from ...blob_scope import BlobScope
 from ...errors import StoreError
 from ...model import Registry, Repository
 from ...sources import SourceOptions
@@ -29,6 +30,18 @@ from .loader import (CATALOG_PAGE, NO_SUCH_DIGEST, Loader, has_referrers_api, li
 from .transport import RegistryClient, RetryPolicy, repo_path
 
 DELETE_DONE = (200, 202, 204)
+
+
+def registry_blob_scope(repositories: int) -> BlobScope:
+    """A registry keeps each blob once for all its repositories; its garbage collector frees a blob
+    that no manifest of any repository uses. ocitree counts every repository the catalog lists,
+    but cannot see a manifest with no tag that no index lists, and that one still keeps its blobs."""
+    return BlobScope(
+        reclaim="gc",
+        exact=False,
+        counted_across=f"all {repositories} repositor{'y' if repositories == 1 else 'ies'} the registry lists",
+        caveat="manifests the registry API does not show (untagged and listed by no index) keep the blobs they use",
+    )
 
 
 class RegistryStore(Store):
@@ -64,7 +77,7 @@ class RegistryStore(Store):
     def load(self, progress: ProgressCallback | None = None) -> Registry:
         self.probe()
         names = list_repositories(self.client, self.catalog_page_size)
-        return Registry(self.source, self.read_repositories(names, progress))
+        return Registry(self.source, self.read_repositories(names, progress), blob_scope=registry_blob_scope(len(names)))
 
     def read_repositories(self, names: list[str], progress: ProgressCallback | None = None,
                           verify_cached: bool = False) -> list[Repository]:
