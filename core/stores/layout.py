@@ -3,8 +3,11 @@
 Deleting follows the sample store's discipline, per layout: an exclusive lock on the
 layout's `index.json.lock` file, a fresh read under that lock (so a plan made on older
 state is refused as stale), then at commit a new index.json written atomically
-(temporary file, fsync, rename) before any blob is removed. Each layout is its own blob
-store: a blob is removed only when nothing remaining in that same layout uses it.
+(temporary file, fsync, rename; a symlinked index.json is replaced at its target) before any
+blob is removed. A blob is removed only when nothing remaining in its blob store uses it: the
+layout's own `blobs/`, or the directory several layouts share through symlinks, all of which
+the session then locks and reads too (layout_sharing.py). A blob directory a symlink leads to
+from outside the SOURCE is never emptied: its other users cannot be seen.
 """
 
 from __future__ import annotations
@@ -14,13 +17,14 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import MalformedDataError, StoreError
+from ..errors import MalformedDataError, OcitreeError, StoreError
 from ..durable_files import discard, install_file, stage_file
 from ..gc_pause import gc_paused
 from ..model import Registry
 from .base import DeletionSession, LoadProgress, ProgressCallback, Store
 from .layout_reader import INDEX_FILE, LayoutContents, find_layouts, is_layout, read_index_bytes, read_layout
-from .layout_writer import blobs_to_remove, index_without, remove_blobs, serialize_index, unwritable_blob_directory
+from .layout_sharing import layout_blob_scope, sharing_layouts
+from .layout_writer import blob_candidates, digests_in_use, index_without, remove_blob_files, serialize_index
 
 if TYPE_CHECKING:
     from ..sources import SourceOptions
@@ -67,16 +71,18 @@ class LayoutStore(Store):
         self.keep_blobs = keep_blobs
         self.blob_reclaim = "kept" if keep_blobs else "immediate"
         self.layouts: dict[str, Path] = find_layouts(self.path)  # early, so a bad SOURCE fails at open
+        self.scope = layout_blob_scope(self.path, self.layouts, self.blob_reclaim)
 
     def load(self, progress: ProgressCallback | None = None) -> Registry:
         self.layouts = find_layouts(self.path)  # a reload sees layouts added or removed since
+        self.scope = layout_blob_scope(self.path, self.layouts, self.blob_reclaim)
         total = len(self.layouts)
         if progress:
             progress(LoadProgress(0, total, f"found {total} layout{'s' if total != 1 else ''}"))
         repositories = []
         with gc_paused():
             self._read_all(repositories, total, progress)
-        return Registry(self.source, repositories)
+        return Registry(self.source, repositories, blob_scope=self.scope)
 
     def _read_all(self, repositories: list, total: int, progress: ProgressCallback | None) -> None:
         for done, (name, layout) in enumerate(self.layouts.items()):
@@ -94,14 +100,27 @@ class LayoutStore(Store):
         unknown = sorted(r for r in repositories if r not in self.layouts)
         if unknown:
             raise StoreError(f"{self.path}: no layout for repository {unknown[0]!r}; nothing was deleted")
-        return _LayoutSession(self, {name: self.layouts[name] for name in sorted(repositories)})
+        changed = {name: self.layouts[name] for name in repositories}
+        # Layouts are found again: one added since loading may share a blob directory.
+        try:
+            present = find_layouts(self.path)
+        except OcitreeError:
+            present = {}
+        everything = {**present, **changed}
+        scope = layout_blob_scope(self.path, everything, self.blob_reclaim)
+        readers = sharing_layouts(scope, set(changed))
+        return _LayoutSession(self, {name: everything[name] for name in sorted(readers)}, set(changed), scope)
 
 
 class _LayoutSession(DeletionSession):
     applies_at_commit = True  # index.json files are rewritten at commit(), blobs removed after
-    def __init__(self, store: LayoutStore, layouts: dict[str, Path]):
+    def __init__(self, store: LayoutStore, layouts: dict[str, Path], changed: set[str], scope):
         self.store = store
-        self.layouts = layouts  # sorted by name: locks are always taken in the same order
+        # The layouts to change, and those sharing a blob directory with them (read for the blobs
+        # they use). Sorted by name: locks are always taken in the same order.
+        self.layouts = layouts
+        self.changed = changed
+        self.scope = scope
         self._lock_fds: list[int] = []
         self._contents: dict[str, LayoutContents] = {}
         self._deleted: dict[str, set[str]] = {}
@@ -130,10 +149,11 @@ class _LayoutSession(DeletionSession):
         for name, layout in self.layouts.items():
             if is_layout(layout):  # a layout removed since loading is simply absent: the plan is stale
                 self._contents[name] = read_layout(name, layout)
-        return Registry(self.store.source, [c.repository for c in self._contents.values()])
+        return Registry(self.store.source, [c.repository for c in self._contents.values()], blob_scope=self.scope)
 
     def delete(self, repository: str, digest: str) -> None:
         contents = self._contents.get(repository)
+        assert repository in self.changed, "only the layouts the session was opened for change"
         assert contents is not None or repository in self.layouts, "current() comes first"
         deleted = self._deleted.setdefault(repository, set())
         if contents is None or digest not in contents.repository.artifacts or digest in deleted:
@@ -141,7 +161,7 @@ class _LayoutSession(DeletionSession):
         deleted.add(digest)
 
     def commit(self) -> None:
-        changes = []  # (layout, index path, new bytes, blobs to remove)
+        changes = []  # (name, index path as written: a symlink's target, new bytes)
         for name, deleted in self._deleted.items():
             if not deleted:
                 continue
@@ -157,16 +177,19 @@ class _LayoutSession(DeletionSession):
                     f"{index_path}: changed by another program during the deletion (ocitree's lock does not bind it); "
                     "nothing was deleted. Load again and retry"
                 )
-            blobs = blobs_to_remove(contents.repository, deleted, self.store.keep_blobs)
-            blocked = unwritable_blob_directory(layout, blobs)
-            if blocked:
-                raise StoreError(f"{blocked}: no permission to remove blobs from it; nothing was deleted")
+            # A symlinked index.json is rewritten where it points: replacing the link by a file
+            # would leave the target (which something else may read) listing deleted manifests.
+            target = Path(os.path.realpath(index_path)) if index_path.is_symlink() else index_path
             data = serialize_index(index_without(contents.index_doc, deleted), contents.index_raw)
-            changes.append((name, layout, index_path, data, blobs))
+            changes.append((name, target, data))
+        removals = self._blobs_to_remove()
+        for directory in sorted({path.parent for path in removals}):
+            if directory.is_dir() and not os.access(directory, os.W_OK | os.X_OK):
+                raise StoreError(f"{directory}: no permission to remove blobs from it; nothing was deleted")
         # Stage every index.json first, so a failure to write any of them changes nothing.
         staged = []
         try:
-            for name, _, index_path, data, _ in changes:
+            for name, index_path, data in changes:
                 staged.append((stage_file(index_path, data), index_path, name))
         except OSError as exc:
             for tmp, _, _ in staged:
@@ -183,9 +206,32 @@ class _LayoutSession(DeletionSession):
                 done = f"deleted from {', '.join(installed)} only, whose unused blobs stay" if installed else "nothing was deleted"
                 raise StoreError(f"{index_path}: cannot replace ({exc.strerror}); {done}") from None
             installed.append(name)
-        for _, layout, _, _, blobs in changes:
-            self.blob_failures.extend(remove_blobs(layout, blobs))
+        self.blob_failures.extend(remove_blob_files(removals))
         self._deleted = {}
+
+    def _blobs_to_remove(self) -> list[Path]:
+        """Blob files no remaining manifest of any layout sharing their directory uses, by their
+        real path. Nothing from a directory whose users ocitree cannot all see."""
+        scope = self.scope
+        candidates: dict[tuple[str, str], None] = {}  # (blob directory, digest)
+        for name, deleted in self._deleted.items():
+            for digest in blob_candidates(self._contents[name].repository, deleted, self.store.keep_blobs):
+                directory = scope.domain(name, digest)
+                if directory and directory not in scope.unaccounted:
+                    candidates[(directory, digest)] = None
+        in_use: dict[str, set[str]] = {}
+
+        def used_by(name: str) -> set[str]:
+            if name not in in_use:
+                in_use[name] = digests_in_use(self._contents[name].repository, self._deleted.get(name, set()))
+            return in_use[name]
+
+        paths = []
+        for directory, digest in candidates:
+            users = [name for name in self._contents if scope.domain(name, digest) == directory]
+            if not any(digest in used_by(name) for name in users):
+                paths.append(Path(directory) / digest.partition(":")[2])
+        return sorted(paths)
 
     def close(self) -> None:
         for fd in self._lock_fds:

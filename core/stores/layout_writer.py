@@ -17,13 +17,17 @@ from ..model import Repository
 from .layout_reader import blob_path
 
 
-def blobs_to_remove(repository: Repository, deleted: set[str], keep_blobs: bool) -> list[str]:
-    """The deleted manifests, and (unless keep_blobs) their configs and layers, that nothing
-    remaining in the layout uses: not as a manifest, an index entry, a config or a layer."""
+def blob_candidates(repository: Repository, deleted: set[str], keep_blobs: bool) -> set[str]:
+    """The deleted manifests and (unless keep_blobs) their configs and layers."""
     candidates = set(deleted)
     if not keep_blobs:
         for digest in deleted:
             candidates.update(b.digest for b in repository.artifacts[digest].blobs)
+    return candidates
+
+
+def digests_in_use(repository: Repository, deleted: set[str]) -> set[str]:
+    """What the layout's remaining manifests use: as a manifest, an index entry, a config or a layer."""
     in_use: set[str] = set()
     for digest, artifact in repository.artifacts.items():
         if digest in deleted:
@@ -31,7 +35,12 @@ def blobs_to_remove(repository: Repository, deleted: set[str], keep_blobs: bool)
         in_use.add(digest)
         in_use.update(c.digest for c in artifact.children)
         in_use.update(b.digest for b in artifact.blobs)
-    return sorted(candidates - in_use)
+    return in_use
+
+
+def blobs_to_remove(repository: Repository, deleted: set[str], keep_blobs: bool) -> list[str]:
+    """For a layout with a blob directory of its own: the candidates nothing remaining in it uses."""
+    return sorted(blob_candidates(repository, deleted, keep_blobs) - digests_in_use(repository, deleted))
 
 
 def index_without(doc: dict, deleted: set[str]) -> dict:
@@ -58,10 +67,14 @@ def unwritable_blob_directory(layout: Path, digests: Iterable[str]) -> Path | No
 
 def remove_blobs(layout: Path, digests: Iterable[str]) -> list[str]:
     """Remove blob files; returns one message per blob that could not be removed."""
+    return remove_blob_files(blob_path(layout, digest) for digest in digests)
+
+
+def remove_blob_files(paths: Iterable[Path]) -> list[str]:
+    """Remove files; returns one message per file that could not be removed."""
     failures: list[str] = []
     directories: set[Path] = set()
-    for digest in digests:
-        path = blob_path(layout, digest)
+    for path in paths:
         try:
             path.unlink()
             directories.add(path.parent)
