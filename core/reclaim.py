@@ -21,6 +21,7 @@ def reclaimable(registry: Registry, chosen: Mapping[str, Iterable[str]]) -> tupl
     """Bytes freed once the artifacts `chosen` (repository -> digests) are gone, and notes on
     blobs it leaves out because their store has users ocitree cannot see."""
     scope = registry.blob_scope
+    domain_of = scope.domain if scope.domains else _one_store
     repos = {name: registry.repositories[name] for name in chosen}
     removed: dict[str, dict[str, int]] = {}  # repository -> digest -> uses the deletion removes
     sizes: dict[tuple[str, str], int] = {}  # (blob store, digest) -> bytes
@@ -30,19 +31,20 @@ def reclaimable(registry: Registry, chosen: Mapping[str, Iterable[str]]) -> tupl
         for digest in digests:
             artifact = repo.artifacts[digest]
             uses[digest] = uses.get(digest, 0) + 1
-            sizes[(scope.domain(name, digest), digest)] = artifact.size
+            sizes[(domain_of(name, digest), digest)] = artifact.size
             for blob in {b.digest: b for b in artifact.blobs}.values():
                 uses[blob.digest] = uses.get(blob.digest, 0) + 1
-                sizes[(scope.domain(name, blob.digest), blob.digest)] = blob.size
+                sizes[(domain_of(name, blob.digest), blob.digest)] = blob.size
             for child in {c.digest for c in artifact.children}:
                 uses[child] = uses.get(child, 0) + 1
     shared = _shared_digests(registry)
+    nothing: dict[str, int] = {}
     total = 0
     kept: dict[str, list[int]] = {}  # unaccounted blob store -> [blobs, bytes]
     for (domain, digest), size in sizes.items():
         users_here = 0  # repositories of this deletion that use the digest now
         for name, repo in repos.items():
-            if scope.domain(name, digest) != domain:
+            if domain_of(name, digest) != domain:
                 continue
             before = _uses(repo, digest)
             if before:
@@ -50,7 +52,7 @@ def reclaimable(registry: Registry, chosen: Mapping[str, Iterable[str]]) -> tupl
                 if before > removed[name].get(digest, 0):
                     break  # a remaining artifact of this repository uses it
         else:
-            if shared.get(domain, {}).get(digest, users_here) > users_here:
+            if shared.get(domain, nothing).get(digest, users_here) > users_here:
                 continue  # a repository outside this deletion uses it
             if domain in scope.unaccounted:
                 k = kept.setdefault(domain, [0, 0])
@@ -61,6 +63,10 @@ def reclaimable(registry: Registry, chosen: Mapping[str, Iterable[str]]) -> tupl
     notes = [f"{n} unused blob{'s' if n != 1 else ''} ({b} bytes) in {domain} stay, not counted: {scope.unaccounted[domain]}"
              for domain, (n, b) in sorted(kept.items())]
     return total, notes
+
+
+def _one_store(repository: str, digest: str) -> str:
+    return ""
 
 
 def _uses(repo: Repository, digest: str) -> int:
