@@ -46,7 +46,15 @@ def execute_plan(
                 new_plan=new_plan,
             )
         try:
-            for step in plan.delete:
+            # Referrers indexes first: top-down, no index is left listing a deleted accessory.
+            for rewrite in plan.rewrite:
+                try:
+                    session.rewrite_referrers(rewrite.repository, rewrite.digest, set(rewrite.remove))
+                except OcitreeError as exc:
+                    failed.append(FailedStep(repository=rewrite.repository, digest=rewrite.digest, tags=rewrite.tags,
+                                             error=str(exc)))
+                    break
+            for step in (plan.delete if not failed else ()):
                 ref = _ref(step)
                 try:
                     session.delete(step.repository, step.digest)

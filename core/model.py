@@ -23,6 +23,11 @@ _COSIGN_TAG = re.compile(r"^(sha256|sha512)-([a-f0-9]{64}|[a-f0-9]{128})\.(sig|a
 _FALLBACK_TAG = re.compile(r"^(sha256|sha512)-([a-f0-9]{64}|[a-f0-9]{128})$")
 
 
+def is_fallback_tag(tag: str) -> bool:
+    """`sha256-<hex>`: the tag of an OCI 1.1 fallback referrers index."""
+    return _FALLBACK_TAG.match(tag) is not None
+
+
 @dataclass(frozen=True, slots=True)
 class PlatformInfo:
     os: str

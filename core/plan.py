@@ -55,8 +55,10 @@ class DeleteEntry(BaseModel):
     media_type: str
     kind: str  # index, image, artifact, signature, sbom, attestation, referrers, accessory
     tags: list[str] = Field(default_factory=list)
-    why: Literal["target", "child", "accessory"]
-    via: str | None = None  # the parent (child) or subject (accessory) that brought it in
+    why: Literal["target", "child", "accessory", "referrers"]
+    # the parent (child), subject (accessory), or the last accessory it listed (referrers: an OCI 1.1
+    # fallback referrers index that the deletion leaves empty) that brought it in
+    via: str | None = None
     size: int = 0
     platform: str | None = None
 
@@ -78,6 +80,23 @@ class KeepEntry(BaseModel):
         if self.reason == "accessory_listed":
             return f"{what} kept: accessory listed by {names}"
         return f"{what} kept: shared with {names}"
+
+
+class RewriteEntry(BaseModel):
+    """An OCI 1.1 fallback referrers index (tagged `sha256-<hex>` after its subject) written anew
+    without the accessories the plan deletes. It is the registry's bookkeeping, not a parent:
+    it never keeps an accessory alive. The old index, untagged by the rewrite, is deleted too."""
+
+    repository: str
+    digest: str  # the index now
+    tags: list[str] = Field(default_factory=list)
+    remove: list[str] = Field(default_factory=list)  # digests of the entries taken out
+    remaining: int = 0  # entries it keeps
+
+    def describe(self) -> str:
+        n = len(self.remove)
+        return (f"{self.repository}@{short_digest(self.digest)} (referrers index) rewritten without "
+                f"{n} entr{'y' if n == 1 else 'ies'}; {self.remaining} remain")
 
 
 class MissingEntry(BaseModel):
@@ -104,6 +123,7 @@ class DeletionPlan(BaseModel):
     protect: list[str] = Field(default_factory=list)
     refusals: list[Refusal] = Field(default_factory=list)
     delete: list[DeleteEntry] = Field(default_factory=list)  # in execution order
+    rewrite: list[RewriteEntry] = Field(default_factory=list)  # done before any delete
     keep: list[KeepEntry] = Field(default_factory=list)
     missing: list[MissingEntry] = Field(default_factory=list)
     tags_removed: list[str] = Field(default_factory=list)  # repository:tag
@@ -133,6 +153,8 @@ class DeletionPlan(BaseModel):
         for reason in ("shared", "tagged", "accessory_listed"):
             if counts.get(reason):
                 parts.append(f"keeps {counts[reason]} {words[reason]}")
+        if self.rewrite:
+            parts.append(f"rewrites {len(self.rewrite)} referrers ind{'ex' if len(self.rewrite) == 1 else 'exes'}")
         if self.missing:
             parts.append(f"{len(self.missing)} missing")
         return ", ".join(parts)
@@ -143,6 +165,7 @@ class DeletionPlan(BaseModel):
             self.allowed,
             tuple((d.repository, d.digest, tuple(sorted(d.tags))) for d in self.delete),
             tuple((r.repository, r.digest, r.reason) for r in self.refusals),
+            tuple((w.repository, w.digest, tuple(w.remove)) for w in self.rewrite),
         )
 
     def to_json_dict(self) -> dict:

@@ -9,11 +9,14 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Sequence
 
-from .model import Artifact, Registry, Repository
-from .plan import DeleteEntry, DeletionPlan, KeepEntry, MissingEntry, ParentRef, ReclaimInfo, Refusal, TargetRef
+from .model import Artifact, Registry, Repository, is_fallback_tag
+from .plan import (DeleteEntry, DeletionPlan, KeepEntry, MissingEntry, ParentRef, ReclaimInfo, Refusal, RewriteEntry,
+                   TargetRef)
 from .protection import parse_rules, protected_tags
 from .reclaim import reclaimable
 from .references import Reference, parse_reference
+
+REFERRERS = "referrers"  # the accessory kind of an OCI 1.1 fallback referrers index (core.model)
 
 
 def resolve_targets(registry: Registry, refs: Iterable[str | Reference]) -> list[TargetRef]:
@@ -48,11 +51,15 @@ def plan_deletion(registry: Registry, targets: Sequence[TargetRef], protect: Ite
     plan.reclaim = ReclaimInfo(by=scope.reclaim, exact=scope.exact, counted_across=scope.counted_across,
                                caveat=scope.caveat)
     if not plan.refusals:
+        for w in plan.rewrite:  # the old referrers index goes once rewritten (the new one is what stays)
+            if w.tags and all(is_fallback_tag(t) for t in w.tags):
+                chosen[w.repository].append(w.digest)
         plan.reclaimable_bytes, plan.reclaim.notes = reclaimable(registry, chosen)
     if plan.refusals:
         # Rule 7: refused in full. A refused plan lists only its reasons, never a partial outcome.
         plan.allowed = False
         plan.delete, plan.keep, plan.missing, plan.tags_removed, plan.reclaimable_bytes = [], [], [], [], 0
+        plan.rewrite = []
     return plan
 
 
@@ -67,6 +74,12 @@ def _plan_repository(repo: Repository, targets: list[str], rules, plan: Deletion
     parents = repo.parents
     accessories = repo.accessories
     subjects = repo.subjects
+    kinds = repo.accessory_kinds
+
+    def real_parents(digest: str) -> list[str]:
+        """Parents that keep an artifact: an OCI 1.1 fallback referrers index is bookkeeping, not one."""
+        return [p for p in parents.get(digest, ()) if kinds.get(p) != REFERRERS]
+
     chosen: dict[str, tuple[str, str | None]] = {}  # digest -> (why, via), in discovery order
     remaining: dict[str, int] = {}  # parents not (yet) being deleted, for children touched
     touched: dict[str, str] = {}  # child or accessory reached but not chosen -> via
@@ -83,6 +96,7 @@ def _plan_repository(repo: Repository, targets: list[str], rules, plan: Deletion
     while queue:
         digest = queue.popleft()
         artifact = arts[digest]
+        bookkeeping = kinds.get(digest) == REFERRERS  # its own listing was never counted
         seen_children: set[str] = set()
         for child in artifact.children:
             c = child.digest
@@ -94,8 +108,9 @@ def _plan_repository(repo: Repository, targets: list[str], rules, plan: Deletion
                 continue
             left = remaining.get(c)
             if left is None:
-                left = len(parents[c])
-            left -= 1  # rule 4: the reference being removed does not count
+                left = len(real_parents(c))
+            if not bookkeeping:
+                left -= 1  # rule 4: the reference being removed does not count
             remaining[c] = left
             if c in chosen:
                 continue
@@ -112,14 +127,15 @@ def _plan_repository(repo: Repository, targets: list[str], rules, plan: Deletion
             touched.setdefault(acc, digest)
             left = remaining.get(acc)
             if left is None:
-                left = len(parents.get(acc, ()))
+                left = len(real_parents(acc))
                 remaining[acc] = left
             if left == 0:  # rule 5: an accessory an index lists is kept
                 choose(acc, "accessory", digest)
 
+    rewrites = _referrers_rewrites(repo, chosen)
     # Rule 2: a target that an index outside this deletion still lists is refused.
     for digest in targets:
-        holders = [p for p in parents.get(digest, ()) if p not in chosen]
+        holders = [p for p in real_parents(digest) if p not in chosen]
         if holders:
             plan.refusals.append(
                 Refusal(
@@ -163,11 +179,12 @@ def _plan_repository(repo: Repository, targets: list[str], rules, plan: Deletion
         )
         plan.tags_removed.extend(f"{repo.name}:{t}" for t in artifact.tags)
 
+    plan.rewrite.extend(rewrites)
     for digest, via in touched.items():
         if digest in chosen:
             continue
         artifact = arts[digest]
-        holders = [p for p in parents.get(digest, ()) if p not in chosen]
+        holders = [p for p in real_parents(digest) if p not in chosen]
         if holders:
             reason = "shared" if via in parents.get(digest, ()) else "accessory_listed"
         else:
@@ -185,6 +202,26 @@ def _plan_repository(repo: Repository, targets: list[str], rules, plan: Deletion
         )
 
     return list(chosen)
+
+
+def _referrers_rewrites(repo: Repository, chosen: dict[str, tuple[str, str | None]]) -> list[RewriteEntry]:
+    """Fallback referrers indexes that list what goes: rewritten without it, or deleted (added to
+    `chosen`) when nothing would be left in them, as regctl does."""
+    kinds = repo.accessory_kinds
+    listing: dict[str, list[str]] = {}
+    for digest in chosen:
+        for p in repo.parents.get(digest, ()):
+            if p not in chosen and kinds.get(p) == REFERRERS:
+                listing.setdefault(p, []).append(digest)
+    rewrites = []
+    for index, removed in listing.items():
+        rest = {c.digest for c in repo.artifacts[index].children if c.digest not in chosen}
+        if rest:
+            rewrites.append(RewriteEntry(repository=repo.name, digest=index, tags=list(repo.artifacts[index].tags),
+                                         remove=removed, remaining=len(rest)))
+        else:
+            chosen[index] = ("referrers", removed[-1])
+    return rewrites
 
 
 def _platform(parent: Artifact | None, digest: str) -> str | None:

@@ -71,6 +71,14 @@ def render_plan(plan: DeletionPlan, blob_reclaim: str | None = None) -> Renderab
         return Group(*parts)
 
     labels = {d.digest: display_tag(d.tags[0]) for d in plan.delete if d.tags}
+    if plan.rewrite:
+        n = len(plan.rewrite)
+        parts.append(Text(f"REWRITE {n} referrers ind{'ex' if n == 1 else 'exes'} first (OCI 1.1 fallback tag; bookkeeping, not a parent):",
+                          style="bold yellow"))
+        for w in plan.rewrite:
+            parts.append(Text("  ~ " + literal(w.describe())))
+            for digest in w.remove:
+                parts.append(Text(f"      without {short_digest(digest)}"))
     parts.append(Text(f"DELETE {len(plan.delete)} artifact{'s' if len(plan.delete) != 1 else ''}, in this order:", style="bold red"))
     table = None
     repository = None
@@ -83,8 +91,10 @@ def render_plan(plan: DeletionPlan, blob_reclaim: str | None = None) -> Renderab
             table.add_column(no_wrap=True)
             table.add_column(ratio=1)
             parts.append(table)
-        why = d.why
-        if d.via:
+        why = "referrers index left empty" if d.why == "referrers" else d.why
+        if d.via and d.why == "referrers":
+            why += " by deleting " + labels.get(d.via, short_digest(d.via))
+        elif d.via:
             why += " of " + labels.get(d.via, short_digest(d.via))
         kind = d.kind + (f" {d.platform}" if d.platform else "")
         table.add_row(f"{i}.", short_digest(d.digest), Text(literal(f"{kind}; {_tags(d.tags)}; {why}")))  # a str cell is markup

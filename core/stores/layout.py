@@ -13,18 +13,21 @@ from outside the SOURCE is never emptied: its other users cannot be seen.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import MalformedDataError, OcitreeError, StoreError
-from ..durable_files import discard, install_file, stage_file
+from ..durable_files import discard, install_file, stage_file, write_atomically
+from ..manifest import digest_of
 from ..gc_pause import gc_paused
 from ..model import Registry
 from .base import DeletionSession, LoadProgress, ProgressCallback, Store
-from .layout_reader import INDEX_FILE, LayoutContents, find_layouts, is_layout, read_index_bytes, read_layout
+from .layout_reader import INDEX_FILE, blob_path, LayoutContents, find_layouts, is_layout, read_index_bytes, read_layout
 from .layout_sharing import layout_blob_scope, sharing_layouts
-from .layout_writer import blob_candidates, digests_in_use, index_without, remove_blob_files, serialize_index
+from .layout_writer import (blob_candidates, digests_in_use, index_replacing, index_without, remove_blob_files,
+                            serialize_index)
 
 if TYPE_CHECKING:
     from ..sources import SourceOptions
@@ -124,6 +127,7 @@ class _LayoutSession(DeletionSession):
         self._lock_fds: list[int] = []
         self._contents: dict[str, LayoutContents] = {}
         self._deleted: dict[str, set[str]] = {}
+        self._rewritten: dict[str, dict[str, bytes]] = {}  # layout -> old referrers index -> new bytes
         #: blobs left behind after a successful commit (unused, safe to remove by hand)
         self.blob_failures: list[str] = []
 
@@ -146,6 +150,7 @@ class _LayoutSession(DeletionSession):
     def current(self) -> Registry:
         self._contents = {}
         self._deleted = {}
+        self._rewritten = {}
         for name, layout in self.layouts.items():
             if is_layout(layout):  # a layout removed since loading is simply absent: the plan is stale
                 self._contents[name] = read_layout(name, layout)
@@ -159,6 +164,17 @@ class _LayoutSession(DeletionSession):
         if contents is None or digest not in contents.repository.artifacts or digest in deleted:
             raise StoreError(f"{repository}@{digest} is no longer in {self.layouts[repository]}")
         deleted.add(digest)
+
+    def rewrite_referrers(self, repository: str, digest: str, remove: set[str]) -> None:
+        """The new index is written at commit, as a blob, before index.json names it instead of the old one."""
+        self.delete(repository, digest)  # the old one leaves index.json (and its blob goes if unused)
+        path = blob_path(self.layouts[repository], digest)
+        try:
+            doc = json.loads(path.read_bytes())
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"{path}: cannot read the referrers index ({exc}); nothing was deleted") from None
+        doc["manifests"] = [e for e in doc.get("manifests", []) if e.get("digest") not in remove]
+        self._rewritten.setdefault(repository, {})[digest] = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
 
     def commit(self) -> None:
         changes = []  # (name, index path as written: a symlink's target, new bytes)
@@ -180,7 +196,12 @@ class _LayoutSession(DeletionSession):
             # A symlinked index.json is rewritten where it points: replacing the link by a file
             # would leave the target (which something else may read) listing deleted manifests.
             target = Path(os.path.realpath(index_path)) if index_path.is_symlink() else index_path
-            data = serialize_index(index_without(contents.index_doc, deleted), contents.index_raw)
+            doc = contents.index_doc
+            rewritten = self._rewritten.get(name, {})
+            if rewritten:
+                self._write_new_blobs(layout, rewritten.values())
+                doc = index_replacing(doc, {old: (digest_of(new), len(new)) for old, new in rewritten.items()})
+            data = serialize_index(index_without(doc, deleted), contents.index_raw)
             changes.append((name, target, data))
         removals = self._blobs_to_remove()
         for directory in sorted({path.parent for path in removals}):
@@ -208,6 +229,15 @@ class _LayoutSession(DeletionSession):
             installed.append(name)
         self.blob_failures.extend(remove_blob_files(removals))
         self._deleted = {}
+
+    @staticmethod
+    def _write_new_blobs(layout: Path, blobs) -> None:
+        for data in blobs:
+            path = blob_path(layout, digest_of(data))
+            try:
+                write_atomically(path, data, 0o644)
+            except OSError as exc:
+                raise StoreError(f"{path}: cannot write the rewritten referrers index ({exc.strerror}); nothing was deleted") from None
 
     def _blobs_to_remove(self) -> list[Path]:
         """Blob files no remaining manifest of any layout sharing their directory uses, by their

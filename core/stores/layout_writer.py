@@ -50,6 +50,16 @@ def index_without(doc: dict, deleted: set[str]) -> dict:
     return out
 
 
+def index_replacing(doc: dict, replaced: dict[str, tuple[str, int]]) -> dict:
+    """index.json with entries of digest `old` pointing at `replaced[old]` (digest, size), all else kept."""
+    out = dict(doc)
+    out["manifests"] = [
+        {**e, "digest": replaced[e["digest"]][0], "size": replaced[e["digest"]][1]} if e.get("digest") in replaced else e
+        for e in doc["manifests"]
+    ]
+    return out
+
+
 def serialize_index(doc: dict, original: bytes) -> bytes:
     """Indented if the original was (a hand-kept file stays readable), compact like skopeo otherwise."""
     if b"\n" in original.strip():

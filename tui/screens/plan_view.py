@@ -11,7 +11,7 @@ from core.names import short_digest
 from core.plan import DeleteEntry, DeletionPlan, KeepEntry, ParentRef
 
 from ..literal import literal
-from ..plan_text import display_tag, human_bytes, reclaim_lines
+from ..plan_text import display_tag, reclaim_lines
 from ..widgets.labels import hex12, is_cosign_tag
 
 
@@ -69,6 +69,8 @@ def _why_deleted(registry: Registry, d: DeleteEntry) -> str:
     via = _name(registry, d.repository, d.via)
     if d.why == "child":
         return f"child of {via}: no other parent, no tag"
+    if d.why == "referrers":
+        return f"referrers index: empty once {via} goes"
     return f"{d.kind} of {via}: goes with its subject"
 
 
@@ -107,6 +109,10 @@ def plan_text(plan: DeletionPlan, registry: Registry, blob_reclaim: str | None =
                 text.append(_what(kind, k.tags, _platform(registry, k.repository, k.digest, k.platform)), "bold")
                 text.append(f" {hex12(k.digest)}\n", "dim")
                 text.append(f"      {_why_kept(registry, k)}\n")
+    if plan.rewrite:
+        text.append(f"Referrers indexes rewritten first ({len(plan.rewrite)}): bookkeeping, not parents\n", "bold")
+        for w in plan.rewrite:
+            text.append(f"  ~ {literal(w.describe())}\n")
     if plan.missing:
         text.append(f"Listed but missing ({len(plan.missing)}): reported, not an error\n", "bold")
         for m in plan.missing:

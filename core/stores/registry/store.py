@@ -13,11 +13,14 @@ been deleted yet.
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 
+from ... import media_types as mt
 from ...blob_scope import BlobScope
 from ...errors import StoreError
-from ...model import Registry, Repository
+from ...manifest import digest_of
+from ...model import Registry, Repository, is_fallback_tag
 from ...sources import SourceOptions
 from ..base import DeletionSession, ProgressCallback, Store
 from .answers import status_text
@@ -141,6 +144,45 @@ class RegistrySession(DeletionSession):
         self._delete(repository, digest)
         self.deleted += 1
         self._gone.setdefault(repository, []).append(digest)
+
+    def rewrite_referrers(self, repository: str, digest: str, remove: set[str]) -> None:
+        """PUT the index without `remove` under its fallback tag, then DELETE the old one (now
+        untagged, it would go on listing deleted manifests and keep their blobs from the GC)."""
+        if repository not in self._checked:
+            self._check_deletable(repository)
+            self._checked.add(repository)
+        repo = self._fresh.repositories.get(repository) if self._fresh else None
+        artifact = repo.artifacts.get(digest) if repo else None
+        if artifact is None:
+            raise StoreError(f"{shown(repository)}@{digest} is no longer in the registry; {self._nothing_or_count()}")
+        tags = [t for t in artifact.tags if is_fallback_tag(t)]
+        client = self.store.client
+        what = f"reading the referrers index {shown(repository)}@{digest}"
+        try:
+            _, _, body = client.fetch("GET", f"/v2/{repo_path(repository)}/manifests/{digest}", mt.ACCEPT_MANIFESTS,
+                                      what, repository)
+        except StoreError as exc:
+            raise StoreError(f"{exc}; {self._nothing_or_count()}") from None
+        if digest_of(body, digest.partition(":")[0]) != digest:
+            raise StoreError(f"registry {self.store.host} answered {what} with other content; {self._nothing_or_count()}")
+        doc = json.loads(body)
+        doc["manifests"] = [e for e in doc.get("manifests", []) if e.get("digest") not in remove]
+        data = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
+        try:
+            self.store.journal.add(repository, sorted(remove))  # still findable if the run stops after the PUT
+        except StoreError as exc:
+            raise StoreError(f"{exc}; {self._nothing_or_count()}") from None
+        for tag in tags:
+            what = f"writing the referrers index {shown(repository)}:{shown(tag)} without {len(remove)} entries"
+            try:
+                client.request("PUT", f"/v2/{repo_path(repository)}/manifests/{tag}", what,
+                               headers={"Content-Type": doc.get("mediaType") or mt.OCI_INDEX}, ok=(200, 201),
+                               repository=repository, content=data)
+            except StoreError as exc:
+                raise StoreError(f"{exc}; {self._nothing_or_count()}") from None
+        if tags and len(tags) == len(artifact.tags):  # tagged otherwise, it stays as those tags name it
+            self._delete(repository, digest)
+            self._gone.setdefault(repository, []).append(digest)
 
     def close(self) -> None:
         self.store.journal.discard(self._gone)
