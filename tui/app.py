@@ -396,6 +396,8 @@ class OcitreeApp(App[int]):
             bound = "" if plan.reclaim.exact else "at most "
             message += f". {bound}{human_bytes(plan.reclaimable_bytes)} {freed}."
             self.notify(message, title="Deleted")
+            if plan.rewrite:  # a rewritten referrers index is new content: read the source again
+                self.load()
         else:
             self.push_screen(ErrorScreen("The deletion stopped part way", result_text(result)), callback=self._after_error)
         if self.audit_log is not None and result.audit_log is None:
