@@ -100,3 +100,24 @@ def test_plan_text_says_the_figure_is_an_upper_bound_and_what_it_counted(registr
     out = capsys.readouterr().out
     assert "Reclaimable by the registry's garbage collector: at most" in out
     assert "counted across all 3 repositories the registry lists" in out
+
+
+def test_the_tui_confirmation_reads_the_same_bound_from_the_plan(registry):
+    """The confirmation dialog renders the DeletionPlan the CLI prints: same figure, same bound."""
+    from core.planner import plan_deletion, resolve_targets
+    from core.stores.registry.store import RegistryStore
+    from tui.plan_text import human_bytes
+    from tui.screens.plan_view import plan_text
+
+    builder = RegistryBuilder()
+    shared_across_repositories(builder)
+    push_builder(builder, registry.url)
+    store = RegistryStore(registry.url)
+    try:
+        loaded = store.load()
+    finally:
+        store.close()
+    plan = plan_deletion(loaded, resolve_targets(loaded, ["team/app:v1"]))
+    text = plan_text(plan, loaded).plain
+    assert f"Reclaimable by the registry's garbage collector: at most {human_bytes(plan.reclaimable_bytes)}" in text
+    assert "an upper bound: manifests the registry API does not show" in text
