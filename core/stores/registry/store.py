@@ -131,7 +131,14 @@ class RegistrySession(DeletionSession):
 
     def current(self) -> Registry:
         names = sorted(self.repositories)
-        self._fresh = Registry(self.store.source, self.store.read_repositories(names, verify_cached=True))
+        # Only these repositories are read again: a plan made on them (shown when the first one went
+        # stale) counts blob users in them alone, and says so.
+        scope = BlobScope(reclaim="gc", exact=False,
+                          counted_across=f"only the {len(names)} repositor{'y' if len(names) == 1 else 'ies'} read again "
+                                         f"for this deletion",
+                          caveat="other repositories were not read again and may use some of these blobs")
+        self._fresh = Registry(self.store.source, self.store.read_repositories(names, verify_cached=True),
+                               blob_scope=scope)
         return self._fresh
 
     def delete(self, repository: str, digest: str) -> None:
