@@ -28,10 +28,18 @@ class BlobScope:
     caveat: str = ""
     #: (repository, digest algorithm) -> the blob store it uses; absent: the one store of the source
     domains: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    #: (repository, digest) -> the blob store of a blob file that is a symlink (layouts: where it leads)
+    files: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    #: (blob store, digest) -> paths of symlinks leading to that blob file (removed with it)
+    links: Mapping[tuple[str, str], list[str]] = field(default_factory=dict)
     #: blob store -> why ocitree never removes blobs from it (users it cannot see)
     unaccounted: Mapping[str, str] = field(default_factory=dict)
 
     def domain(self, repository: str, digest: str) -> str:
         if not self.domains:
             return ""
+        if self.files:
+            linked = self.files.get((repository, digest))
+            if linked is not None:
+                return linked
         return self.domains.get((repository, digest.partition(":")[0]), "")

@@ -86,7 +86,7 @@ def _count_shared(registry: Registry) -> dict[str, dict[str, int]]:
     for name in registry.repositories:
         for key in {scope.domain(name, f"{alg}:") for alg in ("sha256", "sha512")}:
             stores[key] = stores.get(key, 0) + 1
-    if all(n < 2 for n in stores.values()):
+    if all(n < 2 for n in stores.values()) and not scope.files:
         return {}  # every repository its own blob store: nothing to count across
     counts: dict[str, dict[str, int]] = {}
     for name, repo in registry.repositories.items():

@@ -180,3 +180,36 @@ def test_a_symlinked_index_json_whose_target_cannot_be_replaced_is_refused_and_n
     assert kept.read_bytes() == original and (layout / "index.json").is_symlink()
     assert sorted(p.name for p in (layout / "blobs" / "sha256").iterdir()) == blobs_before
     assert assert_every_tag_reads(layout, tmp_path / "copy-a") == 2
+
+
+def link_blob_files(from_layout: Path, to_layout: Path) -> list[str]:
+    """Replace each blob file of `from_layout` that `to_layout` also has by a relative symlink to it."""
+    linked = []
+    for blob in (from_layout / "blobs" / "sha256").iterdir():
+        other = to_layout / "blobs" / "sha256" / blob.name
+        if other.is_file():
+            blob.unlink()
+            blob.symlink_to(os.path.relpath(other, blob.parent))
+            linked.append(blob.name)
+    return linked
+
+
+def test_blob_files_linked_one_by_one_into_another_layout_stay_while_it_uses_them(tmp_path):
+    builder, root, a1, a2 = two_layouts_one_image(tmp_path)
+    linked = link_blob_files(root / "b", root / "a")
+    assert len(linked) == 1 + len(builder.blobs_of(a1))  # b's manifest, config and layers
+    a_blobs = root / "a" / "blobs" / "sha256"
+    before = blob_files(a_blobs)
+
+    plan, _ = run(LayoutStore(root), "a:v1")
+
+    assert plan.reclaimable_bytes == 0 and blob_files(a_blobs) == before  # b reaches every one of them
+    assert assert_every_tag_reads(root / "b", tmp_path / "copy-b") == 1
+
+    plan, _ = run(LayoutStore(root), "b:v1")
+
+    after = blob_files(a_blobs)
+    assert sum(size for name, size in before.items() if name not in after) == plan.reclaimable_bytes > 0
+    assert set(before) - set(after) == set(linked)
+    assert not [p for p in (root / "b" / "blobs" / "sha256").iterdir() if p.is_symlink()]  # no dangling links
+    assert assert_every_tag_reads(root / "a", tmp_path / "copy-a") == 1

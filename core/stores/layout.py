@@ -204,7 +204,7 @@ class _LayoutSession(DeletionSession):
             data = serialize_index(index_without(doc, deleted), contents.index_raw)
             changes.append((name, target, data))
         removals = self._blobs_to_remove()
-        for directory in sorted({path.parent for path in removals}):
+        for directory in sorted({path.parent for path in removals}, key=str):
             if directory.is_dir() and not os.access(directory, os.W_OK | os.X_OK):
                 raise StoreError(f"{directory}: no permission to remove blobs from it; nothing was deleted")
         # Stage every index.json first, so a failure to write any of them changes nothing.
@@ -260,8 +260,10 @@ class _LayoutSession(DeletionSession):
         for directory, digest in candidates:
             users = [name for name in self._contents if scope.domain(name, digest) == directory]
             if not any(digest in used_by(name) for name in users):
+                # The links first: a crash in between leaves a blob file no layout names, never a dangling link.
+                paths.extend(Path(link) for link in scope.links.get((directory, digest), ()))
                 paths.append(Path(directory) / digest.partition(":")[2])
-        return sorted(paths)
+        return paths
 
     def close(self) -> None:
         for fd in self._lock_fds:
