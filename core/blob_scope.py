@@ -32,6 +32,8 @@ class BlobScope:
     files: Mapping[tuple[str, str], str] = field(default_factory=dict)
     #: (blob store, digest) -> paths of symlinks leading to that blob file (removed with it)
     links: Mapping[tuple[str, str], list[str]] = field(default_factory=dict)
+    #: (blob store, digest) -> (device, inode, link count) of a blob file with several hard links
+    hard_links: Mapping[tuple[str, str], tuple[int, int, int]] = field(default_factory=dict)
     #: blob store -> why ocitree never removes blobs from it (users it cannot see)
     unaccounted: Mapping[str, str] = field(default_factory=dict)
 

@@ -39,7 +39,7 @@ def reclaimable(registry: Registry, chosen: Mapping[str, Iterable[str]]) -> tupl
                 uses[child] = uses.get(child, 0) + 1
     shared = _shared_digests(registry)
     nothing: dict[str, int] = {}
-    total = 0
+    freed: dict[tuple[str, str], int] = {}
     kept: dict[str, list[int]] = {}  # unaccounted blob store -> [blobs, bytes]
     for (domain, digest), size in sizes.items():
         users_here = 0  # repositories of this deletion that use the digest now
@@ -59,10 +59,40 @@ def reclaimable(registry: Registry, chosen: Mapping[str, Iterable[str]]) -> tupl
                 k[0] += 1
                 k[1] += size
                 continue
-            total += size
+            freed[(domain, digest)] = size
     notes = [f"{n} unused blob{'s' if n != 1 else ''} ({b} bytes) in {domain} stay, not counted: {scope.unaccounted[domain]}"
              for domain, (n, b) in sorted(kept.items())]
-    return total, notes
+    if scope.hard_links:
+        notes.extend(_without_hard_links(scope, freed))
+    return sum(freed.values()), notes
+
+
+def _without_hard_links(scope, freed: dict[tuple[str, str], int]) -> list[str]:
+    """A blob file with other hard links frees space only when every one of them goes: counted once
+    then, else not at all. Changes `freed`; returns a note on what it left out."""
+    files: dict[tuple[int, int], list[tuple[str, str]]] = {}
+    for key in freed:
+        info = scope.hard_links.get(key)
+        if info is not None:
+            files.setdefault(info[:2], []).append(key)
+    if not files:
+        return []
+    known: dict[tuple[int, int], int] = {}  # hard links ocitree sees, per file
+    for device, inode, _ in scope.hard_links.values():
+        known[(device, inode)] = known.get((device, inode), 0) + 1
+    left_out = left_bytes = 0
+    for file, keys in files.items():
+        links = scope.hard_links[keys[0]][2]
+        for key in keys[1:]:
+            freed[key] = 0  # the same file under another name: its bytes count once
+        if links > len(keys) or known[file] > len(keys):
+            left_out += 1
+            left_bytes += freed[keys[0]]
+            freed[keys[0]] = 0
+    if not left_out:
+        return []
+    return [f"{left_out} blob file{'s' if left_out != 1 else ''} ({left_bytes} bytes) also hard-linked elsewhere: "
+            f"removing {'them' if left_out != 1 else 'it'} frees no space, not counted"]
 
 
 def _one_store(repository: str, digest: str) -> str:

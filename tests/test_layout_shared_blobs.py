@@ -213,3 +213,46 @@ def test_blob_files_linked_one_by_one_into_another_layout_stay_while_it_uses_the
     assert set(before) - set(after) == set(linked)
     assert not [p for p in (root / "b" / "blobs" / "sha256").iterdir() if p.is_symlink()]  # no dangling links
     assert assert_every_tag_reads(root / "a", tmp_path / "copy-a") == 1
+
+
+def hard_link_blob_files(from_layout: Path, to_layout: Path) -> list[str]:
+    """Replace each blob file of `from_layout` that `to_layout` also has by a hard link to it (zot's dedupe)."""
+    linked = []
+    for blob in (from_layout / "blobs" / "sha256").iterdir():
+        other = to_layout / "blobs" / "sha256" / blob.name
+        if other.is_file():
+            blob.unlink()
+            os.link(other, blob)
+            linked.append(blob.name)
+    return linked
+
+
+def used_bytes(root: Path) -> int:
+    """Bytes of distinct blob files (by inode) under `root`."""
+    seen = {}
+    for p in root.rglob("*"):
+        if "blobs" in p.relative_to(root).parts and p.is_file() and not p.is_symlink():
+            st = p.stat()
+            seen[(st.st_dev, st.st_ino)] = st.st_size
+    return sum(seen.values())
+
+
+def test_hard_linked_blob_files_count_as_freed_only_when_their_last_link_goes(tmp_path):
+    builder, root, a1, a2 = two_layouts_one_image(tmp_path)
+    hard_link_blob_files(root / "b", root / "a")
+    start = used_bytes(root)
+
+    plan, _ = run(LayoutStore(root), "a:v1")
+    assert plan.reclaimable_bytes == 0 and start - used_bytes(root) == 0  # b's links keep every file
+    assert "hard-linked elsewhere: removing them frees no space" in plan.reclaim.notes[0]
+    assert assert_every_tag_reads(root / "b", tmp_path / "copy-b") == 1
+
+    before = used_bytes(root)
+    plan, _ = run(LayoutStore(root), "b:v1")
+    assert plan.reclaimable_bytes == before - used_bytes(root) > 0
+
+    builder, root2, a1, a2 = two_layouts_one_image(tmp_path / "two")
+    hard_link_blob_files(root2 / "b", root2 / "a")
+    before = used_bytes(root2)
+    plan, _ = run(LayoutStore(root2), "a:v1", "b:v1")  # both links of each file go: freed once
+    assert plan.reclaimable_bytes == before - used_bytes(root2) > 0

@@ -33,7 +33,7 @@ def layout_blob_scope(root: Path, layouts: dict[str, Path], reclaim: Reclaim) ->
             by_directory.setdefault((directory, algorithm), []).append(name)
             if directory == os.path.join(own, "blobs", algorithm):
                 private.add(directory)
-    files, links = _blob_links(by_directory)
+    files, links, hard_links = _blob_links(by_directory)
     unaccounted: dict[str, str] = {}
     for (name, algorithm), directory in domains.items():
         if directory not in private and not _inside(directory, real_root) and directory not in unaccounted:
@@ -55,14 +55,17 @@ def layout_blob_scope(root: Path, layouts: dict[str, Path], reclaim: Reclaim) ->
     else:
         counted = f"each layout under {root} (none shares its blob files)"
     return BlobScope(reclaim=reclaim, exact=True, counted_across=counted, domains=domains, files=files,
-                     links=links, unaccounted=unaccounted)
+                     links=links, hard_links=hard_links, unaccounted=unaccounted)
 
 
 def _blob_links(by_directory: dict[tuple[str, str], list[str]]):
     """Blob files that are symlinks: (layout, digest) -> the real directory of the file they lead to,
-    and (that directory, digest) -> the link paths. Each real directory is listed once."""
+    and (that directory, digest) -> the link paths; and blob files with several hard links (removing
+    one of those frees no space): (directory, digest) -> (device, inode, links). Each real directory
+    is listed once."""
     files: dict[tuple[str, str], str] = {}
     links: dict[tuple[str, str], list[str]] = {}
+    hard_links: dict[tuple[str, str], tuple[int, int, int]] = {}
     for (directory, algorithm), names in by_directory.items():
         try:
             entries = list(os.scandir(directory))
@@ -70,6 +73,12 @@ def _blob_links(by_directory: dict[tuple[str, str], list[str]]):
             continue  # no such directory (no blobs of this algorithm), or unreadable: reading the layout says so
         for entry in entries:
             if not entry.is_symlink():
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                if st.st_nlink > 1:
+                    hard_links[(directory, f"{algorithm}:{entry.name}")] = (st.st_dev, st.st_ino, st.st_nlink)
                 continue
             target = os.path.realpath(entry.path)
             target_directory, target_name = os.path.split(target)
@@ -79,7 +88,7 @@ def _blob_links(by_directory: dict[tuple[str, str], list[str]]):
             for name in names:
                 files[(name, digest)] = target_directory
             links.setdefault((target_directory, digest), []).append(entry.path)
-    return files, links
+    return files, links, hard_links
 
 
 def sharing_layouts(scope: BlobScope, names: set[str]) -> set[str]:
