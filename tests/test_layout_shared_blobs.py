@@ -256,3 +256,20 @@ def test_hard_linked_blob_files_count_as_freed_only_when_their_last_link_goes(tm
     before = used_bytes(root2)
     plan, _ = run(LayoutStore(root2), "a:v1", "b:v1")  # both links of each file go: freed once
     assert plan.reclaimable_bytes == before - used_bytes(root2) > 0
+
+
+def test_a_plan_after_a_deletion_applied_in_place_sees_the_hard_links_as_they_are_now(tmp_path):
+    """The TUI drops deleted artifacts from the loaded registry and asks the store to refresh what it
+    knows of blob files; the next plan's figure is again the bytes then freed."""
+    builder, root, a1, a2 = two_layouts_one_image(tmp_path)
+    hard_link_blob_files(root / "b", root / "a")
+    store = LayoutStore(root)
+    registry = store.load()
+    result = execute_plan(plan_deletion(registry, resolve_targets(registry, ["a:v1"])), store)
+    registry.drop_artifacts([(d.repository, d.digest) for d in result.deleted])
+    store.refresh_blob_scope(registry)
+
+    before = used_bytes(root)
+    plan = plan_deletion(registry, resolve_targets(registry, ["b:v1"]))
+    assert execute_plan(plan, store).completed
+    assert plan.reclaimable_bytes == before - used_bytes(root) > 0

@@ -380,6 +380,7 @@ class OcitreeApp(App[int]):
         deleted = [(d.repository, d.digest) for d in result.deleted]
         if deleted and self.registry is not None:
             repositories = self.registry.drop_artifacts(deleted)
+            self.store.refresh_blob_scope(self.registry)
             self._preview_cache.clear()
             self.tree.apply_deletion(deleted, repositories)
             self._refresh_matches()

@@ -78,5 +78,9 @@ class Store(ABC):
     @abstractmethod
     def session(self, repositories: set[str]) -> DeletionSession: ...
 
+    def refresh_blob_scope(self, registry: Registry) -> None:
+        """After a deletion applied in place (Registry.drop_artifacts): bring what the registry knows
+        of where blobs live up to date, where deleting changed it (layouts: links and hard links)."""
+
     def close(self) -> None:
         """Release network clients and the like."""

@@ -97,6 +97,11 @@ class LayoutStore(Store):
             if progress:
                 progress(LoadProgress(done + 1, total, f"{name}: {len(repositories[-1].artifacts)} manifests"))
 
+    def refresh_blob_scope(self, registry: Registry) -> None:
+        layouts = {name: path for name, path in self.layouts.items() if name in registry.repositories}
+        registry.blob_scope = self.scope = layout_blob_scope(self.path, layouts, self.blob_reclaim)
+        registry.shared_digests = None
+
     def session(self, repositories: set[str]) -> DeletionSession:
         if self.read_only:
             raise StoreError(f"{self.path}: opened read-only; nothing was deleted")
