@@ -189,6 +189,7 @@ class ExecutionResult(BaseModel):
     deleted: list[ArtifactRef] = Field(default_factory=list)
     failed: list[FailedStep] = Field(default_factory=list)
     not_done: list[ArtifactRef] = Field(default_factory=list)
+    rewritten: list[ArtifactRef] = Field(default_factory=list)  # referrers indexes written anew (old digest)
     audit_log: str | None = None
 
     def summary(self) -> str:

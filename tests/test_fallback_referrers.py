@@ -155,7 +155,9 @@ def test_garbage_collect_frees_what_the_plan_announced_after_a_rewrite(registry,
     assert main(["plan", registry.url, f"{R}@{sbom.digest}", "--json"]) == 0
     plan = json.loads(capsys.readouterr().out)
     assert main(["delete", registry.url, f"{R}@{sbom.digest}", "--yes", "--json"]) == 0
-    capsys.readouterr()
+    done = json.loads(capsys.readouterr().out)
+    assert [r["digest"] for r in done["rewritten"]] == [referrers.digest]
+    assert [d["digest"] for d in done["deleted"]] == [sbom.digest]
     # The old index and the SBOM (its manifest and payload; the empty config the signature shares stays)
     assert plan["reclaimable_bytes"] == referrers.size + sbom.size + len(builder.blob_data(builder.blobs_of(sbom)[1]))
     assert garbage_collect(registry) == plan["reclaimable_bytes"]
