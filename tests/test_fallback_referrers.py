@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 
 import httpx
-import pytest
 
 from core import media_types as mt
 from core.executor import execute_plan

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import StoreError
 from core.executor import execute_plan
 from core.planner import plan_deletion, resolve_targets
 from core.stores.layout import LayoutStore

@@ -8,13 +8,11 @@ points at nothing.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
 from ..durable_files import fsync_directory
 from ..model import Repository
-from .layout_reader import blob_path
 
 
 def blob_candidates(repository: Repository, deleted: set[str], keep_blobs: bool) -> set[str]:
@@ -37,10 +35,6 @@ def digests_in_use(repository: Repository, deleted: set[str]) -> set[str]:
         in_use.update(b.digest for b in artifact.blobs)
     return in_use
 
-
-def blobs_to_remove(repository: Repository, deleted: set[str], keep_blobs: bool) -> list[str]:
-    """For a layout with a blob directory of its own: the candidates nothing remaining in it uses."""
-    return sorted(blob_candidates(repository, deleted, keep_blobs) - digests_in_use(repository, deleted))
 
 
 def index_without(doc: dict, deleted: set[str]) -> dict:
@@ -67,17 +61,6 @@ def serialize_index(doc: dict, original: bytes) -> bytes:
     return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def unwritable_blob_directory(layout: Path, digests: Iterable[str]) -> Path | None:
-    """A blobs/<alg> directory we would need to remove from but cannot: checked before any change."""
-    for directory in {blob_path(layout, d).parent for d in digests}:
-        if directory.is_dir() and not os.access(directory, os.W_OK | os.X_OK):
-            return directory
-    return None
-
-
-def remove_blobs(layout: Path, digests: Iterable[str]) -> list[str]:
-    """Remove blob files; returns one message per blob that could not be removed."""
-    return remove_blob_files(blob_path(layout, digest) for digest in digests)
 
 
 def remove_blob_files(paths: Iterable[Path]) -> list[str]:
