@@ -120,3 +120,25 @@ def test_the_tui_confirmation_reads_the_same_bound_from_the_plan(registry):
     text = plan_text(plan, loaded).plain
     assert f"Reclaimable by the registry's garbage collector: at most {human_bytes(plan.reclaimable_bytes)}" in text
     assert "an upper bound: manifests the registry API does not show" in text
+
+
+def test_every_public_scenario_in_one_registry_frees_what_its_plan_said(registry, capsys):
+    """All twelve scenarios side by side in one registry (they share blobs, such as the empty config
+    of every signature), each allowed one deleted in turn: garbage-collect frees its plan's figure."""
+    from tests.scenarios import SCENARIOS, build_all, ref_for
+
+    builder, built = build_all()
+    push_builder(builder, registry.url)
+    assert garbage_collect(registry) == 0
+    checked = 0
+    for scenario in SCENARIOS:
+        if scenario.refused:
+            continue
+        refs = [ref_for(scenario, built[scenario.number], t) for t in scenario.targets]
+        code, plan = run_json(capsys, "plan", registry.url, *refs, "--json")
+        assert code == 0 and plan["allowed"], scenario.title
+        code, done = run_json(capsys, "delete", registry.url, *refs, "--yes", "--json")
+        assert code == 0 and done["completed"], scenario.title
+        assert garbage_collect(registry) == plan["reclaimable_bytes"], scenario.title
+        checked += 1
+    assert checked == 9
