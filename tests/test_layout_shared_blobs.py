@@ -272,3 +272,32 @@ def test_a_plan_after_a_deletion_applied_in_place_sees_the_hard_links_as_they_ar
     plan = plan_deletion(registry, resolve_targets(registry, ["b:v1"]))
     assert execute_plan(plan, store).completed
     assert plan.reclaimable_bytes == before - used_bytes(root) > 0
+
+
+def test_a_delete_in_one_layout_waits_for_a_delete_in_a_layout_sharing_its_blobs(tmp_path):
+    """Each session locks every layout sharing the blob directory: a delete in b that starts while
+    a's is under way waits, then sees a's result, and no blob either still uses goes."""
+    import threading
+
+    builder, root, a1, a2 = two_layouts_one_image(tmp_path)
+    shared = root / "_shared" / "sha256"
+    share_blobs(root, ["a", "b"], shared)
+    first, second = LayoutStore(root), LayoutStore(root)  # as two ocitree processes would
+    first.load()
+    registry = second.load()
+    plan_b = plan_deletion(registry, resolve_targets(registry, ["b:v1"]))
+    outcome = {}
+
+    with first.session({"a"}) as session:
+        session.current()
+        session.delete("a", a2.digest)
+        waiting = threading.Thread(target=lambda: outcome.setdefault("b", execute_plan(plan_b, second)))
+        waiting.start()
+        waiting.join(0.5)
+        assert waiting.is_alive(), "the delete in b did not wait for the lock a's delete holds"
+        session.commit()
+    waiting.join(10)
+
+    assert outcome["b"].completed
+    assert index_tags(root / "a") == {"v1": a1.digest} and index_tags(root / "b") == {}
+    assert assert_every_tag_reads(root / "a", tmp_path / "copy-a") == 1
