@@ -204,7 +204,6 @@ class _LayoutSession(DeletionSession):
             doc = contents.index_doc
             rewritten = self._rewritten.get(name, {})
             if rewritten:
-                self._write_new_blobs(layout, rewritten.values())
                 doc = index_replacing(doc, {old: (digest_of(new), len(new)) for old, new in rewritten.items()})
             data = serialize_index(index_without(doc, deleted), contents.index_raw)
             changes.append((name, target, data))
@@ -212,6 +211,8 @@ class _LayoutSession(DeletionSession):
         for directory in sorted({path.parent for path in removals}, key=str):
             if directory.is_dir() and not os.access(directory, os.W_OK | os.X_OK):
                 raise StoreError(f"{directory}: no permission to remove blobs from it; nothing was deleted")
+        for name, rewritten in self._rewritten.items():  # before any index.json names them
+            self._write_new_blobs(self.layouts[name], rewritten.values())
         # Stage every index.json first, so a failure to write any of them changes nothing.
         staged = []
         try:
