@@ -74,18 +74,17 @@ class LayoutStore(Store):
         self.keep_blobs = keep_blobs
         self.blob_reclaim = "kept" if keep_blobs else "immediate"
         self.layouts: dict[str, Path] = find_layouts(self.path)  # early, so a bad SOURCE fails at open
-        self.scope = layout_blob_scope(self.path, self.layouts, self.blob_reclaim)
 
     def load(self, progress: ProgressCallback | None = None) -> Registry:
         self.layouts = find_layouts(self.path)  # a reload sees layouts added or removed since
-        self.scope = layout_blob_scope(self.path, self.layouts, self.blob_reclaim)
+        scope = layout_blob_scope(self.path, self.layouts, self.blob_reclaim)
         total = len(self.layouts)
         if progress:
             progress(LoadProgress(0, total, f"found {total} layout{'s' if total != 1 else ''}"))
         repositories = []
         with gc_paused():
             self._read_all(repositories, total, progress)
-        return Registry(self.source, repositories, blob_scope=self.scope)
+        return Registry(self.source, repositories, blob_scope=scope)
 
     def _read_all(self, repositories: list, total: int, progress: ProgressCallback | None) -> None:
         for done, (name, layout) in enumerate(self.layouts.items()):
@@ -99,7 +98,7 @@ class LayoutStore(Store):
 
     def refresh_blob_scope(self, registry: Registry) -> None:
         layouts = {name: path for name, path in self.layouts.items() if name in registry.repositories}
-        registry.blob_scope = self.scope = layout_blob_scope(self.path, layouts, self.blob_reclaim)
+        registry.blob_scope = layout_blob_scope(self.path, layouts, self.blob_reclaim)
         registry.shared_digests = None
 
     def session(self, repositories: set[str]) -> DeletionSession:
