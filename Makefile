@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench bench-plan bench-tui bench-registry clean
+.PHONY: demo test bench bench-plan bench-tui bench-registry screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,3 +38,8 @@ bench-registry: $(VENV)/.installed-test
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# The README's pictures and one per step of docs/demo.md (docs/screenshots/*.svg), drawn by
+# Textual from the demo registry; tests/test_screenshots.py fails when they are out of date.
+screenshots: $(VENV)/.installed-test
+	$(BIN)/python -m tests.screenshots

@@ -23,7 +23,17 @@ Then, `--rounds` times (medians reported):
   - warm load: RegistryStore.load() again, by a new store (new connections), cache filled.
 Each is reported in manifests per second (manifests in the registry / wall time).
 
-Targets: cold >= 1.5 x plain loop; warm >= 10 x cold. A table goes to stdout, the figures to
+  - whole process: `ocitree ls URL --json` run as a command, with an empty cache directory (cold)
+    and again with the cache it left (warm), start-up and output included: what an operator waits
+    for. The two outputs must be identical (a warm load saves bytes and parsing, not truth).
+
+A warm load is exact: the cache knows content, not presence, so every cached manifest is confirmed
+in its repository (a 304 to its tag, or a HEAD by digest). It saves the bodies, the digest checks
+and the parsing, not the round trips; distribution answers a HEAD about as fast as a GET, so on a
+machine where the registry is the bottleneck warm / cold is bounded by what parsing costs.
+
+Targets: cold >= 1.5 x plain loop; whole-process warm >= 3 x faster than cold (issue 7).
+The in-process warm / cold ratio is reported, not a target. A table goes to stdout, the figures to
 bench/results/registry_bench-<time>.json. Exit status 1 when a target is missed.
 Client and server share the machine's cores, as they do on an operator's laptop.
 """
@@ -42,7 +52,7 @@ from pathlib import Path
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 COLD_TARGET = 1.5
-WARM_TARGET = 10.0
+WHOLE_PROCESS_TARGET = 3.0
 
 
 def build(repositories: int, releases: int, platforms: int, signed: bool = False):
@@ -93,6 +103,22 @@ def timed_load(url: str, cache_root: Path, concurrency: int) -> tuple[float, int
         store.close()
 
 
+def ocitree_command() -> list[str]:
+    script = Path(sys.executable).parent / "ocitree"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "tui.cli"]
+
+
+def whole_process(url: str, home: Path) -> tuple[float, bytes]:
+    """`ocitree ls URL --json` as an operator runs it, with its cache and state under `home`."""
+    import subprocess
+
+    env = dict(os.environ, XDG_CACHE_HOME=str(home / "cache"), XDG_STATE_HOME=str(home / "state"),
+               XDG_CONFIG_HOME=str(home / "config"), XDG_DATA_HOME=str(home / "data"))
+    start = time.perf_counter()
+    done = subprocess.run([*ocitree_command(), "ls", url, "--json"], env=env, capture_output=True, check=True)
+    return time.perf_counter() - start, done.stdout
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repositories", type=int, default=20)
@@ -124,9 +150,15 @@ def main(argv: list[str] | None = None) -> int:
             push_builder(builder, server.url)
             print(f"pushed {len(refs)} manifests, {tags} tags, {args.repositories} repositories "
                   f"in {time.perf_counter() - t:.1f} s (not measured)")
-            plain, cold, warm = [], [], []
+            plain, cold, warm, process_cold, process_warm = [], [], [], [], []
             cold_requests = warm_requests = 0
             for round_no in range(args.rounds):
+                home = Path(tmp) / f"home-{round_no}"
+                elapsed, cold_out = whole_process(server.url, home)
+                process_cold.append(elapsed)
+                elapsed, warm_out = whole_process(server.url, home)
+                process_warm.append(elapsed)
+                assert warm_out == cold_out, "the warm load's output differs from the cold one's"
                 plain.append(plain_loop(server.url, refs))
                 cache_root = Path(tmp) / f"cache-{round_no}"
                 elapsed, count, cold_requests = timed_load(server.url, cache_root, args.concurrency)
@@ -142,13 +174,18 @@ def main(argv: list[str] | None = None) -> int:
     rate = {name: n / statistics.median(times) for name, times in (("plain", plain), ("cold", cold), ("warm", warm))}
     cold_ratio = rate["cold"] / rate["plain"]
     warm_ratio = rate["warm"] / rate["cold"]
+    process_ratio = statistics.median(process_cold) / statistics.median(process_warm)
     print(f"{'':24}{'manifests/s':>12}{'median s':>10}{'requests':>10}")
     print(f"{'plain httpx loop':24}{rate['plain']:12.0f}{statistics.median(plain):10.3f}{n:10d}")
     print(f"{'cold load':24}{rate['cold']:12.0f}{statistics.median(cold):10.3f}{cold_requests:10d}")
     print(f"{'warm load':24}{rate['warm']:12.0f}{statistics.median(warm):10.3f}{warm_requests:10d}")
-    cold_ok, warm_ok = cold_ratio >= COLD_TARGET, warm_ratio >= WARM_TARGET
+    print(f"{'ocitree ls --json, cold':24}{n / statistics.median(process_cold):12.0f}{statistics.median(process_cold):10.3f}")
+    print(f"{'ocitree ls --json, warm':24}{n / statistics.median(process_warm):12.0f}{statistics.median(process_warm):10.3f}")
+    cold_ok, warm_ok = cold_ratio >= COLD_TARGET, process_ratio >= WHOLE_PROCESS_TARGET
     print(f"cold / plain = {cold_ratio:.2f} (target >= {COLD_TARGET}) {'ok' if cold_ok else 'MISSED'}")
-    print(f"warm / cold  = {warm_ratio:.1f} (target >= {WARM_TARGET}) {'ok' if warm_ok else 'MISSED'}")
+    print(f"warm / cold in process = {warm_ratio:.1f} (reported)")
+    print(f"whole process cold / warm = {process_ratio:.2f} (target >= {WHOLE_PROCESS_TARGET}; outputs identical) "
+          f"{'ok' if warm_ok else 'MISSED'}")
     print("(requests: manifest GETs by tag or digest; load also sends /v2/, the catalog, a referrers "
           "probe and one tags/list per repository)")
 
@@ -161,11 +198,13 @@ def main(argv: list[str] | None = None) -> int:
         "args": vars(args),
         "manifests": n,
         "tags": tags,
-        "seconds": {"plain": plain, "cold": cold, "warm": warm},
+        "seconds": {"plain": plain, "cold": cold, "warm": warm,
+                    "process_cold": process_cold, "process_warm": process_warm},
         "manifests_per_second": rate,
         "requests": {"cold": cold_requests, "warm": warm_requests},
         "cold_over_plain": cold_ratio,
         "warm_over_cold": warm_ratio,
+        "process_cold_over_warm": process_ratio,
         "targets_met": cold_ok and warm_ok,
     }
     out = RESULTS_DIR / f"registry_bench-{stamp}.json"

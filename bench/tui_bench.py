@@ -15,6 +15,8 @@ Each case runs in a fresh subprocess (its peak memory is its own), in an 80x24 h
                   over a 500-row group of indexes, over an expanded index), expanding a
                   repository (each of them), a group of 500 indexes and an index of 10
                   children, and collapsing a repository.
+                  Filter: typing `f`, a filter, then Enter (timed) and Esc (timed) for each of
+                  FILTERS; sort: `o` pressed nine times (three rounds of name, created, size).
   memory          peak resident set size of the process (ru_maxrss), and the part of it
                   added after the imports and the registry were in place.
 
@@ -42,6 +44,8 @@ import time
 from pathlib import Path
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+# Filters timed: a platform, a kind, a marker, a digest prefix, a tag fragment, two words.
+FILTERS = ["arm64", "sbom", "shared", "0a1b", "v1", "signature shared"]
 FIRST_SCREEN_TARGET_S = 2.0
 KEY_TARGET_MS = 50.0
 MEMORY_TARGET_MB = 500.0
@@ -162,6 +166,19 @@ def run_case(artifacts: int, repositories: int, store_kind: str, presses: int) -
                     await measure("move: inside an index", ["down"] * 12)
             total_lines = tree.last_line + 1
             await pilot.pause()
+            # Filter and sort: the key that applies them (Enter in the filter bar, `o`) to the
+            # repaint. Each filter is typed first (not timed), then Enter is timed; Esc clears.
+            for words in FILTERS:
+                await pilot.press("f")
+                await pilot.press(*words)
+                await app.workers.wait_for_complete()
+                await measure("filter: Enter", ["enter"])
+                await app.workers.wait_for_complete()
+                await measure("filter: Esc clears", ["escape"])
+                await app.workers.wait_for_complete()
+            for _ in range(3):
+                await measure("sort: o", ["o"] * 3)  # name -> created -> size -> name
+                await app.workers.wait_for_complete()
             return {"first_screen_s": first_screen, "timings": timings, "tree_lines": total_lines}
 
     import tui.app as tui_app

@@ -23,8 +23,18 @@ def is_index(media_type: str) -> bool:
     return media_type in INDEX_TYPES
 
 
-def accessory_kind(artifact_type: str | None, config_media_type: str | None, tag_suffix: str | None = None) -> str:
-    """signature, sbom, attestation or accessory, from whatever hints an artifact carries."""
+def accessory_kind(artifact_type: str | None, config_media_type: str | None, tag_suffix: str | None = None,
+                   layer_media_types: tuple[str, ...] = ()) -> str:
+    """signature, sbom, attestation or accessory, from whatever hints an artifact carries. The
+    layers' media types count only when the artifact type and config say nothing: ORAS before
+    1.0 attached an SBOM with no artifactType, an unknown config type and an SPDX or CycloneDX layer."""
+    kind = _kind_from_hints(artifact_type, config_media_type, tag_suffix)
+    if kind == "accessory" and layer_media_types:
+        return _kind_from_hints(" ".join(layer_media_types), None, None)
+    return kind
+
+
+def _kind_from_hints(artifact_type: str | None, config_media_type: str | None, tag_suffix: str | None) -> str:
     hints = " ".join(x for x in (artifact_type, config_media_type) if x).lower()
     if tag_suffix == "sig" or ".sig." in hints or "signature" in hints or "sigstore" in hints or COSIGN_SIMPLESIGNING in hints:
         return "signature"

@@ -22,6 +22,10 @@ _COSIGN_TAG = re.compile(r"^(sha256|sha512)-([a-f0-9]{64}|[a-f0-9]{128})\.(sig|a
 # OCI 1.1 referrers fallback: an index tagged sha256-<hex> lists the subject's referrers.
 _FALLBACK_TAG = re.compile(r"^(sha256|sha512)-([a-f0-9]{64}|[a-f0-9]{128})$")
 
+# What is odd about an artifact the top level does not lead to (Repository.detached).
+ORPHANED = "orphaned accessory"
+CYCLE = "accessory cycle"
+
 
 def is_fallback_tag(tag: str) -> bool:
     """`sha256-<hex>`: the tag of an OCI 1.1 fallback referrers index."""
@@ -125,7 +129,8 @@ class Repository:
                 blob_users[blob] = blob_users.get(blob, 0) + 1
             if artifact.subject:
                 self._add_accessory(artifact.subject, artifact.digest)
-                self.accessory_kinds[artifact.digest] = mt.accessory_kind(artifact.artifact_type, artifact.config_media_type)
+                self.accessory_kinds[artifact.digest] = mt.accessory_kind(
+                    artifact.artifact_type, artifact.config_media_type, layer_media_types=tuple(b.media_type for b in artifact.blobs if b.media_type))
         for tag, digest in self.tags.items():
             match = _COSIGN_TAG.match(tag)
             if match:
@@ -198,6 +203,49 @@ class Repository:
         items.sort(key=lambda a: (not a.tags, a.tags[0] if a.tags else a.digest))
         return items
 
+    def detached(self, top: list[Artifact] | None = None) -> list[tuple[Artifact, str]]:
+        """Artifacts that the top level does not lead to (through children and accessories), each
+        with what is odd about it: ORPHANED, an accessory whose subject is gone (a signature left
+        after another tool deleted its image), or CYCLE, accessories whose subjects are each other
+        (cosign tags naming each other). Views list them under the repository, so that every
+        artifact the source holds is shown. One per group: the rest hang under it."""
+        if not self.subjects:
+            return []  # without accessories, every artifact is top level or under an index
+        reached: set[str] = set()
+        artifacts = self.artifacts
+
+        def reach(digest: str) -> None:
+            stack = [digest]
+            while stack:
+                d = stack.pop()
+                if d in reached:
+                    continue
+                reached.add(d)
+                stack.extend(c.digest for c in artifacts[d].children if c.digest in artifacts)
+                stack.extend(a for a in self.accessories.get(d, ()) if a in artifacts)
+
+        for artifact in self.top_level() if top is None else top:
+            reach(artifact.digest)
+        if len(reached) == len(artifacts):
+            return []
+        out: list[tuple[Artifact, str]] = []
+        rest = sorted((a for d, a in artifacts.items() if d not in reached),
+                      key=lambda a: (not a.tags, a.tags[0] if a.tags else a.digest))
+        for artifact in rest:  # orphans first: each leads to what hangs under it
+            if artifact.digest not in reached and artifact.digest not in self.parents \
+                    and not any(s in artifacts for s in self.subjects.get(artifact.digest, ())):
+                out.append((artifact, ORPHANED))
+                reach(artifact.digest)
+        for artifact in sorted(rest, key=lambda a: a.digest in self.parents):  # an index before what it lists
+            if artifact.digest not in reached:
+                out.append((artifact, CYCLE))
+                reach(artifact.digest)
+        return out
+
+    def missing_subjects(self, digest: str) -> list[str]:
+        """The subjects an accessory names that this repository does not hold."""
+        return [s for s in self.subjects.get(digest, ()) if s not in self.artifacts]
+
 
 def used_digests(repo: Repository) -> set[str]:
     """Every digest the repository's artifacts use: as a manifest, an index entry, a config or a layer."""
@@ -260,6 +308,8 @@ class Registry:
             names = sorted(self.repositories)
             hint = f" (repositories: {', '.join(names[:5])}{', ...' if len(names) > 5 else ''})" if names else ""
             raise UnknownReferenceError(f"no repository {ref.repository!r} in {self.source}{hint}")
+        if ref.digest and ref.is_prefix:
+            return repo.artifacts[_by_prefix(repo, ref.digest)]
         if ref.digest:
             artifact = repo.artifacts.get(ref.digest)
             if artifact is None:
@@ -271,3 +321,20 @@ class Registry:
             hint = f" (tags: {', '.join(tags[:8])}{', ...' if len(tags) > 8 else ''})" if tags else " (it has no tags)"
             raise UnknownReferenceError(f"no tag {ref.tag!r} in repository {ref.repository}{hint}")
         return repo.artifacts[digest]
+
+
+AMBIGUOUS_SHOWN = 5  # candidates an ambiguous-prefix message names
+
+
+def _by_prefix(repo: Repository, prefix: str) -> str:
+    """The one digest in `repo` starting with `prefix`; a clear error for none or several."""
+    found = [d for d in repo.artifacts if d.startswith(prefix)]
+    if not found:
+        raise UnknownReferenceError(f"no manifest whose digest starts with {prefix} in repository {repo.name}")
+    if len(found) > 1:
+        found.sort()
+        shown = ", ".join(found[:AMBIGUOUS_SHOWN]) + (f" and {len(found) - AMBIGUOUS_SHOWN} more" if len(found) > AMBIGUOUS_SHOWN else "")
+        raise UnknownReferenceError(
+            f"digest prefix {prefix} is ambiguous in repository {repo.name}: it starts {len(found)} digests ({shown}); give more hex digits"
+        )
+    return found[0]

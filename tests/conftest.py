@@ -41,3 +41,20 @@ def make_source(request, tmp_path):
 
     make.kind = request.param
     return make
+
+
+@pytest.fixture(autouse=True)
+def recorded_notifications(monkeypatch):
+    """Keep every toast's message on `app.notified`: toasts expire after seconds, and tests
+    on a loaded machine take longer than that between the toast and the assertion."""
+    try:
+        from tui.app import OcitreeApp
+    except ImportError:  # the TUI's dependencies are not installed: nothing to record
+        return
+    notify = OcitreeApp.notify
+
+    def recording(self, message, *args, **kwargs):
+        self.__dict__.setdefault("notified", []).append(message)
+        return notify(self, message, *args, **kwargs)
+
+    monkeypatch.setattr(OcitreeApp, "notify", recording)

@@ -133,7 +133,7 @@ def test_malformed_sample_file(case, command, tmp_path, capsys):
         (f"{REPO}@sha256:{'a' * 64}", f"no manifest sha256:{'a' * 64} in repository team/app"),
         ("app", "names no tag or digest: write REPOSITORY:TAG or REPOSITORY@sha256:<hex>"),
         ("Team/App:v1", "invalid repository in reference 'Team/App'"),
-        (f"{REPO}@sha256:123", "invalid digest in reference 'sha256:123'"),
+        (f"{REPO}@sha256:123", "digest 'sha256:123' in reference 'team/app@sha256:123' is too short: give at least 8 hex digits"),
         (f"{REPO}@latest", "invalid digest in reference 'latest'"),
         (f"{REPO}:-bad", "invalid tag in reference '-bad'"),
         (f"{REPO}:", "invalid tag in reference ''"),

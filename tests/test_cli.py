@@ -236,3 +236,62 @@ def test_a_failed_write_is_reported_without_an_empty_artifact(tmp_path, capsys, 
     assert "INCOMPLETE" in out and "not deleted  team/app@sha256:" in out
     failed = next(line for line in out.splitlines() if line.lstrip().startswith("failed"))
     assert "No space left on device" in failed and "@" not in failed
+
+
+def test_plan_takes_the_short_digest_the_screens_show(tmp_path, capsys):
+    path = _demo(tmp_path)
+    doc = json.loads(path.read_text())
+    slim = next(a for a in doc["repositories"]["platform/base-images"] if "v2.4-slim" in a.get("tags", []))
+    assert main(["plan", str(path), f"platform/base-images@{slim['digest'][:19]}", "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["targets"][0]["digest"] == slim["digest"]
+
+
+def test_an_ambiguous_digest_prefix_lists_the_candidates(tmp_path, capsys):
+    a, b = "sha256:" + "ab12cd34" + "0" * 56, "sha256:" + "ab12cd34" + "1" * 56
+    doc = {"repositories": {"team/app": [{"digest": a, "size": 10, "tags": ["one"]}, {"digest": b, "size": 10}]}}
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(doc))
+    assert main(["plan", str(path), "team/app@sha256:ab12cd34"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "ambiguous" in err and a in err and b in err
+    assert main(["plan", str(path), "team/app@sha256:ab12cd340", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["targets"][0]["digest"] == a
+
+
+def test_version_and_unknown_commands(tmp_path, capsys, monkeypatch):
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.strip() == f"ocitree {version('ocitree')}"
+    monkeypatch.chdir(tmp_path)
+    assert main(["frobnicate"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "unknown command 'frobnicate'" in err and "ls, plan, delete, demo, web" in err
+    assert "no such file" not in err
+
+
+def test_ls_counts_platforms_and_labels_both_sizes(tmp_path, capsys):
+    from core.sizes import total_size
+    from core.stores.sample import SampleStore
+    from tui.plan_text import human_bytes
+
+    path = _demo(tmp_path)
+    assert main(["ls", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    line = lambda start: next(l for l in lines if start in l)  # noqa: E731
+    assert "[1 platform]" in line("2026.10 ") and "[2 entries]" in line("2026.11 ")
+    repo = SampleStore(path).load().repositories["harbor/docs-example"]
+    index = repo.tags["multiarch"]
+    children = [repo.artifacts[c.digest] for c in repo.artifacts[index].children]
+    blobs = {b.digest: b.size for c in children for b in c.blobs}
+    expected = repo.artifacts[index].size + sum(c.size for c in children) + sum(blobs.values())
+    assert total_size(repo, index) == expected
+    assert f"manifest 682 B, total {human_bytes(expected)}" in line("multiarch ")
+    assert main(["ls", str(path), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    top = next(r for r in doc["repositories"] if r["name"] == "harbor/docs-example")["artifacts"][0]
+    assert (top["size"], top["total_size"]) == (682, expected)

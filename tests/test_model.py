@@ -146,3 +146,29 @@ def test_names_with_a_trailing_newline_are_invalid():
     assert not is_tag("v1\n") and is_tag("v1")
     assert not is_repository_name("team/app\n") and is_repository_name("team/app")
     assert not is_digest("sha256:" + "a" * 64 + "\n") and is_digest("sha256:" + "a" * 64)
+
+
+def test_a_unique_digest_prefix_of_8_or_more_hex_resolves_within_its_repository():
+    near = f"sha256:{1:012x}{'f' * 52}"  # shares its first 12 hex digits with digest(1)
+    repo = Repository(R, [image(1, ["t1"]), Artifact(R, near, mt.OCI_MANIFEST, 500, tags=["near"]), image(0x22)])
+    other = Repository("team/other", [Artifact("team/other", f"sha256:{0x22:012x}{'a' * 52}", mt.OCI_MANIFEST, 500)])
+    registry = Registry("src.json", [repo, other])
+    assert registry.resolve(parse_reference(f"{R}@sha256:{0x22:012x}")).digest == digest(0x22)
+    assert registry.resolve(parse_reference(f"{R}@sha256:{1:012x}e")).tags == ["t1"]
+    # The other repository's artifact with the same prefix does not make it ambiguous.
+    assert registry.resolve(parse_reference(f"team/other@sha256:{0x22:012x}")).repository == "team/other"
+    with pytest.raises(UnknownReferenceError) as caught:
+        registry.resolve(parse_reference(f"{R}@sha256:{1:012x}"))
+    message = str(caught.value)
+    assert message.count("\n") == 0 and "ambiguous" in message
+    assert digest(1) in message and near in message
+    with pytest.raises(UnknownReferenceError, match=r"no manifest whose digest starts with sha256:0123456789ab in repository team/app"):
+        registry.resolve(parse_reference(f"{R}@sha256:0123456789ab"))
+
+
+@pytest.mark.parametrize("text", [f"{R}@sha256:abc1234", f"{R}@sha256:ABCDEF0123", f"{R}@sha256:xyz12345678", f"{R}@sha256:"])
+def test_a_digest_prefix_needs_8_lowercase_hex(text):
+    from core.errors import BadInputError
+
+    with pytest.raises(BadInputError, match="at least 8"):
+        parse_reference(text)

@@ -125,20 +125,22 @@ def test_a_stale_plan_is_refused_before_anything_is_deleted(registry, store_fact
         assert present(registry.url, "team/app", m.digest)
 
 
-def test_a_cached_child_deleted_behind_our_back_makes_the_plan_stale(registry, store_factory):
-    """The first load trusts the cache; the re-read before deleting checks it with HEAD."""
+def test_a_cached_child_deleted_behind_our_back_is_missing_in_the_plan_and_the_delete_works(registry, store_factory):
+    """The cache knows content, not presence: the plan's own load asks the registry (HEAD), so
+    the plan already shows the child missing and the re-check before deleting agrees with it."""
     builder = RegistryBuilder()
     images = [builder.image("team/app", arch=a) for a in ("amd64", "arm64")]
-    builder.index("team/app", images, ["latest"])
+    index = builder.index("team/app", images, ["latest"])
     push_builder(builder, registry.url)
     store_factory(registry.url).load()  # fills the cache
     assert httpx.delete(f"{registry.url}/v2/team/app/manifests/{images[1].digest}").status_code == 202
     store = store_factory(registry.url)
-    plan = plan_for(store, "team/app:latest")  # from the cache: arm64 still looks present
+    plan = plan_for(store, "team/app:latest")
+    assert [m.digest for m in plan.missing] == [images[1].digest]
 
-    with pytest.raises(StalePlanError) as caught:
-        execute_plan(plan, store)
-    assert [m.digest for m in caught.value.new_plan.missing] == [images[1].digest]
+    result = execute_plan(plan, store)
+    assert result.completed
+    assert {d.digest for d in result.deleted} == {index.digest, images[0].digest}
 
 
 def test_a_404_on_delete_is_success(registry, store_factory):

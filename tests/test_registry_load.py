@@ -234,11 +234,14 @@ def test_a_second_load_fetches_only_tags_and_new_digests(registry_proxy):
         store.close()
 
     assert by_digest_cold == 4  # the four children; the index came by tag
-    assert registry_proxy.count("GET", "/manifests/sha256:") == 0  # children from the cache
+    assert registry_proxy.count("GET", "/manifests/sha256:") == 0  # children's bytes from the cache
     assert registry_proxy.count("GET", "/manifests/") == 2  # latest and extra, by tag
     # latest was asked for with If-None-Match: the registry answered "unchanged" without a body.
     assert sorted((p.rsplit("/", 1)[1], status) for m, p, status in registry_proxy.answers
-                  if "/manifests/" in p) == [("extra", 200), ("latest", 304)]
+                  if "/manifests/" in p and m == "GET") == [("extra", 200), ("latest", 304)]
+    # The cache knows content, not presence: each cached child was asked about (HEAD), once.
+    assert sorted(p.rsplit("/", 1)[1] for m, p, status in registry_proxy.answers
+                  if "/manifests/" in p and m == "HEAD") == sorted(i.digest for i in images)
     assert set(again.repositories["team/app"].artifacts) == set(first.repositories["team/app"].artifacts) | {newer.digest}
 
 

@@ -29,7 +29,8 @@ def cursor_key(app: OcitreeApp):
 
 
 def notifications(app: OcitreeApp) -> list[str]:
-    return [n.message for n in app._notifications]
+    """Every toast the app showed, expired or not (a toast lasts seconds; a busy machine is slow)."""
+    return [str(m) for m in getattr(app, "notified", [])]
 
 
 def row_of(app: OcitreeApp, key) -> str:
@@ -224,20 +225,32 @@ async def test_filter_jump_expands_the_path_to_a_nested_child(tmp_path):
         assert node.parent.is_expanded and node.parent.parent.is_expanded
 
 
-async def test_read_only_never_deletes(tmp_path):
+async def test_read_only_never_deletes_and_d_previews_the_whole_plan(tmp_path):
     app, path = demo_app(tmp_path, read_only=True)
     before = path.read_bytes()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         text = screen_text(app)
         assert "READ-ONLY" in text.splitlines()[0]
-        assert "Delete" not in text.splitlines()[-1]  # the footer lists only keys that work
+        footer = text.splitlines()[-1]
+        assert "Delete" not in footer and "d Preview" in footer  # the footer lists only keys that work
         await go_to(pilot, "v2.4")
-        assert "deletes 10" in screen_text(app)  # the preview still says what it would do
-        await press(pilot, "d")
-        await press(pilot, "delete")
-        assert len(app.screen_stack) == 1
+        assert "deletes 10" in screen_text(app)  # the row's preview still says what it would do
+        for key in ("d", "delete"):
+            await press(pilot, key)
+            assert isinstance(app.screen, ConfirmDeleteScreen) and app.screen.read_only
+            text = screen_text(app)
+            assert "Read-only preview: deleting would take 10 artifacts" in text
+            assert "Will stay (1)" in app.screen.query_one("#dialog-body").plain  # the whole plan
+            assert "Delete 10 artifacts" not in text  # no Delete button
+            assert text.splitlines()[-1].split() == ["n", "Close"]  # no y
+            await press(pilot, "y")  # does nothing
+            assert isinstance(app.screen, ConfirmDeleteScreen)
+            await press(pilot, "escape")
+            assert len(app.screen_stack) == 1
         await press(pilot, "space", "d")
+        assert isinstance(app.screen, ConfirmDeleteScreen) and app.screen.read_only
+        await press(pilot, "enter")  # Close has the focus
         assert len(app.screen_stack) == 1
     assert path.read_bytes() == before
 
@@ -546,7 +559,8 @@ async def test_the_footer_under_a_dialog_lists_the_dialogs_keys(tmp_path):
         await press(pilot, "escape", "question_mark")
         assert screen_text(app).splitlines()[-1].split() == ["esc", "Close"]
         await press(pilot, "escape")
-        assert "/ Filter" in screen_text(app).splitlines()[-1]
+        footer = screen_text(app).splitlines()[-1]
+        assert "/ Find" in footer and "f Filter" in footer and "? Help" in footer and "q Quit" in footer
 
 
 async def test_an_accessory_listed_by_a_fallback_referrers_index_is_deleted_and_the_index_rewritten(tmp_path):

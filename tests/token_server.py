@@ -201,9 +201,10 @@ class TokenRegistry(RegistryServer):
     The same server as tests/registry_server.py's (log to a file, start and stop), with
     the config's `auth:` section naming the token server instead of an htpasswd file."""
 
-    def __init__(self, tokens: TokenServer, root: Path):
-        super().__init__(binary="", root=root)
+    def __init__(self, tokens: TokenServer, root: Path, realm: str | None = None, tls: bool = False):
+        super().__init__(binary="", root=root, tls=tls)
         self.tokens = tokens
+        self.realm = realm  # the token server's URL as the registry names it (default: tokens.realm)
 
     def start(self, binary: str | None = None, timeout: float = 10.0) -> TokenRegistry:
         if binary:
@@ -216,7 +217,7 @@ class TokenRegistry(RegistryServer):
         return [
             "auth:",
             "  token:",
-            f"    realm: {self.tokens.realm}",
+            f"    realm: {self.realm or self.tokens.realm}",
             f"    service: {SERVICE}",
             f"    issuer: {ISSUER}",
             f"    rootcertbundle: {bundle}",

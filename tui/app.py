@@ -16,7 +16,6 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.events import Key
 from textual.screen import Screen
 from textual.widgets import Footer, Input, ProgressBar, Static, Tree
 
@@ -35,9 +34,11 @@ from .screens.error import QUIT, RETRY, ErrorScreen, result_text
 from .screens.help import HelpScreen, KeySection
 from .screens.progress import DeletingScreen
 from .screens.refusal import JUMP, RefusalScreen
+from .screens.quit import QuitDuringDeletionScreen
 from .widgets.details import DetailsPane, details_text, repository_summary
-from .widgets.entries import root_items
-from .widgets.registry_tree import RegistryTree
+from .widgets.entries import Entry, items_below, root_items
+from .widgets.filtering import FilterResult, SearchWords, apply_filter
+from .widgets.registry_tree import ORDERS, RegistryTree
 from .widgets.search import Match, SearchBar, find_matches
 from .widgets.source_header import HeaderState, SourceHeader
 
@@ -47,6 +48,10 @@ ArtifactKey = tuple[str, str]
 # so holding a key down over a huge index never stalls the cursor.
 PREVIEW_INLINE_LIMIT = 2000
 PROGRESS_INTERVAL = 0.1  # seconds between progress repaints (loading, deleting)
+FILTER_OPEN_REPOSITORIES = 20  # a filter opens the repositories it leaves when there are this few
+FILTER_OPEN_MATCHES = 50  # and the path to every match when there are this few
+FIND_PLACEHOLDER = "find a repository, tag or digest prefix; Enter jumps, n/N next/previous, Esc clears"
+FILTER_PLACEHOLDER = "filter: repository, tag, digest, platform, kind, shared/untagged/orphaned; Enter applies"
 
 KEY_NAMES = {
     "slash": "/",
@@ -56,6 +61,7 @@ KEY_NAMES = {
     "escape": "Esc",
     "enter": "Enter",
     "ctrl+p": "ctrl+p",
+    "ctrl+c": "ctrl+c",
 }
 
 
@@ -63,20 +69,32 @@ class OcitreeApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "ocitree"
     ENABLE_COMMAND_PALETTE = True
+    NOTIFICATION_TIMEOUT = 3  # a toast sits over the details pane's last lines: not for long
+    # Under 80 columns the details pane goes below the tree instead of beside it.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-wide")]
 
     BINDINGS = [
         Binding("d", "delete", "Delete", tooltip="Delete the artifact under the cursor, or the marked ones", id="delete"),
         Binding("delete", "delete", "Delete", tooltip="Delete the artifact under the cursor, or the marked ones", show=False, id="delete.key"),
-        Binding("slash", "search", "Filter", tooltip="Find a repository, tag or digest", id="search"),
-        Binding("n", "next_match", "Next", tooltip="Next match of the filter", id="search.next"),
-        Binding("N", "previous_match", "Prev", tooltip="Previous match of the filter", show=False, id="search.previous"),
-        Binding("escape", "clear_search", "Clear", tooltip="Clear the filter", show=False, id="search.clear"),
-        Binding("p", "jump_next_parent", "Parent", tooltip="Go to the next parent (or subject)", id="parent"),
+        # Read-only: the same keys show the plan, with no way to run it.
+        Binding("d", "preview", "Preview", tooltip="Read-only: show what deleting would do", id="preview"),
+        Binding("delete", "preview", "Preview", tooltip="Read-only: show what deleting would do", show=False, id="preview.key"),
+        Binding("slash", "search", "Find", tooltip="Find a repository, tag or digest prefix (jumps; hides nothing)", id="search"),
+        Binding("n", "next_match", "Next", tooltip="Next match of the find", id="search.next"),
+        Binding("N", "previous_match", "Prev", tooltip="Previous match of the find", show=False, id="search.previous"),
+        Binding("f", "filter", "Filter", tooltip="Show only what matches: repository, tag, digest prefix, platform, kind, marker", id="filter"),
+        Binding("escape", "clear_search", "Clear", tooltip="Clear the find, then the filter", show=False, id="search.clear"),
+        Binding("o", "sort", "Sort", show=False, tooltip="Sort each repository's top level: by name, created date, size", id="sort"),
+        Binding("c", "copy", "Copy", show=False, tooltip="Copy the full reference (repository@sha256:...) under the cursor", id="copy"),
+        Binding("p", "jump_next_parent", "Parent", show=False, tooltip="Go to the next parent (or subject)", id="parent"),
         *[Binding(str(i), f"jump({i})", f"Parent {i}", show=False, id=f"parent.{i}") for i in range(1, 10)],
         Binding("u", "unmark_all", "Unmark all", tooltip="Unmark every marked artifact", show=False, id="unmark"),
         Binding("r", "reload", "Reload", tooltip="Load the registry again from the source", id="reload"),
         Binding("question_mark", "help", "Help", tooltip="This list of keys", id="help"),
         Binding("q", "quit", "Quit", tooltip="Quit", id="quit"),
+        # Over dialogs too; copies selected text instead when there is some.
+        Binding("ctrl+c", "interrupt", "Quit", tooltip="Quit (asks first during a deletion); with text selected, copy it",
+                show=False, priority=True, system=True, id="interrupt"),
     ]
 
     def __init__(
@@ -103,7 +121,12 @@ class OcitreeApp(App[int]):
         self._cycle: tuple[list[ArtifactKey], int] | None = None
         self._preview_cache: dict[ArtifactKey, Text] = {}
         self._rules: tuple = ()
-        self._restore: ArtifactKey | None = None
+        self._restore: tuple[str, str | None] | None = None
+        self._restore_expanded: list[str] = []
+        self.filter_text = ""
+        self._bar_mode = "find"
+        self._words = SearchWords()
+        self._stop_requested = False
         self.theme = "ansi-dark"
 
     # -- layout -------------------------------------------------------------------------------
@@ -130,7 +153,7 @@ class OcitreeApp(App[int]):
         with Horizontal(id="main"):
             yield RegistryTree(id="tree")
             yield DetailsPane(id="details")
-        yield SearchBar(placeholder="repository, tag or digest prefix; Enter jumps, Esc clears", id="search")
+        yield SearchBar(placeholder=FIND_PLACEHOLDER, id="search")
         yield Static(id="status")
         yield Footer(compact=True)
 
@@ -142,10 +165,20 @@ class OcitreeApp(App[int]):
         self._update_header()
         self.load()
 
+    def on_resize(self, event) -> None:
+        # Under 80 columns the footer needs the palette's room for q Quit (ctrl+p still works).
+        footer = self.screen_stack[0].query(Footer)
+        for f in footer:
+            f.show_command_palette = event.size.width >= 80
+
     def _update_header(self) -> None:
         marked = len(self.tree.marked) if self.is_mounted else 0
+        tree_filter = self.tree.filter if self.is_mounted else None
         self.query_one("#header", SourceHeader).update(
-            registry=self.registry, read_only=self.read_only, marked=marked, loading=self.loading
+            registry=self.registry, read_only=self.read_only, marked=marked, loading=self.loading,
+            order=self.tree.order if self.is_mounted else "name",
+            filter_text=self.filter_text if tree_filter is not None else "",
+            filter_counts=(tree_filter.count, tree_filter.total) if tree_filter is not None else None,
         )
 
     # -- loading --------------------------------------------------------------------------------
@@ -154,8 +187,8 @@ class OcitreeApp(App[int]):
         if self.loading or self.deleting:
             return
         self.loading = True
-        entry = self.tree.cursor_entry if self.registry is not None else None
-        self._restore = entry.key if entry is not None else None
+        self._restore = self._cursor_place() if self.registry is not None else None
+        self._restore_expanded = self.tree.expanded_repositories() if self.registry is not None else []
         self.query_one("#loading").display = True
         self.query_one("#main").display = False
         self.query_one("#loading-progress", ProgressBar).update(total=None, progress=0)
@@ -222,21 +255,31 @@ class OcitreeApp(App[int]):
         self.query_one("#loading").display = False
         self.query_one("#main").display = True
         tree = self.tree
+        if self.filter_text:  # a filter stays on across reloads, matched against what is there now
+            tree.filter = apply_filter(registry, self.filter_text, self._words, self._rules)
         tree.set_registry(registry, self.protect)
         tree.focus()
         if self._restore is not None:
-            tree.reveal(self._restore)
+            # The same artifact, or its repository when it is gone.
+            tree.rebuild(self._restore_expanded, self._restore)
         self._update_header()
         self._show_details()
         if not self.query_text:  # drop a "reload failed" line; keep a filter's match line
             self._set_status(None)
         self.refresh_bindings()
+        self._warm_filter(registry)
+
+    @work(thread=True, exclusive=True, group="warm", exit_on_error=False)
+    def _warm_filter(self, registry: Registry) -> None:
+        """Work out the words `f` matches while nobody is typing (a second at 100,000 artifacts)."""
+        for repo in list(registry.repositories.values()):
+            self._words.of(repo, self._rules)
 
     def _after_error(self, choice: str | None, exit_code: int = 1) -> None:
         if choice == QUIT:
             self.exit(return_code=exit_code if self.registry is None else 0)
         elif choice == RETRY:
-            self.load()
+            self.action_reload()
 
     # -- the details pane -------------------------------------------------------------------------
 
@@ -268,8 +311,9 @@ class OcitreeApp(App[int]):
                 else:
                     preview = self._preview(key)
         self.jump_targets = []
-        content = details_text(self.registry, entry, preview, self._rules, self.jump_targets)
-        self.query_one("#details", DetailsPane).show(content)
+        content = details_text(self.registry, entry, preview, self._rules, self.jump_targets, self.tree._sizes)
+        digest = entry.digest if entry is not None and entry.kind == "artifact" else None
+        self.query_one("#details", DetailsPane).show(content, digest)
         self.refresh_bindings()
 
     def _preview(self, key: ArtifactKey) -> Text:
@@ -289,6 +333,11 @@ class OcitreeApp(App[int]):
         if entry is not None and entry.key == key:
             self._show_details()
 
+    @on(RegistryTree.Expanded)
+    def _expanded_all(self, event: RegistryTree.Expanded) -> None:
+        if not event.complete:
+            self.notify(f"{literal(event.repository)} is large: opened {event.rows:,} rows; Enter opens the rest one by one.", markup=False)
+
     # -- marking ---------------------------------------------------------------------------------
 
     @on(RegistryTree.MarkRequested)
@@ -302,7 +351,7 @@ class OcitreeApp(App[int]):
         self._update_header()
         self.refresh_bindings()
         if marked and self.read_only:
-            self.notify("Read-only: marks show what a deletion would take, but d does nothing.", severity="warning")
+            self.notify("Read-only: marks show what a deletion would take; d previews the plan.", severity="warning")
 
     def action_unmark_all(self) -> None:
         self.tree.clear_marks()
@@ -319,7 +368,7 @@ class OcitreeApp(App[int]):
 
     def action_delete(self) -> None:
         if self.read_only:
-            self._say_read_only()
+            self.action_preview()
             return
         if self.registry is None or self.deleting:
             return
@@ -333,8 +382,19 @@ class OcitreeApp(App[int]):
         else:
             self.push_screen(RefusalScreen(plan, self.registry), callback=lambda choice: self._refusal_closed(plan, choice))
 
-    def _say_read_only(self) -> None:
-        self.notify("Read-only: deleting is off (started with --read-only, or the source cannot delete).", severity="warning")
+    def action_preview(self) -> None:
+        """Read-only: the whole plan, as the confirmation shows it, with nothing to run it."""
+        if self.registry is None:
+            return
+        keys = self._targets()
+        if not keys:
+            self.notify("Nothing to preview here: move to an artifact, or mark some with space.", severity="warning")
+            return
+        plan = plan_deletion(self.registry, [_target(k) for k in keys], self.protect)
+        if plan.allowed:
+            self.push_screen(ConfirmDeleteScreen(plan, self.registry, self.store.blob_reclaim, read_only=True))
+        else:
+            self.push_screen(RefusalScreen(plan, self.registry), callback=lambda choice: self._refusal_closed(plan, choice))
 
     def _refusal_closed(self, plan: DeletionPlan, choice: str | None) -> None:
         if choice != JUMP:
@@ -349,6 +409,7 @@ class OcitreeApp(App[int]):
             self.notify("Cancelled: nothing was deleted.")
             return
         self.deleting = True
+        self._stop_requested = False
         self.refresh_bindings()
         screen = DeletingScreen(len(plan.delete), self.store.source)
         self.push_screen(screen)
@@ -362,6 +423,8 @@ class OcitreeApp(App[int]):
             # Each call waits for the UI thread: at every step, a file store's 10,000
             # in-memory deletions would spend most of their time repainting the bar.
             nonlocal last
+            if self._stop_requested:  # ctrl+c, confirmed: the executor stops as at an interrupt
+                raise KeyboardInterrupt
             now = time.monotonic()
             if now - last >= PROGRESS_INTERVAL or done == total:
                 last = now
@@ -374,14 +437,26 @@ class OcitreeApp(App[int]):
             return
         self.call_from_thread(self._executed, plan, result)
 
+    def _close_deletion_screens(self) -> None:
+        while isinstance(self.screen, (QuitDuringDeletionScreen, DeletingScreen)):
+            self.pop_screen()
+
     def _executed(self, plan: DeletionPlan, result: ExecutionResult) -> None:
         self.deleting = False
-        self.pop_screen()
+        self._close_deletion_screens()
+        if self._stop_requested:
+            n, left = len(result.deleted), len(result.not_done)
+            self.exit(return_code=1, message=Text(
+                f"ocitree: stopped by ctrl+c: deleted {n}, not deleted {left}. What remains is consistent; "
+                "open it again and delete the same to finish."))
+            return
         deleted = [(d.repository, d.digest) for d in result.deleted]
         if deleted and self.registry is not None:
             repositories = self.registry.drop_artifacts(deleted)
             self.store.refresh_blob_scope(self.registry)
             self._preview_cache.clear()
+            if self.tree.filter is not None:  # the counts in the header follow what is left
+                self.tree.filter = apply_filter(self.registry, self.filter_text, self._words, self._rules)
             self.tree.apply_deletion(deleted, repositories)
             self._refresh_matches()
         self._update_header()
@@ -406,7 +481,10 @@ class OcitreeApp(App[int]):
 
     def _execution_failed(self, plan: DeletionPlan, exc: Exception) -> None:
         self.deleting = False
-        self.pop_screen()
+        self._close_deletion_screens()
+        if self._stop_requested:
+            self.exit(return_code=1, message=Text(f"ocitree: stopped by ctrl+c before deleting: {literal(str(exc))}"))
+            return
         if isinstance(exc, OcitreeError):  # raised before the first deletion: nothing changed
             body = Text("Nothing was deleted.\n\n", "bold")
             body.append(literal(str(exc)))
@@ -442,31 +520,95 @@ class OcitreeApp(App[int]):
         if len(targets) > 1:
             self.notify(f"Parent {index + 1} of {len(targets)}: p for the next.", timeout=2)
 
-    # -- search -----------------------------------------------------------------------------------
+    # -- find (`/`) and filter (`f`) --------------------------------------------------------------
 
-    def action_search(self) -> None:
+    def _open_bar(self, mode: str) -> None:
         bar = self.query_one("#search", SearchBar)
+        self._bar_mode = mode
+        bar.placeholder = FILTER_PLACEHOLDER if mode == "filter" else FIND_PLACEHOLDER
+        bar.value = self.filter_text if mode == "filter" else self.query_text
         bar.display = True
-        bar.value = self.query_text
         bar.focus()
         self.refresh_bindings()
+
+    def action_search(self) -> None:
+        self._open_bar("find")
+
+    def action_filter(self) -> None:
+        self._open_bar("filter")
 
     @on(Input.Submitted, "#search")
     def _search_submitted(self, event: Input.Submitted) -> None:
         bar = self.query_one("#search", SearchBar)
         bar.display = False
         self.tree.focus()
+        if self._bar_mode == "filter":
+            self.apply_filter_text(event.value.strip())
+            return
         self.query_text = event.value.strip()
         if not self.query_text or self.registry is None:
-            self.action_clear_search()
+            self._clear_find()
             return
-        self.matches = find_matches(self.registry, self.query_text)
+        self.matches = find_matches(self.registry, self.query_text, self.tree.filter)
         self.match_index = -1
         if not self.matches:
             self._set_status(Text(f"no match for {literal(self.query_text)!r}: Esc clears", "bold"))
         else:
             self._go_to_match(0)
         self.refresh_bindings()
+
+    def _cursor_place(self) -> tuple[str, str | None] | None:
+        """Where the cursor is, to put it back after the rows are rebuilt."""
+        entry = self.tree.cursor_entry
+        if entry is None or entry.kind == "root" or not entry.repository:
+            return None
+        return (entry.repository, entry.key[1] if entry.key is not None else None)
+
+    def apply_filter_text(self, text: str) -> None:
+        """Hide every row that neither matches `text` nor leads to a match; "" shows all."""
+        if self.registry is None:
+            return
+        tree = self.tree
+        place = self._cursor_place()
+        expanded = tree.expanded_repositories()
+        self._clear_find()
+        self.filter_text = text
+        if not text:
+            tree.filter = None
+            tree.rebuild(expanded, place)
+        else:
+            result = apply_filter(self.registry, text, self._words, self._rules)
+            tree.filter = result
+            names = sorted(result.repositories)
+            tree.rebuild(names if len(names) <= FILTER_OPEN_REPOSITORIES else [], None)
+            first = self._first_match(result)
+            if first is not None:
+                if result.count <= FILTER_OPEN_MATCHES:
+                    for key in sorted(result.matched_keys(), reverse=True):
+                        tree.find_path(key)
+                tree.reveal(first)
+            elif result.count == 0:
+                self._set_status(Text(f"no artifact matches {literal(text)!r}: Esc clears the filter", "bold"))
+        self._update_header()
+        self._show_details()
+        self.refresh_bindings()
+
+    def _first_match(self, result: FilterResult) -> ArtifactKey | None:
+        """The first matching artifact in the order the tree shows them."""
+        assert self.registry is not None
+        for name in sorted(result.repositories):
+            shown = result.visible.get(name, set())
+            for top in self.tree.top_level(name):
+                if top not in shown:
+                    continue
+                stack = [top]
+                while stack:  # depth first, in the order the rows appear
+                    digest = stack.pop()
+                    if result.matches((name, digest)):
+                        return (name, digest)
+                    below = items_below(self.registry, Entry("artifact", name, digest))
+                    stack.extend(e.digest for e in reversed(below) if e.key is not None and e.digest in shown)
+        return None
 
     def _go_to_match(self, index: int) -> None:
         self.match_index = index % len(self.matches)
@@ -503,6 +645,17 @@ class OcitreeApp(App[int]):
             self._go_to_match(self.match_index - 1)
 
     def action_clear_search(self) -> None:
+        """Esc: the find first (and an open bar), then the filter."""
+        bar = self.query_one("#search", SearchBar)
+        if bar.display and self._bar_mode == "filter":
+            self._clear_find()
+            self.apply_filter_text("")
+        elif bar.display or self.query_text or self.matches:
+            self._clear_find()
+        elif self.tree.filter is not None:
+            self.apply_filter_text("")
+
+    def _clear_find(self) -> None:
         bar = self.query_one("#search", SearchBar)
         was_open = bar.display
         bar.display = False
@@ -515,6 +668,49 @@ class OcitreeApp(App[int]):
             self.tree.focus()
         self.refresh_bindings()
 
+    # -- sort, copy, ctrl+c ------------------------------------------------------------------------
+
+    def action_sort(self) -> None:
+        tree = self.tree
+        tree.order = ORDERS[(ORDERS.index(tree.order) + 1) % len(ORDERS)]
+        tree.rebuild(tree.expanded_repositories(), self._cursor_place())
+        self._update_header()
+        if tree.order == "created":
+            self.notify("Created dates are not available yet: by name meanwhile. o again sorts by size.")
+
+    def action_copy(self) -> None:
+        entry = self.tree.cursor_entry
+        if entry is None or entry.kind == "group":
+            self.notify("Nothing to copy here: move to an artifact or a repository.", severity="warning")
+            return
+        reference = f"{entry.repository}@{entry.digest}" if entry.digest else entry.repository
+        self.copy_to_clipboard(reference)
+        self.notify(f"Copied {literal(reference)}", markup=False)
+
+    def action_interrupt(self) -> None:
+        """ctrl+c: copy selected text if there is some; else quit, asking first while deleting."""
+        focused = self.focused
+        selected = focused.selected_text if isinstance(focused, Input) else None
+        if not selected:
+            selected = self.screen.get_selected_text()
+        if selected:
+            self.copy_to_clipboard(selected)
+            self.screen.clear_selection()
+            self.notify("Copied the selected text.")
+            return
+        if self.deleting:
+            if not self._stop_requested and not isinstance(self.screen, QuitDuringDeletionScreen):
+                self.push_screen(QuitDuringDeletionScreen(), callback=self._quit_during_deletion)
+            return
+        self.exit(return_code=0)
+
+    def _quit_during_deletion(self, stop: bool | None) -> None:
+        if stop and self.deleting:
+            self._stop_requested = True
+            screen = self.screen
+            if isinstance(screen, DeletingScreen):
+                screen.query_one("#delete-step", Static).update("stopping after the artifact being deleted now...")
+
     def _set_status(self, text: Text | None) -> None:
         status = self.query_one("#status", Static)
         status.display = text is not None
@@ -523,7 +719,7 @@ class OcitreeApp(App[int]):
     # -- the rest ---------------------------------------------------------------------------------
 
     def action_reload(self) -> None:
-        self.action_clear_search()
+        self._clear_find()  # matches of the old registry would point at rows that may be gone
         self.load()
 
     def action_help(self) -> None:
@@ -539,7 +735,7 @@ class OcitreeApp(App[int]):
                 out.setdefault(label, []).append(KEY_NAMES.get(b.key, b.key))
             return [(", ".join(keys), label) for label, keys in out.items()]
 
-        app_rows = rows(b for b in self.BINDINGS if not b.action.startswith("jump("))
+        app_rows = rows(b for b in self.BINDINGS if not b.action.startswith("jump(") and b.action != "preview")
         app_rows.insert(app_rows.index(next(r for r in app_rows if r[0] == "p")) + 1, ("1-9", "Go to parent (or subject) number N in the details pane"))
         app_rows.append(("ctrl+p", "Command palette: the main actions by name"))
         tree_rows = [
@@ -550,8 +746,11 @@ class OcitreeApp(App[int]):
             ("Enter", "Expand or collapse"),
             ("space", "Mark or unmark the artifact for deletion"),
             ("PageUp, PageDown", "Move a page"),
-            ("Home, End", "First or last row"),
+            ("Home, End, g, G", "First or last row"),
+            ("l, h", "Expand, collapse (as right and left)"),
+            ("e, E", "Expand every row of this repository; collapse it all"),
             ("shift+up, shift+down", "Previous or next sibling"),
+            ("Tab", "Move the focus to the details pane (arrows, j/k, PageUp/PageDown scroll it) and back"),
         ]
         confirm_rows = [
             ("y", "Delete: run the plan shown"),
@@ -566,7 +765,10 @@ class OcitreeApp(App[int]):
         yield SystemCommand("Delete", "Delete the artifact under the cursor, or every marked one (shows the plan first)", self.action_delete)
         yield SystemCommand("Mark or unmark", "Mark the artifact under the cursor for deletion", self.action_mark)
         yield SystemCommand("Unmark all", "Clear every mark", self.action_unmark_all)
-        yield SystemCommand("Filter", "Find a repository, tag or digest prefix", self.action_search)
+        yield SystemCommand("Find", "Find a repository, tag or digest prefix", self.action_search)
+        yield SystemCommand("Filter", "Show only rows matching a repository, tag, digest, platform, kind or marker", self.action_filter)
+        yield SystemCommand("Sort", "Sort each repository's top level: by name, created date, size", self.action_sort)
+        yield SystemCommand("Copy reference", "Copy repository@sha256:... of the row under the cursor", self.action_copy)
         yield SystemCommand("Go to parent", "Go to the next parent (or subject) of the artifact", self.action_jump_next_parent)
         yield SystemCommand("Reload", "Load the registry again from the source", self.action_reload)
         yield SystemCommand("Keys", "Show every key", self.action_help)
@@ -574,16 +776,20 @@ class OcitreeApp(App[int]):
         yield from (c for c in super().get_system_commands(screen) if c.title != "Keys")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("delete", "mark", "unmark_all", "search", "jump", "jump_next_parent") and (self.registry is None or self.loading):
+        if action in ("delete", "preview", "mark", "unmark_all", "search", "filter", "sort", "copy", "jump", "jump_next_parent") and (
+            self.registry is None or self.loading
+        ):
             return False
         if action == "delete":
             return not self.read_only and not self.deleting
+        if action == "preview":
+            return self.read_only
         if action == "unmark_all":
             return bool(self.tree.marked)
         if action in ("next_match", "previous_match"):
             return bool(self.matches)
         if action == "clear_search":
-            return bool(self.matches or self.query_text or self.query_one("#search", SearchBar).display)
+            return bool(self.matches or self.query_text or self.query_one("#search", SearchBar).display or self.tree.filter is not None)
         if action == "jump_next_parent":
             return bool(self.jump_targets) or self._cycle is not None
         if action == "jump":
@@ -594,11 +800,6 @@ class OcitreeApp(App[int]):
             return not self.loading and not self.deleting
         return True
 
-    def on_key(self, event: Key) -> None:
-        # `d` is hidden from the footer when deleting is off; still say why nothing happens.
-        if self.read_only and event.key in ("d", "delete") and isinstance(self.focused, RegistryTree):
-            event.stop()
-            self._say_read_only()
 
 
 def _target(key: ArtifactKey) -> TargetRef:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -35,6 +36,26 @@ from .plan_text import registry_json, render_plan, render_registry, render_resul
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_REFUSED = 0, 1, 2, 3
 SUBCOMMANDS = ("ls", "plan", "delete", "demo", "web")
+# A first argument that looks like a command word, not a file, directory or HOST[:PORT].
+_COMMAND_WORD = re.compile(r"^[a-z][a-z0-9-]*\Z")
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("ocitree")
+    except PackageNotFoundError:  # running from a checkout that was never installed
+        return "unknown"
+
+
+def _check_command(word: str) -> None:
+    """`ocitree frobnicate` is a mistyped command, not a missing file."""
+    if _COMMAND_WORD.match(word) and word != "localhost" and not Path(word).exists():
+        raise BadInputError(
+            f"unknown command {word!r} (commands: {', '.join(SUBCOMMANDS)}; a SOURCE is a file, a directory "
+            "or a registry URL; see 'ocitree --help')"
+        )
 
 
 class _Parser(argparse.ArgumentParser):
@@ -62,6 +83,7 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     top = _Parser(prog="ocitree", description="Open a registry as a tree and delete with Harbor's reference rules.",
                   epilog="commands: ls, plan, delete, demo, web (ocitree COMMAND --help). "
                          "Exit codes: 0 done, 1 operational failure, 2 bad input, 3 refused by the rules.")
+    top.add_argument("--version", action="version", version=f"ocitree {_version()}")
     top.add_argument("source", nargs="?", help="sample file, OCI layout directory, or registry URL (default: the demo registry)")
     _protect_option(top)
     _source_options(top)
@@ -184,8 +206,11 @@ def cmd_ls(args, out: Console, err: Console) -> int:
         store.close()
     if args.json:
         _print_json(out, registry_json(registry))
-    else:
+    elif out.is_terminal:
         out.print(render_registry(registry))
+    else:  # a tree's lines are cut at the console's width (80 in a pipe): keep them whole for grep
+        wide = Console(file=out.file, width=1_000_000, highlight=False, soft_wrap=True, no_color=out.no_color)
+        wide.print(render_registry(registry))
     return EXIT_OK
 
 
@@ -292,6 +317,8 @@ def main(argv: list[str] | None = None) -> int:
         parsers = build_parser()
         command = argv[0] if argv and argv[0] in SUBCOMMANDS else ""
         rest = argv[1:] if command else argv
+        if not command and argv and not argv[0].startswith("-"):
+            _check_command(argv[0])
         args = parsers[command].parse_args(rest)
         if command == "ls":
             return cmd_ls(args, out, err)

@@ -9,6 +9,7 @@ from rich.tree import Tree
 
 from core.model import Artifact, Registry, Repository
 from core.names import short_digest
+from core.sizes import lists_text, total_size
 from core.plan import DeletionPlan, ExecutionResult
 
 from .literal import literal, literal_text
@@ -21,6 +22,12 @@ def human_bytes(n: int) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{n} B"
+
+
+def size_text(repo: Repository, digest: str) -> str:
+    """Both sizes, labelled the same on every screen: `manifest 682 B, total 15.1 KiB`."""
+    artifact = repo.artifacts[digest]
+    return f"manifest {human_bytes(artifact.size)}, total {human_bytes(total_size(repo, digest))}"
 
 
 def display_tag(tag: str) -> str:
@@ -129,8 +136,14 @@ def render_result(result: ExecutionResult) -> RenderableType:
     return Group(*lines)
 
 
-def artifact_line(repo: Repository, artifact: Artifact, platform: str | None = None) -> Text:
-    text = Text()
+def artifact_line(repo: Repository, artifact: Artifact, platform: str | None = None, marker: str | None = None) -> Text:
+    text = Text(no_wrap=True, overflow="ignore")  # one artifact, one line, for grep
+    if marker:
+        text.append(marker.upper(), style="bold yellow")
+        missing = repo.missing_subjects(artifact.digest)
+        if missing:
+            text.append(" (missing subject " + ", ".join(short_digest(d) for d in missing) + ")", style="yellow")
+        text.append(" ")
     if artifact.tags:
         text.append(", ".join(display_tag(t) for t in artifact.tags), style="bold")
         text.append(" ")
@@ -142,11 +155,11 @@ def artifact_line(repo: Repository, artifact: Artifact, platform: str | None = N
     if platform:
         text.append(f" {literal(platform)}")
     if artifact.is_index:
-        text.append(f" [{len(artifact.children)} platforms]")
-    text.append(f" {human_bytes(artifact.total_size)}")
+        text.append(f" [{lists_text(repo, artifact.digest)}]")
     n = len(repo.parents.get(artifact.digest, ()))
     if n > 1:
         text.append(f" shared x{n}", style="bold magenta")
+    text.append(f" {size_text(repo, artifact.digest)}")
     return text
 
 
@@ -155,13 +168,17 @@ def render_registry(registry: Registry) -> RenderableType:
     for name in sorted(registry.repositories):
         repo = registry.repositories[name]
         node = root.add(literal_text(name, "bold blue"))
-        for artifact in repo.top_level():
+        top = repo.top_level()
+        for artifact in top:
             _add_artifact(node, repo, artifact, None, set())
+        for artifact, marker in repo.detached(top):
+            _add_artifact(node, repo, artifact, None, set(), marker)
     return root
 
 
-def _add_artifact(node: Tree, repo: Repository, artifact: Artifact, platform: str | None, path: set[str]) -> None:
-    branch = node.add(artifact_line(repo, artifact, platform))
+def _add_artifact(node: Tree, repo: Repository, artifact: Artifact, platform: str | None, path: set[str],
+                  marker: str | None = None) -> None:
+    branch = node.add(artifact_line(repo, artifact, platform, marker))
     path = path | {artifact.digest}
     for child in artifact.children:
         c = repo.artifacts.get(child.digest)
@@ -177,7 +194,7 @@ def _add_artifact(node: Tree, repo: Repository, artifact: Artifact, platform: st
 
 
 def registry_json(registry: Registry) -> dict:
-    def one(repo: Repository, artifact: Artifact, platform: str | None, path: frozenset) -> dict:
+    def one(repo: Repository, artifact: Artifact, platform: str | None, path: frozenset, marker: str | None = None) -> dict:
         path = path | {artifact.digest}
         out = {
             "digest": artifact.digest,
@@ -185,6 +202,7 @@ def registry_json(registry: Registry) -> dict:
             "kind": repo.accessory_kinds.get(artifact.digest, artifact.kind) if artifact.digest in repo.subjects else artifact.kind,
             "tags": list(artifact.tags),
             "size": artifact.size,
+            "total_size": total_size(repo, artifact.digest),
             "platform": platform,
             "parents": list(repo.parents.get(artifact.digest, ())),
             "shared": len(repo.parents.get(artifact.digest, ())) > 1,
@@ -193,6 +211,8 @@ def registry_json(registry: Registry) -> dict:
             "children": [],
             "accessories": [],
             "missing_children": [],
+            "marker": marker,  # what is odd about an artifact the top level does not lead to
+            "missing_subjects": repo.missing_subjects(artifact.digest),
         }
         for child in artifact.children:
             c = repo.artifacts.get(child.digest)
@@ -205,10 +225,15 @@ def registry_json(registry: Registry) -> dict:
                 out["accessories"].append(one(repo, repo.artifacts[acc], None, path))
         return out
 
+    def roots(repo: Repository) -> list[dict]:
+        top = repo.top_level()
+        return ([one(repo, a, None, frozenset()) for a in top]
+                + [one(repo, a, None, frozenset(), marker) for a, marker in repo.detached(top)])
+
     return {
         "source": registry.source,
         "repositories": [
-            {"name": name, "artifacts": [one(r, a, None, frozenset()) for a in r.top_level()]}
+            {"name": name, "artifact_count": len(r.artifacts), "artifacts": roots(r)}
             for name, r in sorted(registry.repositories.items())
         ],
     }

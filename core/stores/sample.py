@@ -40,11 +40,29 @@ def decode_sample(raw: bytes, where: str) -> str:
         raise MalformedDataError(f"{where}: not UTF-8 text") from None
 
 
+class _DuplicateKey(Exception):
+    pass
+
+
+def unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    """A JSON object, refusing a key given twice: json keeps the last silently, and the block
+    dropped would then be gone from every view and from the file at the next delete."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        key = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise _DuplicateKey(key)
+    return obj
+
+
 def parse_document(text: str | bytes, where: str) -> dict:
     if isinstance(text, bytes):
         text = decode_sample(text, where)
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=unique_keys)
+    except _DuplicateKey as exc:
+        raise MalformedDataError(f"{where}: the key {json.dumps(exc.args[0])[:80]} is twice in one JSON object; "
+                                 f"merge the two (ocitree would see only one of them)") from None
     except json.JSONDecodeError as exc:
         raise MalformedDataError(f"{where}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     except RecursionError:

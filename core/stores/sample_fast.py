@@ -32,7 +32,14 @@ _DIGEST = re.compile(r"sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128}").fullmatch
 # Tighter than names.is_tag (whose `$` also allows a trailing newline): a doubt costs only speed.
 _TAG = re.compile(r"[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}").fullmatch
 _SKIP = WHITESPACE.match
-_scan_value = JSONDecoder().scan_once  # the settings json.loads uses
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise Doubt  # a key twice: the reference path refuses it, naming the key
+    return obj
+
+
+_scan_value = JSONDecoder(object_pairs_hook=_unique_keys).scan_once  # json.loads' settings, keys checked
 _MAX_SIZE = 2**63 - 1  # beyond any real size; bigger ones take the reference path
 
 _ENTRY_KEYS = frozenset({"digest", "tags", "mediaType", "size", "artifactType", "annotations", "config", "layers", "manifests", "subject"})

@@ -30,8 +30,10 @@ def help_text(sections: list[KeySection]) -> Group:
         Text(
             "Markers: [x] marked for deletion; shared xN: listed by N indexes; [same]: the artifact "
             "under the cursor, shown under another parent; untagged; protected: a protection rule "
-            "matches a tag; missing: listed by an index, absent from the repository; READ-ONLY in "
-            "the header: deleting is off.",
+            "matches a tag; missing: listed by an index, absent from the repository; orphaned: an "
+            "accessory whose subject is gone; READ-ONLY in the header: deleting is off. Sizes: "
+            "manifest (its own) and total (everything it references, each blob once). The filter "
+            "(f) matches these markers too, and kinds, platforms, tags, digests and repositories.",
             "dim",
         )
     )

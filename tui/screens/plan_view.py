@@ -107,6 +107,9 @@ def plan_text(plan: DeletionPlan, registry: Registry, blob_reclaim: str | None =
                 kind = art.kind if art else "artifact"
                 text.append("  = ")
                 text.append(_what(kind, k.tags, _platform(registry, k.repository, k.digest, k.platform)), "bold")
+                if art is not None and art.is_index:
+                    n = len({c.digest for c in art.children if c.digest in repo.artifacts})
+                    text.append(f" (and its {n} child{'ren' if n != 1 else ''})", "bold")
                 text.append(f" {hex12(k.digest)}\n", "dim")
                 text.append(f"      {_why_kept(registry, k)}\n")
     if plan.rewrite:

@@ -49,6 +49,11 @@ class RefusalScreen(DialogScreen[str | None]):
                     yield Button("Go to index", id="jump", compact=True)
                 yield Button("Close", variant="primary", id="close", compact=True)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "jump":  # a protected tag has no index to go to: not offered
+            return self.first_parent is not None
+        return True
+
     def action_jump(self) -> None:
         if self.first_parent:
             self.dismiss(JUMP)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
@@ -12,7 +13,8 @@ from core.protection import ProtectionRule, first_protected
 from ..literal import literal
 from ..plan_text import display_tag, human_bytes
 from .entries import Entry, group_title
-from .labels import hex12, is_cosign_tag, kind_of, platform_summary, shown_tags
+
+from .labels import SizeCache, hex12, is_cosign_tag, kind_of, platform_summary, shown_tags
 
 LIST_LIMIT = 25  # rows listed per section; the tree shows the rest
 
@@ -72,6 +74,7 @@ def details_text(
     preview: Text | None,
     rules: tuple[ProtectionRule, ...],
     jump_targets: list[ArtifactKey],
+    sizes: SizeCache | None = None,
 ) -> Text:
     """The pane's content; fills `jump_targets` with the parents (or subjects) keys 1-9 reach."""
     text = Text()
@@ -110,6 +113,7 @@ def details_text(
     digest = entry.digest
     artifact = repo.artifacts[digest]
     kind = kind_of(repo, digest)
+    sizes = sizes or SizeCache()
     tags = list(artifact.tags)
     title = Text()
     title.append(kind, "bold")
@@ -127,14 +131,15 @@ def details_text(
         text.append_text(preview)
         text.append("\n")
     text.append("\n")
-    _field(text, "Digest", digest)
+    # The whole digest alone on its line: selecting the line copies exactly the digest.
+    text.append("Digest:", "bold")
+    text.append("\n")
+    text.append(digest)
+    text.append("\n")
     _field(text, "Media type", artifact.media_type)
     if artifact.artifact_type:
         _field(text, "Artifact type", artifact.artifact_type)
-    size = f"{human_bytes(artifact.size)} manifest"
-    if artifact.blobs:
-        size += f", {human_bytes(artifact.total_size)} with its blobs"
-    _field(text, "Size", size)
+    _field(text, "Size", f"manifest {human_bytes(artifact.size)}, total {human_bytes(sizes.size(repo, digest))}")
     if entry.platform:
         _field(text, "Platform", str(entry.platform))
     if artifact.is_index:
@@ -228,12 +233,34 @@ def _jump_hint(repo: Repository, jump_targets: list[ArtifactKey]) -> str:
     return f"  in {literal(repo.name)}\n  {keys} jumps there, p to the next\n"
 
 
-class DetailsPane(VerticalScroll, can_focus=False):
-    """Scrolls with the mouse; the keyboard stays on the tree."""
+class DetailsPane(VerticalScroll, can_focus=True):
+    """Tab moves the focus here from the tree (and back); then the arrows, j/k and
+    PageUp/PageDown scroll it, so a long list below the screen's edge can be read."""
+
+    BINDINGS = [
+        Binding("j", "scroll_down", "Down", show=False),
+        Binding("k", "scroll_up", "Up", show=False),
+        Binding("tab", "app.focus_next", "Tree", tooltip="Back to the tree", id="details.tree"),
+    ]
 
     def compose(self):
         yield Static(id="details-body")
+        # The digest alone in its own widget: a double click selects exactly it (ctrl+c copies).
+        yield Static(id="details-digest")
+        yield Static(id="details-rest")
 
-    def show(self, content: Text) -> None:
-        self.query_one("#details-body", Static).update(content)
+    def show(self, content: Text, digest: str | None = None) -> None:
+        head, rest = content, Text()
+        lines = content.split("\n", allow_blank=True)
+        at = next((i for i, line in enumerate(lines) if digest and line.plain == digest), None)
+        if at is not None:
+            head = Text("\n").join(lines[:at])
+            rest = Text("\n").join(lines[at + 1 :])
+        self.query_one("#details-body", Static).update(head)
+        digest_line = self.query_one("#details-digest", Static)
+        digest_line.display = at is not None
+        digest_line.update(digest if at is not None else "")
+        tail = self.query_one("#details-rest", Static)
+        tail.display = at is not None
+        tail.update(rest)
         self.scroll_home(animate=False)

@@ -31,25 +31,27 @@ class Entry:
         return (self.repository, self.digest) if self.kind == "artifact" and self.digest else None
 
 
-_root_items: dict[str, tuple[Repository, list[str]]] = {}
+_root_items: dict[str, tuple[Repository, list[str], frozenset[str]]] = {}
 
 
 def root_items(repo: Repository) -> list[str]:
-    """Digests shown directly under a repository: its top-level artifacts, then accessories
-    whose subject is gone (they would otherwise hang under nothing).
+    """Digests shown directly under a repository: its top-level artifacts, then those the top
+    level does not lead to (accessories whose subject is gone, accessories of each other), which
+    would otherwise hang under nothing.
 
     Kept per repository graph (a deletion makes a new one): sorting 100,000 artifacts takes
     tens of ms, so the load worker works it out before the first key press needs it."""
+    return list(_roots(repo)[0])
+
+
+def _roots(repo: Repository) -> tuple[list[str], frozenset[str]]:
     cached = _root_items.get(repo.name)
     if cached is not None and cached[0] is repo:
-        return list(cached[1])
-    items = [a.digest for a in repo.top_level()]
-    arts = repo.artifacts
-    for acc, subjects in repo.subjects.items():
-        if acc in arts and acc not in repo.parents and not any(s in arts for s in subjects):
-            items.append(acc)
-    _root_items[repo.name] = (repo, items)
-    return list(items)
+        return cached[1], cached[2]
+    top = repo.top_level()
+    items = [a.digest for a in top] + [a.digest for a, _ in repo.detached(top)]
+    _root_items[repo.name] = (repo, items, frozenset(items))
+    return items, frozenset(items)
 
 
 def items_below(registry: Registry, entry: Entry) -> list[Entry]:
@@ -124,7 +126,11 @@ def path_to(repo: Repository, digest: str) -> list[tuple[str, str, str | None]]:
     chain: list[tuple[str, str, str | None]] = []
     current = digest
     seen = {digest}
+    roots = _roots(repo)[1]
     while True:
+        if current in roots:  # includes where root_items breaks a loop of accessories
+            chain.append((current, "top", None))
+            break
         parents = repo.parents_of(current)
         if parents:
             up, relation = parents[0], "child"

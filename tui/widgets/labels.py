@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from rich.style import Style
 from rich.text import Text
 
-from core.model import Registry, Repository
+from core.model import CYCLE, ORPHANED, Registry, Repository
 from core.protection import ProtectionRule, first_protected
+from core.sizes import lists_text, total_size
 
 from ..literal import literal
 from ..plan_text import display_tag, human_bytes
@@ -65,7 +66,7 @@ def shown_tags(tags: list[str], limit: int = 3) -> str:
 
 
 class SizeCache:
-    """Sizes of indexes (their own manifest plus everything below), computed once per model."""
+    """Total sizes (unique bytes referenced, core.sizes), computed once per model."""
 
     def __init__(self) -> None:
         self._sizes: dict[tuple[str, str], int] = {}
@@ -76,32 +77,18 @@ class SizeCache:
     def size(self, repo: Repository, digest: str) -> int:
         key = (repo.name, digest)
         cached = self._sizes.get(key)
-        if cached is not None:
-            return cached
-        # Iterative post-order walk: nesting depth is data, not something to recurse on.
-        total = 0
-        stack = [digest]
-        seen: set[str] = set()
-        while stack:
-            d = stack.pop()
-            if d in seen:
-                continue
-            seen.add(d)
-            art = repo.artifacts.get(d)
-            if art is None:
-                continue
-            total += art.total_size
-            stack.extend(c.digest for c in art.children)
-        self._sizes[key] = total
-        return total
+        if cached is None:
+            cached = self._sizes[key] = total_size(repo, digest)
+        return cached
+
+
+def size_label(repo: Repository, digest: str, sizes: SizeCache) -> str:
+    """Both sizes, labelled as on every screen: `manifest 682 B, total 15.1 KiB`."""
+    return f"manifest {human_bytes(repo.artifacts[digest].size)}, total {human_bytes(sizes.size(repo, digest))}"
 
 
 def platform_summary(repo: Repository, digest: str) -> str:
-    children = repo.artifacts[digest].children
-    n = len(children)
-    if n and all(c.platform is not None for c in children):
-        return f"{n} platform{'s' if n != 1 else ''}"
-    return f"{n} child{'ren' if n != 1 else ''}"
+    return lists_text(repo, digest)
 
 
 def row_text(
@@ -151,10 +138,13 @@ def row_text(
     tags = [t for t in artifact.tags if not is_cosign_tag(t)]
     kind = kind_of(repo, digest)
     if entry.relation == "accessory" or digest in repo.subjects:
+        if entry.relation == "top":  # the `orphaned` marker the filter matches
+            text.append("orphaned ", styles.missing)
         text.append(kind, styles.accessory)
         text.append(" ")
-        if entry.relation == "top":
-            text.append("of a missing subject ", styles.missing)
+        if entry.relation == "top":  # Repository.detached put it there: say why
+            orphaned = not any(s in repo.artifacts for s in repo.subjects.get(digest, ()))
+            text.append(f"{ORPHANED}: missing subject " if orphaned else f"{CYCLE} ", styles.missing)
         if tags:
             text.append(literal(shown_tags(tags)), styles.tags)
             text.append(" ")
@@ -177,6 +167,5 @@ def row_text(
             text.append(f" of {len(artifact.children)}", styles.kind)
         text.append(" ")
     text.append(hex12(digest), styles.digest)
-    size = sizes.size(repo, digest) if artifact.is_index else artifact.total_size
-    text.append(f" {human_bytes(size)}", styles.detail)
+    text.append(f" {size_label(repo, digest, sizes)}", styles.detail)
     return text

@@ -25,9 +25,13 @@ from core.protection import parse_rules
 
 from ..literal import literal
 from .entries import Entry, entry_name, grouped, has_items, items_below, path_to, root_items
+from .filtering import FilterResult
 from .labels import RowStyles, SizeCache, row_text
 
 CHUNK = 100  # nodes added between yields to the event loop
+FIRST_FRAME = 1 / 60  # seconds a chunked fill waits, so the key's own frame is not delayed by it
+EXPAND_ALL_LIMIT = 1000  # rows `e` creates at most: the Tree slows with every expanded row
+ORDERS = ("name", "created", "size")  # `o` cycles through these
 
 ArtifactKey = tuple[str, str]
 
@@ -38,10 +42,16 @@ class RegistryTree(Tree[Entry]):
         Binding("right", "expand", "Expand", show=False, id="expand"),
         Binding("left", "collapse", "Collapse", show=False, id="collapse"),
         Binding("enter", "toggle", "Expand/collapse", show=False, id="toggle"),
+        Binding("l", "expand", "Expand", show=False, id="expand.vim"),
+        Binding("h", "collapse", "Collapse", show=False, id="collapse.vim"),
         Binding("j", "cursor_down", "Down", show=False, id="down"),
         Binding("k", "cursor_up", "Up", show=False, id="up"),
         Binding("home", "scroll_home", "First", show=False),
         Binding("end", "scroll_end", "Last", show=False),
+        Binding("g", "scroll_home", "First", show=False, id="first.vim"),
+        Binding("G", "scroll_end", "Last", show=False, id="last.vim"),
+        Binding("e", "expand_repository", "Expand all", show=False, id="expand.all"),
+        Binding("E", "collapse_repository", "Collapse all", show=False, id="collapse.all"),
         Binding("pageup", "page_up", "Page up", show=False),
         Binding("pagedown", "page_down", "Page down", show=False),
     ]
@@ -75,6 +85,9 @@ class RegistryTree(Tree[Entry]):
         self._populated: list[TreeNode[Entry]] = []  # nodes whose `items` were computed
         self._same: ArtifactKey | None = None
         self._styles: RowStyles | None = None
+        self.filter: FilterResult | None = None
+        self.order = "name"
+        self._orders: dict[tuple[str, str], tuple[object, list[str]]] = {}  # (repository, order) -> top-level digests
 
     # -- the model --------------------------------------------------------------------------
 
@@ -83,10 +96,15 @@ class RegistryTree(Tree[Entry]):
         self.registry = registry
         self._rules = parse_rules([*protect, *registry.protect])
         self._sizes.clear()
+        self._orders.clear()
+        self.marked = {k: None for k in self.marked if self._exists(k)}
+        self._reset_rows()
+
+    def _reset_rows(self) -> None:
+        """Start the rows over from the model (after a reload, a new filter or order)."""
         self._rows_by_key.clear()
         self._populated = []
         self._same = None
-        self.marked = {k: None for k in self.marked if self._exists(k)}
         self._tree_nodes.clear()  # Tree.clear() keeps the old nodes in its id map
         self.clear()
         entry = self.root.data
@@ -124,9 +142,20 @@ class RegistryTree(Tree[Entry]):
         if entry.items is None:
             if entry.kind == "root":
                 assert self.registry is not None
-                items = [Entry("repository", name) for name in sorted(self.registry.repositories)]
+                names = sorted(self.registry.repositories)
+                if self.filter is not None:
+                    names = [n for n in names if n in self.filter.repositories]
+                items = [Entry("repository", name) for name in names]
+            elif entry.kind == "repository":
+                digests = self.top_level(entry.repository)
+                if self.filter is not None:
+                    shown = self.filter.visible.get(entry.repository, ())
+                    digests = [d for d in digests if d in shown]
+                items = [Entry("artifact", entry.repository, d) for d in digests]
             else:
                 items = items_below(self.registry, entry)
+                if self.filter is not None and entry.kind != "group" and not self.filter.matches(entry.key):
+                    items = [e for e in items if self.filter.shows(e.key)]
             entry.items = items if entry.kind == "group" else grouped(items)
             self._populated.append(node)
         return entry.items
@@ -153,6 +182,7 @@ class RegistryTree(Tree[Entry]):
         self._add_items(node, None)
 
     async def _fill_in_chunks(self, node: TreeNode[Entry]) -> None:
+        await asyncio.sleep(FIRST_FRAME)  # the rows on screen paint first; the rest follow
         while node.data.items is not None and node.data.filled < len(node.data.items):
             if not _attached(node, self.root):
                 return  # removed meanwhile, or the tree was reloaded
@@ -171,7 +201,97 @@ class RegistryTree(Tree[Entry]):
         if node.data.filled < len(items):
             self.run_worker(self._fill_in_chunks(node), group="fill")
 
+    def top_level(self, repository: str) -> list[str]:
+        """The digests directly under a repository, in the current order."""
+        assert self.registry is not None
+        repo = self.registry.repositories.get(repository)
+        if repo is None:
+            return []
+        order = self.order if self.order == "size" else "name"  # no dates yet: created sorts by name
+        cached = self._orders.get((repository, order))
+        if cached is not None and cached[0] is repo:
+            return cached[1]
+        digests = root_items(repo)
+        if order == "size":
+            size = self._sizes.size
+            digests.sort(key=lambda d: -size(repo, d))  # stable: equal sizes keep the name order
+        self._orders[(repository, order)] = (repo, digests)
+        return digests
+
+    # -- filter and order ---------------------------------------------------------------------
+
+    def repository_rows(self) -> list[TreeNode[Entry]]:
+        rows = []
+        for child in self.root.children:  # created rows only, inside groups of repositories too
+            for row in child.children if child.data.kind == "group" else [child]:
+                if row.data.kind == "repository":
+                    rows.append(row)
+        return rows
+
+    def rebuild(self, expand: Iterable[str] = (), cursor: tuple[str, str | None] | None = None) -> None:
+        """Rows again from the model under the current filter and order; repositories named
+        in `expand` open, the cursor goes to `cursor` (an artifact, or a repository)."""
+        self._reset_rows()
+        wanted = set(expand)
+        for row in self.repository_rows():
+            if row.data.repository in wanted:
+                row.expand()
+        self.sync_lines()
+        if cursor is not None and cursor[1] is not None and self.reveal((cursor[0], cursor[1])) is not None:
+            return
+        if cursor is not None and self.reveal_repository(cursor[0]) is not None:
+            return
+        if self.root.children:
+            self.move_cursor(self.root.children[0])
+
+    def expanded_repositories(self) -> list[str]:
+        return [row.data.repository for row in self.repository_rows() if row.is_expanded]
+
     # -- keys -------------------------------------------------------------------------------
+
+    def _repository_row_of(self, node: TreeNode[Entry] | None) -> TreeNode[Entry] | None:
+        while node is not None and node.data is not None and node.data.kind != "repository":
+            node = node.parent
+        return node if node is not None and node.data is not None else None
+
+    class Expanded(Message):
+        """`e` opened a repository: how many rows, and whether it stopped at the limit."""
+
+        def __init__(self, repository: str, rows: int, complete: bool) -> None:
+            super().__init__()
+            self.repository = repository
+            self.rows = rows
+            self.complete = complete
+
+    def action_expand_repository(self) -> None:
+        """`e`: open every row of the repository under the cursor (up to EXPAND_ALL_LIMIT)."""
+        repo_row = self._repository_row_of(self.cursor_node)
+        if repo_row is None:
+            return
+        rows = 0
+        stack = [repo_row]
+        complete = True
+        while stack:
+            node = stack.pop()
+            if not node.allow_expand:
+                continue
+            if rows + len(self._items(node)) > EXPAND_ALL_LIMIT:
+                complete = False
+                continue
+            self._fill_now(node)
+            if not node.is_expanded:
+                node.expand()
+            rows += len(node.children)
+            stack.extend(reversed(node.children))
+        self.post_message(self.Expanded(repo_row.data.repository, rows, complete))
+
+    def action_collapse_repository(self) -> None:
+        """`E`: close the repository under the cursor and everything inside it."""
+        repo_row = self._repository_row_of(self.cursor_node)
+        if repo_row is None:
+            return
+        repo_row.collapse_all()
+        self.move_cursor(repo_row)
 
     def action_expand(self) -> None:
         node = self.cursor_node
@@ -271,8 +391,18 @@ class RegistryTree(Tree[Entry]):
     # -- finding and revealing ----------------------------------------------------------------
 
     def _child_matching(self, node: TreeNode[Entry], want) -> TreeNode[Entry] | None:
-        """The child of `node` (looking inside groups) whose entry satisfies `want`."""
-        self._fill_now(node)
+        """The child of `node` (looking inside groups) whose entry satisfies `want`. Rows are
+        created only as far as the wanted one; the rest follow in chunks (as on expanding)."""
+        items = self._items(node)
+        wanted_at = next(
+            (i for i, item in enumerate(items) if (item.kind == "group" and any(want(e) for e in item.items or ())) or want(item)), None
+        )
+        if wanted_at is None:
+            return None
+        if node.data.filled <= wanted_at:
+            self._add_items(node, wanted_at + 1 - node.data.filled)
+            if node.data.filled < len(items) and node.is_expanded:
+                self.run_worker(self._fill_in_chunks(node), group="fill")
         for child in node.children:
             data = child.data
             if data.kind == "group":

@@ -21,7 +21,8 @@ class Match:
     digest: str | None = None  # None: the repository itself matched
 
 
-def find_matches(registry: Registry, query: str) -> list[Match]:
+def find_matches(registry: Registry, query: str, shown=None) -> list[Match]:
+    """Matches in tree order; with a filter on (`shown`, a FilterResult), only rows it shows."""
     q = query.strip()
     if not q:
         return []
@@ -36,6 +37,8 @@ def find_matches(registry: Registry, query: str) -> list[Match]:
     matches: list[Match] = []
     for name in sorted(registry.repositories):
         repo = registry.repositories[name]
+        if shown is not None and name not in shown.repositories:
+            continue
         if lowered in name.lower():
             matches.append(Match(name))
         order = root_items(repo)
@@ -46,7 +49,7 @@ def find_matches(registry: Registry, query: str) -> list[Match]:
             hit = hex_prefix is not None and digest.partition(":")[2].startswith(hex_prefix)
             if not hit:
                 hit = any(lowered in t.lower() for t in artifact.tags)
-            if hit:
+            if hit and (shown is None or shown.shows((name, digest))):
                 matches.append(Match(name, digest))
     return matches
 

@@ -22,6 +22,9 @@ class HeaderState:
     read_only: bool = False
     marked: int = 0
     loading: bool = False
+    order: str = "name"
+    filter_text: str = ""
+    filter_counts: tuple[int, int] | None = None  # (matching, of all) artifacts
 
 
 def status_text(state: HeaderState) -> Text:
@@ -30,7 +33,13 @@ def status_text(state: HeaderState) -> Text:
         text.append("  loading...")
     elif state.registry is not None:
         repos = len(state.registry.repositories)
-        text.append(f"  {repos:,} repositor{'y' if repos == 1 else 'ies'}, {state.registry.artifact_count:,} artifacts")
+        if state.filter_counts is not None:  # instead of the counts: M is the artifact count
+            n, m = state.filter_counts
+            text.append("  ")
+            text.append(f"filter: {literal(state.filter_text)} ({n:,} of {m:,})", "bold")
+        else:
+            text.append(f"  {repos:,} repositor{'y' if repos == 1 else 'ies'}, {state.registry.artifact_count:,} artifacts")
+        text.append(f"  sort: {state.order}")
     if state.marked:
         text.append(f"  {state.marked} marked", "bold")
     if state.read_only:

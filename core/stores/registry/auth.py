@@ -3,7 +3,7 @@
 A request goes out anonymously until the registry asks (401 + WWW-Authenticate):
 - `Basic`: it is sent again with the credentials, and every later request to that host carries them.
 - `Bearer realm=,service=,scope=`: a token is fetched from the realm (with the credentials when there
-  are any) and the request sent again. Tokens are cached per (realm, service, scope) until shortly
+  are any; over https, or plain http only to a plain-http registry's own host) and the request sent again. Tokens are cached per (realm, service, scope) until shortly
   before `expires_in` runs out, and fetched ahead of later requests to a host known to want them, so
   one token serves every request with the same scope. A token the registry rejects is renewed once.
 
@@ -341,6 +341,12 @@ class RegistryAuth(httpx.Auth):
         if "user-agent" in original.headers:
             headers["User-Agent"] = original.headers["user-agent"]
         creds = self.credentials
+        if creds and not _may_carry_credentials(httpx.URL(bearer.realm), original.url):
+            raise StoreError(
+                f"registry {registry} names {printable(bearer.realm, 160)} as its token server: plain http to "
+                f"{'another host' if _host_of(httpx.URL(bearer.realm)) != registry else 'it while the registry uses https'}; "
+                f"ocitree sends credentials to a token server only over https, so nothing was sent: "
+                f"configure the registry's token realm with an https URL")
         if creds and creds.identity_token:
             # docker's OAuth2 refresh-token grant, for logins through an identity provider.
             form = {"grant_type": "refresh_token", "service": bearer.service, "client_id": TOKEN_CLIENT_ID,
@@ -417,6 +423,14 @@ class RegistryAuth(httpx.Auth):
         if self.credentials:
             return "ask the registry's administrator for it"
         return f"give credentials with --username and --password-stdin, or docker login {host}"
+
+
+def _may_carry_credentials(realm: httpx.URL, registry: httpx.URL) -> bool:
+    """Credentials travel to a token realm over https, or in the clear only where they would
+    travel anyway: a plain-http registry's own host."""
+    if realm.scheme == "https":
+        return True
+    return registry.scheme == "http" and realm.host == registry.host
 
 
 def _basic_value(credentials: Credentials) -> str:

@@ -1,8 +1,8 @@
 """RegistryStore: a live registry over the OCI Distribution API, and its deletion session.
 
 A registry has no transactions and no locks. What keeps a deletion safe is that the
-session reads the affected repositories again right before the first DELETE (checking
-with HEAD that cached manifests are still there), the executor refuses a plan the fresh
+session reads the affected repositories again right before the first DELETE (as every load
+does, asking the registry about each cached manifest), the executor refuses a plan the fresh
 state would change, and the plan's top-down order leaves only unreferenced leftovers if
 the run is cut off (which the deletion journal, journal.py, keeps visible to the next load
 even where no tag or index shows them any more). Before the first real DELETE the session also sends one DELETE for a
@@ -82,14 +82,12 @@ class RegistryStore(Store):
         names = list_repositories(self.client, self.catalog_page_size)
         return Registry(self.source, self.read_repositories(names, progress), blob_scope=registry_blob_scope(len(names)))
 
-    def read_repositories(self, names: list[str], progress: ProgressCallback | None = None,
-                          verify_cached: bool = False) -> list[Repository]:
+    def read_repositories(self, names: list[str], progress: ProgressCallback | None = None) -> list[Repository]:
         if self._referrers is None and names:
             self._referrers = has_referrers_api(self.client, names[0])
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="ocitree-registry")
-        loader = Loader(self.client, self.cache, self._pool, progress, referrers=bool(self._referrers),
-                        verify_cached=verify_cached)
+        loader = Loader(self.client, self.cache, self._pool, progress, referrers=bool(self._referrers))
         wanted = set(names)
         leftovers = {repo: digests for repo, digests in self.journal.entries().items() if repo in wanted}
         repositories = loader.load(names, leftovers)
@@ -137,7 +135,7 @@ class RegistrySession(DeletionSession):
                           counted_across=f"only the {len(names)} repositor{'y' if len(names) == 1 else 'ies'} read again "
                                          f"for this deletion",
                           caveat="other repositories were not read again and may use some of these blobs")
-        self._fresh = Registry(self.store.source, self.store.read_repositories(names, verify_cached=True),
+        self._fresh = Registry(self.store.source, self.store.read_repositories(names),
                                blob_scope=scope)
         return self._fresh
 

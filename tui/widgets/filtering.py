@@ -1,0 +1,195 @@
+"""`f` filter: which artifacts match, and which rows stay visible so that they can be reached.
+
+An artifact matches when every word of the filter matches one of: its repository's name, a
+tag, the start of its digest, a platform an index lists it with (`s390x`, `linux/arm64/v8`),
+its kind (`index`, `image`, `signature`, `sbom`, ...) or a marker (`shared`, `untagged`,
+`orphaned`, `protected`). The rows shown are the matches, every row above them (the parents
+and subjects on the way up) and everything below a match.
+
+Built for 100,000 artifacts: each repository's searchable words are worked out once per
+graph (a deletion makes a new graph), so a filter is a few substring tests per artifact.
+No Textual here.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+
+from core.model import Registry, Repository
+from core.protection import ProtectionRule, first_protected
+
+from .entries import root_items
+from .labels import is_cosign_tag, kind_of
+
+ArtifactKey = tuple[str, str]
+_HEX = re.compile(r"^[0-9a-f]+$")
+MIN_BARE_HEX = 4  # a bare word this short is a tag or name fragment, not a digest prefix
+ORPHANED = "orphaned"
+
+
+def is_orphaned(repo: Repository, digest: str) -> bool:
+    """An accessory whose subject is gone: it describes nothing any more."""
+    subjects = repo.subjects.get(digest)
+    return bool(subjects) and digest not in repo.parents and not any(s in repo.artifacts for s in subjects)
+
+
+class RepoWords:
+    """One repository's words as one string (artifacts separated by NUL), so that finding a
+    word is a C-speed `str.find` over the whole repository rather than a test per artifact;
+    the digests' hex, each after an `@`, in a second string, so that only a digest's start
+    matches a digest prefix."""
+
+    __slots__ = ("digests", "table", "blob", "starts", "hexblob", "hexstarts")
+
+    def __init__(self, table: dict[str, str]) -> None:
+        self.table = table
+        self.digests = list(table)
+        self.blob, self.starts = _joined([table[d] for d in self.digests])
+        self.hexblob, self.hexstarts = _joined(["@" + d.partition(":")[2] for d in self.digests])
+
+    def containing(self, word: str) -> set[str]:
+        """Digests whose words contain `word`."""
+        if self.blob.count(word) > len(self.digests) // 8:  # common: one test per artifact is cheaper
+            return {d for d, text in self.table.items() if word in text}
+        return self._find(self.blob, self.starts, word)
+
+    def starting(self, hex_prefix: str) -> set[str]:
+        """Digests whose hex starts with `hex_prefix`."""
+        return self._find(self.hexblob, self.hexstarts, "@" + hex_prefix)
+
+    def _find(self, blob: str, starts: list[int], needle: str) -> set[str]:
+        if not needle or "\0" in needle:
+            return set()
+        digests = self.digests
+        found: set[str] = set()
+        i = blob.find(needle)
+        while i != -1:
+            k = bisect_right(starts, i) - 1
+            found.add(digests[k])
+            i = blob.find(needle, starts[k + 1] if k + 1 < len(starts) else len(blob))
+        return found
+
+
+def _joined(texts: list[str]) -> tuple[str, list[int]]:
+    starts, at = [], 0
+    for text in texts:
+        starts.append(at)
+        at += len(text) + 1
+    return "\0".join(texts), starts
+
+
+class SearchWords:
+    """Per repository graph: the lower-case words a filter is matched against."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, tuple[Repository, tuple, RepoWords]] = {}
+
+    def of(self, repo: Repository, rules: tuple[ProtectionRule, ...]) -> RepoWords:
+        cached = self._cache.get(repo.name)
+        if cached is not None and cached[0] is repo and cached[1] is rules:
+            return cached[2]
+        platforms: dict[str, list[str]] = {}
+        for artifact in repo.artifacts.values():
+            for child in artifact.children:
+                if child.platform is not None:
+                    platforms.setdefault(child.digest, []).append(str(child.platform))
+        top = set(root_items(repo))
+        words: dict[str, str] = {}
+        for digest, artifact in repo.artifacts.items():
+            parts = list(artifact.tags)
+            parts.append(kind_of(repo, digest))
+            parts.extend(platforms.get(digest, ()))
+            if len(repo.parents.get(digest, ())) > 1:
+                parts.append("shared")
+            if digest in top and not [t for t in artifact.tags if not is_cosign_tag(t)] and digest not in repo.subjects:
+                parts.append("untagged")
+            if is_orphaned(repo, digest):
+                parts.append(ORPHANED)
+            if rules and artifact.tags and first_protected(rules, repo.name, artifact.tags):
+                parts.append("protected")
+            words[digest] = "\n".join(parts).lower()
+        result = RepoWords(words)
+        self._cache[repo.name] = (repo, rules, result)
+        return result
+
+
+@dataclass
+class FilterResult:
+    """Per repository (digest sets, not (repository, digest) pairs: 100,000 tuples cost time)."""
+
+    text: str
+    matched: dict[str, set[str]] = field(default_factory=dict)
+    visible: dict[str, set[str]] = field(default_factory=dict)  # matched and every row above them
+    total: int = 0
+
+    @property
+    def repositories(self) -> set[str]:
+        """Repositories with a visible row."""
+        return {name for name, digests in self.visible.items() if digests}
+
+    @property
+    def count(self) -> int:
+        return sum(len(d) for d in self.matched.values())
+
+    def shows(self, key: ArtifactKey | None) -> bool:
+        return key is not None and key[1] in self.visible.get(key[0], ())
+
+    def matches(self, key: ArtifactKey | None) -> bool:
+        return key is not None and key[1] in self.matched.get(key[0], ())
+
+    def matched_keys(self) -> list[ArtifactKey]:
+        return [(name, d) for name, digests in self.matched.items() for d in digests]
+
+
+def _terms(text: str) -> list[tuple[str, str | None]]:
+    """(word, digest hex prefix or None) for every word of the filter."""
+    out: list[tuple[str, str | None]] = []
+    for word in text.lower().split():
+        algorithm, colon, rest = word.partition(":")
+        if colon and algorithm in ("sha256", "sha512") and _HEX.match(rest or "0"):
+            out.append(("", rest))  # only a digest can match sha256:<hex>
+        elif _HEX.match(word) and len(word) >= MIN_BARE_HEX:
+            out.append((word, word))
+        else:
+            out.append((word, None))
+    return out
+
+
+def apply_filter(registry: Registry, text: str, words: SearchWords, rules: tuple[ProtectionRule, ...] = ()) -> FilterResult:
+    terms = _terms(text)
+    result = FilterResult(text=text, total=registry.artifact_count)
+    if not terms:
+        return result
+    for name, repo in registry.repositories.items():
+        lowered = name.lower()
+        rest = [(w, h) for w, h in terms if not (w and w in lowered)]  # words the name does not answer
+        if not rest:
+            result.matched[name] = set(repo.artifacts)
+            result.visible[name] = result.matched[name]
+            continue
+        table = words.of(repo, rules)
+        found: set[str] | None = None
+        for word, hexp in rest:  # every word must match
+            hits = table.containing(word) if word else set()
+            if hexp is not None:
+                hits |= table.starting(hexp)
+            found = hits if found is None else found & hits
+            if not found:
+                break
+        if not found:
+            continue
+        matched = found
+        result.matched[name] = matched
+        # The rows above the matches: every parent, and the subject of an accessory, up to the top.
+        parents, subjects, present = repo.parents, repo.subjects, repo.artifacts
+        visible = set(matched)
+        level = matched
+        while level:  # one level up at a time, as set comprehensions: fastest in Python
+            up = {p for d in level for p in parents.get(d, ())}
+            up.update(s for d in level if d in subjects for s in subjects[d])
+            level = {d for d in up if d not in visible and d in present}
+            visible |= level
+        result.visible[name] = visible
+    return result
