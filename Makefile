@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench bench-plan bench-tui bench-registry screenshots clean
+.PHONY: demo test bench bench-plan bench-tui bench-registry bench-storage screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,7 @@ test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 
 # Benchmarks measure; they are not tests. Each prints a table and writes bench/results/*.json.
-bench: bench-plan bench-tui bench-registry
+bench: bench-plan bench-tui bench-registry bench-storage
 
 bench-plan: $(VENV)/.installed-test
 	$(BIN)/python -m bench.plan_bench
@@ -35,6 +35,9 @@ bench-tui: $(VENV)/.installed-test
 
 bench-registry: $(VENV)/.installed-test
 	$(BIN)/python -m bench.registry_bench --rounds 5
+
+bench-storage: $(VENV)/.installed-test
+	$(BIN)/python -m bench.storage_bench
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -115,6 +115,15 @@ class ReclaimInfo(BaseModel):
     notes: list[str] = Field(default_factory=list)  # unused blobs left out of the figure, and why
 
 
+class GarbageCollectFigures(BaseModel):
+    """Registry storage read directly: bytes of blob files `docker-registry garbage-collect` removes, exactly."""
+
+    reclaimable_now: int  # run today, before this plan
+    reclaimable_now_delete_untagged: int  # the same with --delete-untagged
+    frees: int  # run after this plan
+    frees_delete_untagged: int  # the same with --delete-untagged
+
+
 class DeletionPlan(BaseModel):
     schema_version: int = SCHEMA_VERSION
     source: str = ""
@@ -129,6 +138,7 @@ class DeletionPlan(BaseModel):
     tags_removed: list[str] = Field(default_factory=list)  # repository:tag
     reclaimable_bytes: int = 0
     reclaim: ReclaimInfo = Field(default_factory=ReclaimInfo)
+    garbage_collect: GarbageCollectFigures | None = None  # registry storage only
 
     @property
     def repositories(self) -> set[str]:

@@ -50,11 +50,18 @@ def plan_deletion(registry: Registry, targets: Sequence[TargetRef], protect: Ite
     scope = registry.blob_scope
     plan.reclaim = ReclaimInfo(by=scope.reclaim, exact=scope.exact, counted_across=scope.counted_across,
                                caveat=scope.caveat)
+    collector = getattr(registry, "garbage_collect_after", None)  # a registry's storage read directly
     if not plan.refusals:
         for w in plan.rewrite:  # the old referrers index goes once rewritten (the new one is what stays)
             if w.tags and all(is_fallback_tag(t) for t in w.tags):
                 chosen[w.repository].append(w.digest)
-        plan.reclaimable_bytes, plan.reclaim.notes = reclaimable(registry, chosen)
+        if collector is None:
+            plan.reclaimable_bytes, plan.reclaim.notes = reclaimable(registry, chosen)
+        else:  # it knows every blob file and every manifest that marks one: exact
+            plan.garbage_collect = collector((name, d) for name, digests in chosen.items() for d in digests)
+            plan.reclaimable_bytes = plan.garbage_collect.frees - plan.garbage_collect.reclaimable_now
+            plan.reclaim = ReclaimInfo(by="gc", exact=True,
+                                       counted_across="every manifest the registry's storage links, read directly")
     if plan.refusals:
         # Rule 7: refused in full. A refused plan lists only its reasons, never a partial outcome.
         plan.allowed = False

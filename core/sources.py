@@ -2,6 +2,7 @@
 
     FILE.json                 a sample file
     DIR (with oci-layout)     one OCI image layout, one repository named after DIR
+    DIR (docker/registry/v2 in it, or that v2 itself)   distribution's filesystem storage, read directly
     DIR (layouts below it)    a tree of OCI image layouts, one repository per layout (zot's disk format)
     http://HOST[:PORT]        a registry over plain HTTP (only when written so)
     https://HOST[:PORT], HOST[:PORT]   a registry over HTTPS
@@ -29,6 +30,8 @@ class SourceOptions:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     concurrency: int = 8
+    api: str | None = None  # registry storage: delete through this registry URL (it serves the storage)
+    offline: bool = False  # registry storage: delete on disk; the registry is stopped
 
 
 def is_registry_url(source: str) -> bool:
@@ -41,10 +44,21 @@ def is_registry_url(source: str) -> bool:
 def open_store(source: str, options: SourceOptions | None = None) -> Store:
     options = options or SourceOptions()
     path = Path(source)
+    storage = None
+    if path.is_dir():
+        from .stores.registry_storage.paths import find_storage_root
+
+        storage = find_storage_root(path)
+    if (options.api or options.offline) and storage is None:
+        raise BadInputError(f"--api and --offline apply to a registry's storage directory; {source} is not one")
     if path.is_file():
         from .stores.sample import SampleStore
 
         return SampleStore(path, read_only=options.read_only)
+    if storage is not None:
+        from .stores.registry_storage.store import RegistryStorageStore
+
+        return RegistryStorageStore(source, storage, options)
     if path.is_dir():
         from .stores.layout import open_layout_store
 

@@ -146,7 +146,8 @@ class OcitreeApp(App[int]):
         self._close_messages_no_wait()
 
     def compose(self) -> ComposeResult:
-        yield SourceHeader(HeaderState(self.store.source, read_only=self.read_only), id="header")
+        yield SourceHeader(HeaderState(self.store.source, read_only=self.read_only,
+                                       read_only_reason=getattr(self.store, "read_only_reason", None)), id="header")
         with Vertical(id="loading"):
             yield Static(Text(f"Loading {literal(self.store.source)} ..."), id="loading-text")
             yield ProgressBar(total=None, show_eta=False, id="loading-progress")

@@ -71,6 +71,8 @@ def _source_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--username", help="registries: user name (password from --password-stdin)")
     g.add_argument("--password-stdin", action="store_true", help="registries: read the password from standard input")
     g.add_argument("--concurrency", type=int, help="registries: parallel fetches (default 8, or 'concurrency' in the config file)")
+    g.add_argument("--api", metavar="URL", help="registry storage: delete through the registry serving it (auth options apply)")
+    g.add_argument("--offline", action="store_true", help="registry storage: the registry is stopped; delete on disk")
 
 
 def _protect_option(p: argparse.ArgumentParser) -> None:
@@ -154,6 +156,8 @@ def _options(args: argparse.Namespace, config) -> SourceOptions:
         username=getattr(args, "username", None),
         password=password,
         concurrency=concurrency,
+        api=getattr(args, "api", None),
+        offline=getattr(args, "offline", False),
     )
 
 
@@ -221,6 +225,11 @@ def cmd_plan_or_delete(args, out: Console, err: Console, deleting: bool) -> int:
     if deleting and options.read_only:
         raise BadInputError("--read-only: nothing to delete; use 'ocitree plan' to preview")
     store = open_store(args.source, options)
+    if deleting and getattr(store, "read_only_reason", None):  # registry storage without --api or --offline
+        store.close()
+        from core.stores.registry_storage.store import DELETE_HOW
+
+        raise BadInputError(f"{args.source}: read-only ({store.read_only_reason}): {DELETE_HOW}; nothing was deleted")
     try:
         registry = _load(store, err)
         targets, notes = resolve_targets_resuming(registry, args.refs)
@@ -275,13 +284,15 @@ def _app_args(args: argparse.Namespace) -> list[str]:
     app_args = [args.source] if args.source else []
     for pattern in args.protect:
         app_args += ["--protect", pattern]
-    for flag in ("read_only", "keep_blobs", "insecure", "password_stdin"):
+    for flag in ("read_only", "keep_blobs", "insecure", "password_stdin", "offline"):
         if getattr(args, flag):
             app_args.append("--" + flag.replace("_", "-"))
     if args.username:
         app_args += ["--username", args.username]
     if args.concurrency is not None:
         app_args += ["--concurrency", str(args.concurrency)]
+    if args.api:
+        app_args += ["--api", args.api]
     return app_args
 
 

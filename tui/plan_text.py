@@ -116,8 +116,25 @@ def render_plan(plan: DeletionPlan, blob_reclaim: str | None = None) -> Renderab
     if plan.tags_removed:
         parts.append(Text("Tags removed: " + ", ".join(display_tag(t.partition(":")[2]) for t in plan.tags_removed)))
     parts.extend(Text(line) for line in reclaim_lines(plan))
+    if plan.garbage_collect is not None:
+        parts.append(Text(garbage_collect_advice(plan)))
     parts.append(Text("Summary: " + plan.summary(), style="bold"))
     return Group(*parts)
+
+
+def garbage_collect_advice(plan: DeletionPlan) -> str:
+    """Registry storage: blob files stay until the registry's garbage collector runs."""
+    gc = plan.garbage_collect
+    return (f"Blob files stay until you run `docker-registry garbage-collect CONFIG` (registry stopped or read-only): "
+            f"it will then free {human_bytes(gc.frees)} ({gc.frees:,} bytes; {gc.reclaimable_now:,} of them already "
+            f"reclaimable now), or {human_bytes(gc.frees_delete_untagged)} ({gc.frees_delete_untagged:,} bytes) "
+            f"with --delete-untagged (which in distribution 2.8 also unlinks untagged children of indexes that stay)")
+
+
+def reclaimable_now(registry: Registry) -> str | None:
+    """Registry storage: what garbage-collect would free today, for headers."""
+    figures = getattr(registry, "garbage_collect_now", None)
+    return f"reclaimable now {human_bytes(figures().reclaimable_now)}" if figures else None
 
 
 def render_result(result: ExecutionResult) -> RenderableType:
@@ -165,6 +182,8 @@ def artifact_line(repo: Repository, artifact: Artifact, platform: str | None = N
 
 def render_registry(registry: Registry) -> RenderableType:
     root = Tree(Text.assemble(literal(registry.source), f"  {len(registry.repositories)} repositories, {registry.artifact_count} artifacts"))
+    if reclaimable_now(registry):
+        root.label.append(f", {reclaimable_now(registry)}")
     for name in sorted(registry.repositories):
         repo = registry.repositories[name]
         node = root.add(literal_text(name, "bold blue"))
@@ -230,10 +249,15 @@ def registry_json(registry: Registry) -> dict:
         return ([one(repo, a, None, frozenset()) for a in top]
                 + [one(repo, a, None, frozenset(), marker) for a, marker in repo.detached(top)])
 
-    return {
+    doc = {
         "source": registry.source,
         "repositories": [
             {"name": name, "artifact_count": len(r.artifacts), "artifacts": roots(r)}
             for name, r in sorted(registry.repositories.items())
         ],
     }
+    figures = getattr(registry, "garbage_collect_now", None)  # registry storage read directly
+    if figures is not None:
+        now = figures()
+        doc["reclaimable_now"] = {"bytes": now.reclaimable_now, "delete_untagged_bytes": now.reclaimable_now_delete_untagged}
+    return doc

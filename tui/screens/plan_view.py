@@ -11,7 +11,7 @@ from core.names import short_digest
 from core.plan import DeleteEntry, DeletionPlan, KeepEntry, ParentRef
 
 from ..literal import literal
-from ..plan_text import display_tag, reclaim_lines
+from ..plan_text import display_tag, garbage_collect_advice, reclaim_lines
 from ..widgets.labels import hex12, is_cosign_tag
 
 
@@ -132,6 +132,8 @@ def plan_text(plan: DeletionPlan, registry: Registry, blob_reclaim: str | None =
     text.append(figure)
     for line in rest:
         text.append("\n" + line)
+    if plan.garbage_collect is not None:  # registry storage: say to run the collector, and what it frees
+        text.append("\n" + garbage_collect_advice(plan))
     return text
 
 

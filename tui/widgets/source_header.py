@@ -13,6 +13,7 @@ from textual.widget import Widget
 from core.model import Registry
 
 from ..literal import literal
+from ..plan_text import reclaimable_now
 
 
 @dataclass
@@ -22,6 +23,7 @@ class HeaderState:
     read_only: bool = False
     marked: int = 0
     loading: bool = False
+    read_only_reason: str | None = None  # shown after the badge when the source says why
     order: str = "name"
     filter_text: str = ""
     filter_counts: tuple[int, int] | None = None  # (matching, of all) artifacts
@@ -39,12 +41,17 @@ def status_text(state: HeaderState) -> Text:
             text.append(f"filter: {literal(state.filter_text)} ({n:,} of {m:,})", "bold")
         else:
             text.append(f"  {repos:,} repositor{'y' if repos == 1 else 'ies'}, {state.registry.artifact_count:,} artifacts")
+            reclaimable = reclaimable_now(state.registry)  # registry storage: what garbage-collect frees today
+            if reclaimable:
+                text.append(f", {reclaimable}")
         text.append(f"  sort: {state.order}")
     if state.marked:
         text.append(f"  {state.marked} marked", "bold")
     if state.read_only:
         text.append("  ")
         text.append(" READ-ONLY ", "reverse bold")
+        if state.read_only_reason:
+            text.append(f" {literal(state.read_only_reason)}")
     return text
 
 
