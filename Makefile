@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench bench-plan bench-tui bench-registry bench-storage screenshots clean
+.PHONY: demo test fuzz bench bench-plan bench-tui bench-registry bench-storage screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,12 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
+
+# The fuzz tests with a long budget (not in CI; `make test` runs them briefly): FUZZ_EXAMPLES cases
+# per reader. The statistics at the end say how many cases each test tried.
+FUZZ_EXAMPLES ?= 5000
+fuzz: $(VENV)/.installed-test
+	OCITREE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/test_fuzz_readers.py -q -p no:cacheprovider --hypothesis-show-statistics
 
 # Benchmarks measure; they are not tests. Each prints a table and writes bench/results/*.json.
 bench: bench-plan bench-tui bench-registry bench-storage

@@ -1,7 +1,9 @@
 """The executor: applies an allowed DeletionPlan to a store, in the plan's order.
 
 Before the first deletion it re-reads the affected repositories under the store's
-lock and re-plans; a plan whose outcome would differ is refused as stale. It stops
+lock and re-plans; a plan whose outcome would differ is refused as stale. Then it records
+what the plan deletes under each REF (write-ahead, core/interrupted.py), so that the same
+command finishes a run cut off at any point, ocitree being killed included. It stops
 at the first failure and reports exactly what was and was not done.
 """
 
@@ -40,12 +42,14 @@ def execute_plan(
             raise StalePlanError(
                 f"the source changed since the plan was made: {missing_targets[0].reference} is gone; nothing was deleted"
             )
-        new_plan = plan_deletion(fresh, plan.targets, plan.protect)
+        new_plan = plan_deletion(fresh, plan.targets, plan.protect, plan.resumed)
         if new_plan.fingerprint() != plan.fingerprint():
             raise StalePlanError(
                 "the source changed since the plan was made; nothing was deleted. Review the new plan and run again",
                 new_plan=new_plan,
             )
+        runs = InterruptedRuns()
+        runs.begin(plan, fresh)  # write-ahead: a run killed from here on is finished by running it again
         try:
             # Referrers indexes first: top-down, no index is left listing a deleted accessory.
             for rewrite in plan.rewrite:
@@ -89,11 +93,10 @@ def execute_plan(
     ]
     result = ExecutionResult(completed=not failed, deleted=deleted, failed=failed, not_done=not_done,
                              rewritten=rewritten)
-    if deleted or result.completed:
-        try:
-            InterruptedRuns().record(plan, result)
-        except OSError:
-            pass  # only convenience is lost: the leftovers still show as unreferenced artifacts
+    try:
+        runs.finish(plan, result)
+    except OSError:
+        pass  # the write-ahead record stands: the next run re-checks whatever it names
     if audit_log is not None:
         try:
             append_audit_record(audit_log, plan, result)

@@ -1,29 +1,45 @@
 """Deletions cut short, remembered so that running the same delete again finishes the job.
 
-When a run stops half-way (a registry went away, a 500), its targets may already be gone,
-so the same REF no longer resolves. The executor records what was not deleted under the
-REFs of the run; resolving those REFs again then yields the leftovers still present as
-targets, which the planner treats by the same rules.
+Write-ahead: before a run's first write, the executor records under each REF of the plan
+(as typed, and as repository@digest) the REF's artifact and what the plan deletes under it:
+the artifacts reached from it through children and accessories, and nothing another REF
+alone brought in. If the run stops (a failure, Ctrl-C, or ocitree killed), the record stays;
+resolving that REF again, once its artifact is gone, yields a ResumedRef, and the planner
+treats the leftovers still present as children of the deleted artifact, by the same rules
+as any plan (a tag, a new parent or a protected tag counts as it would in a fresh plan).
+A completed run forgets its REFs; a run that stopped keeps them.
 
-File: `<state_dir>/interrupted.json`:
-`{"version": 1, "runs": {source: {reference: {"time": ..., "leftovers": [[repository, digest], ...]}}}}`
+File: `<state_dir>/interrupted.json`, rewritten atomically under a sidecar lock:
+`{"version": 2, "runs": {source: {reference: {"time": ..., "repository": ..., "digest": ...,
+"leftovers": [digest, ...]}}}}`. Version 1 files (leftovers of a whole run under every REF)
+are not used: they cannot tell one REF's leftovers from another's.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
+from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .durable_files import exclusive_lock, write_atomically
-from .errors import UnknownReferenceError
+from .errors import OcitreeError, StoreError, UnknownReferenceError
 from .model import Registry
-from .plan import DeletionPlan, ExecutionResult, TargetRef
+from .names import is_digest, is_repository_name
+from .plan import DeletionPlan, ExecutionResult, ResumedRef, TargetRef
 from .paths import state_dir
 from .references import Reference, parse_reference
 
-VERSION = 1
+VERSION = 2
+
+
+def source_key(source: str) -> str:
+    """A file or directory source by its real path, so `./layouts` and `/srv/layouts` are one."""
+    if "://" not in source and os.path.exists(source):
+        return os.path.realpath(source)
+    return source
 
 
 class InterruptedRuns:
@@ -37,7 +53,7 @@ class InterruptedRuns:
                 return doc
         except (OSError, ValueError):
             pass
-        return {"version": VERSION, "runs": {}}  # missing or damaged: nothing to resume
+        return {"version": VERSION, "runs": {}}  # missing, damaged or an older format: nothing to resume
 
     def _update(self, change: Callable[[dict], None]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -47,67 +63,185 @@ class InterruptedRuns:
             doc["runs"] = {s: refs for s, refs in doc["runs"].items() if refs}
             write_atomically(self.path, json.dumps(doc, indent=1).encode(), mode=0o600)
 
-    def record(self, plan: DeletionPlan, result: ExecutionResult) -> None:
-        """Remember what a run left; a completed run forgets its references."""
-        leftovers = [[n.repository, n.digest] for n in result.not_done]
+    def begin(self, plan: DeletionPlan, registry: Registry) -> None:
+        """Write ahead, before the run's first write: what the plan deletes under each REF.
+        `registry` is the state the plan was checked against. Raises StoreError."""
+        deleting: dict[str, set[str]] = {}
+        for d in plan.delete:
+            deleting.setdefault(d.repository, set()).add(d.digest)
         stamp = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        entries: dict[str, dict] = {}
+        for target in plan.targets:
+            under = _reached(registry, target.repository, [target.digest], deleting.get(target.repository, set()))
+            entry = {"time": stamp, "repository": target.repository, "digest": target.digest, "leftovers": under}
+            for name in _names(target.reference, target.repository, target.digest):
+                entries[name] = entry
+        for r in plan.resumed:
+            repo_deleting = deleting.get(r.repository, set())
+            under = _reached(registry, r.repository, [d for d in r.leftovers if d in repo_deleting], repo_deleting)
+            entry = {"time": r.time or stamp, "repository": r.repository, "digest": r.digest,
+                     "leftovers": list(dict.fromkeys([*r.leftovers, *under]))}
+            for name in _names(r.reference, r.repository, r.digest):
+                entries[name] = entry
 
         def change(runs: dict) -> None:
-            refs = runs.setdefault(plan.source, {})
-            for target in plan.targets:
-                for reference in _names(target):
-                    if result.completed or not leftovers:
-                        refs.pop(reference, None)
-                    else:
-                        refs[reference] = {"time": stamp, "leftovers": leftovers}
+            runs.setdefault(source_key(plan.source), {}).update(entries)
+
+        try:
+            self._update(change)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot record the deletion in {self.path} before starting ({exc.strerror}), so an interrupted run "
+                "could not be finished by running it again; nothing was deleted. Make that directory writable "
+                "(or set XDG_STATE_HOME)"
+            ) from None
+
+    def finish(self, plan: DeletionPlan, result: ExecutionResult) -> None:
+        """A completed run forgets its REFs; a stopped one keeps the record of each REF it deleted
+        anything under, for the same command to finish."""
+        deleted = {(d.repository, d.digest) for d in result.deleted}
+        names = [n for t in plan.targets for n in _names(t.reference, t.repository, t.digest)]
+        names += [n for r in plan.resumed for n in _names(r.reference, r.repository, r.digest)]
+
+        def change(runs: dict) -> None:
+            refs = runs.get(source_key(plan.source), {})
+            for name in names:
+                entry = refs.get(name)
+                if not isinstance(entry, dict):
+                    continue
+                repository, digest = entry.get("repository"), entry.get("digest")
+                if result.completed:
+                    refs.pop(name, None)
+                elif (repository, digest) not in deleted and not _is_resumed(plan, name):
+                    # Its own artifact still stands, so (top-down order) nothing under it went: the REF resolves as before.
+                    refs.pop(name, None)
+                # Otherwise the entry stays whole: what it lists that is gone tells the planner what the
+                # run deleted (a tagged accessory of a deleted leftover goes with it, rule 5).
 
         self._update(change)
 
-    def leftovers(self, source: str, reference: str) -> tuple[str, list[tuple[str, str]]] | None:
-        entry = self._read()["runs"].get(source, {}).get(reference)
-        if not isinstance(entry, dict):
-            return None
-        pairs = [(r, d) for r, d in entry.get("leftovers", []) if isinstance(r, str) and isinstance(d, str)]
-        return str(entry.get("time", "")), pairs
+    def lookup(self, source: str, reference: str) -> ResumedRef | None:
+        return _resumed(reference, self._read()["runs"].get(source_key(source), {}).get(reference))
+
+    def recorded(self, source: str) -> list[ResumedRef]:
+        """Every REF recorded for `source`, the REF as typed before its `repository@digest` name."""
+        refs = self._read()["runs"].get(source_key(source), {})
+        found = []
+        for name in sorted(refs, key=lambda n: "@" in n):
+            try:
+                reference = str(parse_reference(name))  # a damaged key is skipped, never printed
+            except OcitreeError:
+                continue
+            resumed = _resumed(reference, refs[name])
+            if resumed is not None:
+                found.append(resumed)
+        return found
 
 
-def _names(target: TargetRef) -> list[str]:
-    """A run can be repeated by the REF as typed or by the target's digest."""
-    return list(dict.fromkeys([target.reference, f"{target.repository}@{target.digest}"]))
+def _resumed(reference: str, entry) -> ResumedRef | None:
+    if not isinstance(entry, dict):
+        return None
+    repository, digest = entry.get("repository"), entry.get("digest")
+    if not is_repository_name(repository) or not is_digest(digest):
+        return None  # damaged: nothing to resume under this REF
+    leftovers = [d for d in _list(entry.get("leftovers")) if is_digest(d)]
+    return ResumedRef(reference=reference, repository=repository, digest=digest,
+                      time=_time(entry.get("time")), leftovers=leftovers)
+
+
+def unfinished_notes(registry: Registry, runs: InterruptedRuns | None = None) -> list[str]:
+    """One line per REF of this source whose cut-off run left artifacts that are still present:
+    what explains untagged leftovers in a listing, and how to finish."""
+    notes: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    for found in (runs or InterruptedRuns()).recorded(registry.source):
+        repo = registry.repositories.get(found.repository)
+        if repo is None or (found.repository, found.digest) in seen or found.digest in repo.artifacts:
+            continue
+        seen.add((found.repository, found.digest))
+        present = sum(1 for d in dict.fromkeys(found.leftovers) if d in repo.artifacts)
+        if present:
+            notes.append(f"{found.reference}: a delete interrupted at {found.time} left {present} "
+                         f"artifact{'s' if present != 1 else ''}; run 'ocitree delete {registry.source} "
+                         f"{found.reference}' again to finish")
+    return notes
+
+
+def _time(value) -> str:
+    """The recorded time as written by begin(), or a neutral word for anything else."""
+    try:
+        return _dt.datetime.fromisoformat(value).isoformat() if isinstance(value, str) else "an unknown time"
+    except ValueError:
+        return "an unknown time"
+
+
+def _list(value) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _is_resumed(plan: DeletionPlan, name: str) -> bool:
+    return any(name in _names(r.reference, r.repository, r.digest) for r in plan.resumed)
+
+
+def _names(reference: str, repository: str, digest: str) -> list[str]:
+    """A run can be repeated by the REF as typed or by the artifact's digest."""
+    return list(dict.fromkeys([reference, f"{repository}@{digest}"]))
+
+
+def _reached(registry: Registry, repository: str, starts: Iterable[str], deleting: set[str]) -> list[str]:
+    """What the plan deletes that `starts` reach through children and accessories (starts excluded)."""
+    repo = registry.repositories.get(repository)
+    if repo is None:
+        return []
+    starts = list(starts)
+    seen = set(starts)
+    order: list[str] = []
+    queue = deque(starts)
+    while queue:
+        digest = queue.popleft()
+        artifact = repo.artifacts.get(digest)
+        following = [c.digest for c in artifact.children] if artifact else []
+        following += repo.accessories_of(digest)
+        for d in following:
+            if d in deleting and d not in seen:
+                seen.add(d)
+                order.append(d)
+                queue.append(d)
+    return order
 
 
 def resolve_targets_resuming(
     registry: Registry, refs: Iterable[str], runs: InterruptedRuns | None = None
-) -> tuple[list[TargetRef], list[str]]:
-    """Like planner.resolve_targets, but a REF whose artifact an interrupted run already
-    deleted resolves to that run's leftovers still present. Returns (targets, notes)."""
+) -> tuple[list[TargetRef], list[ResumedRef], list[str]]:
+    """Like planner.resolve_targets, but a REF whose artifact a cut-off run already deleted
+    resolves to a ResumedRef for the planner. Returns (targets, resumed, notes)."""
     runs = runs or InterruptedRuns()
     targets: list[TargetRef] = []
+    resumed: list[ResumedRef] = []
     notes: list[str] = []
     seen: set[tuple[str, str]] = set()
-
-    def add(repository: str, digest: str, reference: str) -> None:
-        if (repository, digest) not in seen:
-            seen.add((repository, digest))
-            targets.append(TargetRef(repository=repository, digest=digest, reference=reference))
-
     for text in refs:
         ref: Reference = parse_reference(text)
         try:
             artifact = registry.resolve(ref)
         except UnknownReferenceError:
-            found = runs.leftovers(registry.source, str(ref))
-            if found is None:
-                raise
-            when, pairs = found
-            present = [(r, d) for r, d in pairs if d in getattr(registry.repositories.get(r), "artifacts", {})]
-            if not present:
-                raise UnknownReferenceError(
-                    f"{ref}: already deleted by an interrupted run ({when}), and nothing it left remains"
-                ) from None
-            notes.append(f"{ref} was deleted by a run interrupted at {when}; planning the {len(present)} artifacts it left")
-            for repository, digest in present:
-                add(repository, digest, str(ref))
+            found = runs.lookup(registry.source, str(ref))
+            if found is None or found.repository not in registry.repositories:
+                raise  # never recorded, or its repository is gone with everything in it
+            if (found.repository, found.digest) in seen:
+                continue
+            seen.add((found.repository, found.digest))
+            repo = registry.repositories[found.repository]
+            present = [d for d in found.leftovers if d in repo.artifacts]
+            if present:
+                notes.append(f"{ref} was deleted by a run interrupted at {found.time}; "
+                             f"planning the {len(present)} artifact{'s' if len(present) != 1 else ''} it left")
+            else:
+                notes.append(f"{ref} was deleted by a run interrupted at {found.time}; nothing it left remains")
+            resumed.append(found)
             continue
-        add(artifact.repository, artifact.digest, str(ref))
-    return targets, notes
+        key = (artifact.repository, artifact.digest)
+        if key not in seen:
+            seen.add(key)
+            targets.append(TargetRef(repository=artifact.repository, digest=artifact.digest, reference=str(ref)))
+    return targets, resumed, notes

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from . import media_types as mt
 from .errors import BadInputError, MalformedDataError
+from .json_text import NestedTooDeeply, load_json
 from .model import Artifact, BlobRef, ChildRef, PlatformInfo
 from .names import check_digest
 
@@ -99,12 +100,16 @@ def _first_error(exc: ValidationError) -> str:
 def parse_manifest(data: bytes, media_type: str | None, where: str) -> ImageManifest | ImageIndex:
     """Parse manifest bytes; `where` names it in errors (repository@digest or a file path)."""
     try:
-        doc: Any = json.loads(data)
+        doc: Any = load_json(data)
+    except NestedTooDeeply:
+        raise MalformedDataError(f"{where}: manifest JSON nested too deeply to be a manifest") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MalformedDataError(f"{where}: manifest is not JSON ({exc})") from None
     if not isinstance(doc, dict):
         raise MalformedDataError(f"{where}: manifest is a JSON {type(doc).__name__}, expected an object")
     declared = doc.get("mediaType") or media_type
+    if not isinstance(declared, str):
+        declared = media_type  # a mediaType that is no string: the model's validation words it
     is_index = declared in mt.INDEX_TYPES or (declared is None and "manifests" in doc)
     model = ImageIndex if is_index else ImageManifest
     try:

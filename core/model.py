@@ -104,7 +104,8 @@ class Artifact:
 class Repository:
     """One repository's reference graph. Built in linear time; lookups are O(1)."""
 
-    __slots__ = ("name", "artifacts", "tags", "parents", "accessories", "subjects", "accessory_kinds", "blob_users")
+    __slots__ = ("name", "artifacts", "tags", "parents", "accessories", "subjects", "accessory_kinds", "blob_users",
+                 "leftover_blobs")
 
     def __init__(self, name: str, artifacts: Iterable[Artifact], check_cycles: bool = True):
         self.name = name
@@ -115,6 +116,8 @@ class Repository:
         self.subjects: dict[str, list[str]] = {}
         self.accessory_kinds: dict[str, str] = {}
         self.blob_users: dict[str, int] = {}
+        #: blob digest -> size of stored blobs nothing uses (an OCI layout's, set by its store)
+        self.leftover_blobs: dict[str, int] = {}
         parents = self.parents
         blob_users = self.blob_users
         for artifact in self.artifacts.values():

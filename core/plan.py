@@ -31,6 +31,18 @@ class TargetRef(BaseModel):
     reference: str  # as the user named it: repo:tag or repo@digest
 
 
+class ResumedRef(BaseModel):
+    """A REF whose own artifact a cut-off run already deleted. What that run set out to delete
+    under it and that is still present enters the plan as children (or accessories) of the
+    deleted artifact, each re-checked by the rules as for a fresh plan."""
+
+    reference: str  # as the user named it
+    repository: str
+    digest: str  # the REF's artifact, deleted by the cut-off run
+    time: str = ""  # when that run was recorded
+    leftovers: list[str] = Field(default_factory=list)  # what it set out to delete under the REF
+
+
 class Refusal(BaseModel):
     repository: str
     digest: str
@@ -129,6 +141,7 @@ class DeletionPlan(BaseModel):
     source: str = ""
     allowed: bool
     targets: list[TargetRef]
+    resumed: list[ResumedRef] = Field(default_factory=list)  # REFs finishing a cut-off run
     protect: list[str] = Field(default_factory=list)
     refusals: list[Refusal] = Field(default_factory=list)
     delete: list[DeleteEntry] = Field(default_factory=list)  # in execution order
@@ -142,7 +155,12 @@ class DeletionPlan(BaseModel):
 
     @property
     def repositories(self) -> set[str]:
-        return {t.repository for t in self.targets}
+        return {t.repository for t in self.targets} | {r.repository for r in self.resumed}
+
+    @property
+    def references(self) -> list[str]:
+        """Each REF of the plan once, in the order named."""
+        return list(dict.fromkeys([*(t.reference for t in self.targets), *(r.reference for r in self.resumed)]))
 
     def summary(self) -> str:
         """One line: `deletes 10, keeps 1 shared` or `refused: referenced by 2 indexes`."""

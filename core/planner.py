@@ -10,8 +10,8 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 
 from .model import Artifact, Registry, Repository, is_fallback_tag
-from .plan import (DeleteEntry, DeletionPlan, KeepEntry, MissingEntry, ParentRef, ReclaimInfo, Refusal, RewriteEntry,
-                   TargetRef)
+from .plan import (DeleteEntry, DeletionPlan, KeepEntry, MissingEntry, ParentRef, ReclaimInfo, Refusal, ResumedRef,
+                   RewriteEntry, TargetRef)
 from .protection import parse_rules, protected_tags
 from .reclaim import reclaimable
 from .references import Reference, parse_reference
@@ -33,20 +33,28 @@ def resolve_targets(registry: Registry, refs: Iterable[str | Reference]) -> list
     return targets
 
 
-def plan_deletion(registry: Registry, targets: Sequence[TargetRef], protect: Iterable[str] = ()) -> DeletionPlan:
+def plan_deletion(
+    registry: Registry, targets: Sequence[TargetRef], protect: Iterable[str] = (), resumed: Sequence[ResumedRef] = ()
+) -> DeletionPlan:
+    """`resumed`: REFs whose artifact a cut-off run already deleted (see core/interrupted.py)."""
     patterns = list(dict.fromkeys([*protect, *registry.protect]))
     rules = parse_rules(patterns)
     unique: dict[tuple[str, str], TargetRef] = {}
     for t in targets:  # an artifact named twice is one target, as in resolve_targets
         unique.setdefault((t.repository, t.digest), t)
     targets = list(unique.values())
-    plan = DeletionPlan(source=registry.source, allowed=True, targets=targets, protect=patterns)
+    plan = DeletionPlan(source=registry.source, allowed=True, targets=targets, resumed=list(resumed), protect=patterns)
     by_repo: dict[str, list[str]] = {}
     for t in targets:
         by_repo.setdefault(t.repository, []).append(t.digest)
+    resumed_by_repo: dict[str, list[ResumedRef]] = {}
+    for r in resumed:
+        if r.repository in registry.repositories:  # a repository gone since holds no leftovers
+            resumed_by_repo.setdefault(r.repository, []).append(r)
+            by_repo.setdefault(r.repository, [])
     chosen: dict[str, list[str]] = {}
     for name, digests in by_repo.items():
-        chosen[name] = _plan_repository(registry.repositories[name], digests, rules, plan)
+        chosen[name] = _plan_repository(registry.repositories[name], digests, rules, plan, resumed_by_repo.get(name, []))
     scope = registry.blob_scope
     plan.reclaim = ReclaimInfo(by=scope.reclaim, exact=scope.exact, counted_across=scope.counted_across,
                                caveat=scope.caveat)
@@ -75,7 +83,21 @@ def _parent_refs(repo: Repository, digests: Iterable[str]) -> list[ParentRef]:
     return [ParentRef(digest=d, tags=list(arts[d].tags) if d in arts else []) for d in digests]
 
 
-def _plan_repository(repo: Repository, targets: list[str], rules, plan: DeletionPlan) -> list[str]:
+def _resumed_roots(repo: Repository, resumed: ResumedRef) -> list[str]:
+    """The leftovers still present that no other present leftover lists or describes: those
+    the deleted artifact brought in directly. The cascade from them reaches the rest."""
+    arts = repo.artifacts
+    present = [d for d in dict.fromkeys(resumed.leftovers) if d in arts and d != resumed.digest]
+    left = set(present)
+    return [
+        d for d in present
+        if not any(p in left for p in repo.parents.get(d, ())) and not any(s in left for s in repo.subjects.get(d, ()))
+    ]
+
+
+def _plan_repository(
+    repo: Repository, targets: list[str], rules, plan: DeletionPlan, resumed: Sequence[ResumedRef] = ()
+) -> list[str]:
     """Adds this repository's part to `plan`; returns the digests it deletes."""
     arts = repo.artifacts
     parents = repo.parents
@@ -99,6 +121,26 @@ def _plan_repository(repo: Repository, targets: list[str], rules, plan: Deletion
     for digest in targets:
         if digest not in chosen:
             choose(digest, "target", None)
+
+    # A cut-off run's leftovers hang under an artifact it already deleted: each is looked at as a
+    # child (or accessory) of that artifact would be, so a tag, a parent or a protected tag it
+    # carries now counts exactly as in a fresh plan. Its deleted parent is no longer among its parents.
+    gone = {r.digest for r in resumed} | {d for r in resumed for d in r.leftovers if d not in arts}
+    resumed_roots: set[str] = set()
+    for r in resumed:
+        for c in _resumed_roots(repo, r):
+            resumed_roots.add(c)
+            if c in chosen or c in touched:
+                continue
+            touched[c] = r.digest
+            left = remaining.setdefault(c, len(parents.get(c, ())))
+            if left:
+                continue
+            subject = next((s for s in subjects.get(c, ()) if s not in arts or s in chosen), None)
+            if subject is not None:
+                choose(c, "accessory", subject)  # rule 5: it goes with its (deleted) subject, tags and all
+            elif not arts[c].tags:
+                choose(c, "child", r.digest)  # rule 3
 
     while queue:
         digest = queue.popleft()
@@ -126,7 +168,7 @@ def _plan_repository(repo: Repository, targets: list[str], rules, plan: Deletion
                 c_art = arts[c]
                 if not c_art.tags:
                     choose(c, "child", digest)  # rule 3
-                elif any(s in chosen for s in subjects.get(c, ())):
+                elif any(s in chosen or s in gone for s in subjects.get(c, ())):
                     choose(c, "accessory", digest)  # rule 5: a tagged accessory goes with its subject
         for acc in accessories.get(digest, ()):
             if acc in chosen or acc not in arts:
@@ -193,7 +235,8 @@ def _plan_repository(repo: Repository, targets: list[str], rules, plan: Deletion
         artifact = arts[digest]
         holders = [p for p in real_parents(digest) if p not in chosen]
         if holders:
-            reason = "shared" if via in parents.get(digest, ()) else "accessory_listed"
+            child = via in parents.get(digest, ()) or (digest in resumed_roots and via in gone and digest not in subjects)
+            reason = "shared" if child else "accessory_listed"
         else:
             reason = "tagged"
         plan.keep.append(

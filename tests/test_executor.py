@@ -35,5 +35,5 @@ def test_ctrl_c_mid_run_is_reported_audited_and_resumable(tmp_path):
     record = json.loads(audit.read_text())
     assert record["result"] == "incomplete" and record["deleted"][0]["digest"] == index.digest
     # The REF no longer resolves, but the run's leftovers are remembered under it.
-    _, leftovers = InterruptedRuns().leftovers("immediate", f"{R}:latest")
-    assert {d for _, d in leftovers} == {d.digest for d in plan.delete[1:]}
+    resumed = InterruptedRuns().lookup("immediate", f"{R}:latest")
+    assert resumed.digest == index.digest and set(resumed.leftovers) == {d.digest for d in plan.delete[1:]}

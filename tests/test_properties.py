@@ -222,3 +222,38 @@ def test_one_plan_for_several_targets_equals_deleting_them_one_at_a_time_parents
             assert execute_plan(single, one_by_one).completed
 
         assert state(together.load()) == state(one_by_one.load())
+
+
+@SETTINGS
+@given(cases(), st.integers(0, 10_000))
+def test_a_run_cut_off_anywhere_is_finished_by_naming_each_ref_again(case, cut):
+    """Cut a run after any step: the same command again (each REF resumed, or planned afresh if it
+    still resolves) deletes nothing the original plan did not, and ends where it would have."""
+    from core.interrupted import resolve_targets_resuming
+    from tests.immediate_store import ImmediateStore
+
+    builder, protect, targets = case
+    with tempfile.TemporaryDirectory() as directory:
+        store = ImmediateStore(builder.write_sample(Path(directory) / "registry.json"), source=directory)
+        registry = store.load()
+        before = state(registry)
+        plan = plan_for(registry, targets, protect)
+        assume(plan.allowed and len(plan.delete) >= 2)
+        planned = {(d.repository, d.digest) for d in plan.delete}
+        store.fail_on = plan.delete[1 + cut % (len(plan.delete) - 1)].digest
+        first = execute_plan(plan, store)
+        store.fail_on = None
+        assert not first.completed
+        if first.deleted and all((t.repository, t.digest) in {(d.repository, d.digest) for d in first.deleted} for t in plan.targets):
+            event("every REF resumed")
+
+        now = store.load()
+        found, resumed, _ = resolve_targets_resuming(now, [t.reference for t in plan.targets])
+        again = plan_deletion(now, found, protect, resumed)
+        assert again.allowed
+        assert {(d.repository, d.digest) for d in again.delete} == planned - {(d.repository, d.digest) for d in first.deleted}
+        if found:
+            event("some REFs still resolve")
+        assert all(r.digest not in {d.digest for d in again.delete} for r in resumed)
+        assert execute_plan(again, store).completed
+        assert state(store.load()) == {k: v for k, v in before.items() if k not in planned}

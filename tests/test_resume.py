@@ -58,6 +58,6 @@ def test_the_same_delete_command_finishes_an_interrupted_run(registry, capsys):
         assert not present(registry.url, "team/app", m.digest)
     assert present(registry.url, "team/app", keep.digest)
     # Finished: the record is gone, and the REF is unknown again.
-    assert InterruptedRuns().leftovers(registry.url, "team/app:latest") is None
+    assert InterruptedRuns().lookup(registry.url, "team/app:latest") is None
     assert main(["plan", registry.url, "team/app:latest"]) == 2
     assert "no tag 'latest'" in capsys.readouterr().err

@@ -135,13 +135,17 @@ class OcitreeApp(App[int]):
         """Exit after an unhandled exception, showing the traceback WITHOUT local variables.
 
         Textual's own version shows locals, and a frame in the registry code can hold an
-        Authorization header or a token request: credentials are never printed."""
+        Authorization header or a token request: credentials are never printed. The
+        exception's own text is made printable: it can quote a tag or a registry's answer."""
         import rich
         from rich.segment import Segments
         from rich.traceback import Traceback
 
         self.bell()
         traceback = Traceback(show_locals=False, width=None, suppress=[rich])
+        for stack in traceback.trace.stacks:  # an exception's text can quote a source string
+            stack.exc_type, stack.exc_value = literal(stack.exc_type), literal(stack.exc_value)
+            stack.notes = [literal(note) for note in stack.notes]
         self._exit_renderables.append(Segments(self.console.render(traceback, self.console.options)))
         self._close_messages_no_wait()
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import sys
@@ -26,7 +27,8 @@ from core.errors import BadInputError, OcitreeError, StalePlanError
 from core.executor import execute_plan
 from core.paths import data_dir
 from core.plan import DeletionPlan, ExecutionResult
-from core.interrupted import resolve_targets_resuming
+from core.printable import printable, printable_lines
+from core.interrupted import resolve_targets_resuming, unfinished_notes
 from core.planner import plan_deletion
 from core.protection import parse_rules
 from core.sources import SourceOptions, open_store
@@ -61,6 +63,12 @@ def _check_command(word: str) -> None:
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # usage errors are bad input: exit 2, one line
         raise BadInputError(f"{message} (see '{self.prog} --help')")
+
+
+def say(err: Console, message: str) -> None:
+    """One message on standard error. Messages carry source strings (tags, names, paths,
+    registry text): made printable here, so none can drive the terminal or break the line."""
+    err.print(printable(message), markup=False, highlight=False, emoji=False)
 
 
 def _source_options(p: argparse.ArgumentParser) -> None:
@@ -165,10 +173,11 @@ def _load(store: Store, err: Console):
     """Load with a progress bar on a terminal's stderr; silent when piped."""
     if not err.is_terminal:
         return store.load()
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     with Progress(TextColumn("loading {task.description}"), BarColumn(), MofNCompleteColumn(), console=err, transient=True) as bar:
-        task = bar.add_task(store.source, total=None)
+        task = bar.add_task(escape(printable(store.source)), total=None)  # the column reads markup
 
         def report(p: LoadProgress) -> None:
             bar.update(task, completed=p.done, total=p.total)
@@ -208,6 +217,8 @@ def cmd_ls(args, out: Console, err: Console) -> int:
         registry = _load(store, err)
     finally:
         store.close()
+    for note in unfinished_notes(registry):
+        say(err, f"ocitree: {note}")
     if args.json:
         _print_json(out, registry_json(registry))
     elif out.is_terminal:
@@ -232,10 +243,10 @@ def cmd_plan_or_delete(args, out: Console, err: Console, deleting: bool) -> int:
         raise BadInputError(f"{args.source}: read-only ({store.read_only_reason}): {DELETE_HOW}; nothing was deleted")
     try:
         registry = _load(store, err)
-        targets, notes = resolve_targets_resuming(registry, args.refs)
+        targets, resumed, notes = resolve_targets_resuming(registry, args.refs)
         for note in notes:
-            err.print(f"ocitree: {note}", markup=False, highlight=False)
-        plan = plan_deletion(registry, targets, [*args.protect, *config.protect])
+            say(err, f"ocitree: {note}")
+        plan = plan_deletion(registry, targets, [*args.protect, *config.protect], resumed)
         if not deleting or not plan.allowed:
             if args.json:
                 _print_json(out, _result_json(plan, None) if deleting else plan.to_json_dict())
@@ -244,17 +255,18 @@ def cmd_plan_or_delete(args, out: Console, err: Console, deleting: bool) -> int:
             return EXIT_OK if plan.allowed else EXIT_REFUSED
         if not args.json:
             out.print(render_plan(plan, store.blob_reclaim))
-        if not args.yes and not _confirm(plan, err):
-            err.print("Cancelled; nothing was deleted.", markup=False)
+        # Nothing left to delete (a resumed REF): running still finishes the store's own leftovers.
+        if plan.delete and not args.yes and not _confirm(plan, err):
+            say(err, "Cancelled; nothing was deleted.")
             return EXIT_OK
         progress = None
         if err.is_terminal and not args.json:
             def progress(done, total, ref):
-                err.print(f"  deleted {done}/{total} {ref.repository}@{ref.digest[:19]}", markup=False, highlight=False)
+                say(err, f"  deleted {done}/{total} {ref.repository}@{ref.digest[:19]}")
         try:
             result = execute_plan(plan, store, progress, audit_log=config.audit_log)
         except StalePlanError as exc:
-            err.print(f"ocitree: {exc}", markup=False, highlight=False)
+            say(err, f"ocitree: {exc}")
             if exc.new_plan is not None:
                 if args.json:
                     _print_json(out, _result_json(exc.new_plan, None))
@@ -264,7 +276,7 @@ def cmd_plan_or_delete(args, out: Console, err: Console, deleting: bool) -> int:
     finally:
         store.close()
     if result.audit_log is None:
-        err.print(f"ocitree: warning: could not append to the audit log {config.audit_log}", markup=False)
+        say(err, f"ocitree: warning: could not append to the audit log {config.audit_log}")
     if args.json:
         _print_json(out, _result_json(plan, result))
     else:
@@ -274,7 +286,7 @@ def cmd_plan_or_delete(args, out: Console, err: Console, deleting: bool) -> int:
 
 def cmd_demo(args, out: Console, err: Console) -> int:
     path = demo_copy(reset=args.reset)
-    out.print(f"{'Restored' if args.reset else 'Demo working copy:'} {path}", markup=False, highlight=False)
+    out.print(printable(f"{'Restored' if args.reset else 'Demo working copy:'} {path}"), markup=False, highlight=False)
     return EXIT_OK
 
 
@@ -305,14 +317,32 @@ def cmd_web(args) -> int:
     return EXIT_OK
 
 
+def keys_from_the_terminal() -> None:
+    """The TUI reads its keys from standard input. When that is not a terminal (it gave the
+    password to --password-stdin, or it is a pipe), the keys come from the controlling terminal:
+    /dev/tty takes over file descriptor 0. With no terminal at all, the TUI cannot run."""
+    if os.environ.get("TEXTUAL_DRIVER"):
+        return  # another driver brings the keys (ocitree web: the browser, through a pipe)
+    if sys.__stdin__ is not None and sys.__stdin__.isatty():
+        return
+    try:
+        tty = os.open("/dev/tty", os.O_RDWR)
+    except OSError:
+        raise BadInputError("the TUI needs a terminal for its keys, and neither standard input nor /dev/tty is one: "
+                            "run it in a terminal, or use 'ocitree ls', 'plan' or 'delete' from scripts") from None
+    os.dup2(tty, 0)
+    os.close(tty)
+
+
 def cmd_tui(args) -> int:
     config = load_config()
     parse_rules(args.protect)
     source = args.source or str(demo_copy())
-    store = open_store(source, _options(args, config))
+    store = open_store(source, _options(args, config))  # the password comes from standard input first
     from .app import OcitreeApp  # Textual loads only when the TUI is wanted
 
     try:
+        keys_from_the_terminal()
         app = OcitreeApp(store, read_only=args.read_only, protect=[*args.protect, *config.protect], audit_log=config.audit_log)
         app.run()
         return app.return_code or EXIT_OK
@@ -341,13 +371,19 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_web(args)
         return cmd_tui(args)
     except OcitreeError as exc:
-        err.print(f"ocitree: {exc}", markup=False, highlight=False)
+        say(err, f"ocitree: {exc}")
         return exc.exit_code
     except KeyboardInterrupt:
-        err.print("ocitree: interrupted", markup=False)
+        say(err, "ocitree: interrupted")
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as exc:  # a bug: its traceback (which quotes source strings) made printable
+        import traceback
+
+        err.file.write(printable_lines("".join(traceback.format_exception(exc))) + "\n")
+        say(err, f"ocitree: internal error ({type(exc).__name__}): this is a bug; please report it with the lines above")
+        return EXIT_FAILURE
 
 
 if __name__ == "__main__":

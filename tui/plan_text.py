@@ -69,7 +69,7 @@ def reclaim_lines(plan: DeletionPlan) -> list[str]:
 def render_plan(plan: DeletionPlan, blob_reclaim: str | None = None) -> RenderableType:
     """`blob_reclaim` is ignored: the plan itself says who frees its blobs."""
     parts: list[RenderableType] = []
-    targets = ", ".join(literal(t.reference) for t in plan.targets)
+    targets = ", ".join(literal(r) for r in plan.references)
     parts.append(Text.assemble(("Plan for ", "bold"), (targets, "bold cyan"), f"  (source: {literal(plan.source)})"))
     if not plan.allowed:
         parts.append(Text("REFUSED: nothing will be deleted", style="bold red"))
@@ -86,7 +86,11 @@ def render_plan(plan: DeletionPlan, blob_reclaim: str | None = None) -> Renderab
             parts.append(Text("  ~ " + literal(w.describe())))
             for digest in w.remove:
                 parts.append(Text(f"      without {short_digest(digest)}"))
-    parts.append(Text(f"DELETE {len(plan.delete)} artifact{'s' if len(plan.delete) != 1 else ''}, in this order:", style="bold red"))
+    labels.update({r.digest: f"{literal(r.reference)} (deleted before)" for r in plan.resumed})
+    if plan.delete:
+        parts.append(Text(f"DELETE {len(plan.delete)} artifact{'s' if len(plan.delete) != 1 else ''}, in this order:", style="bold red"))
+    else:
+        parts.append(Text("Nothing left to delete", style="bold"))
     table = None
     repository = None
     for i, d in enumerate(plan.delete, 1):
@@ -192,6 +196,10 @@ def render_registry(registry: Registry) -> RenderableType:
             _add_artifact(node, repo, artifact, None, set())
         for artifact, marker in repo.detached(top):
             _add_artifact(node, repo, artifact, None, set(), marker)
+        if repo.leftover_blobs:
+            n = len(repo.leftover_blobs)
+            node.add(Text(f"leftovers: {n} unreferenced blob{'s' if n != 1 else ''}, "
+                          f"{human_bytes(sum(repo.leftover_blobs.values()))} (no manifest uses them)", style="yellow"))
     return root
 
 
@@ -252,7 +260,8 @@ def registry_json(registry: Registry) -> dict:
     doc = {
         "source": registry.source,
         "repositories": [
-            {"name": name, "artifact_count": len(r.artifacts), "artifacts": roots(r)}
+            {"name": name, "artifact_count": len(r.artifacts), "artifacts": roots(r),
+             "leftover_blobs": [{"digest": d, "size": n} for d, n in sorted(r.leftover_blobs.items())]}
             for name, r in sorted(registry.repositories.items())
         ],
     }

@@ -2,12 +2,14 @@
 
 Deleting follows the sample store's discipline, per layout: an exclusive lock on the
 layout's `index.json.lock` file, a fresh read under that lock (so a plan made on older
-state is refused as stale), then at commit a new index.json written atomically
-(temporary file, fsync, rename; a symlinked index.json is replaced at its target) before any
-blob is removed. A blob is removed only when nothing remaining in its blob store uses it: the
-layout's own `blobs/`, or the directory several layouts share through symlinks, all of which
-the session then locks and reads too (layout_sharing.py). A blob directory a symlink leads to
-from outside the SOURCE is never emptied: its other users cannot be seen.
+state is refused as stale), then at commit the blobs to remove written down in the layout
+(write-ahead, layout_writer.PENDING_FILE), a new index.json written atomically (temporary file,
+fsync, rename; a symlinked index.json is replaced at its target), and only then the blobs removed.
+A blob is removed only when nothing remaining in its blob store uses it: the layout's own `blobs/`,
+or the directory or files several layouts share through symlinks, all of which the session then
+locks and reads too (layout_sharing.py). A blob directory a symlink leads to from outside the
+SOURCE is never emptied: its other users cannot be seen. A commit also removes what a killed run
+had written down and left.
 """
 
 from __future__ import annotations
@@ -22,12 +24,14 @@ from ..errors import MalformedDataError, OcitreeError, StoreError
 from ..durable_files import discard, install_file, stage_file, write_atomically
 from ..manifest import digest_of
 from ..gc_pause import gc_paused
+from ..json_text import NestedTooDeeply
 from ..model import Registry
 from .base import DeletionSession, LoadProgress, ProgressCallback, Store
-from .layout_reader import INDEX_FILE, blob_path, LayoutContents, find_layouts, is_layout, read_index_bytes, read_layout
+from .layout_reader import (INDEX_FILE, LayoutContents, blob_path, find_layouts, is_layout, read_index_bytes,
+                            read_layout, unreferenced_blobs)
 from .layout_sharing import layout_blob_scope, sharing_layouts
-from .layout_writer import (blob_candidates, digests_in_use, index_replacing, index_without, remove_blob_files,
-                            serialize_index)
+from .layout_writer import (blob_candidates, digests_in_use, index_replacing, index_without, read_pending,
+                            remove_blobs, serialize_index, write_pending)
 
 if TYPE_CHECKING:
     from ..sources import SourceOptions
@@ -84,6 +88,9 @@ class LayoutStore(Store):
         repositories = []
         with gc_paused():
             self._read_all(repositories, total, progress)
+        by_name = {r.name: r for r in repositories}
+        for name, blobs in unreferenced_blobs(self.layouts, by_name).items():
+            by_name[name].leftover_blobs = blobs
         return Registry(self.source, repositories, blob_scope=scope)
 
     def _read_all(self, repositories: list, total: int, progress: ProgressCallback | None) -> None:
@@ -182,6 +189,7 @@ class _LayoutSession(DeletionSession):
 
     def commit(self) -> None:
         changes = []  # (name, index path as written: a symlink's target, new bytes)
+        pending = {name: read_pending(layout) for name, layout in self.layouts.items()}
         for name, deleted in self._deleted.items():
             if not deleted:
                 continue
@@ -204,10 +212,14 @@ class _LayoutSession(DeletionSession):
             rewritten = self._rewritten.get(name, {})
             if rewritten:
                 doc = index_replacing(doc, {old: (digest_of(new), len(new)) for old, new in rewritten.items()})
-            data = serialize_index(index_without(doc, deleted), contents.index_raw)
+            try:
+                data = serialize_index(index_without(doc, deleted), contents.index_raw)
+            except NestedTooDeeply:
+                raise StoreError(f"{index_path}: nested too deeply to be written back; nothing was deleted") from None
             changes.append((name, target, data))
-        removals = self._blobs_to_remove()
-        for directory in sorted({path.parent for path in removals}, key=str):
+        removals = self._blobs_to_remove(pending)  # layout -> [(digest, files to remove)]
+        for directory in sorted({path.parent for entries in removals.values() for _, paths in entries
+                                 for path in paths}, key=str):
             if directory.is_dir() and not os.access(directory, os.W_OK | os.X_OK):
                 raise StoreError(f"{directory}: no permission to remove blobs from it; nothing was deleted")
         for name, rewritten in self._rewritten.items():  # before any index.json names them
@@ -222,17 +234,30 @@ class _LayoutSession(DeletionSession):
                 discard(tmp)
             raise StoreError(f"{index_path}: cannot write a new copy beside it ({exc.strerror}); nothing was deleted") from None
         installed: list[str] = []
+        blobs_of = {name: [d for d, _ in entries] for name, entries in removals.items()}
         for tmp, index_path, name in staged:
             try:
+                write_pending(self.layouts[name], blobs_of.get(name, []))  # write-ahead: a kill from here on leaves them listed
                 install_file(tmp, index_path)
             except OSError as exc:
                 for rest, _, _ in staged:
                     discard(rest)
+                try:
+                    write_pending(self.layouts[name], pending[name])  # this layout is unchanged
+                except OSError:
+                    pass  # what it lists is still in use: the next commit drops it
                 self.committed_before_failure = frozenset(installed)
-                done = f"deleted from {', '.join(installed)} only, whose unused blobs stay" if installed else "nothing was deleted"
+                done = (f"deleted from {', '.join(installed)} only; the next delete there removes their unused blobs"
+                        if installed else "nothing was deleted")
                 raise StoreError(f"{index_path}: cannot replace ({exc.strerror}); {done}") from None
             installed.append(name)
-        self.blob_failures.extend(remove_blob_files(removals))
+        for name, entries in removals.items():
+            self.blob_failures.extend(remove_blobs(path for _, paths in entries for path in paths))
+            layout = self.layouts[name]
+            try:
+                write_pending(layout, [d for d, paths in entries if any(p.exists() or p.is_symlink() for p in paths)])
+            except OSError:
+                pass  # the blobs are gone; a stale record only costs the next commit a check
         self._deleted = {}
 
     @staticmethod
@@ -244,16 +269,22 @@ class _LayoutSession(DeletionSession):
             except OSError as exc:
                 raise StoreError(f"{path}: cannot write the rewritten referrers index ({exc.strerror}); nothing was deleted") from None
 
-    def _blobs_to_remove(self) -> list[Path]:
-        """Blob files no remaining manifest of any layout sharing their directory uses, by their
-        real path. Nothing from a directory whose users ocitree cannot all see."""
+    def _blobs_to_remove(self, pending: dict[str, list[str]]) -> dict[str, list[tuple[str, list[Path]]]]:
+        """Layout -> [(digest, files)]: blobs its deletion (or a killed run's record, `pending`) leaves
+        that no remaining manifest of any layout reaching the same file uses, with the symlinks to
+        them first (a crash in between leaves a blob file no layout names, never a dangling link).
+        Nothing from a directory whose users ocitree cannot all see."""
         scope = self.scope
-        candidates: dict[tuple[str, str], None] = {}  # (blob directory, digest)
-        for name, deleted in self._deleted.items():
-            for digest in blob_candidates(self._contents[name].repository, deleted, self.store.keep_blobs):
+        candidates: dict[tuple[str, str], str] = {}  # (blob directory, digest) -> the layout it is removed for
+        for name in self._contents:
+            deleted = self._deleted.get(name, set())
+            digests = set(pending.get(name, ()))
+            if deleted:
+                digests |= blob_candidates(self._contents[name].repository, deleted, self.store.keep_blobs)
+            for digest in sorted(digests):
                 directory = scope.domain(name, digest)
                 if directory and directory not in scope.unaccounted:
-                    candidates[(directory, digest)] = None
+                    candidates.setdefault((directory, digest), name)
         in_use: dict[str, set[str]] = {}
 
         def used_by(name: str) -> set[str]:
@@ -261,14 +292,14 @@ class _LayoutSession(DeletionSession):
                 in_use[name] = digests_in_use(self._contents[name].repository, self._deleted.get(name, set()))
             return in_use[name]
 
-        paths = []
-        for directory, digest in candidates:
+        removals: dict[str, list[tuple[str, list[Path]]]] = {}
+        for (directory, digest), owner in candidates.items():
             users = [name for name in self._contents if scope.domain(name, digest) == directory]
             if not any(digest in used_by(name) for name in users):
-                # The links first: a crash in between leaves a blob file no layout names, never a dangling link.
-                paths.extend(Path(link) for link in scope.links.get((directory, digest), ()))
+                paths = [Path(link) for link in scope.links.get((directory, digest), ())]
                 paths.append(Path(directory) / digest.partition(":")[2])
-        return paths
+                removals.setdefault(owner, []).append((digest, paths))
+        return removals
 
     def close(self) -> None:
         for fd in self._lock_fds:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .. import media_types as mt
 from ..errors import BadInputError, MalformedDataError, StoreError
+from ..json_text import NestedTooDeeply, load_json
 from ..manifest import ImageIndex, ImageManifest, artifact_from_parsed, digest_of, manifest_media_type, parse_manifest
 from ..model import Artifact, Repository
 from ..names import is_repository_name, is_tag, short_digest
@@ -105,7 +106,9 @@ def read_layout(
     if index_raw is None:
         index_raw = read_index_bytes(layout)
     try:
-        index_doc = json.loads(index_raw)
+        index_doc = load_json(index_raw)
+    except NestedTooDeeply:
+        raise MalformedDataError(f"{index_path}: JSON nested too deeply to be an image index") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MalformedDataError(f"{index_path}: not JSON ({exc})") from None
     index = parse_manifest(index_raw, mt.OCI_INDEX, str(index_path))
@@ -177,7 +180,9 @@ def _entry_label(digest: str, tags: dict[str, list[str]]) -> str:
 def _check_layout_file(path: Path) -> None:
     raw = _read_file(path, f"its {LAYOUT_FILE} file")
     try:
-        doc = json.loads(raw)
+        doc = load_json(raw)
+    except NestedTooDeeply:
+        raise MalformedDataError(f"{path}: JSON nested too deeply to be an {LAYOUT_FILE} file") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MalformedDataError(f"{path}: not JSON ({exc})") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("imageLayoutVersion"), str):
@@ -215,3 +220,48 @@ def _artifact(
 ) -> Artifact:
     return artifact_from_parsed(repository, digest, manifest, manifest_media_type(manifest, declared), len(data), list(tags))
 
+
+
+def unreferenced_blobs(layouts: dict[str, Path], repositories: dict[str, Repository]) -> dict[str, dict[str, int]]:
+    """Repository name -> {digest: size} of blob files in its layout that no manifest uses:
+    what a delete cut off after rewriting index.json leaves. Layouts whose blob directories are
+    one directory (a symlink) count their users together; the leftovers go to the first of them."""
+    users: dict[str, set[str]] = {}  # real blob directory -> digests some layout uses there
+    owners: dict[str, str] = {}  # real blob directory -> the repository its leftovers are shown under
+    directories: dict[str, list[tuple[str, str]]] = {}  # repository -> [(algorithm, real directory)]
+    for name, layout in layouts.items():
+        repo = repositories.get(name)
+        if repo is None:
+            continue
+        used = set(repo.artifacts)
+        for artifact in repo.artifacts.values():
+            used.update(c.digest for c in artifact.children)
+            used.update(b.digest for b in artifact.blobs)
+        try:
+            algorithms = [e.name for e in os.scandir(layout / "blobs") if e.is_dir()]
+        except OSError:
+            continue
+        for algorithm in algorithms:
+            real = os.path.realpath(layout / "blobs" / algorithm)
+            users.setdefault(real, set()).update(d for d in used if d.startswith(algorithm + ":"))
+            owners.setdefault(real, name)
+            directories.setdefault(name, []).append((algorithm, real))
+    found: dict[str, dict[str, int]] = {}
+    for name, dirs in directories.items():
+        for algorithm, real in dirs:
+            if owners[real] != name:
+                continue
+            used = users[real]
+            try:
+                entries = list(os.scandir(real))
+            except OSError:
+                continue
+            for entry in entries:
+                digest = f"{algorithm}:{entry.name}"
+                if digest in used or not entry.is_file(follow_symlinks=False):
+                    continue
+                try:
+                    found.setdefault(name, {})[digest] = entry.stat(follow_symlinks=False).st_size
+                except OSError:
+                    pass
+    return found

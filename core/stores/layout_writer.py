@@ -2,7 +2,9 @@
 
 The order keeps the layout valid at every instant: index.json stops listing a manifest
 before any blob goes, so a crash leaves at worst unreferenced blobs, never a tag that
-points at nothing.
+points at nothing. Those blobs are written down first (write-ahead) in the layout's
+`ocitree-pending-blobs.json`, so the next delete in that layout, by the same command or any
+other, removes what a killed run left, after checking again that nothing uses them.
 """
 
 from __future__ import annotations
@@ -11,8 +13,12 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..durable_files import fsync_directory
+from ..durable_files import discard, fsync_directory, write_atomically
+from ..json_text import dump_json
 from ..model import Repository
+from ..names import is_digest
+
+PENDING_FILE = "ocitree-pending-blobs.json"
 
 
 def blob_candidates(repository: Repository, deleted: set[str], keep_blobs: bool) -> set[str]:
@@ -36,7 +42,6 @@ def digests_in_use(repository: Repository, deleted: set[str]) -> set[str]:
     return in_use
 
 
-
 def index_without(doc: dict, deleted: set[str]) -> dict:
     """index.json with every entry of a deleted digest gone; all else (order, unknown fields) kept."""
     out = dict(doc)
@@ -55,15 +60,16 @@ def index_replacing(doc: dict, replaced: dict[str, tuple[str, int]]) -> dict:
 
 
 def serialize_index(doc: dict, original: bytes) -> bytes:
-    """Indented if the original was (a hand-kept file stays readable), compact like skopeo otherwise."""
+    """Indented if the original was (a hand-kept file stays readable), compact like skopeo otherwise.
+    Raises NestedTooDeeply for a document json cannot write back."""
     if b"\n" in original.strip():
-        return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()
-    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
+        return dump_json(doc, indent=2) + b"\n"
+    return dump_json(doc, separators=(",", ":"))
 
 
 
 
-def remove_blob_files(paths: Iterable[Path]) -> list[str]:
+def remove_blobs(paths: Iterable[Path]) -> list[str]:
     """Remove files; returns one message per file that could not be removed."""
     failures: list[str] = []
     directories: set[Path] = set()
@@ -81,3 +87,27 @@ def remove_blob_files(paths: Iterable[Path]) -> list[str]:
         except OSError:
             pass  # the unlinks happened; only their durability on a crash is in doubt
     return failures
+
+
+def read_pending(layout: Path) -> list[str]:
+    """Blobs a run set out to remove and may not have (it was killed); [] when none."""
+    try:
+        doc = json.loads((layout / PENDING_FILE).read_bytes())
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError):
+        return []  # unreadable: the blobs stay, shown by `ocitree ls` as leftovers
+    blobs = doc.get("blobs") if isinstance(doc, dict) else None
+    return [d for d in blobs if is_digest(d)] if isinstance(blobs, list) else []
+
+
+def write_pending(layout: Path, digests: Iterable[str]) -> None:
+    """Record (durably) the blobs about to be removed, or forget the record when there are none.
+    Raises OSError."""
+    digests = sorted(set(digests))
+    path = layout / PENDING_FILE
+    if digests:
+        write_atomically(path, (json.dumps({"version": 1, "blobs": digests}, indent=1) + "\n").encode())
+    elif path.exists():
+        discard(path)
+        fsync_directory(layout)

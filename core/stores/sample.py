@@ -18,6 +18,7 @@ from .. import media_types as mt
 from ..durable_files import write_atomically
 from ..errors import BadInputError, MalformedDataError, StoreError
 from ..gc_pause import gc_paused
+from ..json_text import NestedTooDeeply, dump_json, load_json
 from ..manifest import validation_message
 from ..model import Artifact, BlobRef, ChildRef, PlatformInfo, Registry, Repository
 from .base import DeletionSession, LoadProgress, ProgressCallback, Store
@@ -59,13 +60,13 @@ def parse_document(text: str | bytes, where: str) -> dict:
     if isinstance(text, bytes):
         text = decode_sample(text, where)
     try:
-        return json.loads(text, object_pairs_hook=unique_keys)
+        return load_json(text, object_pairs_hook=unique_keys)
     except _DuplicateKey as exc:
         raise MalformedDataError(f"{where}: the key {json.dumps(exc.args[0])[:80]} is twice in one JSON object; "
                                  f"merge the two (ocitree would see only one of them)") from None
     except json.JSONDecodeError as exc:
         raise MalformedDataError(f"{where}: not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
-    except RecursionError:
+    except NestedTooDeeply:
         raise MalformedDataError(f"{where}: JSON nested too deeply to be a sample file") from None
 
 
@@ -227,7 +228,10 @@ class _SampleSession(DeletionSession):
         for name, digests in self._deleted.items():
             repositories[name] = [e for e in repositories[name] if e.get("digest") not in digests]
         path = self.store.path
-        data = (json.dumps(self._doc, indent=2, ensure_ascii=False) + "\n").encode()
+        try:
+            data = dump_json(self._doc, indent=2) + b"\n"  # a lone surrogate stays the escape it was
+        except NestedTooDeeply:
+            raise StoreError(f"{path}: nested too deeply to be written back; nothing was deleted") from None
         try:
             write_atomically(path, data)
         except OSError as exc:

@@ -1,7 +1,7 @@
 """Registry answers and network failures as one-line messages that say what to do.
 
-Text from the registry (error codes and messages) is data: it is cut to one short line of
-printable characters before it goes into a message.
+Text from the registry (error codes and messages) is data: it is cut to one short line, its
+control characters shown as escapes, before it goes into a message.
 """
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ import ssl
 
 import httpx
 
+from ...printable import one_line
+
 _LIMIT = 200
 
 
 def printable(text: str, limit: int = _LIMIT) -> str:
-    """One line of printable characters, at most `limit` long."""
-    cleaned = "".join(ch if ch.isprintable() else " " for ch in text)
-    cleaned = " ".join(cleaned.split())
-    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+    """One short line: controls and bidi overrides as visible escapes (core/printable.py)."""
+    return one_line(text, limit)
 
 
 def registry_error(body: bytes) -> str:
@@ -28,7 +28,7 @@ def registry_error(body: bytes) -> str:
         doc = json.loads(body)
         first = doc["errors"][0]
         code, message = first.get("code") or "", first.get("message") or ""
-    except (ValueError, KeyError, IndexError, TypeError, AttributeError):
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError, RecursionError):
         return ""
     text = f"{code}: {message}" if code and message else str(code or message)
     return printable(text)

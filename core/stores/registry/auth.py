@@ -372,7 +372,7 @@ class RegistryAuth(httpx.Auth):
                              f"when asked for {' '.join(scopes) or 'a token'}: try again later or check the registry")
         try:
             doc = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             doc = None
         value = (doc.get("token") or doc.get("access_token")) if isinstance(doc, dict) else None
         if not isinstance(value, str) or not value:

@@ -105,6 +105,8 @@ def _load(path: Path) -> dict:
         raise BadInputError(f"credentials file {path}: {reason}: fix its permissions or content") from None
     try:
         doc = json.loads(text) if text.strip() else {}
+    except RecursionError:
+        raise BadInputError(f"credentials file {path} is JSON nested too deeply: fix or move it") from None
     except json.JSONDecodeError as exc:
         # The message holds a position only, never the text around it (which may be a secret).
         raise BadInputError(
@@ -207,7 +209,7 @@ def _from_helper(name: str, host: str, path: Path) -> Credentials | None:
                          f"fix the helper, or log in again (docker login {host})")
     try:
         answer = json.loads(done.stdout)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         answer = None
     if not isinstance(answer, dict) or not isinstance(answer.get("Username", ""), str) \
             or not isinstance(answer.get("Secret"), str):

@@ -25,7 +25,6 @@ the registry has no referrers API).
 
 from __future__ import annotations
 
-import json
 import queue
 import time
 from collections.abc import Callable
@@ -35,9 +34,10 @@ from urllib.parse import quote
 
 from ... import media_types as mt
 from ...errors import MalformedDataError, StoreError
+from ...json_text import NestedTooDeeply, load_json
 from ...manifest import digest_of
 from ...model import Artifact, Repository
-from ...names import is_digest
+from ...names import is_digest, is_repository_name, is_tag
 from ..base import LoadProgress, ProgressCallback
 from .answers import printable
 from .artifacts import artifact_from_manifest, artifact_from_record, artifact_record
@@ -74,7 +74,9 @@ def list_repositories(client: RegistryClient, page_size: int = CATALOG_PAGE) -> 
         if repos is None:
             repos = []
         if not isinstance(repos, list) or not all(isinstance(r, str) for r in repos):
-            raise StoreError(f"registry {client.host} answered {what} without a list of names: is this a container registry?")
+            raise MalformedDataError(f"registry {client.host} answered {what} without a list of names: "
+                                     f"is this a container registry?")
+        _check_names(repos, is_repository_name, "repository name", client.host, what)
         names.extend(repos)
     return sorted(dict.fromkeys(names))
 
@@ -104,16 +106,31 @@ def shown(name: str) -> str:
 
 
 def _json(data: bytes, host: str, what: str):
-    doc = _json_or_none(data)
-    if doc is None:
-        raise StoreError(f"registry {host} answered {what} with something that is not JSON: is this a container registry?")
+    try:
+        doc = load_json(data)
+    except NestedTooDeeply:
+        raise MalformedDataError(f"registry {host} answered {what} with JSON nested too deeply: is this a container registry?") from None
+    except (ValueError, UnicodeDecodeError):
+        doc = None
+    if doc is None:  # malformed data, as a manifest that is not JSON is (exit 2)
+        raise MalformedDataError(f"registry {host} answered {what} with something that is not JSON: "
+                                 f"is this a container registry?")
     return doc
+
+
+def _check_names(names: list[str], valid: Callable[[str], bool], kind: str, host: str, what: str) -> None:
+    """Names outside the distribution grammar are refused, in one line: no registry accepts one
+    in a push, and it would go into request paths (`../`), the cache and every message."""
+    for name in names:
+        if not valid(name):
+            raise MalformedDataError(f"registry {host} answered {what} with '{shown(name)}', which is not a valid "
+                                     f"{kind}: check the registry, and any proxy in front of it")
 
 
 def _json_or_none(data: bytes):
     try:
-        return json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+        return load_json(data)
+    except (ValueError, UnicodeDecodeError):  # NestedTooDeeply included
         return None
 
 
@@ -219,7 +236,8 @@ class Loader:
             if page_tags is None:
                 continue  # distribution says "tags": null once the last tag is gone
             if not isinstance(page_tags, list) or not all(isinstance(t, str) for t in page_tags):
-                raise StoreError(f"registry {self.client.host} answered {what} without a list of tag names")
+                raise MalformedDataError(f"registry {self.client.host} answered {what} without a list of tag names")
+            _check_names(page_tags, is_tag, "tag", self.client.host, what)
             tags.extend(page_tags)
         return list(dict.fromkeys(tags))
 
@@ -278,7 +296,7 @@ class Loader:
                 if isinstance(entry, dict) and isinstance(entry.get("digest"), str):
                     if not is_digest(entry["digest"]):
                         raise MalformedDataError(f"registry {self.client.host} answered {what} with "
-                                                 f"{shown(entry['digest'])!r}, which is not a digest: check the registry")
+                                                 f"'{shown(entry['digest'])}', which is not a digest: check the registry")
                     found.append(entry["digest"])
         return found
 
