@@ -3,6 +3,7 @@
     protect = ["v*", "prod/*:release-*"]   # protection rules added to every plan
     audit_log = "/var/log/ocitree/audit.jsonl"
     concurrency = 8                          # parallel fetches from a live registry
+    timeout = 30                             # seconds a registry request may take in all
 """
 
 from __future__ import annotations
@@ -17,11 +18,15 @@ from .paths import config_dir, state_dir
 from .protection import parse_rules
 
 
+MAX_TIMEOUT = 3600  # seconds; longer is a typo, not a registry
+
+
 @dataclass
 class Config:
     protect: list[str] = field(default_factory=list)
     audit_log: Path = field(default_factory=lambda: state_dir() / "audit.jsonl")
     concurrency: int = 8
+    timeout: float = 30.0
     path: Path | None = None
 
 
@@ -59,4 +64,9 @@ def load_config() -> Config:
         if type(value) is not int or not 1 <= value <= 64:  # TOML true is a bool, not 1
             raise BadInputError(f"config file {path}: 'concurrency' must be a whole number from 1 to 64")
         config.concurrency = value
+    if "timeout" in doc:
+        value = doc["timeout"]
+        if type(value) not in (int, float) or not 0 < value <= MAX_TIMEOUT:
+            raise BadInputError(f"config file {path}: 'timeout' must be a number of seconds, more than 0 and at most {MAX_TIMEOUT}")
+        config.timeout = float(value)
     return config

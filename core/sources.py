@@ -30,6 +30,7 @@ class SourceOptions:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     concurrency: int = 8
+    timeout: float = 30.0  # registries: seconds each request may take in all (not only per read)
     api: str | None = None  # registry storage: delete through this registry URL (it serves the storage)
     offline: bool = False  # registry storage: delete on disk; the registry is stopped
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import io
 import json
 import threading
 import time
@@ -38,6 +39,7 @@ class Fault:
     fix_digest: bool = True  # with `body`: make Docker-Content-Digest match the new body
     headers: dict[str, str] = field(default_factory=dict)  # forward, then set these answer headers
     drop: bool = False  # close the connection without answering
+    drip: float = 0.0  # send the answer (status line, headers, body) one byte every this many seconds
     applied: int = 0
 
     def matches(self, method: str, path: str) -> bool:
@@ -111,6 +113,20 @@ class FaultProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 request_body = self.rfile.read(length) if length else None
                 fault = proxy._fault_for(method, path)
+                if fault and fault.drip:
+                    real, self.wfile = self.wfile, io.BytesIO()
+                    try:
+                        self._answer(method, path, request_body, fault)
+                        answer = self.wfile.getvalue()
+                    finally:
+                        self.wfile = real
+                    for i in range(len(answer)):  # each byte is a successful read: no per-read timeout fires
+                        real.write(answer[i:i + 1])
+                        time.sleep(fault.drip)
+                    return
+                self._answer(method, path, request_body, fault)
+
+            def _answer(self, method, path, request_body, fault):
                 if fault and fault.drop:
                     self.close_connection = True
                     return

@@ -217,7 +217,7 @@ def test_web_passes_the_app_only_its_own_options(argv, app_args, monkeypatch):
     import tui.web
 
     served = {}
-    monkeypatch.setattr(tui.web, "serve", lambda args, host, port: served.update(args=args, host=host, port=port))
+    monkeypatch.setattr(tui.web, "serve", lambda args, host, port, no_auth=False: served.update(args=args, host=host, port=port))
     assert main(["web", *argv]) == 0
     assert served["args"] == app_args
 

@@ -6,6 +6,7 @@ them, and hands allowed ones to core.executor in a worker thread.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import time
 from collections.abc import Iterable
@@ -27,6 +28,7 @@ from core.protection import parse_rules
 from core.stores.base import LoadProgress, Store
 from core.executor import execute_plan
 
+from .daemon_thread import in_daemon_thread
 from .literal import literal
 from .plan_text import human_bytes
 from .screens.confirm import ConfirmDeleteScreen
@@ -201,8 +203,11 @@ class OcitreeApp(App[int]):
         self.refresh_bindings()
         self._load_worker()
 
-    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
-    def _load_worker(self) -> None:
+    @work(exclusive=True, group="load", exit_on_error=False)
+    async def _load_worker(self) -> None:
+        # The reading runs on a daemon thread, not in a thread worker: asyncio waits for its
+        # executor's threads when the app ends, so quitting during a stuck load would wait too.
+        loop = asyncio.get_running_loop()
         last = 0.0
 
         def progress(p: LoadProgress) -> None:
@@ -210,22 +215,31 @@ class OcitreeApp(App[int]):
             now = time.monotonic()
             if now - last >= PROGRESS_INTERVAL or (p.total is not None and p.done >= p.total):
                 last = now
-                self.call_from_thread(self._show_progress, p)
+                try:
+                    loop.call_soon_threadsafe(self._show_progress, p)
+                except RuntimeError:  # the app has ended
+                    pass
 
-        try:
+        def read() -> Registry:
             registry = self.store.load(progress)
             for repo in registry.repositories.values():  # what the first expansions need
                 root_items(repo)
                 repository_summary(repo)
+            return registry
+
+        try:
+            registry = await in_daemon_thread(read, "ocitree-load")
         except OcitreeError as exc:
-            self.call_from_thread(self._load_failed, exc)
+            self._load_failed(exc)
             return
         except Exception as exc:  # a bug or an unexpected I/O error: say so, keep the app alive
-            self.call_from_thread(self._load_failed, exc)
+            self._load_failed(exc)
             return
-        self.call_from_thread(self._loaded, registry)
+        self._loaded(registry)
 
     def _show_progress(self, p: LoadProgress) -> None:
+        if not self.loading or not self.is_running:
+            return
         bar = self.query_one("#loading-progress", ProgressBar)
         bar.update(total=p.total, progress=p.done)
         what = f" {literal(p.message)}" if p.message else ""
@@ -274,11 +288,16 @@ class OcitreeApp(App[int]):
         self.refresh_bindings()
         self._warm_filter(registry)
 
-    @work(thread=True, exclusive=True, group="warm", exit_on_error=False)
-    def _warm_filter(self, registry: Registry) -> None:
-        """Work out the words `f` matches while nobody is typing (a second at 100,000 artifacts)."""
-        for repo in list(registry.repositories.values()):
-            self._words.of(repo, self._rules)
+    @work(exclusive=True, group="warm", exit_on_error=False)
+    async def _warm_filter(self, registry: Registry) -> None:
+        """Work out the words `f` matches while nobody is typing (a second at 100,000 artifacts).
+        On a daemon thread, as loading: quitting does not wait for it."""
+
+        def warm() -> None:
+            for repo in list(registry.repositories.values()):
+                self._words.of(repo, self._rules)
+
+        await in_daemon_thread(warm, "ocitree-warm")
 
     def _after_error(self, choice: str | None, exit_code: int = 1) -> None:
         if choice == QUIT:
@@ -328,10 +347,11 @@ class OcitreeApp(App[int]):
         self._preview_cache[key] = text
         return text
 
-    @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
-    def _preview_worker(self, key: ArtifactKey) -> None:
-        self._preview(key)
-        self.call_from_thread(self._preview_ready, key)
+    @work(exclusive=True, group="preview", exit_on_error=False)
+    async def _preview_worker(self, key: ArtifactKey) -> None:
+        # A daemon thread, as for loading: quitting does not wait for a long plan to be worked out.
+        await in_daemon_thread(lambda: self._preview(key), "ocitree-preview")
+        self._preview_ready(key)
 
     def _preview_ready(self, key: ArtifactKey) -> None:
         entry = self.tree.cursor_entry

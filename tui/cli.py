@@ -22,7 +22,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from core.config import load_config
+from core.config import MAX_TIMEOUT, load_config
 from core.errors import BadInputError, OcitreeError, StalePlanError
 from core.executor import execute_plan
 from core.paths import data_dir
@@ -79,6 +79,8 @@ def _source_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--username", help="registries: user name (password from --password-stdin)")
     g.add_argument("--password-stdin", action="store_true", help="registries: read the password from standard input")
     g.add_argument("--concurrency", type=int, help="registries: parallel fetches (default 8, or 'concurrency' in the config file)")
+    g.add_argument("--timeout", type=float, metavar="SECONDS",
+                   help="registries: how long one request may take in all (default 30, or 'timeout' in the config file)")
     g.add_argument("--api", metavar="URL", help="registry storage: delete through the registry serving it (auth options apply)")
     g.add_argument("--offline", action="store_true", help="registry storage: the registry is stopped; delete on disk")
 
@@ -123,8 +125,10 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
 
     p = _Parser(prog="ocitree web", description="Serve the TUI to a browser (needs: pip install 'ocitree[web]').")
     p.add_argument("source", nargs="?")
-    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1); any other needs the token printed at start")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--no-auth", action="store_true", help="no token on a non-loopback --host (anyone who can reach it can delete)")
     _protect_option(p)
     _source_options(p)
     parsers["web"] = p
@@ -157,6 +161,11 @@ def _options(args: argparse.Namespace, config) -> SourceOptions:
         concurrency = config.concurrency
     if not 1 <= concurrency <= 64:
         raise BadInputError("--concurrency takes a whole number from 1 to 64")
+    timeout = getattr(args, "timeout", None)
+    if timeout is None:
+        timeout = config.timeout
+    if not 0 < timeout <= MAX_TIMEOUT:  # NaN fails this too
+        raise BadInputError(f"--timeout takes a number of seconds, more than 0 and at most {MAX_TIMEOUT}")
     return SourceOptions(
         read_only=getattr(args, "read_only", False),
         keep_blobs=getattr(args, "keep_blobs", False),
@@ -164,6 +173,7 @@ def _options(args: argparse.Namespace, config) -> SourceOptions:
         username=getattr(args, "username", None),
         password=password,
         concurrency=concurrency,
+        timeout=timeout,
         api=getattr(args, "api", None),
         offline=getattr(args, "offline", False),
     )
@@ -303,6 +313,8 @@ def _app_args(args: argparse.Namespace) -> list[str]:
         app_args += ["--username", args.username]
     if args.concurrency is not None:
         app_args += ["--concurrency", str(args.concurrency)]
+    if args.timeout is not None:
+        app_args += ["--timeout", repr(args.timeout)]
     if args.api:
         app_args += ["--api", args.api]
     return app_args
@@ -313,7 +325,7 @@ def cmd_web(args) -> int:
         from .web import serve
     except ImportError:
         raise BadInputError("ocitree web needs textual-serve: pip install 'ocitree[web]'") from None
-    serve(_app_args(args), host=args.host, port=args.port)
+    serve(_app_args(args), host=args.host, port=args.port, no_auth=args.no_auth)
     return EXIT_OK
 
 
@@ -340,14 +352,25 @@ def cmd_tui(args) -> int:
     source = args.source or str(demo_copy())
     store = open_store(source, _options(args, config))  # the password comes from standard input first
     from .app import OcitreeApp  # Textual loads only when the TUI is wanted
+    from .web import watch_parent_when_served
+
+    watch_parent_when_served()
 
     try:
         keys_from_the_terminal()
         app = OcitreeApp(store, read_only=args.read_only, protect=[*args.protect, *config.protect], audit_log=config.audit_log)
         app.run()
-        return app.return_code or EXIT_OK
-    finally:
+    except BaseException:
         store.close()
+        raise
+    code = app.return_code or EXIT_OK
+    if app.deleting:  # never cut a deletion short (the app does not quit during one)
+        store.close()
+        return code
+    from .process_exit import end_unless_idle
+
+    end_unless_idle(code, store.close)  # a load may still wait on a stalled source: nobody needs it now
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:

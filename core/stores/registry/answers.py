@@ -75,7 +75,8 @@ def _causes(exc: BaseException):
         exc = exc.__cause__ or exc.__context__
 
 
-def failed_transport(host: str, scheme: str, what: str, exc: BaseException, timeout: float, attempts: int = 1) -> str:
+def failed_transport(host: str, scheme: str, what: str, exc: BaseException, timeout: float, attempts: int = 1,
+                     endpoint: str = "") -> str:
     """The message for a request that got no usable answer: refused, unresolvable, TLS, timeout, dropped."""
     causes = list(_causes(exc))
     for cause in causes:
@@ -95,8 +96,9 @@ def failed_transport(host: str, scheme: str, what: str, exc: BaseException, time
             return f"cannot find registry host {host} ({printable(cause.strerror or str(cause))}): check the name"
     if any(isinstance(c, (httpx.TimeoutException, TimeoutError, socket.timeout)) for c in causes):
         phase = "connect" if any(isinstance(c, httpx.ConnectTimeout) for c in causes) else "answer"
-        return (f"registry {host} did not {phase} within {timeout:g} s ({what}): it may be overloaded or "
-                f"unreachable; try again later")
+        where = f"{what}: {printable(endpoint)}" if endpoint else what
+        return (f"registry {host} did not {phase} within {timeout:g} s ({where}): it may be overloaded or "
+                f"unreachable; try again later, or give it longer with --timeout")
     tries = f" (after {attempts} attempts)" if attempts > 1 else ""
     if any(isinstance(c, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, ConnectionError)) for c in causes):
         return (f"registry {host} dropped the connection during {what}{tries}: check the registry and any proxy "

@@ -20,6 +20,7 @@ import threading
 import urllib.request
 from dataclasses import dataclass
 
+from .deadline import DeadlineSSLSocket, deadline_socket, within
 from .endpoint import Endpoint
 
 
@@ -38,9 +39,18 @@ def proxy_applies(endpoint: Endpoint) -> bool:
     return not urllib.request.proxy_bypass_environment(endpoint.hostname, proxies)
 
 
+class _DeadlineHTTPConnection(http.client.HTTPConnection):
+    def connect(self) -> None:
+        super().connect()
+        self.sock = deadline_socket(self.sock, self.timeout)
+
+
 class FastPath:
     def __init__(self, endpoint: Endpoint, ssl_context: ssl.SSLContext | None, timeout: float, user_agent: str):
+        """`ssl_context` must be this path's own: its sockets are made deadline-aware."""
         self._endpoint = endpoint
+        if ssl_context is not None:
+            ssl_context.sslsocket_class = DeadlineSSLSocket
         self._ssl_context = ssl_context
         self._timeout = timeout
         self._user_agent = user_agent
@@ -56,7 +66,7 @@ class FastPath:
                 conn = http.client.HTTPSConnection(ep.hostname, ep.effective_port, timeout=self._timeout,
                                                    context=self._ssl_context)
             else:
-                conn = http.client.HTTPConnection(ep.hostname, ep.effective_port, timeout=self._timeout)
+                conn = _DeadlineHTTPConnection(ep.hostname, ep.effective_port, timeout=self._timeout)
             self._local.conn = conn
             with self._all_lock:
                 self._all.append(conn)
@@ -72,13 +82,14 @@ class FastPath:
     def request(self, method: str, path: str, headers: dict[str, str],
                 statuses: frozenset[int] = frozenset({200})) -> FastAnswer | None:
         """An answer whose status is in `statuses`, or None for anything else.
-        Raises TimeoutError when the registry is too slow."""
+        Raises TimeoutError when the registry is too slow (per read, or in all: the deadline)."""
         conn = self._connection()
         sent = {"User-Agent": self._user_agent, **headers}
         try:
-            conn.request(method, path, headers=sent)
-            response = conn.getresponse()
-            body = response.read()
+            with within(self._timeout):
+                conn.request(method, path, headers=sent)
+                response = conn.getresponse()
+                body = response.read()
         except TimeoutError:
             self._drop(conn)
             raise

@@ -42,7 +42,7 @@ from ..base import LoadProgress, ProgressCallback
 from .answers import printable
 from .artifacts import artifact_from_manifest, artifact_from_record, artifact_record
 from .cache import ManifestCache, digest_matches
-from .transport import RegistryClient, repo_path
+from .transport import RegistryClient, SlowRegistryError, repo_path
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # distribution's own limit
 CATALOG_PAGE = 1000  # distribution's largest page
@@ -88,6 +88,8 @@ def has_referrers_api(client: RegistryClient, repository: str) -> bool:
         response = client.request("GET", f"/v2/{repo_path(repository)}/referrers/{NO_SUCH_DIGEST}",
                                   "checking for the referrers API", headers={"Accept": mt.OCI_INDEX},
                                   ok=(200, 400, 404, 405, 501))
+    except SlowRegistryError:
+        raise  # a registry this slow would time out again on the next request
     except StoreError:
         return False
     return response.status_code == 200 and isinstance(_json_or_none(response.content), dict)

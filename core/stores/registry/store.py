@@ -48,7 +48,7 @@ def registry_blob_scope(repositories: int) -> BlobScope:
 
 
 class RegistryStore(Store):
-    def __init__(self, source: str, options: SourceOptions | None = None, *, timeout: float = 30.0,
+    def __init__(self, source: str, options: SourceOptions | None = None, *, timeout: float | None = None,
                  retry: RetryPolicy | None = None, catalog_page_size: int = CATALOG_PAGE,
                  cache: ManifestCache | None = None, fast_path: bool = True):
         options = options or SourceOptions()
@@ -58,6 +58,7 @@ class RegistryStore(Store):
         self.concurrency = max(1, options.concurrency)
         self.catalog_page_size = catalog_page_size
         credentials = lookup_credentials(self.endpoint.netloc, options)
+        timeout = options.timeout if timeout is None else timeout
         self.client = RegistryClient(self.endpoint, credentials, insecure=options.insecure, timeout=timeout,
                                      connections=self.concurrency, retry=retry, fast_path=fast_path)
         self.cache = cache if cache is not None else ManifestCache()

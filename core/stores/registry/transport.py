@@ -4,6 +4,7 @@ Reads are retried on 429, 502, 503 and 504 and on dropped connections, with expo
 backoff (and the registry's Retry-After when it gives one). DELETE is retried the same way:
 the store counts a 404 on DELETE as done, so repeating one whose answer was lost is safe.
 A refused connection, a TLS failure or a timeout is not retried: waiting would not fix it.
+Each attempt has a total deadline (`timeout`), not only a per-read one (deadline.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ...errors import StoreError
 from .answers import failed_status, failed_transport
 from .auth import RegistryAuth
 from .credentials import Credentials
+from .deadline import install as install_deadlines, within
 from .endpoint import Endpoint
 from .fast_path import FastAnswer, FastPath, proxy_applies
 
@@ -32,6 +34,10 @@ _UNKNOWN = object()  # no request has yet shown which Authorization header works
 _LINK_NEXT = re.compile(r'<([^>]*)>((?:\s*;\s*[^;,]+)*)')
 _REL_NEXT = re.compile(r'(?:^|;)\s*rel\s*=\s*"?([^";]*)"?', re.IGNORECASE)
 _DROPPED = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+
+
+class SlowRegistryError(StoreError):
+    """A request that did not finish within its deadline (not retried: waiting again would double the wait)."""
 
 
 def _user_agent() -> str:
@@ -113,7 +119,9 @@ class RegistryClient:
             headers={"User-Agent": agent},
             follow_redirects=False,
         )
-        self.fast = FastPath(endpoint, context, timeout, agent) if fast_path and not proxy_applies(endpoint) else None
+        install_deadlines([self.http._transport, *self.http._mounts.values()])
+        fast_context = ssl_context(insecure) if endpoint.scheme == "https" else None
+        self.fast = FastPath(endpoint, fast_context, timeout, agent) if fast_path and not proxy_applies(endpoint) else None
         # The Authorization header that last worked for each repository (None: anonymous worked),
         # so the fast path can send it without an authentication round trip of its own.
         self._proven_auth: dict[str | None, str | None] = {}
@@ -133,7 +141,8 @@ class RegistryClient:
         while True:
             attempt += 1
             try:
-                response = self.http.request(method, path, headers=headers, content=content)
+                with within(self.timeout):
+                    response = self.http.request(method, path, headers=headers, content=content)
             except StoreError:
                 raise  # authentication's own messages
             except _DROPPED as exc:
@@ -141,6 +150,8 @@ class RegistryClient:
                     time.sleep(self.retry.delay(attempt, None))
                     continue
                 raise StoreError(self._transport_message(what, exc, attempt)) from None
+            except httpx.TimeoutException as exc:
+                raise SlowRegistryError(self._transport_message(what, exc, attempt, f"{method} {path}")) from None
             except httpx.HTTPError as exc:
                 raise StoreError(self._transport_message(what, exc, attempt)) from None
             if response.status_code in RETRY_STATUSES and attempt < self.retry.attempts:
@@ -158,8 +169,8 @@ class RegistryClient:
         if header is None or header.startswith("Basic "):
             self._host_auth = header
 
-    def _transport_message(self, what: str, exc: BaseException, attempts: int) -> str:
-        return failed_transport(self.host, self.endpoint.scheme, what, exc, self.timeout, attempts)
+    def _transport_message(self, what: str, exc: BaseException, attempts: int, endpoint: str = "") -> str:
+        return failed_transport(self.host, self.endpoint.scheme, what, exc, self.timeout, attempts, endpoint)
 
     def get_paginated(self, path: str, what: str, repository: str | None = None, accept: str = "application/json",
                       ok: tuple[int, ...] = (200,)):
@@ -203,7 +214,7 @@ class RegistryClient:
             try:
                 answer: FastAnswer | None = self.fast.request(method, path, fast_headers, _FAST_STATUSES & set(ok))
             except TimeoutError as exc:
-                raise StoreError(self._transport_message(what, exc, 1)) from None
+                raise SlowRegistryError(self._transport_message(what, exc, 1, f"{method} {path}")) from None
             if answer is not None:
                 return answer.status, answer.headers, answer.body
         response = self.request(method, path, what, headers=headers, ok=ok, repository=repository)
