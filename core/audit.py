@@ -26,6 +26,7 @@ def append_audit_record(path: Path, plan: DeletionPlan, result: ExecutionResult)
         "targets": [t.reference for t in plan.targets],
         "resumed": [r.reference for r in plan.resumed],  # REFs finishing a cut-off run
         "deleted": [{"repository": d.repository, "digest": d.digest, "tags": d.tags} for d in result.deleted],
+        "rewritten": [{"repository": r.repository, "digest": r.digest, "tags": r.tags} for r in result.rewritten],
         "failed": [f.model_dump() for f in result.failed],
         "result": "completed" if result.completed else "incomplete",
     }

@@ -34,6 +34,7 @@ def execute_plan(
     total = len(plan.delete)
     deleted: list[ArtifactRef] = []
     failed: list[FailedStep] = []
+    rewritten: list[ArtifactRef] = []
     with store.session(plan.repositories) as session:
         fresh = session.current()
         missing_targets = [t for t in plan.targets if not _holds(fresh, t.repository, t.digest)]
@@ -50,7 +51,16 @@ def execute_plan(
         runs = InterruptedRuns()
         runs.begin(plan, fresh)  # write-ahead: a run killed from here on is finished by running it again
         try:
-            for step in plan.delete:
+            # Referrers indexes first: top-down, no index is left listing a deleted accessory.
+            for rewrite in plan.rewrite:
+                try:
+                    session.rewrite_referrers(rewrite.repository, rewrite.digest, set(rewrite.remove))
+                except OcitreeError as exc:
+                    failed.append(FailedStep(repository=rewrite.repository, digest=rewrite.digest, tags=rewrite.tags,
+                                             error=str(exc)))
+                    break
+                rewritten.append(ArtifactRef(repository=rewrite.repository, digest=rewrite.digest, tags=rewrite.tags))
+            for step in (plan.delete if not failed else ()):
                 ref = _ref(step)
                 try:
                     session.delete(step.repository, step.digest)
@@ -66,7 +76,7 @@ def execute_plan(
             at = _ref(plan.delete[len(deleted)]) if len(deleted) < total else ArtifactRef(repository="", digest="")
             failed.append(FailedStep(**at.model_dump(), error="interrupted (Ctrl-C)"))
         if failed and session.applies_at_commit:
-            deleted = []  # nothing reached the store: commit() is never called
+            deleted, rewritten = [], []  # nothing reached the store: commit() is never called
         if not failed:
             try:
                 session.commit()
@@ -74,13 +84,15 @@ def execute_plan(
                 # A file store writes at commit: only what it made durable before failing counts.
                 failed.append(FailedStep(repository="", digest="", tags=[], error=str(exc)))
                 deleted = [d for d in deleted if d.repository in session.committed_before_failure]
+                rewritten = [r for r in rewritten if r.repository in session.committed_before_failure]
     done = {(d.repository, d.digest) for d in deleted}
     not_done = [
         ArtifactRef(repository=s.repository, digest=s.digest, tags=s.tags)
         for s in plan.delete
         if (s.repository, s.digest) not in done
     ]
-    result = ExecutionResult(completed=not failed, deleted=deleted, failed=failed, not_done=not_done)
+    result = ExecutionResult(completed=not failed, deleted=deleted, failed=failed, not_done=not_done,
+                             rewritten=rewritten)
     try:
         runs.finish(plan, result)
     except OSError:

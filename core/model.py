@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from . import media_types as mt
+from .blob_scope import BlobScope
 from .errors import MalformedDataError, UnknownReferenceError
 from .names import short_digest
 from .references import Reference
@@ -24,6 +25,11 @@ _FALLBACK_TAG = re.compile(r"^(sha256|sha512)-([a-f0-9]{64}|[a-f0-9]{128})$")
 # What is odd about an artifact the top level does not lead to (Repository.detached).
 ORPHANED = "orphaned accessory"
 CYCLE = "accessory cycle"
+
+
+def is_fallback_tag(tag: str) -> bool:
+    """`sha256-<hex>`: the tag of an OCI 1.1 fallback referrers index."""
+    return _FALLBACK_TAG.match(tag) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,15 +251,28 @@ class Repository:
         return [s for s in self.subjects.get(digest, ()) if s not in self.artifacts]
 
 
+def used_digests(repo: Repository) -> set[str]:
+    """Every digest the repository's artifacts use: as a manifest, an index entry, a config or a layer."""
+    used = set(repo.artifacts)
+    used.update(repo.blob_users)
+    used.update(repo.parents)
+    return used
+
+
 class Registry:
     """Every repository a source holds."""
 
-    __slots__ = ("source", "repositories", "protect")
+    __slots__ = ("source", "repositories", "protect", "blob_scope", "shared_digests")
 
-    def __init__(self, source: str, repositories: Iterable[Repository], protect: Iterable[str] = ()):
+    def __init__(self, source: str, repositories: Iterable[Repository], protect: Iterable[str] = (),
+                 blob_scope: BlobScope | None = None):
         self.source = source
         self.repositories: dict[str, Repository] = {r.name: r for r in repositories}
         self.protect: list[str] = list(protect)  # protection patterns the source itself carries
+        self.blob_scope = blob_scope or BlobScope()
+        #: blob store -> digest -> number of repositories using it, for digests two or more use;
+        #: built by core.reclaim on the first plan, kept up to date by drop_artifacts
+        self.shared_digests: dict[str, dict[str, int]] | None = None
 
     @property
     def artifact_count(self) -> int:
@@ -270,8 +289,22 @@ class Registry:
             repo = self.repositories.get(name)
             if repo is not None:
                 kept = (a for d, a in repo.artifacts.items() if d not in digests)
-                self.repositories[name] = Repository(name, kept, check_cycles=False)
+                self.repositories[name] = rebuilt = Repository(name, kept, check_cycles=False)
+                if self.shared_digests is not None:
+                    self._forget_shared(repo, rebuilt)
         return set(by_repo)
+
+    def _forget_shared(self, before: Repository, after: Repository) -> None:
+        """Digests `before` used and `after` no longer does count one repository less."""
+        still = used_digests(after)
+        for digest in used_digests(before) - still:
+            counts = self.shared_digests.get(self.blob_scope.domain(before.name, digest))
+            n = counts.get(digest) if counts else None
+            if n is not None:
+                if n > 2:
+                    counts[digest] = n - 1
+                else:
+                    del counts[digest]
 
     def resolve(self, ref: Reference) -> Artifact:
         repo = self.repositories.get(ref.repository)

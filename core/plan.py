@@ -67,8 +67,10 @@ class DeleteEntry(BaseModel):
     media_type: str
     kind: str  # index, image, artifact, signature, sbom, attestation, referrers, accessory
     tags: list[str] = Field(default_factory=list)
-    why: Literal["target", "child", "accessory"]
-    via: str | None = None  # the parent (child) or subject (accessory) that brought it in
+    why: Literal["target", "child", "accessory", "referrers"]
+    # the parent (child), subject (accessory), or the last accessory it listed (referrers: an OCI 1.1
+    # fallback referrers index that the deletion leaves empty) that brought it in
+    via: str | None = None
     size: int = 0
     platform: str | None = None
 
@@ -92,6 +94,23 @@ class KeepEntry(BaseModel):
         return f"{what} kept: shared with {names}"
 
 
+class RewriteEntry(BaseModel):
+    """An OCI 1.1 fallback referrers index (tagged `sha256-<hex>` after its subject) written anew
+    without the accessories the plan deletes. It is the registry's bookkeeping, not a parent:
+    it never keeps an accessory alive. The old index, untagged by the rewrite, is deleted too."""
+
+    repository: str
+    digest: str  # the index now
+    tags: list[str] = Field(default_factory=list)
+    remove: list[str] = Field(default_factory=list)  # digests of the entries taken out
+    remaining: int = 0  # entries it keeps
+
+    def describe(self) -> str:
+        n = len(self.remove)
+        return (f"{self.repository}@{short_digest(self.digest)} (referrers index) rewritten without "
+                f"{n} entr{'y' if n == 1 else 'ies'}; {self.remaining} remain")
+
+
 class MissingEntry(BaseModel):
     repository: str
     digest: str
@@ -108,6 +127,18 @@ class RetainedEntry(BaseModel):
     digest: str
     tags: list[str] = Field(default_factory=list)
     reason: RetainReason
+
+
+class ReclaimInfo(BaseModel):
+    """How to read `reclaimable_bytes`: who frees the blobs, which users were counted, how sure it is."""
+
+    by: Literal["gc", "immediate", "kept"] = "gc"  # the registry's garbage collector; ocitree at once; nobody
+    exact: bool = True  # False: an upper bound (blobs may have users ocitree cannot see)
+    counted_across: str = ""  # whose use keeps a blob, in words
+    caveat: str = ""  # why it is only an upper bound
+    notes: list[str] = Field(default_factory=list)  # unused blobs left out of the figure, and why
+
+
 class GarbageCollectFigures(BaseModel):
     """Registry storage read directly: bytes of blob files `docker-registry garbage-collect` removes, exactly."""
 
@@ -126,11 +157,13 @@ class DeletionPlan(BaseModel):
     protect: list[str] = Field(default_factory=list)
     refusals: list[Refusal] = Field(default_factory=list)
     delete: list[DeleteEntry] = Field(default_factory=list)  # in execution order
+    rewrite: list[RewriteEntry] = Field(default_factory=list)  # done before any delete
     keep: list[KeepEntry] = Field(default_factory=list)
     missing: list[MissingEntry] = Field(default_factory=list)
     tags_removed: list[str] = Field(default_factory=list)  # repository:tag
     reclaimable_bytes: int = 0
     retained: list[RetainedEntry] = Field(default_factory=list)  # prune only: candidates kept, with why
+    reclaim: ReclaimInfo = Field(default_factory=ReclaimInfo)
     garbage_collect: GarbageCollectFigures | None = None  # registry storage only
 
     @property
@@ -161,6 +194,8 @@ class DeletionPlan(BaseModel):
         for reason in ("shared", "tagged", "accessory_listed"):
             if counts.get(reason):
                 parts.append(f"keeps {counts[reason]} {words[reason]}")
+        if self.rewrite:
+            parts.append(f"rewrites {len(self.rewrite)} referrers ind{'ex' if len(self.rewrite) == 1 else 'exes'}")
         if self.missing:
             parts.append(f"{len(self.missing)} missing")
         return ", ".join(parts)
@@ -171,6 +206,7 @@ class DeletionPlan(BaseModel):
             self.allowed,
             tuple((d.repository, d.digest, tuple(sorted(d.tags))) for d in self.delete),
             tuple((r.repository, r.digest, r.reason) for r in self.refusals),
+            tuple((w.repository, w.digest, tuple(w.remove)) for w in self.rewrite),
         )
 
     def to_json_dict(self) -> dict:
@@ -194,6 +230,7 @@ class ExecutionResult(BaseModel):
     deleted: list[ArtifactRef] = Field(default_factory=list)
     failed: list[FailedStep] = Field(default_factory=list)
     not_done: list[ArtifactRef] = Field(default_factory=list)
+    rewritten: list[ArtifactRef] = Field(default_factory=list)  # referrers indexes written anew (old digest)
     audit_log: str | None = None
 
     def summary(self) -> str:

@@ -9,10 +9,14 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Sequence
 
-from .model import Artifact, Registry, Repository
-from .plan import DeleteEntry, DeletionPlan, KeepEntry, MissingEntry, ParentRef, Refusal, ResumedRef, TargetRef
+from .model import Artifact, Registry, Repository, is_fallback_tag
+from .plan import (DeleteEntry, DeletionPlan, KeepEntry, MissingEntry, ParentRef, ReclaimInfo, Refusal, ResumedRef,
+                   RewriteEntry, TargetRef)
 from .protection import parse_rules, protected_tags
+from .reclaim import reclaimable
 from .references import Reference, parse_reference
+
+REFERRERS = "referrers"  # the accessory kind of an OCI 1.1 fallback referrers index (core.model)
 
 
 def resolve_targets(registry: Registry, refs: Iterable[str | Reference]) -> list[TargetRef]:
@@ -48,16 +52,29 @@ def plan_deletion(
         if r.repository in registry.repositories:  # a repository gone since holds no leftovers
             resumed_by_repo.setdefault(r.repository, []).append(r)
             by_repo.setdefault(r.repository, [])
+    chosen: dict[str, list[str]] = {}
     for name, digests in by_repo.items():
-        _plan_repository(registry.repositories[name], digests, rules, plan, resumed_by_repo.get(name, []))
+        chosen[name] = _plan_repository(registry.repositories[name], digests, rules, plan, resumed_by_repo.get(name, []))
+    scope = registry.blob_scope
+    plan.reclaim = ReclaimInfo(by=scope.reclaim, exact=scope.exact, counted_across=scope.counted_across,
+                               caveat=scope.caveat)
     collector = getattr(registry, "garbage_collect_after", None)  # a registry's storage read directly
-    if collector is not None and not plan.refusals:
-        plan.garbage_collect = collector((d.repository, d.digest) for d in plan.delete)
-        plan.reclaimable_bytes = plan.garbage_collect.frees - plan.garbage_collect.reclaimable_now
+    if not plan.refusals:
+        for w in plan.rewrite:  # the old referrers index goes once rewritten (the new one is what stays)
+            if w.tags and all(is_fallback_tag(t) for t in w.tags):
+                chosen[w.repository].append(w.digest)
+        if collector is None:
+            plan.reclaimable_bytes, plan.reclaim.notes = reclaimable(registry, chosen)
+        else:  # it knows every blob file and every manifest that marks one: exact
+            plan.garbage_collect = collector((name, d) for name, digests in chosen.items() for d in digests)
+            plan.reclaimable_bytes = plan.garbage_collect.frees - plan.garbage_collect.reclaimable_now
+            plan.reclaim = ReclaimInfo(by="gc", exact=True,
+                                       counted_across="every manifest the registry's storage links, read directly")
     if plan.refusals:
         # Rule 7: refused in full. A refused plan lists only its reasons, never a partial outcome.
         plan.allowed = False
         plan.delete, plan.keep, plan.missing, plan.tags_removed, plan.reclaimable_bytes = [], [], [], [], 0
+        plan.rewrite = []
     return plan
 
 
@@ -80,11 +97,18 @@ def _resumed_roots(repo: Repository, resumed: ResumedRef) -> list[str]:
 
 def _plan_repository(
     repo: Repository, targets: list[str], rules, plan: DeletionPlan, resumed: Sequence[ResumedRef] = ()
-) -> None:
+) -> list[str]:
+    """Adds this repository's part to `plan`; returns the digests it deletes."""
     arts = repo.artifacts
     parents = repo.parents
     accessories = repo.accessories
     subjects = repo.subjects
+    kinds = repo.accessory_kinds
+
+    def real_parents(digest: str) -> list[str]:
+        """Parents that keep an artifact: an OCI 1.1 fallback referrers index is bookkeeping, not one."""
+        return [p for p in parents.get(digest, ()) if kinds.get(p) != REFERRERS]
+
     chosen: dict[str, tuple[str, str | None]] = {}  # digest -> (why, via), in discovery order
     remaining: dict[str, int] = {}  # parents not (yet) being deleted, for children touched
     touched: dict[str, str] = {}  # child or accessory reached but not chosen -> via
@@ -121,6 +145,7 @@ def _plan_repository(
     while queue:
         digest = queue.popleft()
         artifact = arts[digest]
+        bookkeeping = kinds.get(digest) == REFERRERS  # its own listing was never counted
         seen_children: set[str] = set()
         for child in artifact.children:
             c = child.digest
@@ -132,8 +157,9 @@ def _plan_repository(
                 continue
             left = remaining.get(c)
             if left is None:
-                left = len(parents[c])
-            left -= 1  # rule 4: the reference being removed does not count
+                left = len(real_parents(c))
+            if not bookkeeping:
+                left -= 1  # rule 4: the reference being removed does not count
             remaining[c] = left
             if c in chosen:
                 continue
@@ -150,14 +176,15 @@ def _plan_repository(
             touched.setdefault(acc, digest)
             left = remaining.get(acc)
             if left is None:
-                left = len(parents.get(acc, ()))
+                left = len(real_parents(acc))
                 remaining[acc] = left
             if left == 0:  # rule 5: an accessory an index lists is kept
                 choose(acc, "accessory", digest)
 
+    rewrites = _referrers_rewrites(repo, chosen)
     # Rule 2: a target that an index outside this deletion still lists is refused.
     for digest in targets:
-        holders = [p for p in parents.get(digest, ()) if p not in chosen]
+        holders = [p for p in real_parents(digest) if p not in chosen]
         if holders:
             plan.refusals.append(
                 Refusal(
@@ -203,11 +230,12 @@ def _plan_repository(
         )
         plan.tags_removed.extend(f"{repo.name}:{t}" for t in artifact.tags)
 
+    plan.rewrite.extend(rewrites)
     for digest, via in touched.items():
         if digest in chosen:
             continue
         artifact = arts[digest]
-        holders = [p for p in parents.get(digest, ()) if p not in chosen]
+        holders = [p for p in real_parents(digest) if p not in chosen]
         if holders:
             child = via in parents.get(digest, ()) or (digest in resumed_roots and via in gone and digest not in subjects)
             reason = "shared" if child else "accessory_listed"
@@ -225,7 +253,27 @@ def _plan_repository(
             )
         )
 
-    plan.reclaimable_bytes += _reclaimable(repo, chosen)
+    return list(chosen)
+
+
+def _referrers_rewrites(repo: Repository, chosen: dict[str, tuple[str, str | None]]) -> list[RewriteEntry]:
+    """Fallback referrers indexes that list what goes: rewritten without it, or deleted (added to
+    `chosen`) when nothing would be left in them, as regctl does."""
+    kinds = repo.accessory_kinds
+    listing: dict[str, list[str]] = {}
+    for digest in chosen:
+        for p in repo.parents.get(digest, ()):
+            if p not in chosen and kinds.get(p) == REFERRERS:
+                listing.setdefault(p, []).append(digest)
+    rewrites = []
+    for index, removed in listing.items():
+        rest = {c.digest for c in repo.artifacts[index].children if c.digest not in chosen}
+        if rest:
+            rewrites.append(RewriteEntry(repository=repo.name, digest=index, tags=list(repo.artifacts[index].tags),
+                                         remove=removed, remaining=len(rest)))
+        else:
+            chosen[index] = ("referrers", removed[-1])
+    return rewrites
 
 
 def _platform(parent: Artifact | None, digest: str) -> str | None:
@@ -264,20 +312,3 @@ def _execution_order(repo: Repository, chosen: dict[str, tuple[str, str | None]]
         placed = set(order)
         order.extend(d for d in chosen if d not in placed)
     return order
-
-
-def _reclaimable(repo: Repository, chosen: dict[str, tuple[str, str | None]]) -> int:
-    """Manifest bytes of what goes, plus blobs no remaining artifact of the repository uses."""
-    arts = repo.artifacts
-    total = 0
-    uses_removed: dict[str, int] = {}
-    sizes: dict[str, int] = {}
-    for digest in chosen:
-        artifact = arts[digest]
-        total += artifact.size
-        for blob in artifact.blobs:
-            sizes[blob.digest] = blob.size
-        for b in {b.digest for b in artifact.blobs}:  # Repository counts users, not uses
-            uses_removed[b] = uses_removed.get(b, 0) + 1
-    users = repo.blob_users
-    return total + sum(sizes[b] for b, n in uses_removed.items() if users.get(b, 0) <= n)

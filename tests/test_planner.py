@@ -392,3 +392,33 @@ def test_planning_changes_nothing_in_memory():
     plan(registry, f"{R}:latest")
     assert {d: (list(x.tags), x.children) for d, x in registry.repositories[R].artifacts.items()} == before
     assert registry.repositories[R].parents_of(a.digest) != []
+
+
+def test_reclaimable_bytes_count_blob_users_in_every_repository_of_the_registry():
+    """distribution keeps each blob once for the whole registry (issue 7 §4)."""
+    b = RegistryBuilder()
+    goes = b.image(R, arch="amd64", seed="base", layer_sizes=(5000,))
+    index = b.index(R, [goes], ["latest"])
+    b.image("team/mirror", ["amd64"], arch="amd64", seed="base", layer_sizes=(5000,))  # the same image
+    p = plan(load(b), f"{R}:latest")
+    assert p.reclaimable_bytes == index.size  # the image, its config and layer live on in team/mirror
+
+
+def test_reclaimable_bytes_count_a_deletion_spanning_repositories_once():
+    b = RegistryBuilder()
+    one = b.image(R, ["v1"], seed="same", layer_sizes=(5000,))
+    b.image("team/mirror", ["v1"], seed="same", layer_sizes=(5000,))
+    p = plan(load(b), f"{R}:v1", "team/mirror:v1")
+    assert p.reclaimable_bytes == one.size + sum(_blob_sizes(b, one).values())
+
+
+def test_reclaimable_bytes_follow_the_registry_after_a_deletion_in_place():
+    """The TUI drops deleted artifacts from the loaded registry and plans again on it."""
+    b = RegistryBuilder()
+    one = b.image(R, ["v1"], seed="same", layer_sizes=(5000,))
+    b.image("team/mirror", ["v1"], seed="same", layer_sizes=(5000,))
+    b.image("team/third", ["v1"], seed="other")
+    registry = load(b)
+    assert plan(registry, f"{R}:v1").reclaimable_bytes == 0
+    registry.drop_artifacts([("team/mirror", one.digest)])
+    assert plan(registry, f"{R}:v1").reclaimable_bytes == one.size + sum(_blob_sizes(b, one).values())

@@ -59,7 +59,7 @@ def target_digest(scenario: Scenario, built: dict[str, BuiltManifest], target: s
     return built[target].digest
 
 
-def check_plan(doc: dict, scenario: Scenario, built: dict[str, BuiltManifest]) -> None:
+def check_plan(doc: dict, scenario: Scenario, built: dict[str, BuiltManifest], kind: str = "sample") -> None:
     assert PLAN_FIELDS <= set(doc)
     name_of = {(m.repository, m.digest): n for n, m in built.items()}
     assert [(t["repository"], t["digest"]) for t in doc["targets"]] == [
@@ -109,7 +109,11 @@ def check_plan(doc: dict, scenario: Scenario, built: dict[str, BuiltManifest]) -
     assert set(doc["tags_removed"]) == expected_tags
     if scenario.tags_removed:
         assert {t.split(":", 1)[1] for t in doc["tags_removed"]} == scenario.tags_removed
-    assert doc["reclaimable_bytes"] >= sum(built[n].size for n in scenario.deleted)
+    if scenario.number == 12 and kind != "layout":
+        # One blob store for the whole registry: s12/other's copy keeps every blob (garbage-collect frees nothing).
+        assert doc["reclaimable_bytes"] == 0
+    else:
+        assert doc["reclaimable_bytes"] >= sum(built[n].size for n in scenario.deleted)
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: f"s{s.number}")
@@ -123,7 +127,7 @@ def test_scenario_through_the_command_line(scenario: Scenario, make_source, caps
     code = main(["plan", source, *refs, *protect, "--json"])
     captured = capsys.readouterr()
     assert code == (3 if scenario.refused else 0), captured.err
-    check_plan(json.loads(captured.out), scenario, built)
+    check_plan(json.loads(captured.out), scenario, built, make_source.kind)
     assert contents(source, repositories) == before, "plan changed the source"
 
     code = main(["delete", source, *refs, *protect, "--yes", "--json"])

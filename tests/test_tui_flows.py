@@ -561,3 +561,27 @@ async def test_the_footer_under_a_dialog_lists_the_dialogs_keys(tmp_path):
         await press(pilot, "escape")
         footer = screen_text(app).splitlines()[-1]
         assert "/ Find" in footer and "f Filter" in footer and "? Help" in footer and "q Quit" in footer
+
+
+async def test_an_accessory_listed_by_a_fallback_referrers_index_is_deleted_and_the_index_rewritten(tmp_path):
+    """Issue 7 §6: the confirmation shows the rewrite; afterwards the tree shows the rewritten index."""
+    from sample_data.builder import RegistryBuilder
+    from tests.test_fallback_referrers import R, signed_with_fallback_referrers
+
+    builder = RegistryBuilder()
+    image, sbom, signature, referrers, fallback_tag = signed_with_fallback_referrers(builder)
+    path = builder.write_sample(tmp_path / "referrers.json")
+    app = OcitreeApp(SampleStore(path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await go_to(pilot, sbom.digest[7:19])
+        assert cursor_key(app) == (R, sbom.digest)
+        await press(pilot, "d")
+        assert isinstance(app.screen, ConfirmDeleteScreen)
+        assert "Delete 1 artifact?" in screen_text(app) and "rewrites 1 referrers index" in screen_text(app)
+        await press(pilot, "y")
+        await until(pilot, lambda: app.registry is not None and sbom.digest not in app.registry.repositories[R].artifacts
+                    and not app.loading)
+        repo = app.registry.repositories[R]
+        assert [c.digest for c in repo.artifacts[repo.tags[fallback_tag]].children] == [signature.digest]
+        assert stored(path)[R].keys() == {image.digest, signature.digest, referrers.digest}

@@ -544,6 +544,7 @@ class OcitreeApp(App[int]):
         deleted = [(d.repository, d.digest) for d in result.deleted]
         if deleted and self.registry is not None:
             repositories = self.registry.drop_artifacts(deleted)
+            self.store.refresh_blob_scope(self.registry)
             self._preview_cache.clear()
             if self.tree.filter is not None:  # the counts in the header follow what is left
                 self.tree.filter = apply_filter(self.registry, self.filter_text, self._words, self._rules)
@@ -558,9 +559,12 @@ class OcitreeApp(App[int]):
             kept = ", ".join(part.replace("keeps", "kept") for part in plan.summary().split(", ") if part.startswith("keeps"))
             if kept:
                 message += f"; {kept}"
-            freed = "freed" if self.store.blob_reclaim == "immediate" else "reclaimable by garbage collection"
-            message += f". {human_bytes(plan.reclaimable_bytes)} {freed}."
+            freed = "freed" if plan.reclaim.by == "immediate" else "reclaimable by garbage collection"
+            bound = "" if plan.reclaim.exact else "at most "
+            message += f". {bound}{human_bytes(plan.reclaimable_bytes)} {freed}."
             self.notify(message, title="Deleted")
+            if plan.rewrite:  # a rewritten referrers index is new content: read the source again
+                self.load()
         else:
             self.push_screen(ErrorScreen("The deletion stopped part way", result_text(result)), callback=self._after_error)
         if self.audit_log is not None and result.audit_log is None:

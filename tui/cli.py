@@ -244,10 +244,11 @@ def _print_json(out: Console, doc: dict) -> None:
 def _result_json(plan: DeletionPlan, result: ExecutionResult | None) -> dict:
     doc = plan.to_json_dict()
     if result is None:
-        doc.update(completed=False, deleted=[], failed=[], not_done=[])
+        doc.update(completed=False, deleted=[], failed=[], not_done=[], rewritten=[])
     else:
         doc.update(completed=result.completed, deleted=[d.model_dump() for d in result.deleted],
-                   failed=[f.model_dump() for f in result.failed], not_done=[n.model_dump() for n in result.not_done])
+                   failed=[f.model_dump() for f in result.failed], not_done=[n.model_dump() for n in result.not_done],
+                   rewritten=[r.model_dump() for r in result.rewritten])
     return doc
 
 

@@ -24,8 +24,25 @@ RECLAIM_WORDING = {
 }
 
 
-def render_plan(plan: DeletionPlan, blob_reclaim: str = "gc", title: str | None = None) -> RenderableType:
-    """`title` replaces the list of REFs (a prune names its rule, not thousands of targets)."""
+def reclaim_lines(plan: DeletionPlan) -> list[str]:
+    """What the plan frees, how sure the figure is, and what it counted: the CLI and the TUI say the same."""
+    info = plan.reclaim
+    amount = human_bytes(plan.reclaimable_bytes)
+    if not info.exact:
+        amount = f"at most {amount}"
+    first = f"{RECLAIM_WORDING.get(info.by, RECLAIM_WORDING['gc'])}: {amount}"
+    if info.counted_across:
+        first += f" (exact, counted across {info.counted_across})" if info.exact else f" (counted across {info.counted_across})"
+    lines = [first]
+    if not info.exact and info.caveat:
+        lines.append(f"  an upper bound: {info.caveat}")
+    lines.extend(f"  {note}" for note in info.notes)
+    return [literal(line) for line in lines]
+
+
+def render_plan(plan: DeletionPlan, blob_reclaim: str | None = None, title: str | None = None) -> RenderableType:
+    """`blob_reclaim` is ignored: the plan itself says who frees its blobs. `title` replaces the
+    list of REFs (a prune names its rule, not thousands of targets)."""
     parts: list[RenderableType] = []
     if title is None:
         targets = ", ".join(literal(r) for r in plan.references)
@@ -39,6 +56,14 @@ def render_plan(plan: DeletionPlan, blob_reclaim: str = "gc", title: str | None 
         return Group(*parts)
 
     labels = {d.digest: display_tag(d.tags[0]) for d in plan.delete if d.tags}
+    if plan.rewrite:
+        n = len(plan.rewrite)
+        parts.append(Text(f"REWRITE {n} referrers ind{'ex' if n == 1 else 'exes'} first (OCI 1.1 fallback tag; bookkeeping, not a parent):",
+                          style="bold yellow"))
+        for w in plan.rewrite:
+            parts.append(Text("  ~ " + literal(w.describe())))
+            for digest in w.remove:
+                parts.append(Text(f"      without {short_digest(digest)}"))
     labels.update({r.digest: f"{literal(r.reference)} (deleted before)" for r in plan.resumed})
     if plan.delete:
         parts.append(Text(f"DELETE {len(plan.delete)} artifact{'s' if len(plan.delete) != 1 else ''}, in this order:", style="bold red"))
@@ -55,8 +80,10 @@ def render_plan(plan: DeletionPlan, blob_reclaim: str = "gc", title: str | None 
             table.add_column(no_wrap=True)
             table.add_column(ratio=1)
             parts.append(table)
-        why = d.why
-        if d.via:
+        why = "referrers index left empty" if d.why == "referrers" else d.why
+        if d.via and d.why == "referrers":
+            why += " by deleting " + labels.get(d.via, short_digest(d.via))
+        elif d.via:
             why += " of " + labels.get(d.via, short_digest(d.via))
         kind = d.kind + (f" {d.platform}" if d.platform else "")
         table.add_row(f"{i}.", short_digest(d.digest), Text(literal(f"{kind}; {_tags(d.tags)}; {why}")))  # a str cell is markup
@@ -70,7 +97,7 @@ def render_plan(plan: DeletionPlan, blob_reclaim: str = "gc", title: str | None 
             parts.append(Text(f"  ? {literal(m.repository)}@{short_digest(m.digest)} listed by {short_digest(m.parent)}"))
     if plan.tags_removed:
         parts.append(Text("Tags removed: " + ", ".join(display_tag(t.partition(":")[2]) for t in plan.tags_removed)))
-    parts.append(Text(f"{RECLAIM_WORDING.get(blob_reclaim, RECLAIM_WORDING['gc'])}: {human_bytes(plan.reclaimable_bytes)}"))
+    parts.extend(Text(line) for line in reclaim_lines(plan))
     if plan.garbage_collect is not None:
         parts.append(Text(garbage_collect_advice(plan)))
     parts.append(Text("Summary: " + plan.summary(), style="bold"))

@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..errors import StoreError
 from ..model import Registry
 
 
@@ -48,6 +49,11 @@ class DeletionSession(ABC):
     def delete(self, repository: str, digest: str) -> None:
         """Delete one manifest (and with it every tag pointing at it). Raises StoreError."""
 
+    def rewrite_referrers(self, repository: str, digest: str, remove: set[str]) -> None:
+        """Write the OCI 1.1 fallback referrers index `digest` anew without the entries `remove`,
+        under the same tag, and drop the old one. Raises StoreError."""
+        raise StoreError(f"{repository}@{digest}: this source cannot rewrite a referrers index; nothing was deleted")
+
     def commit(self) -> None:
         """Make the deletions durable (a file store writes here; a registry already has)."""
 
@@ -74,6 +80,10 @@ class Store(ABC):
 
     @abstractmethod
     def session(self, repositories: set[str]) -> DeletionSession: ...
+
+    def refresh_blob_scope(self, registry: Registry) -> None:
+        """After a deletion applied in place (Registry.drop_artifacts): bring what the registry knows
+        of where blobs live up to date, where deleting changed it (layouts: links and hard links)."""
 
     def close(self) -> None:
         """Release network clients and the like."""

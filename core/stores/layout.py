@@ -4,28 +4,34 @@ Deleting follows the sample store's discipline, per layout: an exclusive lock on
 layout's `index.json.lock` file, a fresh read under that lock (so a plan made on older
 state is refused as stale), then at commit the blobs to remove written down in the layout
 (write-ahead, layout_writer.PENDING_FILE), a new index.json written atomically (temporary file,
-fsync, rename), and only then the blobs removed. Each layout is its own blob store: a blob is
-removed only when nothing remaining in that same layout uses it. A commit also removes what a
-killed run had written down and left.
+fsync, rename; a symlinked index.json is replaced at its target), and only then the blobs removed.
+A blob is removed only when nothing remaining in its blob store uses it: the layout's own `blobs/`,
+or the directory or files several layouts share through symlinks, all of which the session then
+locks and reads too (layout_sharing.py). A blob directory a symlink leads to from outside the
+SOURCE is never emptied: its other users cannot be seen. A commit also removes what a killed run
+had written down and left.
 """
 
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import MalformedDataError, StoreError
-from ..durable_files import discard, install_file, stage_file
+from ..errors import MalformedDataError, OcitreeError, StoreError
+from ..durable_files import discard, install_file, stage_file, write_atomically
+from ..manifest import digest_of
 from ..gc_pause import gc_paused
 from ..json_text import NestedTooDeeply
 from ..model import Registry
 from .base import DeletionSession, LoadProgress, ProgressCallback, Store
 from .layout_reader import (INDEX_FILE, LayoutContents, blob_path, find_layouts, is_layout, read_index_bytes,
                             read_layout, unreferenced_blobs)
-from .layout_writer import (blobs_to_remove, index_without, read_pending, remove_blobs, serialize_index,
-                            unwritable_blob_directory, write_pending)
+from .layout_sharing import layout_blob_scope, sharing_layouts
+from .layout_writer import (blob_candidates, digests_in_use, index_replacing, index_without, read_pending,
+                            remove_blobs, serialize_index, write_pending)
 
 if TYPE_CHECKING:
     from ..sources import SourceOptions
@@ -75,6 +81,7 @@ class LayoutStore(Store):
 
     def load(self, progress: ProgressCallback | None = None) -> Registry:
         self.layouts = find_layouts(self.path)  # a reload sees layouts added or removed since
+        scope = layout_blob_scope(self.path, self.layouts, self.blob_reclaim)
         total = len(self.layouts)
         if progress:
             progress(LoadProgress(0, total, f"found {total} layout{'s' if total != 1 else ''}"))
@@ -84,7 +91,7 @@ class LayoutStore(Store):
         by_name = {r.name: r for r in repositories}
         for name, blobs in unreferenced_blobs(self.layouts, by_name).items():
             by_name[name].leftover_blobs = blobs
-        return Registry(self.source, repositories)
+        return Registry(self.source, repositories, blob_scope=scope)
 
     def _read_all(self, repositories: list, total: int, progress: ProgressCallback | None) -> None:
         for done, (name, layout) in enumerate(self.layouts.items()):
@@ -96,23 +103,42 @@ class LayoutStore(Store):
             if progress:
                 progress(LoadProgress(done + 1, total, f"{name}: {len(repositories[-1].artifacts)} manifests"))
 
+    def refresh_blob_scope(self, registry: Registry) -> None:
+        layouts = {name: path for name, path in self.layouts.items() if name in registry.repositories}
+        registry.blob_scope = layout_blob_scope(self.path, layouts, self.blob_reclaim)
+        registry.shared_digests = None
+
     def session(self, repositories: set[str]) -> DeletionSession:
         if self.read_only:
             raise StoreError(f"{self.path}: opened read-only; nothing was deleted")
         unknown = sorted(r for r in repositories if r not in self.layouts)
         if unknown:
             raise StoreError(f"{self.path}: no layout for repository {unknown[0]!r}; nothing was deleted")
-        return _LayoutSession(self, {name: self.layouts[name] for name in sorted(repositories)})
+        changed = {name: self.layouts[name] for name in repositories}
+        # Layouts are found again: one added since loading may share a blob directory.
+        try:
+            present = find_layouts(self.path)
+        except OcitreeError:
+            present = {}
+        everything = {**present, **changed}
+        scope = layout_blob_scope(self.path, everything, self.blob_reclaim)
+        readers = sharing_layouts(scope, set(changed))
+        return _LayoutSession(self, {name: everything[name] for name in sorted(readers)}, set(changed), scope)
 
 
 class _LayoutSession(DeletionSession):
     applies_at_commit = True  # index.json files are rewritten at commit(), blobs removed after
-    def __init__(self, store: LayoutStore, layouts: dict[str, Path]):
+    def __init__(self, store: LayoutStore, layouts: dict[str, Path], changed: set[str], scope):
         self.store = store
-        self.layouts = layouts  # sorted by name: locks are always taken in the same order
+        # The layouts to change, and those sharing a blob directory with them (read for the blobs
+        # they use). Sorted by name: locks are always taken in the same order.
+        self.layouts = layouts
+        self.changed = changed
+        self.scope = scope
         self._lock_fds: list[int] = []
         self._contents: dict[str, LayoutContents] = {}
         self._deleted: dict[str, set[str]] = {}
+        self._rewritten: dict[str, dict[str, bytes]] = {}  # layout -> old referrers index -> new bytes
         #: blobs left behind after a successful commit (unused, safe to remove by hand)
         self.blob_failures: list[str] = []
 
@@ -135,21 +161,34 @@ class _LayoutSession(DeletionSession):
     def current(self) -> Registry:
         self._contents = {}
         self._deleted = {}
+        self._rewritten = {}
         for name, layout in self.layouts.items():
             if is_layout(layout):  # a layout removed since loading is simply absent: the plan is stale
                 self._contents[name] = read_layout(name, layout)
-        return Registry(self.store.source, [c.repository for c in self._contents.values()])
+        return Registry(self.store.source, [c.repository for c in self._contents.values()], blob_scope=self.scope)
 
     def delete(self, repository: str, digest: str) -> None:
         contents = self._contents.get(repository)
+        assert repository in self.changed, "only the layouts the session was opened for change"
         assert contents is not None or repository in self.layouts, "current() comes first"
         deleted = self._deleted.setdefault(repository, set())
         if contents is None or digest not in contents.repository.artifacts or digest in deleted:
             raise StoreError(f"{repository}@{digest} is no longer in {self.layouts[repository]}")
         deleted.add(digest)
 
+    def rewrite_referrers(self, repository: str, digest: str, remove: set[str]) -> None:
+        """The new index is written at commit, as a blob, before index.json names it instead of the old one."""
+        self.delete(repository, digest)  # the old one leaves index.json (and its blob goes if unused)
+        path = blob_path(self.layouts[repository], digest)
+        try:
+            doc = json.loads(path.read_bytes())
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"{path}: cannot read the referrers index ({exc}); nothing was deleted") from None
+        doc["manifests"] = [e for e in doc.get("manifests", []) if e.get("digest") not in remove]
+        self._rewritten.setdefault(repository, {})[digest] = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
+
     def commit(self) -> None:
-        changes = []  # (layout, index path, new bytes, blobs to remove)
+        changes = []  # (name, index path as written: a symlink's target, new bytes)
         pending = {name: read_pending(layout) for name, layout in self.layouts.items()}
         for name, deleted in self._deleted.items():
             if not deleted:
@@ -166,29 +205,39 @@ class _LayoutSession(DeletionSession):
                     f"{index_path}: changed by another program during the deletion (ocitree's lock does not bind it); "
                     "nothing was deleted. Load again and retry"
                 )
-            blobs = blobs_to_remove(contents.repository, deleted, self.store.keep_blobs, pending[name])
-            blocked = unwritable_blob_directory(layout, blobs)
-            if blocked:
-                raise StoreError(f"{blocked}: no permission to remove blobs from it; nothing was deleted")
+            # A symlinked index.json is rewritten where it points: replacing the link by a file
+            # would leave the target (which something else may read) listing deleted manifests.
+            target = Path(os.path.realpath(index_path)) if index_path.is_symlink() else index_path
+            doc = contents.index_doc
+            rewritten = self._rewritten.get(name, {})
+            if rewritten:
+                doc = index_replacing(doc, {old: (digest_of(new), len(new)) for old, new in rewritten.items()})
             try:
-                data = serialize_index(index_without(contents.index_doc, deleted), contents.index_raw)
+                data = serialize_index(index_without(doc, deleted), contents.index_raw)
             except NestedTooDeeply:
                 raise StoreError(f"{index_path}: nested too deeply to be written back; nothing was deleted") from None
-            changes.append((name, layout, index_path, data, blobs))
+            changes.append((name, target, data))
+        removals = self._blobs_to_remove(pending)  # layout -> [(digest, files to remove)]
+        for directory in sorted({path.parent for entries in removals.values() for _, paths in entries
+                                 for path in paths}, key=str):
+            if directory.is_dir() and not os.access(directory, os.W_OK | os.X_OK):
+                raise StoreError(f"{directory}: no permission to remove blobs from it; nothing was deleted")
+        for name, rewritten in self._rewritten.items():  # before any index.json names them
+            self._write_new_blobs(self.layouts[name], rewritten.values())
         # Stage every index.json first, so a failure to write any of them changes nothing.
         staged = []
         try:
-            for name, _, index_path, data, _ in changes:
+            for name, index_path, data in changes:
                 staged.append((stage_file(index_path, data), index_path, name))
         except OSError as exc:
             for tmp, _, _ in staged:
                 discard(tmp)
             raise StoreError(f"{index_path}: cannot write a new copy beside it ({exc.strerror}); nothing was deleted") from None
         installed: list[str] = []
-        blobs_of = {name: blobs for name, _, _, _, blobs in changes}
+        blobs_of = {name: [d for d, _ in entries] for name, entries in removals.items()}
         for tmp, index_path, name in staged:
             try:
-                write_pending(self.layouts[name], blobs_of[name])  # write-ahead: a kill from here on leaves them listed
+                write_pending(self.layouts[name], blobs_of.get(name, []))  # write-ahead: a kill from here on leaves them listed
                 install_file(tmp, index_path)
             except OSError as exc:
                 for rest, _, _ in staged:
@@ -202,18 +251,55 @@ class _LayoutSession(DeletionSession):
                         if installed else "nothing was deleted")
                 raise StoreError(f"{index_path}: cannot replace ({exc.strerror}); {done}") from None
             installed.append(name)
-        # Layouts without deletions this time may still hold blobs a killed run left.
-        for name in self.layouts:
-            if name not in blobs_of and pending[name] and name in self._contents:
-                blobs_of[name] = blobs_to_remove(self._contents[name].repository, set(), True, pending[name])
-        for name, blobs in blobs_of.items():
+        for name, entries in removals.items():
+            self.blob_failures.extend(remove_blobs(path for _, paths in entries for path in paths))
             layout = self.layouts[name]
-            self.blob_failures.extend(remove_blobs(layout, blobs))
             try:
-                write_pending(layout, [d for d in blobs if blob_path(layout, d).exists()])
+                write_pending(layout, [d for d, paths in entries if any(p.exists() or p.is_symlink() for p in paths)])
             except OSError:
                 pass  # the blobs are gone; a stale record only costs the next commit a check
         self._deleted = {}
+
+    @staticmethod
+    def _write_new_blobs(layout: Path, blobs) -> None:
+        for data in blobs:
+            path = blob_path(layout, digest_of(data))
+            try:
+                write_atomically(path, data, 0o644)
+            except OSError as exc:
+                raise StoreError(f"{path}: cannot write the rewritten referrers index ({exc.strerror}); nothing was deleted") from None
+
+    def _blobs_to_remove(self, pending: dict[str, list[str]]) -> dict[str, list[tuple[str, list[Path]]]]:
+        """Layout -> [(digest, files)]: blobs its deletion (or a killed run's record, `pending`) leaves
+        that no remaining manifest of any layout reaching the same file uses, with the symlinks to
+        them first (a crash in between leaves a blob file no layout names, never a dangling link).
+        Nothing from a directory whose users ocitree cannot all see."""
+        scope = self.scope
+        candidates: dict[tuple[str, str], str] = {}  # (blob directory, digest) -> the layout it is removed for
+        for name in self._contents:
+            deleted = self._deleted.get(name, set())
+            digests = set(pending.get(name, ()))
+            if deleted:
+                digests |= blob_candidates(self._contents[name].repository, deleted, self.store.keep_blobs)
+            for digest in sorted(digests):
+                directory = scope.domain(name, digest)
+                if directory and directory not in scope.unaccounted:
+                    candidates.setdefault((directory, digest), name)
+        in_use: dict[str, set[str]] = {}
+
+        def used_by(name: str) -> set[str]:
+            if name not in in_use:
+                in_use[name] = digests_in_use(self._contents[name].repository, self._deleted.get(name, set()))
+            return in_use[name]
+
+        removals: dict[str, list[tuple[str, list[Path]]]] = {}
+        for (directory, digest), owner in candidates.items():
+            users = [name for name in self._contents if scope.domain(name, digest) == directory]
+            if not any(digest in used_by(name) for name in users):
+                paths = [Path(link) for link in scope.links.get((directory, digest), ())]
+                paths.append(Path(directory) / digest.partition(":")[2])
+                removals.setdefault(owner, []).append((digest, paths))
+        return removals
 
     def close(self) -> None:
         for fd in self._lock_fds:

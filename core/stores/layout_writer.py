@@ -10,7 +10,6 @@ other, removes what a killed run left, after checking again that nothing uses th
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -18,19 +17,21 @@ from ..durable_files import discard, fsync_directory, write_atomically
 from ..json_text import dump_json
 from ..model import Repository
 from ..names import is_digest
-from .layout_reader import blob_path
 
 PENDING_FILE = "ocitree-pending-blobs.json"
 
 
-def blobs_to_remove(repository: Repository, deleted: set[str], keep_blobs: bool, pending: Iterable[str] = ()) -> list[str]:
-    """The deleted manifests, and (unless keep_blobs) their configs and layers, that nothing
-    remaining in the layout uses: not as a manifest, an index entry, a config or a layer.
-    `pending`: blobs an earlier run set out to remove, checked the same way."""
-    candidates = set(deleted) | set(pending)
+def blob_candidates(repository: Repository, deleted: set[str], keep_blobs: bool) -> set[str]:
+    """The deleted manifests and (unless keep_blobs) their configs and layers."""
+    candidates = set(deleted)
     if not keep_blobs:
         for digest in deleted:
             candidates.update(b.digest for b in repository.artifacts[digest].blobs)
+    return candidates
+
+
+def digests_in_use(repository: Repository, deleted: set[str]) -> set[str]:
+    """What the layout's remaining manifests use: as a manifest, an index entry, a config or a layer."""
     in_use: set[str] = set()
     for digest, artifact in repository.artifacts.items():
         if digest in deleted:
@@ -38,13 +39,23 @@ def blobs_to_remove(repository: Repository, deleted: set[str], keep_blobs: bool,
         in_use.add(digest)
         in_use.update(c.digest for c in artifact.children)
         in_use.update(b.digest for b in artifact.blobs)
-    return sorted(candidates - in_use)
+    return in_use
 
 
 def index_without(doc: dict, deleted: set[str]) -> dict:
     """index.json with every entry of a deleted digest gone; all else (order, unknown fields) kept."""
     out = dict(doc)
     out["manifests"] = [e for e in doc["manifests"] if e.get("digest") not in deleted]
+    return out
+
+
+def index_replacing(doc: dict, replaced: dict[str, tuple[str, int]]) -> dict:
+    """index.json with entries of digest `old` pointing at `replaced[old]` (digest, size), all else kept."""
+    out = dict(doc)
+    out["manifests"] = [
+        {**e, "digest": replaced[e["digest"]][0], "size": replaced[e["digest"]][1]} if e.get("digest") in replaced else e
+        for e in doc["manifests"]
+    ]
     return out
 
 
@@ -56,20 +67,13 @@ def serialize_index(doc: dict, original: bytes) -> bytes:
     return dump_json(doc, separators=(",", ":"))
 
 
-def unwritable_blob_directory(layout: Path, digests: Iterable[str]) -> Path | None:
-    """A blobs/<alg> directory we would need to remove from but cannot: checked before any change."""
-    for directory in {blob_path(layout, d).parent for d in digests}:
-        if directory.is_dir() and not os.access(directory, os.W_OK | os.X_OK):
-            return directory
-    return None
 
 
-def remove_blobs(layout: Path, digests: Iterable[str]) -> list[str]:
-    """Remove blob files; returns one message per blob that could not be removed."""
+def remove_blobs(paths: Iterable[Path]) -> list[str]:
+    """Remove files; returns one message per file that could not be removed."""
     failures: list[str] = []
     directories: set[Path] = set()
-    for digest in digests:
-        path = blob_path(layout, digest)
+    for path in paths:
         try:
             path.unlink()
             directories.add(path.parent)

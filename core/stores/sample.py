@@ -185,6 +185,7 @@ class _SampleSession(DeletionSession):
         self._doc: dict | None = None
         self._present: dict[str, set[str]] = {}
         self._deleted: dict[str, set[str]] = {}
+        self._rewritten: dict[str, dict[str, set[str]]] = {}  # repository -> referrers index -> entries removed
 
     def __enter__(self) -> _SampleSession:
         lock_path = self.store.path.with_name(self.store.path.name + ".lock")
@@ -200,6 +201,7 @@ class _SampleSession(DeletionSession):
         registry, self._doc = self.store._read(keep_document=True)
         self._present = {name: set(repo.artifacts) for name, repo in registry.repositories.items()}
         self._deleted = {}
+        self._rewritten = {}
         return registry
 
     def delete(self, repository: str, digest: str) -> None:
@@ -209,10 +211,22 @@ class _SampleSession(DeletionSession):
             raise StoreError(f"{repository}@{digest} is no longer in {self.store.path}")
         deleted.add(digest)
 
+    def rewrite_referrers(self, repository: str, digest: str, remove: set[str]) -> None:
+        """A sample file models state, not content: the index keeps its digest and loses the entries."""
+        assert self._doc is not None, "current() comes first"
+        if digest not in self._present.get(repository, ()) or digest in self._deleted.get(repository, ()):
+            raise StoreError(f"{repository}@{digest} is no longer in {self.store.path}")
+        self._rewritten.setdefault(repository, {}).setdefault(digest, set()).update(remove)
+
     def commit(self) -> None:
-        if not any(self._deleted.values()) or self._doc is None:
+        if not (any(self._deleted.values()) or self._rewritten) or self._doc is None:
             return
         repositories = self._doc["repositories"]
+        for name, indexes in self._rewritten.items():
+            for entry in repositories[name]:
+                remove = indexes.get(entry.get("digest"))
+                if remove and isinstance(entry.get("manifests"), list):
+                    entry["manifests"] = [c for c in entry["manifests"] if c.get("digest") not in remove]
         for name, digests in self._deleted.items():
             repositories[name] = [e for e in repositories[name] if e.get("digest") not in digests]
         path = self.store.path

@@ -12,7 +12,7 @@ from core.plan import DeleteEntry, DeletionPlan, KeepEntry, ParentRef
 
 from ..prune_command import RETAINED_WORDING
 from ..literal import literal
-from ..plan_text import RECLAIM_WORDING, display_tag, garbage_collect_advice, human_bytes
+from ..plan_text import display_tag, garbage_collect_advice, reclaim_lines
 from ..widgets.labels import hex12, is_cosign_tag
 
 
@@ -70,6 +70,8 @@ def _why_deleted(registry: Registry, d: DeleteEntry) -> str:
     via = _name(registry, d.repository, d.via)
     if d.why == "child":
         return f"child of {via}: no other parent, no tag"
+    if d.why == "referrers":
+        return f"referrers index: empty once {via} goes"
     return f"{d.kind} of {via}: goes with its subject"
 
 
@@ -82,7 +84,8 @@ def _why_kept(registry: Registry, k: KeepEntry) -> str:
     return f"shared with {names}"
 
 
-def plan_text(plan: DeletionPlan, registry: Registry, blob_reclaim: str = "gc") -> Text:
+def plan_text(plan: DeletionPlan, registry: Registry, blob_reclaim: str | None = None) -> Text:
+    """`blob_reclaim` is ignored: the plan itself says who frees its blobs."""
     text = Text()
     repositories = list(dict.fromkeys([d.repository for d in plan.delete] + [k.repository for k in plan.keep]))
     for repository in repositories:
@@ -110,6 +113,10 @@ def plan_text(plan: DeletionPlan, registry: Registry, blob_reclaim: str = "gc") 
                     text.append(f" (and its {n} child{'ren' if n != 1 else ''})", "bold")
                 text.append(f" {hex12(k.digest)}\n", "dim")
                 text.append(f"      {_why_kept(registry, k)}\n")
+    if plan.rewrite:
+        text.append(f"Referrers indexes rewritten first ({len(plan.rewrite)}): bookkeeping, not parents\n", "bold")
+        for w in plan.rewrite:
+            text.append(f"  ~ {literal(w.describe())}\n")
     if plan.missing:
         text.append(f"Listed but missing ({len(plan.missing)}): reported, not an error\n", "bold")
         for m in plan.missing:
@@ -120,8 +127,12 @@ def plan_text(plan: DeletionPlan, registry: Registry, blob_reclaim: str = "gc") 
         text.append(", ".join(display_tag(t) for t in plan.tags_removed) + "\n")
     else:
         text.append("Tags removed: none\n", "bold")
-    text.append(RECLAIM_WORDING.get(blob_reclaim, RECLAIM_WORDING["gc"]) + ": ", "bold")
-    text.append(human_bytes(plan.reclaimable_bytes))
+    first, *rest = reclaim_lines(plan)
+    label, _, figure = first.partition(": ")
+    text.append(label + ": ", "bold")
+    text.append(figure)
+    for line in rest:
+        text.append("\n" + line)
     if plan.retained:
         text.append(f"\n\nRetained by the rule ({len(plan.retained)}):\n", "bold green")
         for r in plan.retained:

@@ -13,10 +13,14 @@ been deleted yet.
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 
+from ... import media_types as mt
+from ...blob_scope import BlobScope
 from ...errors import StoreError
-from ...model import Registry, Repository
+from ...manifest import digest_of
+from ...model import Registry, Repository, is_fallback_tag
 from ...sources import SourceOptions
 from ..base import DeletionSession, ProgressCallback, Store
 from .answers import status_text
@@ -29,6 +33,18 @@ from .loader import (CATALOG_PAGE, NO_SUCH_DIGEST, Loader, has_referrers_api, li
 from .transport import RegistryClient, RetryPolicy, repo_path
 
 DELETE_DONE = (200, 202, 204)
+
+
+def registry_blob_scope(repositories: int) -> BlobScope:
+    """A registry keeps each blob once for all its repositories; its garbage collector frees a blob
+    that no manifest of any repository uses. ocitree counts every repository the catalog lists,
+    but cannot see a manifest with no tag that no index lists, and that one still keeps its blobs."""
+    return BlobScope(
+        reclaim="gc",
+        exact=False,
+        counted_across=f"all {repositories} repositor{'y' if repositories == 1 else 'ies'} the registry lists",
+        caveat="manifests the registry API does not show (untagged and listed by no index) keep the blobs they use",
+    )
 
 
 class RegistryStore(Store):
@@ -67,7 +83,7 @@ class RegistryStore(Store):
     def load(self, progress: ProgressCallback | None = None) -> Registry:
         self.probe()
         names = list_repositories(self.client, self.catalog_page_size)
-        return Registry(self.source, self.read_repositories(names, progress))
+        return Registry(self.source, self.read_repositories(names, progress), blob_scope=registry_blob_scope(len(names)))
 
     def read_repositories(self, names: list[str], progress: ProgressCallback | None = None) -> list[Repository]:
         if self._referrers is None and names:
@@ -116,7 +132,14 @@ class RegistrySession(DeletionSession):
 
     def current(self) -> Registry:
         names = sorted(self.repositories)
-        self._fresh = Registry(self.store.source, self.store.read_repositories(names))
+        # Only these repositories are read again: a plan made on them (shown when the first one went
+        # stale) counts blob users in them alone, and says so.
+        scope = BlobScope(reclaim="gc", exact=False,
+                          counted_across=f"only the {len(names)} repositor{'y' if len(names) == 1 else 'ies'} read again "
+                                         f"for this deletion",
+                          caveat="other repositories were not read again and may use some of these blobs")
+        self._fresh = Registry(self.store.source, self.store.read_repositories(names),
+                               blob_scope=scope)
         return self._fresh
 
     def delete(self, repository: str, digest: str) -> None:
@@ -129,6 +152,45 @@ class RegistrySession(DeletionSession):
         self._delete(repository, digest)
         self.deleted += 1
         self._gone.setdefault(repository, []).append(digest)
+
+    def rewrite_referrers(self, repository: str, digest: str, remove: set[str]) -> None:
+        """PUT the index without `remove` under its fallback tag, then DELETE the old one (now
+        untagged, it would go on listing deleted manifests and keep their blobs from the GC)."""
+        if repository not in self._checked:
+            self._check_deletable(repository)
+            self._checked.add(repository)
+        repo = self._fresh.repositories.get(repository) if self._fresh else None
+        artifact = repo.artifacts.get(digest) if repo else None
+        if artifact is None:
+            raise StoreError(f"{shown(repository)}@{digest} is no longer in the registry; {self._nothing_or_count()}")
+        tags = [t for t in artifact.tags if is_fallback_tag(t)]
+        client = self.store.client
+        what = f"reading the referrers index {shown(repository)}@{digest}"
+        try:
+            _, _, body = client.fetch("GET", f"/v2/{repo_path(repository)}/manifests/{digest}", mt.ACCEPT_MANIFESTS,
+                                      what, repository)
+        except StoreError as exc:
+            raise StoreError(f"{exc}; {self._nothing_or_count()}") from None
+        if digest_of(body, digest.partition(":")[0]) != digest:
+            raise StoreError(f"registry {self.store.host} answered {what} with other content; {self._nothing_or_count()}")
+        doc = json.loads(body)
+        doc["manifests"] = [e for e in doc.get("manifests", []) if e.get("digest") not in remove]
+        data = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()
+        try:
+            self.store.journal.add(repository, sorted(remove))  # still findable if the run stops after the PUT
+        except StoreError as exc:
+            raise StoreError(f"{exc}; {self._nothing_or_count()}") from None
+        for tag in tags:
+            what = f"writing the referrers index {shown(repository)}:{shown(tag)} without {len(remove)} entries"
+            try:
+                client.request("PUT", f"/v2/{repo_path(repository)}/manifests/{tag}", what,
+                               headers={"Content-Type": doc.get("mediaType") or mt.OCI_INDEX}, ok=(200, 201),
+                               repository=repository, content=data)
+            except StoreError as exc:
+                raise StoreError(f"{exc}; {self._nothing_or_count()}") from None
+        if tags and len(tags) == len(artifact.tags):  # tagged otherwise, it stays as those tags name it
+            self._delete(repository, digest)
+            self._gone.setdefault(repository, []).append(digest)
 
     def close(self) -> None:
         self.store.journal.discard(self._gone)

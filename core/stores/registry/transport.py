@@ -168,7 +168,8 @@ class RegistryClient:
     # -- the general path --------------------------------------------------------------------
 
     def request(self, method: str, path: str, what: str, headers: dict[str, str] | None = None,
-                ok: tuple[int, ...] = (200,), repository: str | None = None) -> httpx.Response:
+                ok: tuple[int, ...] = (200,), repository: str | None = None,
+                content: bytes | None = None) -> httpx.Response:
         """Send with retries; return a response whose status is in `ok`, else raise StoreError.
 
         The body is read. `what` names the operation in messages ("listing tags of team/app")."""
@@ -177,7 +178,7 @@ class RegistryClient:
             attempt += 1
             try:
                 with within(self.timeout):
-                    response = self.http.request(method, path, headers=headers)
+                    response = self.http.request(method, path, headers=headers, content=content)
             except StoreError:
                 raise  # authentication's own messages
             except _DROPPED as exc:
