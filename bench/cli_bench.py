@@ -71,7 +71,7 @@ def layout_root() -> Path:
     root = CACHE_DIR / f"layouts-{LAYOUT_REPOSITORIES}x{LAYOUT_INDEXES}x{LAYOUT_PLATFORMS}"
     if (root / ".complete").exists():
         return root
-    from sample_data.builder import RegistryBuilder
+    from ocitree.sample_data.builder import RegistryBuilder
 
     shutil.rmtree(root, ignore_errors=True)
     builder = RegistryBuilder()
@@ -86,7 +86,7 @@ def layout_root() -> Path:
 
 def registry_builder():
     """2,040 manifests; tags vN, vN.0, vN.0.0 on each index and latest, stable on the newest: 400 tags."""
-    from sample_data.builder import RegistryBuilder
+    from ocitree.sample_data.builder import RegistryBuilder
 
     builder = RegistryBuilder()
     indexes = []
@@ -101,7 +101,7 @@ def registry_builder():
 def sample_file(artifacts: int) -> Path:
     path = CACHE_DIR / f"registry-{artifacts}-10.json"  # the same file bench.tui_bench uses
     if not path.exists():
-        from sample_data.generate import Shape, write_sample
+        from ocitree.sample_data.generate import Shape, write_sample
 
         tmp = path.with_suffix(".tmp")
         write_sample(Shape.for_total(artifacts, repositories=10), tmp)
@@ -186,7 +186,7 @@ def floor_tui(path: str) -> None:
 
 
 def find_case(path: str) -> None:
-    from core.stores.sample import SampleStore
+    from ocitree.core.stores.sample import SampleStore
 
     registry = SampleStore(path).load()
     repo = registry.repositories[sorted(registry.repositories)[-1]]
@@ -197,9 +197,9 @@ def find_case(path: str) -> None:
                "release",  # many tags
                "nothing-like-this"]
     try:
-        from tui.widgets.find_index import FindIndex
+        from ocitree.tui.widgets.find_index import FindIndex
     except ImportError:  # an older checkout: every query scans the registry
-        from tui.widgets.search import find_matches
+        from ocitree.tui.widgets.search import find_matches
 
         build_s = 0.0
 
@@ -234,7 +234,7 @@ class Runner:
         self.env.pop("NO_COLOR", None)
 
     def ocitree(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "tui.cli", *args]
+        return [sys.executable, "-m", "ocitree.tui.cli", *args]
 
     def floor(self, *args: str) -> list[str]:
         return [sys.executable, str(HERE), "--floor", *args]

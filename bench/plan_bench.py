@@ -44,7 +44,7 @@ CHILDREN = 10
 
 
 def _shape(size: int, seed: int):
-    from sample_data.generate import Shape
+    from ocitree.sample_data.generate import Shape
 
     # 10 repositories of ~1,000 artifacts at 10k, 100 of ~10,000 at 1M: repositories grow too.
     repositories = max(1, round(math.sqrt(size) / 10))
@@ -72,11 +72,11 @@ def _full_collections() -> int:
 
 def measure(size: int, plans: int, seed: int) -> dict:
     """One size, in this process."""
-    from core import media_types as mt
-    from core.model import Registry, Repository
-    from core.plan import TargetRef
-    from core.planner import plan_deletion
-    from sample_data.generate import generate_artifacts
+    from ocitree.core import media_types as mt
+    from ocitree.core.model import Registry, Repository
+    from ocitree.core.plan import TargetRef
+    from ocitree.core.planner import plan_deletion
+    from ocitree.sample_data.generate import generate_artifacts
 
     baseline = _rss_mib()
     shape = _shape(size, seed)

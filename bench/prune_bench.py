@@ -29,9 +29,9 @@ TARGET_S = 2.0
 
 
 def _run_one(size: int) -> dict:
-    from core.gc_pause import gc_paused
-    from core.prune import PruneRule, plan_prune, select_by_rule
-    from sample_data.generate import Shape, generate_registry
+    from ocitree.core.gc_pause import gc_paused
+    from ocitree.core.prune import PruneRule, plan_prune, select_by_rule
+    from ocitree.sample_data.generate import Shape, generate_registry
 
     shape = Shape.for_total(size, repositories=max(1, size // 10000), children=10, share=0.1, nesting=0.1,
                             tagged=0.8, tagged_children=0.02, accessories=0.1, missing=0.005)

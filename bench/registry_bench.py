@@ -59,7 +59,7 @@ WHOLE_PROCESS_TARGET = 3.0
 
 
 def build(repositories: int, releases: int, platforms: int, signed: bool = False):
-    from sample_data.builder import RegistryBuilder
+    from ocitree.sample_data.builder import RegistryBuilder
 
     builder = RegistryBuilder()
     for r in range(repositories):
@@ -82,7 +82,7 @@ def plain_loop(url: str, refs: list[tuple[str, str]]) -> float:
     import http.client
     from urllib.parse import urlsplit
 
-    from core import media_types as mt
+    from ocitree.core import media_types as mt
 
     start = time.perf_counter()
     conn = http.client.HTTPConnection(urlsplit(url).netloc)
@@ -103,7 +103,7 @@ def conditional_loop(url: str, tags: list[tuple[str, str, str]]) -> float:
     import http.client
     from urllib.parse import urlsplit
 
-    from core import media_types as mt
+    from ocitree.core import media_types as mt
 
     start = time.perf_counter()
     conn = http.client.HTTPConnection(urlsplit(url).netloc)
@@ -132,9 +132,9 @@ def add_tags(url: str, builder, per_index: int) -> None:
 
 
 def timed_load(url: str, cache_root: Path, concurrency: int) -> tuple[float, int, int]:
-    from core.sources import SourceOptions
-    from core.stores.registry.cache import ManifestCache
-    from core.stores.registry.store import RegistryStore
+    from ocitree.core.sources import SourceOptions
+    from ocitree.core.stores.registry.cache import ManifestCache
+    from ocitree.core.stores.registry.store import RegistryStore
 
     store = RegistryStore(url, SourceOptions(concurrency=concurrency), cache=ManifestCache(cache_root / "manifests.sqlite3"))
     try:
@@ -148,7 +148,7 @@ def timed_load(url: str, cache_root: Path, concurrency: int) -> tuple[float, int
 
 def ocitree_command() -> list[str]:
     script = Path(sys.executable).parent / "ocitree"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "tui.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "ocitree.tui.cli"]
 
 
 def whole_process(url: str, home: Path) -> tuple[float, bytes]:

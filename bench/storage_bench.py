@@ -173,7 +173,7 @@ def direct_reads(v2: Path) -> int:
 
 
 def ocitree_load(root: Path) -> int:
-    from core.sources import open_store
+    from ocitree.core.sources import open_store
 
     store = open_store(str(root))
     try:

@@ -72,7 +72,7 @@ def ensure_sample(artifacts: int, repositories: int) -> Path:
     """The generated sample file, written here (by the driver) and cached between runs."""
     path = sample_path(artifacts, repositories)
     if not path.exists():
-        from sample_data.generate import Shape, write_sample
+        from ocitree.sample_data.generate import Shape, write_sample
 
         CACHE_DIR.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
@@ -86,10 +86,10 @@ def ensure_sample(artifacts: int, repositories: int) -> Path:
 
 def run_case(artifacts: int, repositories: int, store_kind: str, presses: int) -> dict:
     started = time.perf_counter()
-    from core.stores.base import Store
-    from core.stores.sample import SampleStore
+    from ocitree.core.stores.base import Store
+    from ocitree.core.stores.sample import SampleStore
     from textual import events
-    from tui.app import OcitreeApp
+    from ocitree.tui.app import OcitreeApp
 
     imported = time.perf_counter()
     path = sample_path(artifacts, repositories)  # written by the driver: no generation in this process
@@ -196,7 +196,7 @@ def run_case(artifacts: int, repositories: int, store_kind: str, presses: int) -
                 await app.workers.wait_for_complete()
             return {"first_screen_s": first_screen, "timings": timings, "tree_lines": total_lines}
 
-    import tui.app as tui_app
+    import ocitree.tui.app as tui_app
 
     original_loaded = tui_app.OcitreeApp._loaded
 

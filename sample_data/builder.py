@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core import media_types as mt
+from ocitree.core import media_types as mt
 
 SAMPLE_FORMAT = "ocitree-sample/1"
 

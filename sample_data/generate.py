@@ -12,7 +12,7 @@ and seed always give the same registry.
 
     generate_registry(shape)   a core.model.Registry, built directly (no pydantic): fast
     write_sample(shape, path)  a sample file (core/stores/sample_format.py)
-    python -m sample_data.generate --repositories 10 --indexes 1000 --children 10 --share 0.1 -o big.json
+    python -m ocitree.sample_data.generate --repositories 10 --indexes 1000 --children 10 --share 0.1 -o big.json
 """
 
 from __future__ import annotations
@@ -26,12 +26,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from core import media_types as mt
-from core.errors import BadInputError
-from core.gc_pause import gc_paused
-from core.model import Artifact, BlobRef, ChildRef, PlatformInfo, Registry, Repository
-from core.protection import parse_rules
-from core.stores.sample_format import FORMAT
+from ocitree.core import media_types as mt
+from ocitree.core.errors import BadInputError
+from ocitree.core.gc_pause import gc_paused
+from ocitree.core.model import Artifact, BlobRef, ChildRef, PlatformInfo, Registry, Repository
+from ocitree.core.protection import parse_rules
+from ocitree.core.stores.sample_format import FORMAT
 
 SIGNATURE_TYPE = "application/vnd.dev.cosign.artifact.sig.v1+json"
 SBOM_TYPE = "application/spdx+json"
@@ -327,7 +327,7 @@ def _count(text: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     defaults = Shape()
     parser = argparse.ArgumentParser(
-        prog="python -m sample_data.generate",
+        prog="python -m ocitree.sample_data.generate",
         description="Write a large synthetic registry as an ocitree sample file.",
     )
     parser.add_argument("--repositories", type=_count, default=defaults.repositories)

@@ -1,4 +1,4 @@
-"""Builds sample_data/demo.json, the bundled demo registry: `python -m sample_data.make_demo`.
+"""Builds sample_data/demo.json, the bundled demo registry: `python -m ocitree.sample_data.make_demo`.
 
 Every public scenario of the deletion semantics appears here under realistic names, with
 the exact index from Harbor's "Deleting Artifacts" documentation among them.
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 
-from sample_data import DEMO_PATH
-from sample_data.builder import RegistryBuilder
+from ocitree.sample_data import DEMO_PATH
+from ocitree.sample_data.builder import RegistryBuilder
 
 HARBOR_DOC_INDEX = {
     "schemaVersion": 2,

@@ -6,7 +6,7 @@ import importlib
 
 import pytest
 
-from sample_data.builder import RegistryBuilder
+from ocitree.sample_data.builder import RegistryBuilder
 
 pytest_plugins = ["tests.registry_server"]
 
@@ -48,7 +48,7 @@ def recorded_notifications(monkeypatch):
     """Keep every toast's message on `app.notified`: toasts expire after seconds, and tests
     on a loaded machine take longer than that between the toast and the assertion."""
     try:
-        from tui.app import OcitreeApp
+        from ocitree.tui.app import OcitreeApp
     except ImportError:  # the TUI's dependencies are not installed: nothing to record
         return
     notify = OcitreeApp.notify

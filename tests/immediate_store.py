@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.errors import StoreError
-from core.model import Registry
-from core.stores.base import DeletionSession, Store
-from core.stores.sample import SampleStore
+from ocitree.core.errors import StoreError
+from ocitree.core.model import Registry
+from ocitree.core.stores.base import DeletionSession, Store
+from ocitree.core.stores.sample import SampleStore
 
 
 class ImmediateStore(Store):

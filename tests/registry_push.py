@@ -16,7 +16,7 @@ from urllib.parse import urljoin
 
 import httpx
 
-from sample_data.builder import BuiltManifest, RegistryBuilder
+from ocitree.sample_data.builder import BuiltManifest, RegistryBuilder
 
 
 class PushError(RuntimeError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sample_data.builder import BuiltManifest, RegistryBuilder
+from ocitree.sample_data.builder import BuiltManifest, RegistryBuilder
 
 
 @dataclass

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from sample_data.builder import RegistryBuilder
-from tui.cli import main
+from ocitree.sample_data.builder import RegistryBuilder
+from ocitree.tui.cli import main
 
 REPO = "team/app"
 X = "sha256:" + "1" * 64

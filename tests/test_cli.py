@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from sample_data import DEMO_PATH
-from sample_data.builder import RegistryBuilder
-from tui.cli import main
+from ocitree.sample_data import DEMO_PATH
+from ocitree.sample_data.builder import RegistryBuilder
+from ocitree.tui.cli import main
 
-OCITREE = [sys.executable, "-m", "tui.cli"]
+OCITREE = [sys.executable, "-m", "ocitree.tui.cli"]
 
 
 def _demo(tmp_path: Path) -> Path:
@@ -106,7 +106,7 @@ def _run_in_pty(args: list[str], answer: bytes) -> tuple[int, str]:
     """Run ocitree on a pseudo-terminal, answer its question, return (exit code, screen text)."""
     pid, fd = pty.fork()
     if pid == 0:  # child
-        os.execv(sys.executable, [sys.executable, "-m", "tui.cli", *args])
+        os.execv(sys.executable, [sys.executable, "-m", "ocitree.tui.cli", *args])
     output = b""
     answered = False
     while True:
@@ -214,7 +214,8 @@ def test_password_is_never_taken_on_the_command_line(tmp_path, capsys):
     (["--host", "0.0.0.0", "--protect", "v*", "reg.json"], ["reg.json", "--protect", "v*"]),
 ])
 def test_web_passes_the_app_only_its_own_options(argv, app_args, monkeypatch):
-    import tui.web
+    import ocitree.tui.web
+    from ocitree import tui
 
     served = {}
     monkeypatch.setattr(tui.web, "serve", lambda args, host, port, no_auth=False: served.update(args=args, host=host, port=port))
@@ -279,9 +280,9 @@ def test_version_and_unknown_commands(tmp_path, capsys, monkeypatch):
 
 
 def test_ls_counts_platforms_and_labels_both_sizes(tmp_path, capsys):
-    from core.sizes import total_size
-    from core.stores.sample import SampleStore
-    from tui.plan_text import human_bytes
+    from ocitree.core.sizes import total_size
+    from ocitree.core.stores.sample import SampleStore
+    from ocitree.tui.plan_text import human_bytes
 
     path = _demo(tmp_path)
     assert main(["ls", str(path)]) == 0

@@ -11,18 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import StalePlanError
-from core.executor import execute_plan
-from core.planner import plan_deletion, resolve_targets
-from core.stores.sample import SampleStore
-from sample_data.builder import RegistryBuilder
-from sample_data.generate import Shape, repository_name, write_sample
+from ocitree.core.errors import StalePlanError
+from ocitree.core.executor import execute_plan
+from ocitree.core.planner import plan_deletion, resolve_targets
+from ocitree.core.stores.sample import SampleStore
+from ocitree.sample_data.builder import RegistryBuilder
+from ocitree.sample_data.generate import Shape, repository_name, write_sample
 
-# Each process runs ocitree's own entry point (tui.cli:main, what the `ocitree` script calls):
+# Each process runs ocitree's own entry point (ocitree.tui.cli:main, what the `ocitree` script calls):
 # imports first, then says it is ready and waits for the barrier, so both start deleting together.
 _RACER = """
 import os, sys, time
-from tui.cli import main
+from ocitree.tui.cli import main
 ready, barrier, args = sys.argv[1], sys.argv[2], sys.argv[3:]
 open(ready, "w").close()
 while not os.path.exists(barrier):

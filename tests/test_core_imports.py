@@ -7,20 +7,20 @@ import subprocess
 import sys
 from pathlib import Path
 
-import core
+from ocitree import core
 
 # Runs in a fresh interpreter, so nothing this test process imported can hide an import.
 _PROBE = """
 import importlib, json, pkgutil, sys
-import core
+from ocitree import core
 imported, failed = [], {}
-for info in pkgutil.walk_packages(core.__path__, "core."):
+for info in pkgutil.walk_packages(core.__path__, "ocitree.core."):
     try:
         importlib.import_module(info.name)
         imported.append(info.name)
     except Exception as exc:
         failed[info.name] = f"{type(exc).__name__}: {exc}"
-offenders = sorted(m for m in sys.modules if m == "textual" or m.startswith("textual.") or m == "tui" or m.startswith("tui."))
+offenders = sorted(m for m in sys.modules if m == "textual" or m.startswith("textual.") or m == "ocitree.tui" or m.startswith("ocitree.tui."))
 print(json.dumps({"imported": imported, "failed": failed, "offenders": offenders}))
 """
 
@@ -30,7 +30,7 @@ def _core_modules_on_disk() -> set[str]:
     names = set()
     for path in root.rglob("*.py"):
         parts = path.relative_to(root.parent).with_suffix("").parts
-        names.add(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+        names.add("ocitree." + ".".join(parts[:-1] if parts[-1] == "__init__" else parts))
     return names
 
 
@@ -41,5 +41,5 @@ def test_importing_every_core_module_never_imports_textual_or_the_tui():
     assert report["failed"] == {}, "core modules that cannot be imported"
     assert report["offenders"] == [], "core pulled in the TUI layer"
     # Every module on disk was really imported (the walk cannot silently skip one).
-    assert _core_modules_on_disk() - {"core"} <= set(report["imported"])
-    assert {"core.planner", "core.executor", "core.stores.sample"} <= set(report["imported"])
+    assert _core_modules_on_disk() - {"ocitree.core"} <= set(report["imported"])
+    assert {"ocitree.core.planner", "ocitree.core.executor", "ocitree.core.stores.sample"} <= set(report["imported"])

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from core.executor import execute_plan
-from core.interrupted import InterruptedRuns
-from core.planner import plan_deletion, resolve_targets
-from sample_data.builder import RegistryBuilder
+from ocitree.core.executor import execute_plan
+from ocitree.core.interrupted import InterruptedRuns
+from ocitree.core.planner import plan_deletion, resolve_targets
+from ocitree.sample_data.builder import RegistryBuilder
 from tests.immediate_store import ImmediateStore
 
 R = "team/app"

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import httpx
 
-from core import media_types as mt
-from core.executor import execute_plan
-from core.planner import plan_deletion, resolve_targets
-from core.sources import SourceOptions, open_store
-from sample_data.builder import RegistryBuilder
+from ocitree.core import media_types as mt
+from ocitree.core.executor import execute_plan
+from ocitree.core.planner import plan_deletion, resolve_targets
+from ocitree.core.sources import SourceOptions, open_store
+from ocitree.sample_data.builder import RegistryBuilder
 from tests.binaries import require_binary
-from tui.cli import main
+from ocitree.tui.cli import main
 
 R = "team/app"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from sample_data.generate import Shape, generate_registry
-from tui.widgets.find_index import FindIndex
-from tui.widgets.search import find_matches
+from ocitree.sample_data.generate import Shape, generate_registry
+from ocitree.tui.widgets.find_index import FindIndex
+from ocitree.tui.widgets.search import find_matches
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +41,8 @@ def test_a_deletion_is_seen_by_the_next_query(registry):
 
 
 def test_with_a_filter_on_the_index_keeps_what_the_scan_keeps():
-    from core.protection import parse_rules
-    from tui.widgets.filtering import SearchWords, apply_filter
+    from ocitree.core.protection import parse_rules
+    from ocitree.tui.widgets.filtering import SearchWords, apply_filter
 
     registry = generate_registry(Shape(repositories=3, indexes=30, children=3, accessories=0.3, cosign_tags=0.5), check_cycles=True)
     index = FindIndex(registry)

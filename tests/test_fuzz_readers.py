@@ -1,7 +1,7 @@
 """Fuzzing the three readers (issue 8): sample files, OCI layouts (index.json, oci-layout and
 manifest blobs) and registry answers (the real docker-registry behind the fault proxy, which
 swaps in crafted answers). Mutated good documents and random ones go through the real command
-line (`tui.cli.main`, in-process for speed) as `ls`, `ls --json`, `plan` and, for files, `delete
+line (`ocitree.tui.cli.main`, in-process for speed) as `ls`, `ls --json`, `plan` and, for files, `delete
 --yes`. Whatever comes in:
 
 - the exit code is 0 or 2 (3 for a plan the rules refuse; 1 only for a registry's error status);
@@ -27,12 +27,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core import media_types as mt
-from core.printable import is_unsafe_char
-from sample_data.builder import RegistryBuilder
+from ocitree.core import media_types as mt
+from ocitree.core.printable import is_unsafe_char
+from ocitree.sample_data.builder import RegistryBuilder
 from tests.fuzz_documents import documents
 from tests.sources.layout_source import snapshot, write_blob
-from tui.cli import main
+from ocitree.tui.cli import main
 
 REPO = "team/app"
 REF = f"{REPO}:latest"

@@ -20,9 +20,9 @@ from urllib.parse import quote
 
 import pytest
 
-from core import media_types as mt
-from core.printable import is_unsafe_char, printable
-from sample_data.builder import RegistryBuilder
+from ocitree.core import media_types as mt
+from ocitree.core.printable import is_unsafe_char, printable
+from ocitree.sample_data.builder import RegistryBuilder
 from tests.sources.layout_source import write_blob
 
 # A window title (OSC 0), the clipboard (OSC 52: "rm -rf ~"), clear screen and home, a colour
@@ -251,7 +251,7 @@ def assert_printable(stream: bytes, name: str) -> str:
 
 
 def run_ocitree(argv: list[str], **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tui.cli", *argv], capture_output=True, timeout=120, **kwargs)
+    return subprocess.run([sys.executable, "-m", "ocitree.tui.cli", *argv], capture_output=True, timeout=120, **kwargs)
 
 
 @pytest.fixture
@@ -293,7 +293,7 @@ def test_the_audit_log_records_a_hostile_source_as_escaped_json(tmp_path, isolat
 
 
 def test_a_crash_on_the_command_line_prints_its_traceback_printable(monkeypatch, capfd):
-    from tui import cli
+    from ocitree.tui import cli
 
     def crash(*args):
         raise RuntimeError(f"no such thing as {HOSTILE}")
@@ -328,10 +328,10 @@ async def test_a_crash_in_the_tui_prints_its_traceback_printable(tmp_path, capfd
 async def test_the_tui_shows_a_hostile_load_error_and_tags_as_escapes(tmp_path):
     """The TUI asks core's rule too (tui/literal.py): a load error quoting a registry's text,
     and tags no file format would accept, appear as visible escapes."""
-    from core.errors import MalformedDataError
-    from core.model import Artifact, Registry, Repository
+    from ocitree.core.errors import MalformedDataError
+    from ocitree.core.model import Artifact, Registry, Repository
     from tests.tui_pilot import MemoryStore, screen_text, settle
-    from tui.app import OcitreeApp
+    from ocitree.tui.app import OcitreeApp
 
     class FailingStore(MemoryStore):
         def load(self, progress=None):

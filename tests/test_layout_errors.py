@@ -7,12 +7,12 @@ import json
 
 import pytest
 
-from core.errors import BadInputError, MalformedDataError
-from core.executor import execute_plan
-from core.planner import plan_deletion, resolve_targets
-from core.sources import open_store
-from core.stores.layout import LayoutStore
-from sample_data.builder import RegistryBuilder
+from ocitree.core.errors import BadInputError, MalformedDataError
+from ocitree.core.executor import execute_plan
+from ocitree.core.planner import plan_deletion, resolve_targets
+from ocitree.core.sources import open_store
+from ocitree.core.stores.layout import LayoutStore
+from ocitree.sample_data.builder import RegistryBuilder
 from tests.sources.layout_source import REF_NAME, blob_file, snapshot, write_blob
 
 

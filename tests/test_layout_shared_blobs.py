@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from core.executor import execute_plan
-from core.planner import plan_deletion, resolve_targets
-from core.stores.layout import LayoutStore
-from sample_data.builder import RegistryBuilder
+from ocitree.core.executor import execute_plan
+from ocitree.core.planner import plan_deletion, resolve_targets
+from ocitree.core.stores.layout import LayoutStore
+from ocitree.sample_data.builder import RegistryBuilder
 from tests.sources.layout_source import index_tags
 from tests.test_layout_skopeo import assert_every_tag_reads, assert_tag_gone, skopeo_installed  # noqa: F401
-from tui.cli import main
+from ocitree.tui.cli import main
 
 pytestmark = pytest.mark.skopeo
 
@@ -160,7 +160,7 @@ def test_a_symlinked_index_json_whose_target_cannot_be_replaced_is_refused_and_n
     (layout / "index.json").symlink_to(kept)
     original = kept.read_bytes()
     blobs_before = sorted(p.name for p in (layout / "blobs" / "sha256").iterdir())
-    import core.stores.layout as layout_module
+    import ocitree.core.stores.layout as layout_module
 
     real_stage = layout_module.stage_file
 

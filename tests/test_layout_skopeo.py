@@ -8,11 +8,11 @@ import subprocess
 
 import pytest
 
-from core.executor import execute_plan
-from core.planner import plan_deletion, resolve_targets
-from core.sources import SourceOptions, open_store
-from core.stores.layout import LayoutStore
-from sample_data.builder import RegistryBuilder
+from ocitree.core.executor import execute_plan
+from ocitree.core.planner import plan_deletion, resolve_targets
+from ocitree.core.sources import SourceOptions, open_store
+from ocitree.core.stores.layout import LayoutStore
+from ocitree.sample_data.builder import RegistryBuilder
 from tests.binaries import require_binary
 from tests.scenarios import SCENARIOS, ref_for
 from tests.sources.layout_source import blob_file, index_tags

@@ -7,12 +7,12 @@ import threading
 
 import pytest
 
-from core.errors import StalePlanError, StoreError
-from core.executor import execute_plan
-from core.planner import plan_deletion, resolve_targets
-from core.sources import SourceOptions, open_store
-from core.stores.layout import LayoutStore
-from sample_data.builder import RegistryBuilder
+from ocitree.core.errors import StalePlanError, StoreError
+from ocitree.core.executor import execute_plan
+from ocitree.core.planner import plan_deletion, resolve_targets
+from ocitree.core.sources import SourceOptions, open_store
+from ocitree.core.stores.layout import LayoutStore
+from ocitree.sample_data.builder import RegistryBuilder
 from tests.scenarios import SCENARIOS, ref_for
 from tests.sources.layout_source import (
     REF_NAME,
@@ -388,7 +388,7 @@ def test_second_layout_failing_to_install_reports_the_first_as_deleted(tmp_path,
             raise OSError(5, "Input/output error")
         real_replace(src, dst)
 
-    monkeypatch.setattr("core.durable_files.os.replace", replace_once)
+    monkeypatch.setattr("ocitree.core.durable_files.os.replace", replace_once)
     result = execute_plan(plan, store)
     assert not result.completed
     # a/one's index.json was replaced: its manifest is gone, and the report must say so.

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from core.leftovers import find_leftovers
-from core.stores.sample import SampleStore
-from sample_data.builder import RegistryBuilder
+from ocitree.core.leftovers import find_leftovers
+from ocitree.core.stores.sample import SampleStore
+from ocitree.sample_data.builder import RegistryBuilder
 
 
 def test_each_kind_of_leftover_is_found_and_nothing_else(tmp_path):

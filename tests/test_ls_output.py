@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from sample_data.builder import RegistryBuilder
-from tui.json_text import indented_json
+from ocitree.sample_data.builder import RegistryBuilder
+from ocitree.tui.json_text import indented_json
 
 LONG_TAG = "release-" + "x" * 92  # 100 characters
 
@@ -40,7 +40,7 @@ def _env(columns: int = 80) -> dict:
 
 def test_ls_in_a_pipe_never_cuts_a_line(tmp_path):
     path, child = _long_tag_sample(tmp_path)
-    done = subprocess.run([sys.executable, "-m", "tui.cli", "ls", str(path)], capture_output=True, text=True, env=_env())
+    done = subprocess.run([sys.executable, "-m", "ocitree.tui.cli", "ls", str(path)], capture_output=True, text=True, env=_env())
     assert done.returncode == 0, done.stderr
     line = next(li for li in done.stdout.splitlines() if LONG_TAG in li)
     assert len(line) > 100 and "…" not in line
@@ -55,7 +55,7 @@ def _ls_on_a_terminal(args: list[str], columns: int) -> str:
     if pid == 0:  # child: a terminal `columns` wide
         fcntl.ioctl(1, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
         os.dup2(os.open(os.devnull, os.O_WRONLY), 2)  # the progress bar is not the listing
-        os.execve(sys.executable, [sys.executable, "-m", "tui.cli", "ls", *args],
+        os.execve(sys.executable, [sys.executable, "-m", "ocitree.tui.cli", "ls", *args],
                   {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")})
     output = b""
     while True:
@@ -84,7 +84,7 @@ def test_ls_on_a_terminal_cuts_long_lines_with_an_ellipsis(tmp_path):
 
 
 def test_ls_text_streams_the_tree_with_its_markers(tmp_path, capsys):
-    from tui.cli import main
+    from ocitree.tui.cli import main
 
     b = RegistryBuilder()
     shared = b.image("r/a", arch="amd64")
@@ -112,10 +112,10 @@ def test_json_text_is_byte_identical_to_json_dumps(value):
 
 
 def test_ls_json_is_byte_identical_on_a_real_listing(tmp_path, capsys):
-    from core.stores.sample import SampleStore
-    from sample_data import DEMO_PATH
-    from tui.cli import main
-    from tui.ls_output import registry_json
+    from ocitree.core.stores.sample import SampleStore
+    from ocitree.sample_data import DEMO_PATH
+    from ocitree.tui.cli import main
+    from ocitree.tui.ls_output import registry_json
 
     path = tmp_path / "demo.json"
     path.write_bytes(DEMO_PATH.read_bytes())

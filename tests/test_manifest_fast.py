@@ -13,10 +13,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import media_types as mt
-from core.errors import MalformedDataError
-from core.manifest import artifact_from_parsed, manifest_media_type, parse_manifest
-from core.manifest_fast import artifact_from_doc
+from ocitree.core import media_types as mt
+from ocitree.core.errors import MalformedDataError
+from ocitree.core.manifest import artifact_from_parsed, manifest_media_type, parse_manifest
+from ocitree.core.manifest_fast import artifact_from_doc
 
 D1 = "sha256:" + "a" * 64
 D2 = "sha256:" + "b" * 64

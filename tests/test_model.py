@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from core import media_types as mt
-from core.errors import MalformedDataError, UnknownReferenceError
-from core.model import Artifact, BlobRef, ChildRef, Registry, Repository
-from core.references import parse_reference
-from core.stores.sample import registry_from_sample
-from core.stores.sample_format import SampleFile
-from sample_data.builder import RegistryBuilder
+from ocitree.core import media_types as mt
+from ocitree.core.errors import MalformedDataError, UnknownReferenceError
+from ocitree.core.model import Artifact, BlobRef, ChildRef, Registry, Repository
+from ocitree.core.references import parse_reference
+from ocitree.core.stores.sample import registry_from_sample
+from ocitree.core.stores.sample_format import SampleFile
+from ocitree.sample_data.builder import RegistryBuilder
 
 R = "team/app"
 
@@ -141,7 +141,7 @@ def test_drop_artifacts_rebuilds_only_the_affected_graphs():
 
 
 def test_names_with_a_trailing_newline_are_invalid():
-    from core.names import is_digest, is_repository_name, is_tag
+    from ocitree.core.names import is_digest, is_repository_name, is_tag
 
     assert not is_tag("v1\n") and is_tag("v1")
     assert not is_repository_name("team/app\n") and is_repository_name("team/app")
@@ -168,7 +168,7 @@ def test_a_unique_digest_prefix_of_8_or_more_hex_resolves_within_its_repository(
 
 @pytest.mark.parametrize("text", [f"{R}@sha256:abc1234", f"{R}@sha256:ABCDEF0123", f"{R}@sha256:xyz12345678", f"{R}@sha256:"])
 def test_a_digest_prefix_needs_8_lowercase_hex(text):
-    from core.errors import BadInputError
+    from ocitree.core.errors import BadInputError
 
     with pytest.raises(BadInputError, match="at least 8"):
         parse_reference(text)

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from core.model import Registry
-from core.names import is_digest
-from core.plan import TargetRef
-from core.planner import plan_deletion
-from core.stores.sample import SampleStore
-from sample_data.generate import Shape, generate_registry, main, write_sample
+from ocitree.core.model import Registry
+from ocitree.core.names import is_digest
+from ocitree.core.plan import TargetRef
+from ocitree.core.planner import plan_deletion
+from ocitree.core.stores.sample import SampleStore
+from ocitree.sample_data.generate import Shape, generate_registry, main, write_sample
 
 FULL = Shape(repositories=3, indexes=60, children=6, share=0.2, nesting=0.3, tagged=0.7, tagged_children=0.1,
              accessories=0.4, cosign_tags=0.5, missing=0.1, seed=7)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from core import media_types as mt
-from sample_data.builder import RegistryBuilder
+from ocitree.core import media_types as mt
+from ocitree.sample_data.builder import RegistryBuilder
 from tests.registry_fault_proxy import Fault
 from tests.sources.layout_source import snapshot, write_blob
 from tests.test_hostile_strings import assert_printable, run_ocitree
@@ -221,7 +221,7 @@ def test_a_manifest_whose_media_type_is_no_string_is_one_line(tmp_path, media_ty
 
 def test_a_chain_of_thousands_of_nested_indexes_is_one_line_in_ls(tmp_path):
     # Each index lists the next: ls prints depth first and ran out of stack with a traceback.
-    from sample_data.builder import RegistryBuilder
+    from ocitree.sample_data.builder import RegistryBuilder
 
     b = RegistryBuilder()
     inner = b.image("deep/app", seed="leaf")
@@ -229,9 +229,9 @@ def test_a_chain_of_thousands_of_nested_indexes_is_one_line_in_ls(tmp_path):
         inner = b.index("deep/app", [inner], tags=["top"] if n == 2999 else [])
     path = b.write_sample(tmp_path / "deep.json")
     for flags in ([], ["--json"]):
-        done = subprocess.run([sys.executable, "-m", "tui.cli", "ls", str(path), *flags], capture_output=True, text=True)
+        done = subprocess.run([sys.executable, "-m", "ocitree.tui.cli", "ls", str(path), *flags], capture_output=True, text=True)
         assert done.returncode == 2, done.stderr
         assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1
         assert "nested too deeply" in done.stderr
-    done = subprocess.run([sys.executable, "-m", "tui.cli", "plan", str(path), "deep/app:top"], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "ocitree.tui.cli", "plan", str(path), "deep/app:top"], capture_output=True, text=True)
     assert done.returncode == 0 and "DELETE 3001 artifacts" in done.stdout

@@ -7,8 +7,8 @@ import ssl
 import httpx
 import pytest
 
-from core.stores.registry.endpoint import parse_endpoint
-from core.stores.registry.transport import RegistryClient
+from ocitree.core.stores.registry.endpoint import parse_endpoint
+from ocitree.core.stores.registry.transport import RegistryClient
 
 
 @pytest.fixture

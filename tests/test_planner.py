@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from core.executor import execute_plan
-from core.model import Registry
-from core.plan import DeletionPlan
-from core.planner import plan_deletion, resolve_targets
-from core.stores.sample import SampleStore, registry_from_sample
-from core.stores.sample_format import SampleFile
-from sample_data.builder import BuiltManifest, RegistryBuilder
+from ocitree.core.executor import execute_plan
+from ocitree.core.model import Registry
+from ocitree.core.plan import DeletionPlan
+from ocitree.core.planner import plan_deletion, resolve_targets
+from ocitree.core.stores.sample import SampleStore, registry_from_sample
+from ocitree.core.stores.sample_format import SampleFile
+from ocitree.sample_data.builder import BuiltManifest, RegistryBuilder
 from tests.scenarios import SCENARIOS, Scenario, ref_for
 
 R = "team/app"

@@ -13,14 +13,14 @@ import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from core.errors import BadInputError
-from core.executor import execute_plan
-from core.model import Registry
-from core.plan import DeletionPlan, TargetRef
-from core.planner import plan_deletion, resolve_targets
-from core.protection import parse_rules
-from core.stores.sample import SampleStore
-from sample_data.builder import RegistryBuilder
+from ocitree.core.errors import BadInputError
+from ocitree.core.executor import execute_plan
+from ocitree.core.model import Registry
+from ocitree.core.plan import DeletionPlan, TargetRef
+from ocitree.core.planner import plan_deletion, resolve_targets
+from ocitree.core.protection import parse_rules
+from ocitree.core.stores.sample import SampleStore
+from ocitree.sample_data.builder import RegistryBuilder
 
 REPOSITORIES = ["p/one", "p/two"]
 ARCHES = ["amd64", "arm64", "s390x"]
@@ -229,7 +229,7 @@ def test_one_plan_for_several_targets_equals_deleting_them_one_at_a_time_parents
 def test_a_run_cut_off_anywhere_is_finished_by_naming_each_ref_again(case, cut):
     """Cut a run after any step: the same command again (each REF resumed, or planned afresh if it
     still resolves) deletes nothing the original plan did not, and ends where it would have."""
-    from core.interrupted import resolve_targets_resuming
+    from ocitree.core.interrupted import resolve_targets_resuming
     from tests.immediate_store import ImmediateStore
 
     builder, protect, targets = case

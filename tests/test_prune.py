@@ -8,10 +8,10 @@ import sys
 
 import pytest
 
-from core.prune import PruneRule, parse_age, plan_prune, select_by_rule
-from core.stores.sample import SampleStore
-from sample_data.builder import RegistryBuilder
-from tui.cli import main
+from ocitree.core.prune import PruneRule, parse_age, plan_prune, select_by_rule
+from ocitree.core.stores.sample import SampleStore
+from ocitree.sample_data.builder import RegistryBuilder
+from ocitree.tui.cli import main
 
 CREATED = "org.opencontainers.image.created"
 DAY = 86400.0
@@ -165,7 +165,7 @@ def test_prune_without_a_terminal_or_yes_changes_nothing(tmp_path):
     b.image("r/app", ["v1"])
     path = b.write_sample(tmp_path / "r.json")
     before = path.read_bytes()
-    done = subprocess.run([sys.executable, "-m", "tui.cli", "prune", str(path), "--tags", "*"],
+    done = subprocess.run([sys.executable, "-m", "ocitree.tui.cli", "prune", str(path), "--tags", "*"],
                           stdin=subprocess.DEVNULL, capture_output=True, text=True)
     assert done.returncode == 2
     assert "pass --yes" in done.stderr

@@ -9,9 +9,9 @@ import subprocess
 
 import pytest
 
-from sample_data.builder import RegistryBuilder
+from ocitree.sample_data.builder import RegistryBuilder
 from tests.registry_push import push_builder
-from tui.cli import main
+from ocitree.tui.cli import main
 
 pytestmark = pytest.mark.registry
 
@@ -103,10 +103,10 @@ def test_plan_text_says_the_figure_is_an_upper_bound_and_what_it_counted(registr
 
 def test_the_tui_confirmation_reads_the_same_bound_from_the_plan(registry):
     """The confirmation dialog renders the DeletionPlan the CLI prints: same figure, same bound."""
-    from core.planner import plan_deletion, resolve_targets
-    from core.stores.registry.store import RegistryStore
-    from tui.plan_text import human_bytes
-    from tui.screens.plan_view import plan_text
+    from ocitree.core.planner import plan_deletion, resolve_targets
+    from ocitree.core.stores.registry.store import RegistryStore
+    from ocitree.tui.plan_text import human_bytes
+    from ocitree.tui.screens.plan_view import plan_text
 
     builder = RegistryBuilder()
     shared_across_repositories(builder)

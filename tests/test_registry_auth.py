@@ -10,10 +10,10 @@ import threading
 import httpx
 import pytest
 
-from core.errors import StoreError
-from core.stores.registry.auth import RegistryAuth, parse_challenges, scope_for
-from core.stores.registry.credentials import Credentials
-from sample_data.builder import RegistryBuilder
+from ocitree.core.errors import StoreError
+from ocitree.core.stores.registry.auth import RegistryAuth, parse_challenges, scope_for
+from ocitree.core.stores.registry.credentials import Credentials
+from ocitree.sample_data.builder import RegistryBuilder
 from tests.binaries import require_binary
 from tests.registry_push import push_builder
 from tests.token_server import TokenRegistry, TokenServer

@@ -12,10 +12,10 @@ import textwrap
 import httpx
 import pytest
 
-from core.errors import BadInputError, StoreError
-from core.sources import SourceOptions
-from core.stores.registry.auth import RegistryAuth
-from core.stores.registry.credentials import Credentials, lookup_credentials
+from ocitree.core.errors import BadInputError, StoreError
+from ocitree.core.sources import SourceOptions
+from ocitree.core.stores.registry.auth import RegistryAuth
+from ocitree.core.stores.registry.credentials import Credentials, lookup_credentials
 
 SECRET = "pa55-w0rd-never-printed"
 HOST = "registry.example.com:5000"

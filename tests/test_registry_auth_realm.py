@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.errors import StoreError
-from core.sources import SourceOptions
-from core.stores.registry.store import RegistryStore
+from ocitree.core.errors import StoreError
+from ocitree.core.sources import SourceOptions
+from ocitree.core.stores.registry.store import RegistryStore
 from tests.binaries import require_binary
 from tests.token_server import TokenRegistry, TokenServer
 

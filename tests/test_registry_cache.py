@@ -8,11 +8,11 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import media_types as mt
-from core.stores.registry.artifacts import artifact_from_manifest, artifact_from_record, artifact_record
-from core.stores.registry.cache import ManifestCache, digest_matches
-from core.manifest import digest_of
-from sample_data.builder import RegistryBuilder
+from ocitree.core import media_types as mt
+from ocitree.core.stores.registry.artifacts import artifact_from_manifest, artifact_from_record, artifact_record
+from ocitree.core.stores.registry.cache import ManifestCache, digest_matches
+from ocitree.core.manifest import digest_of
+from ocitree.sample_data.builder import RegistryBuilder
 
 
 def roundtrip(data: bytes):
@@ -111,7 +111,7 @@ def test_a_cache_another_process_holds_locked_is_left_alone(tmp_path, monkeypatc
     deleting a file another ocitree process (perhaps of another version) is writing."""
     import sqlite3
 
-    import core.stores.registry.cache as cache_module
+    import ocitree.core.stores.registry.cache as cache_module
 
     monkeypatch.setattr(cache_module, "_BUSY_TIMEOUT", 0.1)
     path = tmp_path / "m.sqlite3"
@@ -140,7 +140,7 @@ def test_two_processes_creating_the_cache_at_once_keep_each_others_entries(tmp_p
     import sqlite3
     import threading
 
-    from core.stores.registry.cache import _SCHEMA
+    from ocitree.core.stores.registry.cache import _SCHEMA
 
     path = tmp_path / "m.sqlite3"
     data = b'{"theirs": 1}'

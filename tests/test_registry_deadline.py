@@ -16,10 +16,10 @@ import time
 
 import pytest
 
-from core.errors import StoreError
-from core.stores.registry.store import RegistryStore
-from core.stores.registry.transport import RetryPolicy, SlowRegistryError
-from sample_data.builder import RegistryBuilder
+from ocitree.core.errors import StoreError
+from ocitree.core.stores.registry.store import RegistryStore
+from ocitree.core.stores.registry.transport import RetryPolicy, SlowRegistryError
+from ocitree.sample_data.builder import RegistryBuilder
 from tests.registry_fault_proxy import Fault
 from tests.registry_push import push_builder
 
@@ -87,7 +87,7 @@ def test_a_slow_answer_within_the_deadline_is_read(app):
 
 
 def _ocitree(*args: str, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tui.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "ocitree.tui.cli", *args], capture_output=True, text=True,
                           timeout=timeout, env=env)
 
 
@@ -108,7 +108,7 @@ def test_ls_on_a_terminal_shows_progress_then_the_error(app):
     app.add(Fault(method="GET", path="/v2/team/app/manifests/latest", drip=DRIP))
     pid, fd = pty.fork()
     if pid == 0:  # the child: ocitree with the pty as its terminal
-        os.execv(sys.executable, [sys.executable, "-m", "tui.cli", "ls", app.url, "--timeout", "2"])
+        os.execv(sys.executable, [sys.executable, "-m", "ocitree.tui.cli", "ls", app.url, "--timeout", "2"])
     started = time.monotonic()
     screen = b""
     try:
@@ -166,7 +166,7 @@ class DrippingTLSRegistry:
         import threading
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-        from core import media_types as mt
+        from ocitree.core import media_types as mt
         from tests.registry_server import _write_self_signed
 
         cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
@@ -224,7 +224,7 @@ class DrippingTLSRegistry:
 ], ids=["httpx", "fast-path"])
 def test_over_tls_a_dripped_answer_ends_at_the_deadline(tmp_path, drip_on, endpoint):
     pytest.importorskip("cryptography")
-    from core.sources import SourceOptions
+    from ocitree.core.sources import SourceOptions
 
     server = DrippingTLSRegistry(tmp_path, drip_on)
     try:
@@ -244,9 +244,9 @@ def test_over_tls_a_dripped_answer_ends_at_the_deadline(tmp_path, drip_on, endpo
 def test_every_httpx_transport_of_the_client_has_the_deadline_backend(monkeypatch):
     """deadline.install reaches into httpx's pools (httpx has no option for a network backend):
     if an httpx release renames what it sets, this fails at once instead of the deadline vanishing."""
-    from core.stores.registry.deadline import DeadlineBackend
-    from core.stores.registry.endpoint import parse_endpoint
-    from core.stores.registry.transport import RegistryClient
+    from ocitree.core.stores.registry.deadline import DeadlineBackend
+    from ocitree.core.stores.registry.endpoint import parse_endpoint
+    from ocitree.core.stores.registry.transport import RegistryClient
 
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")  # a proxy transport is mounted too
     client = RegistryClient(parse_endpoint("https://registry.example"), None)

@@ -6,16 +6,16 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from core import media_types as mt
-from core.errors import StalePlanError, StoreError
-from core.executor import execute_plan
-from core.planner import plan_deletion, resolve_targets
-from core.sources import SourceOptions
-from core.stores.registry.auth import RegistryAuth
-from core.stores.registry.credentials import Credentials
-from core.stores.registry.store import RegistryStore
-from core.stores.registry.transport import RetryPolicy
-from sample_data.builder import RegistryBuilder
+from ocitree.core import media_types as mt
+from ocitree.core.errors import StalePlanError, StoreError
+from ocitree.core.executor import execute_plan
+from ocitree.core.planner import plan_deletion, resolve_targets
+from ocitree.core.sources import SourceOptions
+from ocitree.core.stores.registry.auth import RegistryAuth
+from ocitree.core.stores.registry.credentials import Credentials
+from ocitree.core.stores.registry.store import RegistryStore
+from ocitree.core.stores.registry.transport import RetryPolicy
+from ocitree.sample_data.builder import RegistryBuilder
 from tests.binaries import require_binary
 from tests.registry_fault_proxy import Fault, FaultProxy
 from tests.registry_push import push_builder

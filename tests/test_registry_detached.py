@@ -10,13 +10,13 @@ import json
 import httpx
 import pytest
 
-from core.stores.registry.store import RegistryStore
-from sample_data.builder import RegistryBuilder
+from ocitree.core.stores.registry.store import RegistryStore
+from ocitree.sample_data.builder import RegistryBuilder
 from tests.registry_push import push_builder
 from tests.test_registry_presence import listed_digests
 from tests.tui_pilot import settle
-from tui.app import OcitreeApp
-from tui.cli import main
+from ocitree.tui.app import OcitreeApp
+from ocitree.tui.cli import main
 
 pytestmark = pytest.mark.registry
 

@@ -14,11 +14,11 @@ import sys
 
 import pytest
 
-from core.errors import BadInputError, MalformedDataError, StoreError
-from core.sources import SourceOptions, open_store
-from core.stores.registry.store import RegistryStore
-from core.stores.registry.transport import RetryPolicy
-from sample_data.builder import RegistryBuilder
+from ocitree.core.errors import BadInputError, MalformedDataError, StoreError
+from ocitree.core.sources import SourceOptions, open_store
+from ocitree.core.stores.registry.store import RegistryStore
+from ocitree.core.stores.registry.transport import RetryPolicy
+from ocitree.sample_data.builder import RegistryBuilder
 from tests.registry_fault_proxy import Fault
 from tests.registry_push import push_builder
 
@@ -217,7 +217,7 @@ def test_registry_text_in_messages_is_cut_to_one_printable_line(registry_proxy, 
 
 def test_the_command_line_prints_one_line_and_no_traceback(registry_proxy, app):
     registry_proxy.add(Fault(method="GET", path="/manifests/latest", body=b"not json at all"))
-    done = subprocess.run([sys.executable, "-m", "tui.cli", "ls", registry_proxy.url],
+    done = subprocess.run([sys.executable, "-m", "ocitree.tui.cli", "ls", registry_proxy.url],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "Traceback" not in done.stderr

@@ -8,13 +8,13 @@ import sqlite3
 import httpx
 import pytest
 
-from core import media_types as mt
-from core.errors import MalformedDataError, StoreError
-from core.planner import plan_deletion, resolve_targets
-from core.sources import SourceOptions, open_store
-from core.stores.base import LoadProgress
-from core.stores.registry.store import RegistryStore
-from sample_data.builder import RegistryBuilder
+from ocitree.core import media_types as mt
+from ocitree.core.errors import MalformedDataError, StoreError
+from ocitree.core.planner import plan_deletion, resolve_targets
+from ocitree.core.sources import SourceOptions, open_store
+from ocitree.core.stores.base import LoadProgress
+from ocitree.core.stores.registry.store import RegistryStore
+from ocitree.sample_data.builder import RegistryBuilder
 from tests.registry_fault_proxy import Fault
 from tests.registry_push import push_builder, push_manifest
 

@@ -9,11 +9,11 @@ import json
 import httpx
 import pytest
 
-from core import media_types as mt
-from core.manifest import digest_of
-from sample_data.builder import BuiltManifest, RegistryBuilder
+from ocitree.core import media_types as mt
+from ocitree.core.manifest import digest_of
+from ocitree.sample_data.builder import BuiltManifest, RegistryBuilder
 from tests.registry_push import push_blob, push_builder, push_manifest
-from tui.cli import main
+from ocitree.tui.cli import main
 
 pytestmark = pytest.mark.registry
 

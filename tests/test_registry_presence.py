@@ -14,11 +14,11 @@ import subprocess
 import httpx
 import pytest
 
-from core import media_types as mt
-from sample_data.builder import RegistryBuilder
+from ocitree.core import media_types as mt
+from ocitree.sample_data.builder import RegistryBuilder
 from tests.binaries import require_binary
 from tests.registry_push import push_builder
-from tui.cli import main
+from ocitree.tui.cli import main
 
 pytestmark = pytest.mark.registry
 
@@ -111,10 +111,10 @@ def test_deleting_an_index_whose_child_another_client_deleted_works_with_a_warm_
 def test_a_child_deleted_between_plan_and_delete_is_refused_once_then_the_next_run_works(registry, release, capsys):
     """The pre-delete re-check sees the deletion; the next run's plan sees it too (no eternal exit 3)."""
     images, index = release
-    from core.executor import execute_plan
-    from core.planner import plan_deletion, resolve_targets
-    from core.stores.registry.store import RegistryStore
-    from core.errors import StalePlanError
+    from ocitree.core.executor import execute_plan
+    from ocitree.core.planner import plan_deletion, resolve_targets
+    from ocitree.core.stores.registry.store import RegistryStore
+    from ocitree.core.errors import StalePlanError
 
     store = RegistryStore(registry.url)
     try:
@@ -159,9 +159,9 @@ def test_a_digest_held_only_by_another_repository_is_missing_without_any_cache(r
 
 
 async def test_the_tui_shows_a_child_deleted_by_another_client_as_missing(registry, release, capsys):
-    from core.stores.registry.store import RegistryStore
+    from ocitree.core.stores.registry.store import RegistryStore
     from tests.tui_pilot import screen_text, settle
-    from tui.app import OcitreeApp
+    from ocitree.tui.app import OcitreeApp
 
     images, index = release
     run_json(capsys, "ls", registry.url)  # fills the manifest cache

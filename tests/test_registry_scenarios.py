@@ -10,12 +10,12 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from core import media_types as mt
-from core.executor import execute_plan
-from core.planner import plan_deletion, resolve_targets
-from core.sources import open_store
-from core.stores.registry.store import RegistryStore
-from sample_data.builder import RegistryBuilder
+from ocitree.core import media_types as mt
+from ocitree.core.executor import execute_plan
+from ocitree.core.planner import plan_deletion, resolve_targets
+from ocitree.core.sources import open_store
+from ocitree.core.stores.registry.store import RegistryStore
+from ocitree.sample_data.builder import RegistryBuilder
 from tests.registry_push import push_builder
 from tests.scenarios import SCENARIOS, ref_for
 

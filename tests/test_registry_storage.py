@@ -13,14 +13,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from core import media_types as mt
-from core.sources import SourceOptions, open_store
-from sample_data.builder import RegistryBuilder
+from ocitree.core import media_types as mt
+from ocitree.core.sources import SourceOptions, open_store
+from ocitree.sample_data.builder import RegistryBuilder
 from tests.registry_push import push_blob, push_builder
 from tests.scenarios import SCENARIOS, build_all, ref_for
-from tui.cli import main
-from tui.plan_text import human_bytes
-from tui.widgets.source_header import HeaderState, status_text
+from ocitree.tui.cli import main
+from ocitree.tui.plan_text import human_bytes
+from ocitree.tui.widgets.source_header import HeaderState, status_text
 
 pytestmark = pytest.mark.registry
 

@@ -7,15 +7,15 @@ import json
 import httpx
 import pytest
 
-from core import media_types as mt
-from core.executor import execute_plan
-from core.interrupted import InterruptedRuns
-from core.planner import plan_deletion, resolve_targets
-from core.stores.registry.store import RegistryStore
-from core.stores.registry.transport import RetryPolicy
-from sample_data.builder import RegistryBuilder
+from ocitree.core import media_types as mt
+from ocitree.core.executor import execute_plan
+from ocitree.core.interrupted import InterruptedRuns
+from ocitree.core.planner import plan_deletion, resolve_targets
+from ocitree.core.stores.registry.store import RegistryStore
+from ocitree.core.stores.registry.transport import RetryPolicy
+from ocitree.sample_data.builder import RegistryBuilder
 from tests.registry_push import push_builder
-from tui.cli import main
+from ocitree.tui.cli import main
 
 pytestmark = pytest.mark.registry
 

@@ -7,17 +7,17 @@ import json
 import httpx
 import pytest
 
-from core import media_types as mt
-from core.executor import execute_plan
-from core.interrupted import resolve_targets_resuming
-from core.planner import plan_deletion, resolve_targets
-from sample_data.builder import RegistryBuilder
+from ocitree.core import media_types as mt
+from ocitree.core.executor import execute_plan
+from ocitree.core.interrupted import resolve_targets_resuming
+from ocitree.core.planner import plan_deletion, resolve_targets
+from ocitree.sample_data.builder import RegistryBuilder
 from tests.immediate_store import ImmediateStore
 from tests.registry_fault_proxy import Fault
 from tests.sources.layout_source import has_blob
 from tests.registry_push import push_builder, push_manifest
-from tui.cli import main
-from tui.plan_text import render_plan
+from ocitree.tui.cli import main
+from ocitree.tui.plan_text import render_plan
 from rich.console import Console
 
 R = "team/app"
@@ -199,7 +199,7 @@ def test_layouts_resume_of_one_ref_plans_nothing_of_the_other(tmp_path, capsys, 
         return replace(src, dst)
 
     with monkeypatch.context() as patched:
-        patched.setattr("core.durable_files.os.replace", refuse_second)
+        patched.setattr("ocitree.core.durable_files.os.replace", refuse_second)
         assert main(["delete", str(root), "a/one:v1", "b/two:v1", "--yes"]) == 1
     capsys.readouterr()
 
@@ -243,7 +243,7 @@ def test_the_audit_record_of_a_resumed_run_names_the_ref(tmp_path):
 
 
 def test_a_damaged_record_means_nothing_to_resume_not_a_crash(tmp_path, capsys):
-    from core.interrupted import InterruptedRuns, source_key
+    from ocitree.core.interrupted import InterruptedRuns, source_key
 
     b = RegistryBuilder()
     b.image(R, ["v2"])

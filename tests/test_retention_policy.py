@@ -8,13 +8,13 @@ import json
 
 import pytest
 
-from core import media_types as mt
-from core.doublestar import doublestar_match
-from core.errors import BadInputError
-from core.model import Artifact, Registry, Repository
-from core.prune import plan_prune, select_by_policy
-from core.retention_policy import parse_policy
-from tui.cli import main
+from ocitree.core import media_types as mt
+from ocitree.core.doublestar import doublestar_match
+from ocitree.core.errors import BadInputError
+from ocitree.core.model import Artifact, Registry, Repository
+from ocitree.core.prune import plan_prune, select_by_policy
+from ocitree.core.retention_policy import parse_policy
+from ocitree.tui.cli import main
 
 NOW = 1_780_000_000.0
 DAY = 86400
@@ -135,7 +135,7 @@ def test_malformed_policies_are_one_line_errors(policy, message):
 
 
 def test_policy_from_the_command_line(tmp_path, capsys):
-    from sample_data.builder import RegistryBuilder
+    from ocitree.sample_data.builder import RegistryBuilder
 
     b = RegistryBuilder()
     for n in range(1, 4):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.cli import main
+from ocitree.tui.cli import main
 
 D1 = "sha256:" + "1" * 64
 D2 = "sha256:" + "2" * 64

@@ -15,13 +15,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core import media_types as mt
-from core.errors import MalformedDataError
-from core.model import Registry
-from core.stores.sample import SampleStore, parse_sample, registry_from_sample
-from core.stores.sample_fast import Doubt, read_registry
-from sample_data.builder import RegistryBuilder
-from sample_data.generate import Shape, write_sample
+from ocitree.core import media_types as mt
+from ocitree.core.errors import MalformedDataError
+from ocitree.core.model import Registry
+from ocitree.core.stores.sample import SampleStore, parse_sample, registry_from_sample
+from ocitree.core.stores.sample_fast import Doubt, read_registry
+from ocitree.sample_data.builder import RegistryBuilder
+from ocitree.sample_data.generate import Shape, write_sample
 
 REPO = "team/app"
 SOURCE = "registry.json"

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import StoreError
-from core.executor import execute_plan
-from core.planner import plan_deletion, resolve_targets
-from core.stores.sample import SampleStore
-from sample_data.builder import RegistryBuilder
-from tui.cli import main
+from ocitree.core.errors import StoreError
+from ocitree.core.executor import execute_plan
+from ocitree.core.planner import plan_deletion, resolve_targets
+from ocitree.core.stores.sample import SampleStore
+from ocitree.sample_data.builder import RegistryBuilder
+from ocitree.tui.cli import main
 
 REPO = "team/app"
 
@@ -84,7 +84,7 @@ def test_directory_sync_failing_after_the_rename_does_not_report_an_unchanged_fi
     def refuse(directory):
         raise OSError(22, "Invalid argument")
 
-    monkeypatch.setattr("core.durable_files.fsync_directory", refuse)
+    monkeypatch.setattr("ocitree.core.durable_files.fsync_directory", refuse)
     _, result = delete(SampleStore(path), f"{REPO}:latest")
     doc = json.loads(path.read_text())
     assert [e["digest"] for e in doc["repositories"][REPO]] == [built["single"].digest]
@@ -168,11 +168,11 @@ def test_read_only_store_refuses_to_open_a_session(tmp_path):
 def test_a_failure_mid_plan_on_a_file_store_reports_nothing_deleted(tmp_path, monkeypatch):
     """The sample store writes once at commit(): a run that stops before it changed nothing,
     and the result must say so rather than list steps that never reached the file."""
-    from core.errors import StoreError
-    from core.executor import execute_plan
-    from core.planner import plan_deletion, resolve_targets
-    from core.stores import sample as sample_module
-    from sample_data.builder import RegistryBuilder
+    from ocitree.core.errors import StoreError
+    from ocitree.core.executor import execute_plan
+    from ocitree.core.planner import plan_deletion, resolve_targets
+    from ocitree.core.stores import sample as sample_module
+    from ocitree.sample_data.builder import RegistryBuilder
 
     b = RegistryBuilder()
     images = [b.image("team/app", arch=f"a{i}") for i in range(4)]

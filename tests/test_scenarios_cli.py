@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from core.sources import open_store
-from sample_data.builder import BuiltManifest, RegistryBuilder
+from ocitree.core.sources import open_store
+from ocitree.sample_data.builder import BuiltManifest, RegistryBuilder
 from tests.scenarios import SCENARIOS, Scenario, ref_for
-from tui.cli import main
+from ocitree.tui.cli import main
 
 OCITREE = Path(sys.executable).parent / "ocitree"
 PLAN_FIELDS = {"allowed", "targets", "refusals", "delete", "keep", "missing", "tags_removed", "reclaimable_bytes"}

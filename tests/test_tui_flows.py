@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from core.model import Artifact, ChildRef, PlatformInfo, Registry, Repository
-from core import media_types as mt
-from core.stores.sample import SampleStore
-from tui.app import OcitreeApp
-from tui.screens.confirm import ConfirmDeleteScreen
-from tui.screens.help import HelpScreen
-from tui.screens.refusal import RefusalScreen
-from tui.widgets.registry_tree import RegistryTree
+from ocitree.core.model import Artifact, ChildRef, PlatformInfo, Registry, Repository
+from ocitree.core import media_types as mt
+from ocitree.core.stores.sample import SampleStore
+from ocitree.tui.app import OcitreeApp
+from ocitree.tui.screens.confirm import ConfirmDeleteScreen
+from ocitree.tui.screens.help import HelpScreen
+from ocitree.tui.screens.refusal import RefusalScreen
+from ocitree.tui.widgets.registry_tree import RegistryTree
 
 from .tui_pilot import MemoryStore, children_of, demo_app, digest_of, press, screen_text, settle, stored, type_text, until
 
@@ -372,8 +372,8 @@ async def test_reload_reads_the_source_again_and_keeps_the_cursor(tmp_path):
         await go_to(pilot, "v2.4")
         # Another process deletes from the same file meanwhile.
         other = SampleStore(path)
-        from core.executor import execute_plan
-        from core.planner import plan_deletion, resolve_targets
+        from ocitree.core.executor import execute_plan
+        from ocitree.core.planner import plan_deletion, resolve_targets
 
         registry = other.load()
         execute_plan(plan_deletion(registry, resolve_targets(registry, ["tools/busybox:1.36"])), other)
@@ -390,8 +390,8 @@ async def test_stale_plan_is_refused_by_the_executor_and_nothing_is_deleted(tmp_
         await press(pilot, "d")
         # The registry changes between the preview and the confirmation.
         other = SampleStore(path)
-        from core.executor import execute_plan
-        from core.planner import plan_deletion, resolve_targets
+        from ocitree.core.executor import execute_plan
+        from ocitree.core.planner import plan_deletion, resolve_targets
 
         registry = other.load()
         execute_plan(plan_deletion(registry, resolve_targets(registry, [f"{BASE}:v2.4-slim"])), other)
@@ -416,7 +416,7 @@ async def test_load_failure_says_what_to_do(tmp_path):
 
 
 async def test_a_failure_part_way_says_what_was_deleted_and_what_was_not(tmp_path):
-    from tui.screens.error import ErrorScreen
+    from ocitree.tui.screens.error import ErrorScreen
 
     from .immediate_store import ImmediateStore
     from .tui_pilot import demo_copy
@@ -446,7 +446,7 @@ async def test_a_failure_part_way_says_what_was_deleted_and_what_was_not(tmp_pat
 
 
 async def test_wide_levels_are_grouped_and_stay_right_after_deleting(tmp_path):
-    from sample_data.generate import Shape, write_sample
+    from ocitree.sample_data.generate import Shape, write_sample
 
     path = tmp_path / "wide.json"
     write_sample(Shape(repositories=1, indexes=1200, children=1, share=0.0, accessories=0.0, tagged_children=0.0), path)
@@ -511,7 +511,7 @@ async def test_keys_during_a_deletion_cannot_quit_or_open_the_palette(tmp_path):
 
     from textual.command import CommandPalette
 
-    from tui.screens.progress import DeletingScreen
+    from ocitree.tui.screens.progress import DeletingScreen
 
     app, path = demo_app(tmp_path)
     gate = threading.Event()
@@ -565,7 +565,7 @@ async def test_the_footer_under_a_dialog_lists_the_dialogs_keys(tmp_path):
 
 async def test_an_accessory_listed_by_a_fallback_referrers_index_is_deleted_and_the_index_rewritten(tmp_path):
     """Issue 7 §6: the confirmation shows the rewrite; afterwards the tree shows the rewritten index."""
-    from sample_data.builder import RegistryBuilder
+    from ocitree.sample_data.builder import RegistryBuilder
     from tests.test_fallback_referrers import R, signed_with_fallback_referrers
 
     builder = RegistryBuilder()

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import threading
 
-from core.stores.sample import SampleStore
-from core.sizes import total_size
-from tui.app import OcitreeApp
-from tui.plan_text import human_bytes
-from tui.screens.confirm import ConfirmDeleteScreen
-from tui.screens.progress import DeletingScreen
-from tui.screens.quit import QuitDuringDeletionScreen
-from tui.screens.refusal import RefusalScreen
-from tui.widgets.details import DetailsPane
-from tui.widgets.registry_tree import RegistryTree
+from ocitree.core.stores.sample import SampleStore
+from ocitree.core.sizes import total_size
+from ocitree.tui.app import OcitreeApp
+from ocitree.tui.plan_text import human_bytes
+from ocitree.tui.screens.confirm import ConfirmDeleteScreen
+from ocitree.tui.screens.progress import DeletingScreen
+from ocitree.tui.screens.quit import QuitDuringDeletionScreen
+from ocitree.tui.screens.refusal import RefusalScreen
+from ocitree.tui.widgets.details import DetailsPane
+from ocitree.tui.widgets.registry_tree import RegistryTree
 
 from .test_tui_flows import BASE, cursor_key, go_to, notifications, row_of
 from .tui_pilot import children_of, demo_app, digest_of, press, screen_text, settle, stored, type_text, until
@@ -289,8 +289,8 @@ async def test_reload_keeps_the_cursor_or_falls_back_to_its_repository_and_reset
         await go_to(pilot, "1.36")
         key = cursor_key(app)
         # Another process deletes the artifact under the cursor.
-        from core.executor import execute_plan
-        from core.planner import plan_deletion, resolve_targets
+        from ocitree.core.executor import execute_plan
+        from ocitree.core.planner import plan_deletion, resolve_targets
 
         other = SampleStore(path)
         registry = other.load()
@@ -360,8 +360,8 @@ async def test_ctrl_c_during_a_deletion_asks_and_stops_part_way(tmp_path):
 
 
 async def test_an_accessory_whose_subject_is_gone_is_marked_orphaned_and_filterable():
-    from core import media_types as mt
-    from core.model import Artifact, Registry, Repository
+    from ocitree.core import media_types as mt
+    from ocitree.core.model import Artifact, Registry, Repository
 
     from .tui_pilot import MemoryStore
 

@@ -3,10 +3,10 @@ with what the rule retained, `y` deletes. Keys in, screen and file out."""
 
 from __future__ import annotations
 
-from core.stores.sample import SampleStore
-from sample_data.builder import RegistryBuilder
+from ocitree.core.stores.sample import SampleStore
+from ocitree.sample_data.builder import RegistryBuilder
 from tests.tui_pilot import press, screen_text, settle, stored, type_text
-from tui.app import OcitreeApp
+from ocitree.tui.app import OcitreeApp
 
 CREATED = "org.opencontainers.image.created"
 

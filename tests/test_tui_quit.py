@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from sample_data.builder import RegistryBuilder
+from ocitree.sample_data.builder import RegistryBuilder
 from tests.registry_fault_proxy import Fault
 from tests.registry_push import push_builder
 
@@ -60,7 +60,7 @@ class TerminalProcess:
     def __init__(self, *args: str) -> None:
         self.pid, self.fd = pty.fork()
         if self.pid == 0:
-            os.execv(sys.executable, [sys.executable, "-m", "tui.cli", *args])
+            os.execv(sys.executable, [sys.executable, "-m", "ocitree.tui.cli", *args])
         fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
         self.output = b""
         self.status: int | None = None
@@ -148,9 +148,9 @@ def test_q_while_manifest_fetches_are_stalled_ends_the_process(registry_proxy):
 
 async def test_the_preview_of_a_huge_index_is_worked_out_off_the_ui_thread(tmp_path):
     """Worked out on a daemon thread (so quitting does not wait for it), and still shown."""
-    from core.stores.sample import SampleStore
+    from ocitree.core.stores.sample import SampleStore
     from tests.tui_pilot import screen_text, settle
-    from tui.app import PREVIEW_INLINE_LIMIT, OcitreeApp
+    from ocitree.tui.app import PREVIEW_INLINE_LIMIT, OcitreeApp
 
     builder = RegistryBuilder()
     children = [builder.image("team/big", arch=f"arch{n}") for n in range(PREVIEW_INLINE_LIMIT + 1)]

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from core.sources import SourceOptions, open_store
+from ocitree.core.sources import SourceOptions, open_store
 from tests.registry_push import push_builder
 from tests.scenarios import build_all
-from tui.app import OcitreeApp
-from tui.plan_text import human_bytes
-from tui.widgets.source_header import SourceHeader, header_text
+from ocitree.tui.app import OcitreeApp
+from ocitree.tui.plan_text import human_bytes
+from ocitree.tui.widgets.source_header import SourceHeader, header_text
 
-from tui.screens.confirm import ConfirmDeleteScreen
+from ocitree.tui.screens.confirm import ConfirmDeleteScreen
 
 from .test_tui_flows import go_to
 from .tui_pilot import press, settle

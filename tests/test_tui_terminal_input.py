@@ -14,7 +14,7 @@ import sys
 import termios
 import time
 
-from sample_data.builder import RegistryBuilder
+from ocitree.sample_data.builder import RegistryBuilder
 from tests.test_hostile_strings import assert_printable
 
 
@@ -45,7 +45,7 @@ def test_the_tui_takes_its_keys_from_the_terminal_when_stdin_gave_the_password(t
         fcntl.ioctl(1, termios.TIOCSCTTY, 0)
 
     env = {**os.environ, "TERM": "xterm-256color"}
-    proc = subprocess.Popen([sys.executable, "-m", "tui.cli", "--username", "someone", "--password-stdin",
+    proc = subprocess.Popen([sys.executable, "-m", "ocitree.tui.cli", "--username", "someone", "--password-stdin",
                              _sample(tmp_path)], stdin=subprocess.PIPE, stdout=slave, stderr=slave,
                             start_new_session=True, preexec_fn=own_terminal, env=env)
     os.close(slave)
@@ -69,7 +69,7 @@ def test_the_tui_takes_its_keys_from_the_terminal_when_stdin_gave_the_password(t
 
 
 def test_without_any_terminal_the_tui_is_refused_in_one_line(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "tui.cli", "--username", "someone", "--password-stdin",
+    done = subprocess.run([sys.executable, "-m", "ocitree.tui.cli", "--username", "someone", "--password-stdin",
                            _sample(tmp_path)], input=b"not-a-real-password\n", capture_output=True,
                           start_new_session=True, timeout=30)  # a new session has no controlling terminal
     err = assert_printable(done.stderr, "stderr")

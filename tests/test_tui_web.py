@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from core.errors import BadInputError
-from tui.web import app_command
+from ocitree.core.errors import BadInputError
+from ocitree.tui.web import app_command
 
 from .tui_pilot import demo_copy
 
@@ -22,7 +22,7 @@ def test_the_command_quotes_every_argument():
     hostile = "/tmp/my registry; rm -rf ~ $(reboot).json"
     argv = shlex.split(app_command([hostile, "--protect", "v*"]))
     # exec: the app is the shell's own process, so the server's signals reach it
-    assert argv == ["exec", sys.executable, "-m", "tui.cli", hostile, "--protect", "v*"]
+    assert argv == ["exec", sys.executable, "-m", "ocitree.tui.cli", hostile, "--protect", "v*"]
 
 
 def test_a_password_on_standard_input_is_refused():
@@ -41,7 +41,7 @@ async def test_a_browser_gets_the_app(tmp_path):
     pytest.importorskip("textual_serve")
     path = demo_copy(tmp_path)
     port = _free_port()
-    code = f"from tui.web import serve; serve([{str(path)!r}, '--read-only'], host='127.0.0.1', port={port})"
+    code = f"from ocitree.tui.web import serve; serve([{str(path)!r}, '--read-only'], host='127.0.0.1', port={port})"
     server = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         received = ""
@@ -81,7 +81,7 @@ import signal
 from contextlib import contextmanager
 from pathlib import Path
 
-from tui.web import QUIT_GRACE, TERM_GRACE, access_token
+from ocitree.tui.web import QUIT_GRACE, TERM_GRACE, access_token
 
 
 @contextmanager
@@ -89,7 +89,7 @@ def web_server(source_args: list[str], token: str | None = None, command: str | 
     """`ocitree web`'s server in a process of its own on a free loopback port: (base URL, process)."""
     pytest.importorskip("textual_serve")
     port = _free_port()
-    code = (f"from tui.web import build_server; build_server({source_args!r}, host='127.0.0.1', port={port}, "
+    code = (f"from ocitree.tui.web import build_server; build_server({source_args!r}, host='127.0.0.1', port={port}, "
             f"token={token!r}, command={command!r}).serve()")
     server = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
@@ -268,7 +268,7 @@ def test_an_app_whose_server_died_ends(tmp_path):
     parent_code = (
         "import os, subprocess, sys, time\n"
         "env = dict(os.environ, TEXTUAL_DRIVER='textual.drivers.web_driver:WebDriver')\n"
-        f"app = subprocess.Popen([sys.executable, '-m', 'tui.cli', {str(path)!r}, '--read-only'], env=env,\n"
+        f"app = subprocess.Popen([sys.executable, '-m', 'ocitree.tui.cli', {str(path)!r}, '--read-only'], env=env,\n"
         "                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)\n"
         "app.stdout.readline()\n"  # __GANGLION__: the app is up
         "time.sleep(3)\n"  # loaded and idle: an app that writes nothing never finds its output gone
@@ -289,7 +289,7 @@ def test_an_app_whose_server_died_ends(tmp_path):
 
 
 def test_web_passes_the_timeout_on_to_each_visitors_app():
-    from tui.cli import _app_args, build_parser
+    from ocitree.tui.cli import _app_args, build_parser
 
     args = build_parser()["web"].parse_args(["https://registry.example", "--timeout", "2.5", "--port", "8"])
     assert _app_args(args) == ["https://registry.example", "--timeout", "2.5"]
@@ -302,7 +302,7 @@ def test_off_loopback_the_token_printed_at_start_is_the_one_asked_for(tmp_path):
     httpx = pytest.importorskip("httpx")
     pytest.importorskip("textual_serve")
     port = _free_port()
-    code = ("import sys, tui.web; tui.web.is_loopback = lambda host: False; from tui.cli import main; "
+    code = ("import sys, ocitree.tui.web; ocitree.tui.web.is_loopback = lambda host: False; from ocitree.tui.cli import main; "
             f"sys.exit(main(['web', {str(demo_copy(tmp_path))!r}, '--read-only', '--host', '127.0.0.1', "
             f"'--port', '{port}']))")
     server = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)

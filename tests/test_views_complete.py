@@ -11,11 +11,11 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.model import Registry
-from core.stores.sample import SampleStore
+from ocitree.core.model import Registry
+from ocitree.core.stores.sample import SampleStore
 from tests.test_properties import SETTINGS, cases
-from tui.ls_output import registry_json, registry_lines
-from tui.widgets.entries import Entry, items_below
+from ocitree.tui.ls_output import registry_json, registry_lines
+from ocitree.tui.widgets.entries import Entry, items_below
 
 
 @st.composite

@@ -14,15 +14,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from core import media_types as mt
-from sample_data.builder import RegistryBuilder
+from ocitree.core import media_types as mt
+from ocitree.sample_data.builder import RegistryBuilder
 from tests.binaries import require_binary
 from tests.registry_fault_proxy import Fault
 from tests.registry_push import push_builder
-from core.stores.layout_writer import PENDING_FILE
+from ocitree.core.stores.layout_writer import PENDING_FILE
 from tests.sources.layout_source import has_blob, index_tags
 from tests.test_layout_skopeo import assert_every_tag_reads
-from tui.cli import main
+from ocitree.tui.cli import main
 
 R = "team/app"
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,7 +35,7 @@ def present(url: str, digest: str, repository: str = R) -> bool:
 def ocitree_process(*args: str, kill_at: str | None = None) -> subprocess.Popen:
     """`ocitree ARGS` in its own process; `kill_at` names a function (module:attribute) that,
     when called, SIGKILLs the process: a crash at exactly that point, with no cleanup."""
-    code = "import sys, tui.cli\n"
+    code = "import sys, ocitree.tui.cli\n"
     if kill_at:
         module, _, path = kill_at.partition(":")
         *owners, attribute = path.split(".")
@@ -46,7 +46,7 @@ def ocitree_process(*args: str, kill_at: str | None = None) -> subprocess.Popen:
                 owner = getattr(owner, name)
             setattr(owner, {attribute!r}, lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL))
         """)
-    code += f"sys.exit(tui.cli.main({list(args)!r}))\n"
+    code += f"sys.exit(ocitree.tui.cli.main({list(args)!r}))\n"
     # The plan goes nowhere: a large one would fill a pipe nobody reads and stall the process.
     return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
@@ -101,7 +101,7 @@ def test_sample_delete_killed_after_the_file_is_written_is_finished_by_the_same_
     images, shared, v1, own, v2 = large_index_and_neighbour(b, 3)
     path = b.write_sample(tmp_path / "registry.json")
 
-    killed(ocitree_process("delete", str(path), f"{R}:v1", "--yes", kill_at="core.interrupted:InterruptedRuns.finish"))
+    killed(ocitree_process("delete", str(path), f"{R}:v1", "--yes", kill_at="ocitree.core.interrupted:InterruptedRuns.finish"))
 
     assert main(["delete", str(path), f"{R}:v1", "--yes"]) == 0
     assert "nothing it left remains" in capsys.readouterr().err
@@ -113,7 +113,7 @@ def test_sample_delete_killed_after_the_file_is_written_is_finished_by_the_same_
 
 def killed_after_index_json(root: Path, ref: str) -> None:
     """`ocitree delete` killed after it replaced index.json, before it removed a single blob."""
-    killed(ocitree_process("delete", str(root), ref, "--yes", kill_at="core.stores.layout:remove_blobs"))
+    killed(ocitree_process("delete", str(root), ref, "--yes", kill_at="ocitree.core.stores.layout:remove_blobs"))
 
 
 def orphaned_layout(tmp_path: Path, children: int = 200):

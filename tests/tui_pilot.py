@@ -9,11 +9,11 @@ from pathlib import Path
 
 from rich.console import Console
 
-from core.model import Registry
-from core.stores.base import DeletionSession, Store
-from core.stores.sample import SampleStore
-from sample_data import DEMO_PATH
-from tui.app import OcitreeApp
+from ocitree.core.model import Registry
+from ocitree.core.stores.base import DeletionSession, Store
+from ocitree.core.stores.sample import SampleStore
+from ocitree.sample_data import DEMO_PATH
+from ocitree.tui.app import OcitreeApp
 
 
 def demo_copy(tmp_path: Path) -> Path:

@@ -20,15 +20,15 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, ProgressBar, Static, Tree
 
-from core.errors import OcitreeError, StalePlanError
-from core.model import Registry
-from core.plan import DeletionPlan, ExecutionResult, TargetRef
-from core.leftovers import find_leftovers
-from core.planner import plan_deletion
-from core.prune import Selection, plan_prune, select_by_rule
-from core.protection import parse_rules
-from core.stores.base import LoadProgress, Store
-from core.executor import execute_plan
+from ocitree.core.errors import OcitreeError, StalePlanError
+from ocitree.core.model import Registry
+from ocitree.core.plan import DeletionPlan, ExecutionResult, TargetRef
+from ocitree.core.leftovers import find_leftovers
+from ocitree.core.planner import plan_deletion
+from ocitree.core.prune import Selection, plan_prune, select_by_rule
+from ocitree.core.protection import parse_rules
+from ocitree.core.stores.base import LoadProgress, Store
+from ocitree.core.executor import execute_plan
 
 from .daemon_thread import in_daemon_thread
 from .literal import literal

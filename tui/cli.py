@@ -22,18 +22,18 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.config import MAX_TIMEOUT, load_config
-from core.errors import BadInputError, OcitreeError, StalePlanError
-from core.paths import data_dir
-from core.printable import printable, printable_lines
-from core.protection import parse_rules
-from core.sources import SourceOptions, open_store
-from core.stores.base import LoadProgress, Store
+from ocitree.core.config import MAX_TIMEOUT, load_config
+from ocitree.core.errors import BadInputError, OcitreeError, StalePlanError
+from ocitree.core.paths import data_dir
+from ocitree.core.printable import printable, printable_lines
+from ocitree.core.protection import parse_rules
+from ocitree.core.sources import SourceOptions, open_store
+from ocitree.core.stores.base import LoadProgress, Store
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from core.plan import DeletionPlan, ExecutionResult
+    from ocitree.core.plan import DeletionPlan, ExecutionResult
 
 # `ls` imports neither Rich's console nor pydantic (a third of a short run): the modules that
 # need them are imported where they are used.
@@ -143,7 +143,7 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
 
 def demo_copy(reset: bool = False) -> Path:
     """The user's working copy of the demo registry; sample_data/ is never modified."""
-    from sample_data import DEMO_PATH
+    from ocitree.sample_data import DEMO_PATH
 
     target = data_dir() / "demo.json"
     if reset or not target.exists():
@@ -262,7 +262,7 @@ def _confirm(plan: DeletionPlan, err: Console) -> bool:
 
 
 def cmd_ls(args, out: Console, err: Console) -> int:
-    from core.interrupted import unfinished_notes  # imports core.plan, so pydantic (issue 10: a cost left here)
+    from ocitree.core.interrupted import unfinished_notes  # imports core.plan, so pydantic (issue 10: a cost left here)
 
     from .json_text import indented_json
     from .ls_output import registry_json, write_registry
@@ -277,7 +277,7 @@ def cmd_ls(args, out: Console, err: Console) -> int:
         say(err, f"ocitree: {note}")
     try:
         if args.json:
-            from core.gc_pause import gc_paused
+            from ocitree.core.gc_pause import gc_paused
 
             with gc_paused():  # tens of thousands of dicts, no cycles: the collector's passes were 60% of building them
                 doc = registry_json(registry)
@@ -288,7 +288,7 @@ def cmd_ls(args, out: Console, err: Console) -> int:
     except RecursionError:
         # The tree is printed depth first; a crafted chain of thousands of nested indexes is deeper
         # than Python's stack. The TUI (which opens one level at a time) and `plan` still work.
-        from core.errors import MalformedDataError
+        from ocitree.core.errors import MalformedDataError
 
         raise MalformedDataError(f"{args.source}: indexes nested too deeply to print as a tree "
                                  "(thousands of levels); open it in the TUI or use 'ocitree plan'") from None
@@ -305,9 +305,9 @@ def _terminal_width(stream) -> int | None:
 
 
 def cmd_plan_or_delete(args, out: Console, err: Console, deleting: bool) -> int:
-    from core.executor import execute_plan
-    from core.interrupted import resolve_targets_resuming
-    from core.planner import plan_deletion
+    from ocitree.core.executor import execute_plan
+    from ocitree.core.interrupted import resolve_targets_resuming
+    from ocitree.core.planner import plan_deletion
 
     from .plan_text import render_plan, render_result
 
@@ -319,7 +319,7 @@ def cmd_plan_or_delete(args, out: Console, err: Console, deleting: bool) -> int:
     store = open_store(args.source, options)
     if deleting and getattr(store, "read_only_reason", None):  # registry storage without --api or --offline
         store.close()
-        from core.stores.registry_storage.store import DELETE_HOW
+        from ocitree.core.stores.registry_storage.store import DELETE_HOW
 
         raise BadInputError(f"{args.source}: read-only ({store.read_only_reason}): {DELETE_HOW}; nothing was deleted")
     try:
@@ -341,7 +341,7 @@ def cmd_plan_or_delete(args, out: Console, err: Console, deleting: bool) -> int:
 
 def _confirm_and_execute(plan: DeletionPlan, store, args, out: Console, err: Console, config, render=None) -> int:
     """Show an allowed plan, ask (unless --yes), execute, report: delete and prune alike."""
-    from core.executor import execute_plan
+    from ocitree.core.executor import execute_plan
 
     from .plan_text import render_plan, render_result
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from core.printable import printable as literal
+from ocitree.core.printable import printable as literal
 
 __all__ = ["literal", "literal_text"]
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TextIO
 
-from core.dates import CreatedTimes, format_created
-from core.model import Artifact, Registry, Repository
-from core.names import short_digest
-from core.sizes import lists_text, total_size
+from ocitree.core.dates import CreatedTimes, format_created
+from ocitree.core.model import Artifact, Registry, Repository
+from ocitree.core.names import short_digest
+from ocitree.core.sizes import lists_text, total_size
 
 from .literal import literal
 

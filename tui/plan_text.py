@@ -6,8 +6,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from core.names import short_digest
-from core.plan import DeletionPlan, ExecutionResult
+from ocitree.core.names import short_digest
+from ocitree.core.plan import DeletionPlan, ExecutionResult
 
 from .literal import literal, literal_text
 from .ls_output import display_tag, human_bytes, reclaimable_now, registry_json, size_text  # noqa: F401 (their home was here)

@@ -9,13 +9,13 @@ import argparse
 import time
 from typing import TYPE_CHECKING
 
-from core.errors import BadInputError
+from ocitree.core.errors import BadInputError
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
-    from core.plan import DeletionPlan
-    from core.prune import PruneRule, Selection
+    from ocitree.core.plan import DeletionPlan
+    from ocitree.core.prune import PruneRule, Selection
 
 RETAINED_WORDING = {
     "keep_last": "one of the newest (--keep-last)",
@@ -52,7 +52,7 @@ def add_prune_parser(parser_class, source_options, protect_option) -> argparse.A
 
 
 def rule_from_args(args: argparse.Namespace) -> PruneRule:
-    from core.prune import PruneRule, parse_age
+    from ocitree.core.prune import PruneRule, parse_age
 
     rule = PruneRule(
         repos=tuple(args.repos),
@@ -68,7 +68,7 @@ def rule_from_args(args: argparse.Namespace) -> PruneRule:
 
 def check_args(args: argparse.Namespace) -> None:
     """Bad flags are bad input before any I/O."""
-    from core.retention_policy import load_policy
+    from ocitree.core.retention_policy import load_policy
 
     if args.policy is not None:
         if args.keep_last is not None or args.older_than or args.untagged or args.orphans or args.tags or args.repos:
@@ -79,8 +79,8 @@ def check_args(args: argparse.Namespace) -> None:
 
 
 def select(registry, args: argparse.Namespace, now: float | None = None) -> Selection:
-    from core.prune import select_by_policy, select_by_rule
-    from core.retention_policy import load_policy
+    from ocitree.core.prune import select_by_policy, select_by_rule
+    from ocitree.core.retention_policy import load_policy
 
     now = time.time() if now is None else now
     if args.policy is not None:
@@ -89,7 +89,7 @@ def select(registry, args: argparse.Namespace, now: float | None = None) -> Sele
 
 
 def prune_plan(registry, args: argparse.Namespace, protect: list[str]) -> DeletionPlan:
-    from core.prune import plan_prune
+    from ocitree.core.prune import plan_prune
 
     return plan_prune(registry, select(registry, args), protect)
 
@@ -98,7 +98,7 @@ def render_retained(plan: DeletionPlan) -> RenderableType:
     from rich.console import Group
     from rich.text import Text
 
-    from core.names import short_digest
+    from ocitree.core.names import short_digest
 
     from .literal import literal
 

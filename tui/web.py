@@ -3,7 +3,7 @@
 textual-serve starts one app process per browser visitor, running the command below in a
 shell, so every argument is shell-quoted; `exec` makes the app the shell's own process, so
 the server's signals and the app's parent check reach it. The command runs this
-interpreter's ocitree (`python -m tui.cli`), so it works from a virtualenv not on PATH.
+interpreter's ocitree (`python -m ocitree`), so it works from a virtualenv not on PATH.
 
 What this adds to textual-serve's server:
 - nothing leaves the host: the page's font comes from textual-serve's own static files, not a
@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from core.errors import BadInputError
+from ocitree.core.errors import BadInputError
 
 TOKEN_COOKIE = "ocitree_token"
 QUIT_GRACE = 3.0  # seconds an app has to quit by itself once its visitor is gone
@@ -40,7 +40,7 @@ def app_command(source_args: list[str]) -> str:
         raise BadInputError(
             "ocitree web cannot read a password from standard input: log in with a credential helper or auth file instead"
         )
-    return "exec " + shlex.join([sys.executable, "-m", "tui.cli", *source_args])
+    return "exec " + shlex.join([sys.executable, "-m", "ocitree.tui.cli", *source_args])
 
 
 def is_loopback(host: str) -> bool:

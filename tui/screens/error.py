@@ -8,8 +8,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
-from core.names import short_digest
-from core.plan import ExecutionResult
+from ocitree.core.names import short_digest
+from ocitree.core.plan import ExecutionResult
 
 from ..literal import literal
 from ..widgets.text_lines import TextLines

@@ -9,7 +9,7 @@ from textual.containers import Vertical
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from core.leftovers import LeftoverGroup, LeftoverKind
+from ocitree.core.leftovers import LeftoverGroup, LeftoverKind
 
 from ..plan_text import human_bytes
 from .dialog import DialogScreen

@@ -12,8 +12,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
-from core.errors import BadInputError
-from core.prune import PruneRule, parse_age
+from ocitree.core.errors import BadInputError
+from ocitree.core.prune import PruneRule, parse_age
 
 from .dialog import DialogScreen
 

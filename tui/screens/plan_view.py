@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from core.model import Registry
-from core.names import short_digest
-from core.plan import DeleteEntry, DeletionPlan, KeepEntry, ParentRef
+from ocitree.core.model import Registry
+from ocitree.core.names import short_digest
+from ocitree.core.plan import DeleteEntry, DeletionPlan, KeepEntry, ParentRef
 
 from ..prune_command import RETAINED_WORDING
 from ..literal import literal

@@ -8,8 +8,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, ProgressBar, Static
 
-from core.names import short_digest
-from core.plan import ArtifactRef
+from ocitree.core.names import short_digest
+from ocitree.core.plan import ArtifactRef
 
 from ..literal import literal
 

@@ -8,8 +8,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
-from core.model import Registry
-from core.plan import DeletionPlan
+from ocitree.core.model import Registry
+from ocitree.core.plan import DeletionPlan
 
 from ..widgets.text_lines import TextLines
 from .dialog import DialogScreen

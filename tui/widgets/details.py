@@ -7,8 +7,8 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from core.model import Registry, Repository
-from core.protection import ProtectionRule, first_protected
+from ocitree.core.model import Registry, Repository
+from ocitree.core.protection import ProtectionRule, first_protected
 
 from ..literal import literal
 from ..plan_text import display_tag, human_bytes

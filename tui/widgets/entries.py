@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.model import PlatformInfo, Registry, Repository
+from ocitree.core.model import PlatformInfo, Registry, Repository
 
 # A level wider than this is split into groups of this many rows: the Tree rebuilds its
 # line list over every expanded node after each change, so no level may hold 100,000 rows.

@@ -17,8 +17,8 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
-from core.model import Registry, Repository
-from core.protection import ProtectionRule, first_protected
+from ocitree.core.model import Registry, Repository
+from ocitree.core.protection import ProtectionRule, first_protected
 
 from .entries import root_items
 from .labels import is_cosign_tag, kind_of

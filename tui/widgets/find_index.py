@@ -12,7 +12,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from itertools import accumulate
 
-from core.model import Registry, Repository
+from ocitree.core.model import Registry, Repository
 
 from .entries import root_items
 from .search import Match, query_hex_prefix

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from rich.style import Style
 from rich.text import Text
 
-from core.model import CYCLE, ORPHANED, Registry, Repository
-from core.protection import ProtectionRule, first_protected
-from core.sizes import lists_text, total_size
+from ocitree.core.model import CYCLE, ORPHANED, Registry, Repository
+from ocitree.core.protection import ProtectionRule, first_protected
+from ocitree.core.sizes import lists_text, total_size
 
 from ..literal import literal
 from ..plan_text import display_tag, human_bytes

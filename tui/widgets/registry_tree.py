@@ -20,8 +20,8 @@ from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from core.model import Registry
-from core.protection import parse_rules
+from ocitree.core.model import Registry
+from ocitree.core.protection import parse_rules
 
 from ..literal import literal
 from .entries import Entry, entry_name, grouped, has_items, items_below, path_to, root_items

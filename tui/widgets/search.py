@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from textual.widgets import Input
 
-from core.model import Registry
+from ocitree.core.model import Registry
 
 from .entries import root_items
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widget import Widget
 
-from core.model import Registry
+from ocitree.core.model import Registry
 
 from ..literal import literal
 from ..plan_text import reclaimable_now
