@@ -25,6 +25,7 @@ def reclaimable(registry: Registry, chosen: Mapping[str, Iterable[str]]) -> tupl
     repos = {name: registry.repositories[name] for name in chosen}
     removed: dict[str, dict[str, int]] = {}  # repository -> digest -> uses the deletion removes
     sizes: dict[tuple[str, str], int] = {}  # (blob store, digest) -> bytes
+    touching: dict[str, list[str]] = {}  # digest -> the repositories of this deletion that remove a use of it
     for name, digests in chosen.items():
         repo = repos[name]
         uses = removed.setdefault(name, {})
@@ -37,15 +38,21 @@ def reclaimable(registry: Registry, chosen: Mapping[str, Iterable[str]]) -> tupl
                 sizes[(domain_of(name, blob.digest), blob.digest)] = blob.size
             for child in {c.digest for c in artifact.children}:
                 uses[child] = uses.get(child, 0) + 1
+        for digest in uses:
+            touching.setdefault(digest, []).append(name)
     shared = _shared_digests(registry)
     nothing: dict[str, int] = {}
     freed: dict[tuple[str, str], int] = {}
     kept: dict[str, list[int]] = {}  # unaccounted blob store -> [blobs, bytes]
     for (domain, digest), size in sizes.items():
         users_here = 0  # repositories of this deletion that use the digest now
-        for name, repo in repos.items():
+        # Only those that remove a use of it need a look: one of the deletion's repositories that uses
+        # it without removing a use is a user outside the deletion, which `shared` counts. (Looking at
+        # every repository of the deletion made a registry-wide prune quadratic.)
+        for name in touching.get(digest, ()):
             if domain_of(name, digest) != domain:
                 continue
+            repo = repos[name]
             before = _uses(repo, digest)
             if before:
                 users_here += 1
