@@ -165,7 +165,7 @@ async def test_o_cycles_the_order_of_each_repositorys_top_level(tmp_path):
         assert "sort: name" in header(app)
         await press(pilot, "o")
         assert "sort: created" in header(app)
-        assert "not available yet" in notifications(app)[-1]
+        assert "Newest first" in notifications(app)[-1]
         await press(pilot, "o")
         assert "sort: size" in header(app)
         repo_row = app.tree.repository_node(BASE)

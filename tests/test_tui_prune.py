@@ -74,3 +74,16 @@ async def test_leftovers_lists_groups_with_sizes_and_marks_one(tmp_path):
         assert set(app.tree.marked) == {("team/app", made["stray"].digest)}
         await press(pilot, "d")
         assert "Delete 1 artifact?" in screen_text(app)
+
+
+async def test_o_sorts_by_created_time_newest_first_and_undated_last(tmp_path):
+    b = RegistryBuilder()
+    for tag, day in (("a-old", "01"), ("b-none", None), ("c-new", "09"), ("d-mid", "05")):
+        b.image("r/app", [tag], seed=tag, annotations={CREATED: f"2026-03-{day}T00:00:00Z"} if day else None)
+    app = OcitreeApp(SampleStore(b.write_sample(tmp_path / "r.json")))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await press(pilot, "enter", "o")
+        assert app.tree.order == "created"
+        rows = [app.registry.repositories["r/app"].artifacts[n.data.digest].tags[0] for n in app.tree.repository_node("r/app").children]
+        assert rows == ["c-new", "d-mid", "a-old", "b-none"]

@@ -780,7 +780,8 @@ class OcitreeApp(App[int]):
         tree.rebuild(tree.expanded_repositories(), self._cursor_place())
         self._update_header()
         if tree.order == "created":
-            self.notify("Created dates are not available yet: by name meanwhile. o again sorts by size.")
+            self.notify("Newest first by created time (image config or org.opencontainers.image.created); "
+                        "artifacts without a date come last.")
 
     def action_copy(self) -> None:
         entry = self.tree.cursor_entry

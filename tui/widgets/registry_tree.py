@@ -20,6 +20,7 @@ from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
+from ocitree.core.dates import CreatedTimes
 from ocitree.core.model import Registry
 from ocitree.core.protection import parse_rules
 
@@ -226,7 +227,7 @@ class RegistryTree(Tree[Entry]):
         repo = self.registry.repositories.get(repository)
         if repo is None:
             return []
-        order = self.order if self.order == "size" else "name"  # no dates yet: created sorts by name
+        order = self.order
         cached = self._orders.get((repository, order))
         if cached is not None and cached[0] is repo:
             return cached[1]
@@ -234,6 +235,10 @@ class RegistryTree(Tree[Entry]):
         if order == "size":
             size = self._sizes.size
             digests.sort(key=lambda d: -size(repo, d))  # stable: equal sizes keep the name order
+        elif order == "created":
+            times = CreatedTimes(repo)
+            # Newest first; artifacts without a date last, in name order (a stable sort).
+            digests.sort(key=lambda d: -(times.of(d) or float("-inf")))
         self._orders[(repository, order)] = (repo, digests)
         return digests
 
