@@ -10,7 +10,9 @@ pydantic path, which gives the same result or the same error as before.
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
 
 from . import media_types as mt
 from .model import Artifact, BlobRef, ChildRef, PlatformInfo
@@ -151,3 +153,21 @@ def artifact_from_doc(
         annotations=doc.get("annotations"),
         tags=tags,
     )
+
+
+def artifact_from_bytes(
+    repository: str, digest: str, data: bytes, declared: str | None, tags: list[str], where: Callable[[], str]
+) -> Artifact:
+    """Manifest bytes -> Artifact: the fast path for the usual shape, else core.manifest's pydantic
+    path, which raises MalformedDataError naming `where()` (built only then: it costs in a hot loop)."""
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError):
+        doc = None  # the pydantic path below words the error
+    artifact = artifact_from_doc(repository, digest, doc, declared, len(data), tags)
+    if artifact is not None:
+        return artifact
+    from .manifest import artifact_from_parsed, manifest_media_type, parse_manifest  # pydantic: the unusual case
+
+    manifest = parse_manifest(data, declared, where())
+    return artifact_from_parsed(repository, digest, manifest, manifest_media_type(manifest, declared), len(data), tags)

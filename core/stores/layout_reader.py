@@ -20,7 +20,7 @@ from pathlib import Path
 from .. import media_types as mt
 from ..errors import BadInputError, MalformedDataError, StoreError
 from ..json_text import NestedTooDeeply, load_json
-from ..manifest_fast import artifact_from_doc, is_plain_index
+from ..manifest_fast import artifact_from_bytes, is_plain_index
 from ..model import Artifact, Repository
 from ..names import is_repository_name, is_tag, short_digest
 
@@ -287,17 +287,8 @@ def _artifact(
     repository: str, digest: str, data: bytes, declared: str, tags: list[str],
     path: str, index_path: Path, parent: str | None, all_tags: dict[str, list[str]],
 ) -> Artifact:
-    try:
-        doc = json.loads(data)
-    except (ValueError, RecursionError):
-        doc = None  # the pydantic path below words the error
-    artifact = artifact_from_doc(repository, digest, doc, declared, len(data), list(tags))
-    if artifact is not None:
-        return artifact
-    from ..manifest import artifact_from_parsed, manifest_media_type, parse_manifest
-
-    manifest = parse_manifest(data, declared, _where(path, index_path, digest, parent, all_tags))
-    return artifact_from_parsed(repository, digest, manifest, manifest_media_type(manifest, declared), len(data), list(tags))
+    return artifact_from_bytes(repository, digest, data, declared, list(tags),
+                               lambda: _where(path, index_path, digest, parent, all_tags))
 
 
 def unreferenced_blobs(layouts: dict[str, Path], repositories: dict[str, Repository]) -> dict[str, dict[str, int]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ...manifest_fast import artifact_from_doc
+from ...manifest_fast import artifact_from_bytes
 from ...model import Artifact, BlobRef, ChildRef, PlatformInfo
 
 
@@ -13,17 +13,7 @@ def artifact_from_manifest(repository: str, digest: str, data: bytes, tags: list
 
     The media type comes from the manifest itself, never from the Content-Type header, so an
     artifact read from the cache is exactly the artifact first fetched."""
-    try:
-        doc = json.loads(data)
-    except (ValueError, RecursionError):
-        doc = None  # the pydantic path below words the error
-    artifact = artifact_from_doc(repository, digest, doc, None, len(data), sorted(tags))
-    if artifact is not None:
-        return artifact
-    from ...manifest import artifact_from_parsed, manifest_media_type, parse_manifest  # pydantic: the unusual case
-
-    manifest = parse_manifest(data, None, where)
-    return artifact_from_parsed(repository, digest, manifest, manifest_media_type(manifest, None), len(data), sorted(tags))
+    return artifact_from_bytes(repository, digest, data, None, sorted(tags), lambda: where)
 
 
 # The cache keeps, next to each manifest's bytes, this compact record of the artifact parsed from
