@@ -58,7 +58,7 @@ def find_leftovers(registry: Registry) -> list[LeftoverGroup]:
                 g = groups["missing_children"]
                 g.artifacts.append((name, artifact.digest))
                 g.size += artifact.size
-        for digest, size in getattr(repo, "leftover_blobs", {}).items():
+        for digest, size in repo.leftover_blobs.items():
             g = groups["unreferenced_blobs"]
             g.blobs.append((name, digest, size))
             g.size += size
