@@ -87,3 +87,14 @@ async def test_o_sorts_by_created_time_newest_first_and_undated_last(tmp_path):
         assert app.tree.order == "created"
         rows = [app.registry.repositories["r/app"].artifacts[n.data.digest].tags[0] for n in app.tree.repository_node("r/app").children]
         assert rows == ["c-new", "d-mid", "a-old", "b-none"]
+
+
+async def test_the_mark_by_rule_dialog_shows_every_choice_at_80x24(tmp_path):
+    path, _ = _releases(tmp_path)
+    app = OcitreeApp(SampleStore(path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "down", "m")
+        text = screen_text(app)
+        for choice in ("Tags (globs)", "Keep last", "Older than", "Untagged top-level", "Orphaned accessories", "Every repository"):
+            assert choice in text, choice

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from ocitree.core.errors import BadInputError
@@ -47,16 +47,16 @@ class MarkByRuleScreen(DialogScreen[MarkRuleRequest | None]):
         with Vertical(id="dialog"):
             yield Static(Text.assemble(("Mark by rule", "bold"), f"\nTop-level artifacts of {where}; children and accessories go with them."),
                          id="dialog-title")
-            with Vertical(id="dialog-body"):
+            with VerticalScroll(id="dialog-body"):  # at 80x24 the dialog is taller than its room
                 with Horizontal(classes="rule-row"):
                     yield Label("Tags (globs)")
-                    yield Input(placeholder="* (every tag must match one)", id="rule-tags")
+                    yield Input(placeholder="* (every tag must match one)", id="rule-tags", compact=True)
                 with Horizontal(classes="rule-row"):
                     yield Label("Keep last")
-                    yield Input(placeholder="N newest per repository", id="rule-keep", restrict=r"[0-9]*")
+                    yield Input(placeholder="N newest per repository", id="rule-keep", restrict=r"[0-9]*", compact=True)
                 with Horizontal(classes="rule-row"):
                     yield Label("Older than")
-                    yield Input(placeholder="90d, 12h, 2w", id="rule-age")
+                    yield Input(placeholder="90d, 12h, 2w", id="rule-age", compact=True)
                 yield Checkbox("Untagged top-level images and indexes", id="rule-untagged")
                 yield Checkbox("Orphaned accessories (subject gone)", id="rule-orphans")
                 yield Checkbox("Every repository", value=self.repository is None, id="rule-all",
