@@ -11,7 +11,7 @@ from pathlib import Path
 from .plan import DeletionPlan, ExecutionResult
 
 
-def _os_user() -> str:
+def os_user() -> str:
     try:
         return getpass.getuser()
     except Exception:  # no passwd entry in some containers
@@ -21,7 +21,7 @@ def _os_user() -> str:
 def append_audit_record(path: Path, plan: DeletionPlan, result: ExecutionResult) -> None:
     record = {
         "time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "user": _os_user(),
+        "user": os_user(),
         "source": plan.source,
         "targets": [t.reference for t in plan.targets],
         "resumed": [r.reference for r in plan.resumed],  # REFs finishing a cut-off run
@@ -30,6 +30,11 @@ def append_audit_record(path: Path, plan: DeletionPlan, result: ExecutionResult)
         "failed": [f.model_dump() for f in result.failed],
         "result": "completed" if result.completed else "incomplete",
     }
+    append_audit_line(path, record)
+
+
+def append_audit_line(path: Path, record: dict[str, object]) -> None:
+    """One JSON line appended to the audit log (a deletion, or an undo). Raises OSError."""
     path.parent.mkdir(parents=True, exist_ok=True)
     line = json.dumps(record, separators=(",", ":")) + "\n"
     # O_APPEND keeps lines whole when two processes write at once.

@@ -19,6 +19,7 @@ from .model import Registry
 from .plan import ArtifactRef, DeletionPlan, ExecutionResult, FailedStep
 from .planner import plan_deletion
 from .stores.base import Store
+from .undo.recorder import UndoRecorder
 
 StepCallback = Callable[[int, int, ArtifactRef], None]  # (done, total, artifact just deleted)
 
@@ -50,10 +51,12 @@ def execute_plan(
             )
         runs = InterruptedRuns()
         runs.begin(plan, fresh)  # write-ahead: a run killed from here on is finished by running it again
+        undo = UndoRecorder(plan, store, fresh)  # each step saves what it deletes first, for `ocitree undo`
         try:
             # Referrers indexes first: top-down, no index is left listing a deleted accessory.
             for rewrite in plan.rewrite:
                 try:
+                    undo.save(rewrite.repository, rewrite.digest, rewritten=True)
                     session.rewrite_referrers(rewrite.repository, rewrite.digest, set(rewrite.remove))
                 except OcitreeError as exc:
                     failed.append(FailedStep(repository=rewrite.repository, digest=rewrite.digest, tags=rewrite.tags,
@@ -63,6 +66,7 @@ def execute_plan(
             for step in (plan.delete if not failed else ()):
                 ref = _ref(step)
                 try:
+                    undo.save(step.repository, step.digest)
                     session.delete(step.repository, step.digest)
                 except OcitreeError as exc:
                     failed.append(FailedStep(**ref.model_dump(), error=str(exc)))
@@ -93,6 +97,7 @@ def execute_plan(
     ]
     result = ExecutionResult(completed=not failed, deleted=deleted, failed=failed, not_done=not_done,
                              rewritten=rewritten)
+    undo.finish(result)
     try:
         runs.finish(plan, result)
     except OSError:

@@ -5,6 +5,8 @@
     ocitree plan SOURCE REF... [--json]    what deleting REF would do; changes nothing
     ocitree delete SOURCE REF... [--yes]   show the plan, ask, delete
     ocitree prune SOURCE [RULE...] [--yes] delete by rule (keep last N, older than, untagged, a Harbor policy)
+    ocitree history SOURCE [--json] [--purge]   the runs ocitree executed on SOURCE
+    ocitree undo SOURCE [RUN] [--yes] [--retag] restore what a run deleted
     ocitree demo [--reset]                 the demo working copy
     ocitree web [SOURCE]                   serve the TUI to a browser (extra: web)
 
@@ -39,7 +41,7 @@ if TYPE_CHECKING:
 # need them are imported where they are used.
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_REFUSED = 0, 1, 2, 3
-SUBCOMMANDS = ("ls", "plan", "delete", "prune", "demo", "web")
+SUBCOMMANDS = ("ls", "plan", "delete", "prune", "history", "undo", "demo", "web")
 # A first argument that looks like a command word, not a file, directory or HOST[:PORT].
 _COMMAND_WORD = re.compile(r"^[a-z][a-z0-9-]*\Z")
 
@@ -95,7 +97,7 @@ def _protect_option(p: argparse.ArgumentParser) -> None:
 def build_parser() -> dict[str, argparse.ArgumentParser]:
     parsers: dict[str, argparse.ArgumentParser] = {}
     top = _Parser(prog="ocitree", description="Open a registry as a tree and delete with Harbor's reference rules.",
-                  epilog="commands: ls, plan, delete, prune, demo, web (ocitree COMMAND --help). "
+                  epilog="commands: ls, plan, delete, prune, history, undo, demo, web (ocitree COMMAND --help). "
                          "Exit codes: 0 done, 1 operational failure, 2 bad input, 3 refused by the rules.")
     top.add_argument("--version", action="version", version=f"ocitree {_version()}")
     top.add_argument("source", nargs="?", help="sample file, OCI layout directory, or registry URL (default: the demo registry)")
@@ -124,6 +126,10 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     from .prune_command import add_prune_parser
 
     parsers["prune"] = add_prune_parser(_Parser, _source_options, _protect_option)
+
+    from .history_command import add_history_parsers
+
+    parsers.update(add_history_parsers(_Parser, _source_options))
 
     p = _Parser(prog="ocitree demo", description="The demo registry's working copy in your data directory.")
     p.add_argument("--reset", action="store_true", help="restore the working copy from the bundled demo")
@@ -253,10 +259,16 @@ def _result_json(plan: DeletionPlan, result: ExecutionResult | None) -> dict:
 
 
 def _confirm(plan: DeletionPlan, err: Console) -> bool:
-    if not sys.stdin.isatty():
-        raise BadInputError("not deleting without confirmation: standard input is not a terminal; pass --yes to delete from a script")
     n = len(plan.delete)
-    err.print(f"Delete {n} artifact{'s' if n != 1 else ''}? [y/N] ", end="", markup=False)
+    return _ask(f"Delete {n} artifact{'s' if n != 1 else ''}? [y/N] ", err, "deleting", "delete")
+
+
+def _ask(question: str, err: Console, doing: str = "deleting", verb: str = "delete") -> bool:
+    """A yes/no question on the terminal; standard input that is not one needs --yes instead."""
+    if not sys.stdin.isatty():
+        raise BadInputError(f"not {doing} without confirmation: standard input is not a terminal; "
+                            f"pass --yes to {verb} from a script")
+    err.print(question, end="", markup=False)
     answer = sys.stdin.readline().strip().lower()
     return answer in ("y", "yes")
 
@@ -412,6 +424,21 @@ def cmd_prune(args, out: Console, err: Console) -> int:
         store.close()
 
 
+def cmd_undo(args, out: Console, err: Console) -> int:
+    from .history_command import cmd_undo as undo
+
+    config = load_config()
+    options = _options(args, config)
+    if options.read_only:
+        raise BadInputError("--read-only: nothing can be restored")
+    store = open_store(args.source, options)
+    try:
+        return undo(args, out, err, store, lambda s: _load(s, err),
+                    lambda question: _ask(question, err, "restoring", "restore"), config.audit_log)
+    finally:
+        store.close()
+
+
 def cmd_demo(args, out: Console, err: Console) -> int:
     path = demo_copy(reset=args.reset)
     out.print(printable(f"{'Restored' if args.reset else 'Demo working copy:'} {path}"), markup=False, highlight=False)
@@ -508,6 +535,12 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_plan_or_delete(args, out, err, deleting=command == "delete")
         if command == "prune":
             return cmd_prune(args, out, err)
+        if command == "history":
+            from .history_command import cmd_history
+
+            return cmd_history(args, out, err)
+        if command == "undo":
+            return cmd_undo(args, out, err)
         if command == "demo":
             return cmd_demo(args, out, err)
         if command == "web":
