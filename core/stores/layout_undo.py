@@ -1,0 +1,182 @@
+"""Undo for OCI image layouts (one, or a root of them): blobs kept aside, index.json entries put back.
+
+Before a step deletes a manifest, its blob and its config and layer blobs are hard-linked (copied
+across filesystems) into the run's `blobs/` directory, so the commit that unlinks them from the
+layout frees nothing until the run expires or is purged; its index.json entries are saved with
+their annotations and positions. A restore links the blobs back first, then writes index.json with
+the entries where they stood, under the layout's lock: a reader never sees an entry whose blob
+is missing.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from ..durable_files import fsync_directory, write_atomically
+from ..errors import StoreError
+from ..json_text import NestedTooDeeply
+from ..model import Artifact, Registry
+from ..undo.adapter import MissingContent, UndoAdapter
+from ..undo.saved import Run, SavedArtifact, saved_blob_path
+from .layout import LOCK_FILE, LayoutStore
+from .layout_reader import INDEX_FILE, blob_path
+from .layout_writer import read_pending, serialize_index, write_pending
+
+REF_NAME = "org.opencontainers.image.ref.name"
+
+
+class LayoutUndo(UndoAdapter):
+    store: LayoutStore
+
+    def __init__(self, store: LayoutStore):
+        super().__init__(store)
+        self._index: dict[str, list[Any]] = {}  # layout -> index.json entries as the run found them
+
+    def _layout(self, repository: str) -> Path:
+        layout = self.store.layouts.get(repository)
+        if layout is None:
+            raise StoreError(f"no layout for repository {repository!r} in {self.store.source}")
+        return layout
+
+    def capture(self, run: Run, artifact: Artifact, rewritten: bool) -> SavedArtifact:
+        layout = self._layout(artifact.repository)
+        if artifact.repository not in self._index:
+            doc = json.loads((layout / INDEX_FILE).read_bytes())
+            self._index[artifact.repository] = list(doc.get("manifests", []))
+        saved = self.saved_from(artifact, rewritten)
+        saved.manifest = blob_path(layout, artifact.digest).read_bytes()
+        saved.index_entries = [(i, e) for i, e in enumerate(self._index[artifact.repository])
+                               if isinstance(e, dict) and e.get("digest") == artifact.digest]
+        for digest in [artifact.digest, *saved.blobs]:
+            _keep_aside(blob_path(layout, digest), saved_blob_path(run, digest))
+        return saved
+
+    def missing(self, run: Run, items: list[SavedArtifact], current: Registry) -> list[MissingContent]:
+        restoring = {(i.repository, i.digest) for i in items}
+        found: list[MissingContent] = []
+        for item in items:
+            layout = self.store.layouts.get(item.repository)
+            if layout is None:
+                found.append(MissingContent(item.repository, item.digest, f"{item.label} (its layout is gone)"))
+                continue
+            needed = list(item.blobs) + [c for c in item.children if (item.repository, c) not in restoring]
+            for digest in needed:
+                if not (blob_path(layout, digest).exists() or saved_blob_path(run, digest).exists()):
+                    found.append(MissingContent(item.repository, digest, item.label))
+        return found
+
+    def restore(self, run: Run, items: list[SavedArtifact], retag: set[tuple[str, str]]) -> None:
+        by_layout: dict[str, list[SavedArtifact]] = {}
+        for item in items:
+            by_layout.setdefault(item.repository, []).append(item)
+        done: list[str] = []
+        for name in sorted(by_layout):
+            try:
+                self._restore_layout(run, self._layout(name), by_layout[name],
+                                     {tag for repo, tag in retag if repo == name})
+            except StoreError as exc:
+                so_far = f"restored in {', '.join(done)} only" if done else "nothing was restored"
+                raise StoreError(f"{exc}; {so_far}") from None
+            done.append(name)
+
+    def _restore_layout(self, run: Run, layout: Path, items: list[SavedArtifact], retag: set[str]) -> None:
+        lock_path = layout / LOCK_FILE
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreError(f"{lock_path}: cannot lock ({exc.strerror})") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            restored_blobs = self._put_blobs_back(run, layout, items)
+            index_path = layout / INDEX_FILE
+            try:
+                raw = index_path.read_bytes()
+                doc = json.loads(raw)
+            except (OSError, ValueError) as exc:
+                raise StoreError(f"{index_path}: cannot read ({exc})") from None
+            entries = [e for e in doc.get("manifests", []) if not _names_retagged(e, retag)]
+            replaced = {t for i in items if i.rewritten for t in i.tags}  # a rewritten referrers index's tag
+            entries = [e for e in entries if not _names_retagged(e, replaced)]
+            saved_entries = sorted((p, e) for i in items for p, e in i.index_entries)
+            for position, entry in saved_entries:
+                if entry not in entries:
+                    entries.insert(min(position, len(entries)), entry)
+            doc["manifests"] = entries
+            target = Path(os.path.realpath(index_path)) if index_path.is_symlink() else index_path
+            try:
+                write_atomically(target, serialize_index(doc, raw))
+            except NestedTooDeeply:
+                raise StoreError(f"{index_path}: nested too deeply to be written back") from None
+            except OSError as exc:
+                raise StoreError(f"{index_path}: cannot write ({exc.strerror})") from None
+            pending = read_pending(layout)
+            if set(pending) & restored_blobs:
+                try:  # a later delete would check them again anyway; the record simply stops naming them
+                    write_pending(layout, [d for d in pending if d not in restored_blobs])
+                except OSError:
+                    pass
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def _put_blobs_back(run: Run, layout: Path, items: list[SavedArtifact]) -> set[str]:
+        """Every blob of `items` in the layout again (bottom-up), before index.json names any of them."""
+        restored: set[str] = set()
+        directories: set[Path] = set()
+        for item in items:
+            for digest in [*item.blobs, item.digest]:
+                path = blob_path(layout, digest)
+                if path.exists():
+                    continue
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    kept = saved_blob_path(run, digest)
+                    if kept.exists():
+                        _link_or_copy(kept, path)
+                    elif digest == item.digest and item.manifest is not None:
+                        write_atomically(path, item.manifest, 0o644)
+                    else:
+                        raise StoreError(f"{path}: the saved copy of this blob is gone")
+                except OSError as exc:
+                    raise StoreError(f"{path}: cannot put the blob back ({exc.strerror})") from None
+                restored.add(digest)
+                directories.add(path.parent)
+        for directory in directories:
+            try:
+                fsync_directory(directory)
+            except OSError:
+                pass  # in place; only its durability across a power cut is in doubt
+        return restored
+
+
+def _names_retagged(entry: Any, tags: set[str]) -> bool:
+    if not tags or not isinstance(entry, dict):
+        return False
+    annotations = entry.get("annotations")
+    return isinstance(annotations, dict) and annotations.get(REF_NAME) in tags
+
+
+def _keep_aside(source: Path, kept: Path) -> None:
+    """A hard link to the blob in the run's directory (a copy across filesystems). Raises OSError."""
+    if kept.exists():
+        return
+    try:
+        source.stat()
+    except FileNotFoundError:
+        return  # not in the layout (a manifest listed but absent): nothing to keep
+    kept.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _link_or_copy(source, kept)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        tmp = target.with_name(target.name + ".tmp")
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
