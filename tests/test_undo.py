@@ -106,7 +106,7 @@ def test_history_shows_the_space_kept_and_purge_frees_it(tmp_path, capsys):
     source = str(builder.write_layouts(tmp_path / "layouts"))
     delete(capsys, source, "team/app:v1")
     code, out, _ = run(capsys, "history", source)
-    assert code == 0 and "delete team/app:v1" in out and "deleted 3" in out and "can be undone" in out
+    assert code == 0 and "delete team/app:v1: deleted 3 (completed), can be undone" in out and "can be undone" in out
     assert "kept 14 days" in out
     held = json.loads(run(capsys, "history", source, "--json")[1])["held_bytes"]
     assert held > 900  # A's blobs are shared and stay; B's layer (700 bytes) is held only by the saved run

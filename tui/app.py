@@ -100,6 +100,8 @@ class OcitreeApp(App[int]):
         Binding("L", "leftovers", "Leftovers", tooltip="Leftovers across the registry, by group with sizes; Enter marks a group",
                 show=False, id="leftovers"),
         Binding("u", "unmark_all", "Unmark all", tooltip="Unmark every marked artifact", show=False, id="unmark"),
+        Binding("H", "history", "History", tooltip="The runs ocitree executed on this source; Enter shows one, z undoes it",
+                show=False, id="history"),
         Binding("r", "reload", "Reload", tooltip="Load the registry again from the source", id="reload"),
         Binding("question_mark", "help", "Help", tooltip="This list of keys", id="help"),
         Binding("q", "quit", "Quit", tooltip="Quit", id="quit"),
@@ -826,6 +828,11 @@ class OcitreeApp(App[int]):
     def action_reload(self) -> None:
         self._clear_find()  # matches of the old registry would point at rows that may be gone
         self.load()
+
+    def action_history(self) -> None:
+        from .history_flow import open_history
+
+        open_history(self)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.key_sections()))

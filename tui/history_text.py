@@ -4,6 +4,7 @@ Every string from a source (names, tags, digests as stored) goes through printab
 
 from __future__ import annotations
 
+from ocitree.core.names import short_digest
 from ocitree.core.printable import printable
 from ocitree.core.undo.restore import UndoPlan
 from ocitree.core.undo.saved import Run
@@ -12,8 +13,6 @@ from .ls_output import human_bytes
 
 
 def undo_status(run: Run) -> str:
-    if run.kind == "undo":
-        return f"undo of {run.undoes}"
     if run.undone is not None:
         return f"undone {run.undone.get('time', '')} by {run.undone.get('by', '')}"
     if run.result is not None and not run.result.get("undoable", True):
@@ -25,10 +24,12 @@ def undo_status(run: Run) -> str:
 
 def run_line(run: Run) -> str:
     """One run: id, time, user, targets, how many deleted, undo status, space held."""
-    verb = "restored" if run.kind == "undo" else "deleted"
-    targets = ", ".join(run.targets) or "-"
-    return printable(f"{run.id}  {run.time}  {run.user}  {run.kind} {targets}  {verb} {run.deleted_count} "
-                     f"({run.status})  {undo_status(run)}  holds {human_bytes(run.held_bytes())}")
+    if run.kind == "undo":
+        what = f"undo of {run.undoes}: restored {run.deleted_count} ({run.status})"
+    else:
+        what = (f"delete {', '.join(run.targets) or '-'}: deleted {run.deleted_count} ({run.status}), "
+                f"{undo_status(run)}")
+    return printable(f"{run.id}  {run.time}  {run.user}  {what}  holds {human_bytes(run.held_bytes())}")
 
 
 def history_lines(runs: list[Run], source: str, keep_days: int, where: str) -> list[str]:
@@ -41,24 +42,28 @@ def history_lines(runs: list[Run], source: str, keep_days: int, where: str) -> l
     return lines
 
 
-def run_detail_lines(run: Run) -> list[str]:
-    """What a run deleted (or, for an undo, restored)."""
+def _digest(digest: str, short: bool) -> str:
+    return short_digest(digest) if short else digest
+
+
+def run_detail_lines(run: Run, short: bool = False) -> list[str]:
+    """What a run deleted (or, for an undo, restored); `short` digests where the width is a screen's."""
     lines = [run_line(run)]
     if run.kind == "undo":
         for item in (run.result or {}).get("restored", []):
-            lines.append(printable(f"  restored {item.get('repository')}@{item.get('digest')}"
+            lines.append(printable(f"  restored {item.get('repository')}@{_digest(str(item.get('digest')), short)}"
                                    f"{'  tags ' + ', '.join(item.get('tags') or []) if item.get('tags') else ''}"))
         return lines
     for saved in run.saved():
         verb = "rewrote" if saved.rewritten else "deleted"
         tags = f"  tags {', '.join(saved.tags)}" if saved.tags else "  untagged"
-        lines.append(printable(f"  {verb} {saved.repository}@{saved.digest}{tags}"))
+        lines.append(printable(f"  {verb} {saved.repository}@{_digest(saved.digest, short)}{tags}"))
     for failed in (run.result or {}).get("failed", []):
         lines.append(printable(f"  stopped: {failed.get('error')}"))
     return lines
 
 
-def undo_plan_lines(plan: UndoPlan) -> list[str]:
+def undo_plan_lines(plan: UndoPlan, short: bool = False) -> list[str]:
     n = len(plan.restore)
     lines = [printable(f"Undo run {plan.run.id} ({plan.run.time}, {plan.run.user}: {', '.join(plan.run.targets)}) "
                        f"on {plan.source}")]
@@ -67,7 +72,7 @@ def undo_plan_lines(plan: UndoPlan) -> list[str]:
         for saved in plan.restore:
             tags = f"  tags {', '.join(saved.tags)}" if saved.tags else "  untagged"
             what = "rewritten back" if saved.rewritten else "restore"
-            lines.append(printable(f"  {what} {saved.repository}@{saved.digest}{tags}"))
+            lines.append(printable(f"  {what} {saved.repository}@{_digest(saved.digest, short)}{tags}"))
     if plan.present:
         lines.append(printable(f"Already present (left alone): {len(plan.present)}"))
     for conflict in plan.conflicts:
