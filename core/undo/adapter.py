@@ -45,8 +45,9 @@ class UndoAdapter(ABC):
         )
 
     @abstractmethod
-    def capture(self, run: Run, artifact: Artifact, rewritten: bool) -> SavedArtifact:
-        """Save `artifact` (exact bytes, and the source's own record of it) before it is deleted.
+    def capture(self, run: Run, artifact: Artifact, rewritten: bool) -> SavedArtifact | None:
+        """Save `artifact` (exact bytes, and the source's own record of it) before it is deleted;
+        None when the source no longer has it (its delete then finds it gone, too).
         Raises OSError or StoreError."""
 
     @abstractmethod

@@ -24,6 +24,7 @@ class UndoRecorder:
         """Start the run's record. Raises StoreError (before anything is deleted)."""
         self.fresh = fresh
         self.adapter: UndoAdapter | None = adapter_for(store)
+        self.steps = 0  # steps saved and so taken: what a failure message counts as deleted before it
         book = book or RunBook()
         try:
             keep_days = load_config().undo_keep_days
@@ -46,12 +47,19 @@ class UndoRecorder:
         if artifact is None:
             return  # the executor's own check reports it
         try:
-            append_saved(self.run, self.adapter.capture(self.run, artifact, rewritten))
-        except OSError as exc:
-            raise StoreError(f"{repository}@{digest}: cannot save it for undo ({exc.strerror or exc}); "
-                             "it was not deleted") from None
-        except StoreError as exc:
-            raise StoreError(f"{repository}@{digest}: cannot save it for undo ({exc}); it was not deleted") from None
+            saved = self.adapter.capture(self.run, artifact, rewritten)
+            if saved is not None:  # None: already gone from the source (another client deleted it)
+                append_saved(self.run, saved)
+        except (OSError, StoreError) as exc:
+            reason = (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)
+            raise StoreError(f"{repository}@{digest}: cannot save it for undo ({reason}); {self._so_far()}") from None
+        if not rewritten:
+            self.steps += 1
+
+    def _so_far(self) -> str:
+        if self.steps == 0:
+            return "nothing was deleted"
+        return f"{self.steps} artifact{'s' if self.steps != 1 else ''} had been deleted before this"
 
     def finish(self, result: ExecutionResult) -> None:
         doc: dict[str, Any] = {

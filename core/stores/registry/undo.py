@@ -26,11 +26,13 @@ class RegistryUndo(UndoAdapter):
         super().__init__(store)
         self.api = api
 
-    def capture(self, run: Run, artifact: Artifact, rewritten: bool) -> SavedArtifact:
+    def capture(self, run: Run, artifact: Artifact, rewritten: bool) -> SavedArtifact | None:
         repository, digest = artifact.repository, artifact.digest
         what = f"reading {shown(repository)}@{digest} to save it for undo"
-        _, headers, body = self.api.client.fetch("GET", f"/v2/{repo_path(repository)}/manifests/{digest}",
-                                                 mt.ACCEPT_MANIFESTS, what, repository)
+        status, headers, body = self.api.client.fetch("GET", f"/v2/{repo_path(repository)}/manifests/{digest}",
+                                                      mt.ACCEPT_MANIFESTS, what, repository, ok=(200, 404))
+        if status == 404:
+            return None  # deleted meanwhile by another client: its DELETE answers 404, which counts as done
         if digest_of(body, digest.partition(":")[0]) != digest:
             raise StoreError(f"registry {self.api.host} answered {what} with other content")
         saved = self.saved_from(artifact, rewritten)
