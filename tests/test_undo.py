@@ -299,3 +299,19 @@ def test_each_undo_is_audited(tmp_path, capsys, isolated_home):
     last = json.loads(lines[-1])
     assert last["action"] == "undo" and last["completed"] and len(last["restored"]) == 3
     assert last["source"] == source
+
+
+def test_undo_puts_back_a_referrers_index_the_delete_rewrote(make_source, capsys):
+    """Deleting one of two accessories rewrites the OCI 1.1 fallback referrers index without it;
+    the undo brings back the index as it was, under its tag, and the accessory."""
+    from tests.test_fallback_referrers import signed_with_fallback_referrers
+
+    builder = RegistryBuilder()
+    image, sbom, signature, referrers, fallback_tag = signed_with_fallback_referrers(builder)
+    source = make_source(builder)
+    before = ls_json(capsys, source)
+    done = delete(capsys, source, f"team/app@{sbom.digest}")
+    assert done["rewritten"], "the referrers index was rewritten"
+    code, out, err = run(capsys, "undo", source, "--yes", "--json")
+    assert code == 0, err
+    assert ls_json(capsys, source) == before

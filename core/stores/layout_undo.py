@@ -18,14 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from ..durable_files import fsync_directory, write_atomically
-from ..errors import StoreError
+from ..errors import OcitreeError, StoreError
 from ..json_text import NestedTooDeeply
 from ..model import Artifact, Registry
 from ..undo.adapter import MissingContent, UndoAdapter
 from ..undo.saved import Run, SavedArtifact, saved_blob_path
 from .layout import LOCK_FILE, LayoutStore
-from .layout_reader import INDEX_FILE, blob_path
-from .layout_writer import read_pending, serialize_index, write_pending
+from .layout_reader import INDEX_FILE, blob_path, read_layout
+from .layout_writer import digests_in_use, read_pending, remove_blobs, serialize_index, write_pending
 
 REF_NAME = "org.opencontainers.image.ref.name"
 
@@ -77,14 +77,14 @@ class LayoutUndo(UndoAdapter):
         done: list[str] = []
         for name in sorted(by_layout):
             try:
-                self._restore_layout(run, self._layout(name), by_layout[name],
+                self._restore_layout(run, name, self._layout(name), by_layout[name],
                                      {tag for repo, tag in retag if repo == name})
             except StoreError as exc:
                 so_far = f"restored in {', '.join(done)} only" if done else "nothing was restored"
                 raise StoreError(f"{exc}; {so_far}") from None
             done.append(name)
 
-    def _restore_layout(self, run: Run, layout: Path, items: list[SavedArtifact], retag: set[str]) -> None:
+    def _restore_layout(self, run: Run, name: str, layout: Path, items: list[SavedArtifact], retag: set[str]) -> None:
         lock_path = layout / LOCK_FILE
         try:
             fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -101,6 +101,8 @@ class LayoutUndo(UndoAdapter):
                 raise StoreError(f"{index_path}: cannot read ({exc})") from None
             entries = [e for e in doc.get("manifests", []) if not _names_retagged(e, retag)]
             replaced = {t for i in items if i.rewritten for t in i.tags}  # a rewritten referrers index's tag
+            # The index the delete wrote in place of the old one gives its tag back, and its blob goes below.
+            written = {str(e.get("digest")) for e in entries if _names_retagged(e, replaced)}
             entries = [e for e in entries if not _names_retagged(e, replaced)]
             saved_entries = sorted((p, e) for i in items for p, e in i.index_entries)
             for position, entry in saved_entries:
@@ -114,6 +116,7 @@ class LayoutUndo(UndoAdapter):
                 raise StoreError(f"{index_path}: nested too deeply to be written back") from None
             except OSError as exc:
                 raise StoreError(f"{index_path}: cannot write ({exc.strerror})") from None
+            self._drop_unused(name, layout, written - {i.digest for i in items})
             pending = read_pending(layout)
             if set(pending) & restored_blobs:
                 try:  # a later delete would check them again anyway; the record simply stops naming them
@@ -122,6 +125,19 @@ class LayoutUndo(UndoAdapter):
                     pass
         finally:
             os.close(fd)
+
+    @staticmethod
+    def _drop_unused(name: str, layout: Path, digests: set[str]) -> None:
+        """Remove the blobs of referrers indexes the delete wrote, once nothing in the layout uses them.
+        A blob directory shared through symlinks is left alone: its other users are not read here."""
+        if not digests or (layout / "blobs").is_symlink():
+            return
+        try:
+            in_use = digests_in_use(read_layout(name, layout).repository, set())
+        except OcitreeError:
+            return  # unreadable now: the blob stays, shown as a leftover
+        remove_blobs(blob_path(layout, d) for d in sorted(digests - in_use)
+                     if not blob_path(layout, d).is_symlink() and not blob_path(layout, d).parent.is_symlink())
 
     @staticmethod
     def _put_blobs_back(run: Run, layout: Path, items: list[SavedArtifact]) -> set[str]:
