@@ -315,3 +315,29 @@ def test_undo_puts_back_a_referrers_index_the_delete_rewrote(make_source, capsys
     code, out, err = run(capsys, "undo", source, "--yes", "--json")
     assert code == 0, err
     assert ls_json(capsys, source) == before
+
+
+@pytest.mark.registry
+@pytest.mark.parametrize("how", ["offline", "api"])
+def test_registry_storage_is_undone_the_way_it_was_deleted(registry, capsys, how):
+    from tests.registry_push import push_builder
+
+    builder, m = scenario()
+    push_builder(builder, registry.url)
+    storage = str(registry.root / "storage")
+    mode = ["--offline"] if how == "offline" else ["--api", registry.url]
+    if how == "offline":
+        registry.stop()
+    before = ls_json(capsys, storage)
+    code, _, err = run(capsys, "delete", storage, "team/app:v1", *mode, "--yes")
+    assert code == 0, err
+    assert ls_json(capsys, storage) != before
+    code, _, err = run(capsys, "undo", storage, *mode, "--yes")
+    assert code == 0, err
+    assert ls_json(capsys, storage) == before
+    if how == "offline":
+        registry.start()
+    code, out, _ = run(capsys, "ls", registry.url, "--json")
+    tags = {t for r in json.loads(out)["repositories"] if r["name"] == "team/app" for a in r["artifacts"]
+            for t in a.get("tags", [])}
+    assert {"v1", "stable", "v2", "keep"} <= tags

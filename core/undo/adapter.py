@@ -1,8 +1,8 @@
 """The per-source half of undo: what to save before a delete, what is missing now, how to put it back.
 
 Each store kind has its adapter in a module beside it (stores/sample_undo.py, stores/layout_undo.py,
-stores/registry/undo.py); `adapter_for` picks it. A source without one (registry storage deleted
-offline) still has its runs in the history, marked as not undoable.
+stores/registry/undo.py, stores/registry_storage/undo.py); `adapter_for` picks it. A source without
+one (registry storage opened read-only) still has its runs in the history, marked as not undoable.
 """
 
 from __future__ import annotations
@@ -82,4 +82,8 @@ def adapter_for(store: Store) -> UndoAdapter | None:
         from ..stores.registry.undo import RegistryUndo
 
         return RegistryUndo(store, store.api)  # deleted through the registry's API, restored the same way
+    if isinstance(store, RegistryStorageStore) and store.offline:
+        from ..stores.registry_storage.undo import OfflineStorageUndo
+
+        return OfflineStorageUndo(store)
     return None
