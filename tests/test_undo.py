@@ -341,3 +341,33 @@ def test_registry_storage_is_undone_the_way_it_was_deleted(registry, capsys, how
     tags = {t for r in json.loads(out)["repositories"] if r["name"] == "team/app" for a in r["artifacts"]
             for t in a.get("tags", [])}
     assert {"v1", "stable", "v2", "keep"} <= tags
+
+
+def test_a_later_run_that_removed_a_shared_child_is_undone_first(tmp_path, capsys):
+    """v1 and v2 share A: deleting v1 keeps A, deleting v2 then removes it. Undoing the v1 run alone
+    would list a child that is gone: refused, naming it; undoing the newer run first makes it possible."""
+    builder, m = scenario()
+    source = str(builder.write_layouts(tmp_path / "layouts"))
+    before = ls_json(capsys, source)
+    delete(capsys, source, "team/app:v1")
+    delete(capsys, source, "team/app:v2")
+    runs = json.loads(run(capsys, "history", source, "--json")[1])["runs"]
+    older, newer = runs[1]["id"], runs[0]["id"]
+    after_both = ls_json(capsys, source)
+    code, out, _ = run(capsys, "undo", source, older, "--yes")
+    assert code == EXIT_REFUSED and m["a"].digest in out and "undo that one first" in out
+    assert ls_json(capsys, source) == after_both
+    assert run(capsys, "undo", source, newer, "--yes")[0] == 0
+    assert run(capsys, "undo", source, older, "--yes")[0] == 0
+    assert ls_json(capsys, source) == before
+
+
+def test_undo_in_a_layout_whose_blob_files_are_hard_links_of_another_layouts(tmp_path, capsys):
+    from tests.test_layout_shared_blobs import hard_link_blob_files, two_layouts_one_image
+
+    builder, root, a1, a2 = two_layouts_one_image(tmp_path)
+    hard_link_blob_files(root / "b", root / "a")
+    before = ls_json(capsys, str(root))
+    delete(capsys, str(root), "a:v1")
+    assert run(capsys, "undo", str(root), "--yes")[0] == 0
+    assert ls_json(capsys, str(root)) == before

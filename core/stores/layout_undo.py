@@ -3,7 +3,11 @@
 Before a step deletes a manifest, its blob and its config and layer blobs are hard-linked (copied
 across filesystems) into the run's `blobs/` directory, so the commit that unlinks them from the
 layout frees nothing until the run expires or is purged; its index.json entries are saved with
-their annotations and positions. A restore links the blobs back first, then writes index.json with
+their annotations and positions. Once the run has ended, a link whose content another link still
+holds (the layout kept the blob, or another layout has it hard-linked) is dropped again: only what
+the run removed stays aside, and no layout's blob file gains a link that would make a later plan
+count it as hard-linked elsewhere. A restore takes a blob from the run's directory, a later run's
+(a shared blob that a later delete removed), or another layout of the source that has it. A restore links the blobs back first, then writes index.json with
 the entries where they stood, under the layout's lock: a reader never sees an entry whose blob
 is missing.
 """
@@ -22,7 +26,7 @@ from ..errors import OcitreeError, StoreError
 from ..json_text import NestedTooDeeply
 from ..model import Artifact, Registry
 from ..undo.adapter import MissingContent, UndoAdapter
-from ..undo.saved import Run, SavedArtifact, saved_blob_path
+from ..undo.saved import Run, SavedArtifact, kept_blob, saved_blob_path
 from .layout import LOCK_FILE, LayoutStore
 from .layout_reader import INDEX_FILE, blob_path, read_layout
 from .layout_writer import digests_in_use, read_pending, remove_blobs, serialize_index, write_pending
@@ -36,6 +40,7 @@ class LayoutUndo(UndoAdapter):
     def __init__(self, store: LayoutStore):
         super().__init__(store)
         self._index: dict[str, list[Any]] = {}  # layout -> index.json entries as the run found them
+        self._kept: list[Path] = []  # blobs this run linked aside
 
     def _layout(self, repository: str) -> Path:
         layout = self.store.layouts.get(repository)
@@ -53,8 +58,32 @@ class LayoutUndo(UndoAdapter):
         saved.index_entries = [(i, e) for i, e in enumerate(self._index[artifact.repository])
                                if isinstance(e, dict) and e.get("digest") == artifact.digest]
         for digest in [artifact.digest, *saved.blobs]:
-            _keep_aside(blob_path(layout, digest), saved_blob_path(run, digest))
+            kept = saved_blob_path(run, digest)
+            if _keep_aside(blob_path(layout, digest), kept):
+                self._kept.append(kept)
         return saved
+
+    def after_run(self, run: Run) -> None:
+        for kept in self._kept:
+            try:
+                # Another link holds the content: the layout kept the blob, or another layout's hard
+                # link to it (which a later delete there keeps aside in turn). Ours would only make
+                # that file look hard-linked elsewhere to every later plan.
+                if kept.stat().st_nlink > 1:
+                    kept.unlink()
+            except OSError:
+                pass
+        self._kept = []
+
+    def _find_blob(self, run: Run, digest: str) -> Path | None:
+        """Where to take a blob from: kept aside by a run of this source, or another layout's file."""
+        kept = kept_blob(run, digest)
+        if kept is not None:
+            return kept
+        for layout in self.store.layouts.values():
+            if blob_path(layout, digest).is_file():
+                return blob_path(layout, digest)
+        return None
 
     def missing(self, run: Run, items: list[SavedArtifact], current: Registry) -> list[MissingContent]:
         restoring = {(i.repository, i.digest) for i in items}
@@ -64,10 +93,12 @@ class LayoutUndo(UndoAdapter):
             if layout is None:
                 found.append(MissingContent(item.repository, item.digest, f"{item.label} (its layout is gone)"))
                 continue
-            needed = list(item.blobs) + [c for c in item.children if (item.repository, c) not in restoring]
-            for digest in needed:
-                if not (blob_path(layout, digest).exists() or saved_blob_path(run, digest).exists()):
+            for digest in item.blobs:
+                if not blob_path(layout, digest).exists() and self._find_blob(run, digest) is None:
                     found.append(MissingContent(item.repository, digest, item.label))
+            for child in item.children:  # a manifest listed and not restored must be in the layout itself
+                if (item.repository, child) not in restoring and not blob_path(layout, child).exists():
+                    found.append(MissingContent(item.repository, child, item.label))
         return found
 
     def restore(self, run: Run, items: list[SavedArtifact], retag: set[tuple[str, str]]) -> None:
@@ -139,8 +170,7 @@ class LayoutUndo(UndoAdapter):
         remove_blobs(blob_path(layout, d) for d in sorted(digests - in_use)
                      if not blob_path(layout, d).is_symlink() and not blob_path(layout, d).parent.is_symlink())
 
-    @staticmethod
-    def _put_blobs_back(run: Run, layout: Path, items: list[SavedArtifact]) -> set[str]:
+    def _put_blobs_back(self, run: Run, layout: Path, items: list[SavedArtifact]) -> set[str]:
         """Every blob of `items` in the layout again (bottom-up), before index.json names any of them."""
         restored: set[str] = set()
         directories: set[Path] = set()
@@ -151,8 +181,8 @@ class LayoutUndo(UndoAdapter):
                     continue
                 try:
                     path.parent.mkdir(parents=True, exist_ok=True)
-                    kept = saved_blob_path(run, digest)
-                    if kept.exists():
+                    kept = self._find_blob(run, digest)
+                    if kept is not None:
                         _link_or_copy(kept, path)
                     elif digest == item.digest and item.manifest is not None:
                         write_atomically(path, item.manifest, 0o644)
@@ -177,16 +207,18 @@ def _names_retagged(entry: Any, tags: set[str]) -> bool:
     return isinstance(annotations, dict) and annotations.get(REF_NAME) in tags
 
 
-def _keep_aside(source: Path, kept: Path) -> None:
-    """A hard link to the blob in the run's directory (a copy across filesystems). Raises OSError."""
+def _keep_aside(source: Path, kept: Path) -> bool:
+    """A hard link to the blob in the run's directory (a copy across filesystems); False when there
+    was nothing to do. Raises OSError."""
     if kept.exists():
-        return
+        return False
     try:
         source.stat()
     except FileNotFoundError:
-        return  # not in the layout (a manifest listed but absent): nothing to keep
+        return False  # not in the layout (a manifest listed but absent): nothing to keep
     kept.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     _link_or_copy(source, kept)
+    return True
 
 
 def _link_or_copy(source: Path, target: Path) -> None:

@@ -50,6 +50,9 @@ class UndoAdapter(ABC):
         None when the source no longer has it (its delete then finds it gone, too).
         Raises OSError or StoreError."""
 
+    def after_run(self, run: Run) -> None:
+        """Once the run has ended: let go of what was saved but not removed after all."""
+
     @abstractmethod
     def missing(self, run: Run, items: list[SavedArtifact], current: Registry) -> list[MissingContent]:
         """What restoring `items` needs that the source no longer has (nothing written)."""

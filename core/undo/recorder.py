@@ -70,6 +70,8 @@ class UndoRecorder:
             "failed": [f.model_dump() for f in result.failed],
         }
         try:
+            if self.adapter is not None:
+                self.adapter.after_run(self.run)
             write_result(self.run, doc)
         except OSError:
             pass  # read back as interrupted: undo then restores whatever saved artifact is missing

@@ -58,7 +58,7 @@ class UndoPlan:
             names = ", ".join(m.describe() for m in self.missing[:5])
             more = f" and {len(self.missing) - 5} more" if len(self.missing) > 5 else ""
             return (f"run {self.run.id} can no longer be undone: the source no longer has {names}{more} "
-                    "(garbage collection ran); nothing was written")
+                    "(garbage collection ran, or a later deletion removed it: undo that one first); nothing was written")
         if self.conflicts and not self.retag:
             first = self.conflicts[0]
             more = f" (+{len(self.conflicts) - 1} more)" if len(self.conflicts) > 1 else ""

@@ -266,3 +266,16 @@ def remove_run(run: Run) -> None:
 def saved_blob_path(run: Run, digest: str) -> Path:
     algorithm, _, hexpart = digest.partition(":")
     return run.directory / "blobs" / algorithm / hexpart
+
+
+def kept_blob(run: Run, digest: str) -> Path | None:
+    """The blob as a run of this source kept it aside: this run's copy, else a later run's (a shared
+    layer the run left in place, that a later run then removed, was kept by that later run)."""
+    own = saved_blob_path(run, digest)
+    if own.is_file():
+        return own
+    for other in RunBook(run.directory.parent).runs(run.source_key):
+        path = saved_blob_path(other, digest)
+        if path.is_file():
+            return path
+    return None
