@@ -332,6 +332,8 @@ def test_registry_storage_is_undone_the_way_it_was_deleted(registry, capsys, how
     code, _, err = run(capsys, "delete", storage, "team/app:v1", *mode, "--yes")
     assert code == 0, err
     assert ls_json(capsys, storage) != before
+    code, _, err = run(capsys, "undo", storage, "--yes")  # neither mode: read-only, and it says how
+    assert code == 2 and "--api URL" in err and "nothing was restored" in err
     code, _, err = run(capsys, "undo", storage, *mode, "--yes")
     assert code == 0, err
     assert ls_json(capsys, storage) == before

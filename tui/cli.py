@@ -329,11 +329,8 @@ def cmd_plan_or_delete(args, out: Console, err: Console, deleting: bool) -> int:
     if deleting and options.read_only:
         raise BadInputError("--read-only: nothing to delete; use 'ocitree plan' to preview")
     store = open_store(args.source, options)
-    if deleting and getattr(store, "read_only_reason", None):  # registry storage without --api or --offline
-        store.close()
-        from ocitree.core.stores.registry_storage.store import DELETE_HOW
-
-        raise BadInputError(f"{args.source}: read-only ({store.read_only_reason}): {DELETE_HOW}; nothing was deleted")
+    if deleting:
+        _refuse_storage_without_mode(store, args.source, "nothing was deleted")
     try:
         registry = _load(store, err)
         targets, resumed, notes = resolve_targets_resuming(registry, args.refs)
@@ -349,6 +346,16 @@ def cmd_plan_or_delete(args, out: Console, err: Console, deleting: bool) -> int:
         return _confirm_and_execute(plan, store, args, out, err, config)
     finally:
         store.close()
+
+
+def _refuse_storage_without_mode(store: Store, source: str, outcome: str) -> None:
+    """Registry storage opened without --api or --offline cannot be written: say how, before any I/O."""
+    reason = getattr(store, "read_only_reason", None)
+    if reason:
+        store.close()
+        from ocitree.core.stores.registry_storage.store import DELETE_HOW
+
+        raise BadInputError(f"{source}: read-only ({reason}): {DELETE_HOW}; {outcome}")
 
 
 def _confirm_and_execute(plan: DeletionPlan, store, args, out: Console, err: Console, config, render=None) -> int:
@@ -432,6 +439,7 @@ def cmd_undo(args, out: Console, err: Console) -> int:
     if options.read_only:
         raise BadInputError("--read-only: nothing can be restored")
     store = open_store(args.source, options)
+    _refuse_storage_without_mode(store, args.source, "nothing was restored")
     try:
         return undo(args, out, err, store, lambda s: _load(s, err),
                     lambda question: _ask(question, err, "restoring", "restore"), config.audit_log)
