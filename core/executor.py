@@ -49,9 +49,9 @@ def execute_plan(
                 "the source changed since the plan was made; nothing was deleted. Review the new plan and run again",
                 new_plan=new_plan,
             )
+        undo = UndoRecorder(plan, store, fresh)  # each step saves what it deletes first, for `ocitree undo`
         runs = InterruptedRuns()
         runs.begin(plan, fresh)  # write-ahead: a run killed from here on is finished by running it again
-        undo = UndoRecorder(plan, store, fresh)  # each step saves what it deletes first, for `ocitree undo`
         try:
             # Referrers indexes first: top-down, no index is left listing a deleted accessory.
             for rewrite in plan.rewrite:

@@ -123,19 +123,26 @@ class LayoutUndo(UndoAdapter):
             raise StoreError(f"{lock_path}: cannot lock ({exc.strerror})") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            restored_blobs = self._put_blobs_back(run, layout, items)
             index_path = layout / INDEX_FILE
             try:
                 raw = index_path.read_bytes()
                 doc = json.loads(raw)
             except (OSError, ValueError) as exc:
                 raise StoreError(f"{index_path}: cannot read ({exc})") from None
+            taken = {str(e["annotations"][REF_NAME]) for e in doc.get("manifests", [])
+                     if isinstance(e, dict) and isinstance(e.get("annotations"), dict) and REF_NAME in e["annotations"]
+                     and not any(e.get("digest") == i.digest for i in items)}
+            late = sorted(t for i in items if not i.rewritten for t in i.tags if t in taken and t not in retag)
+            if late:
+                raise StoreError(f"{index_path}: the tag {late[0]!r} was given to another artifact since the undo "
+                                 "was planned; run the undo again to see the new plan")
+            restored_blobs = self._put_blobs_back(run, layout, items)  # before index.json names any of them
             entries = [e for e in doc.get("manifests", []) if not _names_retagged(e, retag)]
             replaced = {t for i in items if i.rewritten for t in i.tags}  # a rewritten referrers index's tag
             # The index the delete wrote in place of the old one gives its tag back, and its blob goes below.
             written = {str(e.get("digest")) for e in entries if _names_retagged(e, replaced)}
             entries = [e for e in entries if not _names_retagged(e, replaced)]
-            saved_entries = sorted((p, e) for i in items for p, e in i.index_entries)
+            saved_entries = sorted(((p, e) for i in items for p, e in i.index_entries), key=lambda pe: pe[0])
             for position, entry in saved_entries:
                 if entry not in entries:
                     entries.insert(min(position, len(entries)), entry)

@@ -55,6 +55,7 @@ class SampleUndo(UndoAdapter):
             except OSError as exc:
                 raise StoreError(f"{path}: cannot read ({exc.strerror}); nothing was restored") from None
             repositories = doc.setdefault("repositories", {})
+            _check_tags_still_free(repositories, items, retag, str(path))
             for repository, tag in retag:
                 for entry in repositories.get(repository, []):
                     if isinstance(entry, dict) and tag in (entry.get("tags") or []):
@@ -79,3 +80,16 @@ class SampleUndo(UndoAdapter):
                 raise StoreError(f"{path}: cannot write ({exc.strerror}); nothing was restored") from None
         finally:
             os.close(fd)
+
+
+def _check_tags_still_free(repositories: dict[str, Any], items: list[SavedArtifact], retag: set[tuple[str, str]],
+                           where: str) -> None:
+    """A tag given to another entry since the plan was checked would end up on two: refuse, as stale."""
+    for item in items:
+        for tag in item.tags:
+            if (item.repository, tag) in retag or item.rewritten:
+                continue
+            for entry in repositories.get(item.repository, []):
+                if isinstance(entry, dict) and entry.get("digest") != item.digest and tag in (entry.get("tags") or []):
+                    raise StoreError(f"{where}: {item.repository}:{tag} was given to another artifact since the undo "
+                                     "was planned; nothing was restored. Run the undo again to see the new plan")
