@@ -373,3 +373,23 @@ def test_undo_in_a_layout_whose_blob_files_are_hard_links_of_another_layouts(tmp
     delete(capsys, str(root), "a:v1")
     assert run(capsys, "undo", str(root), "--yes")[0] == 0
     assert ls_json(capsys, str(root)) == before
+
+
+@pytest.mark.parametrize("kind", ["sample", "layout"])
+def test_a_tag_taken_between_the_plan_and_the_restore_stops_it_with_nothing_written(tmp_path, capsys, kind):
+    from ocitree.core.errors import StoreError
+    from ocitree.core.sources import open_store
+    from ocitree.core.undo.restore import choose_run, execute_undo, plan_undo
+    from ocitree.core.undo.saved import RunBook
+
+    builder, m = scenario()
+    source = str(builder.write_sample(tmp_path / "r.json") if kind == "sample" else builder.write_layouts(tmp_path / "l"))
+    delete(capsys, source, "team/app:v1")
+    store = open_store(source)
+    plan = plan_undo(choose_run(RunBook(), store.source, None), store, store.load())
+    assert plan.allowed
+    retag_elsewhere(kind, source, builder, "stable", m["keep"])  # another tool, while the user reads the plan
+    moved = ls_json(capsys, source)
+    with pytest.raises(StoreError, match="stable"):
+        execute_undo(plan, store)
+    assert ls_json(capsys, source) == moved
