@@ -14,14 +14,13 @@ is missing.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
 from pathlib import Path
 from typing import Any
 
-from ..durable_files import fsync_directory, write_atomically
+from ..durable_files import exclusive_lock, fsync_directory, write_atomically
 from ..errors import OcitreeError, StoreError
 from ..json_text import NestedTooDeeply
 from ..model import Artifact, Registry
@@ -118,51 +117,50 @@ class LayoutUndo(UndoAdapter):
     def _restore_layout(self, run: Run, name: str, layout: Path, items: list[SavedArtifact], retag: set[str]) -> None:
         lock_path = layout / LOCK_FILE
         try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            with exclusive_lock(lock_path):
+                self._restore_locked(run, name, layout, items, retag)
         except OSError as exc:
             raise StoreError(f"{lock_path}: cannot lock ({exc.strerror})") from None
+
+    def _restore_locked(self, run: Run, name: str, layout: Path, items: list[SavedArtifact], retag: set[str]) -> None:
+        index_path = layout / INDEX_FILE
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            index_path = layout / INDEX_FILE
-            try:
-                raw = index_path.read_bytes()
-                doc = json.loads(raw)
-            except (OSError, ValueError) as exc:
-                raise StoreError(f"{index_path}: cannot read ({exc})") from None
-            taken = {str(e["annotations"][REF_NAME]) for e in doc.get("manifests", [])
-                     if isinstance(e, dict) and isinstance(e.get("annotations"), dict) and REF_NAME in e["annotations"]
-                     and not any(e.get("digest") == i.digest for i in items)}
-            late = sorted(t for i in items if not i.rewritten for t in i.tags if t in taken and t not in retag)
-            if late:
-                raise StoreError(f"{index_path}: the tag {late[0]!r} was given to another artifact since the undo "
-                                 "was planned; run the undo again to see the new plan")
-            restored_blobs = self._put_blobs_back(run, layout, items)  # before index.json names any of them
-            entries = [e for e in doc.get("manifests", []) if not _names_retagged(e, retag)]
-            replaced = {t for i in items if i.rewritten for t in i.tags}  # a rewritten referrers index's tag
-            # The index the delete wrote in place of the old one gives its tag back, and its blob goes below.
-            written = {str(e.get("digest")) for e in entries if _names_retagged(e, replaced)}
-            entries = [e for e in entries if not _names_retagged(e, replaced)]
-            saved_entries = sorted(((p, e) for i in items for p, e in i.index_entries), key=lambda pe: pe[0])
-            for position, entry in saved_entries:
-                if entry not in entries:
-                    entries.insert(min(position, len(entries)), entry)
-            doc["manifests"] = entries
-            target = Path(os.path.realpath(index_path)) if index_path.is_symlink() else index_path
-            try:
-                write_atomically(target, serialize_index(doc, raw))
-            except NestedTooDeeply:
-                raise StoreError(f"{index_path}: nested too deeply to be written back") from None
-            except OSError as exc:
-                raise StoreError(f"{index_path}: cannot write ({exc.strerror})") from None
-            self._drop_unused(name, layout, written - {i.digest for i in items})
-            pending = read_pending(layout)
-            if set(pending) & restored_blobs:
-                try:  # a later delete would check them again anyway; the record simply stops naming them
-                    write_pending(layout, [d for d in pending if d not in restored_blobs])
-                except OSError:
-                    pass
-        finally:
-            os.close(fd)
+            raw = index_path.read_bytes()
+            doc = json.loads(raw)
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"{index_path}: cannot read ({exc})") from None
+        taken = {str(e["annotations"][REF_NAME]) for e in doc.get("manifests", [])
+                 if isinstance(e, dict) and isinstance(e.get("annotations"), dict) and REF_NAME in e["annotations"]
+                 and not any(e.get("digest") == i.digest for i in items)}
+        late = sorted(t for i in items if not i.rewritten for t in i.tags if t in taken and t not in retag)
+        if late:
+            raise StoreError(f"{index_path}: the tag {late[0]!r} was given to another artifact since the undo "
+                             "was planned; run the undo again to see the new plan")
+        restored_blobs = self._put_blobs_back(run, layout, items)  # before index.json names any of them
+        entries = [e for e in doc.get("manifests", []) if not _names_retagged(e, retag)]
+        replaced = {t for i in items if i.rewritten for t in i.tags}  # a rewritten referrers index's tag
+        # The index the delete wrote in place of the old one gives its tag back, and its blob goes below.
+        written = {str(e.get("digest")) for e in entries if _names_retagged(e, replaced)}
+        entries = [e for e in entries if not _names_retagged(e, replaced)]
+        saved_entries = sorted(((p, e) for i in items for p, e in i.index_entries), key=lambda pe: pe[0])
+        for position, entry in saved_entries:
+            if entry not in entries:
+                entries.insert(min(position, len(entries)), entry)
+        doc["manifests"] = entries
+        target = Path(os.path.realpath(index_path)) if index_path.is_symlink() else index_path
+        try:
+            write_atomically(target, serialize_index(doc, raw))
+        except NestedTooDeeply:
+            raise StoreError(f"{index_path}: nested too deeply to be written back") from None
+        except OSError as exc:
+            raise StoreError(f"{index_path}: cannot write ({exc.strerror})") from None
+        self._drop_unused(name, layout, written - {i.digest for i in items})
+        pending = read_pending(layout)
+        if set(pending) & restored_blobs:
+            try:  # a later delete would check them again anyway; the record simply stops naming them
+                write_pending(layout, [d for d in pending if d not in restored_blobs])
+            except OSError:
+                pass
 
     @staticmethod
     def _drop_unused(name: str, layout: Path, digests: set[str]) -> None:

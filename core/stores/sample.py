@@ -137,6 +137,18 @@ def registry_from_sample(sample: SampleFile, source: str) -> Registry:
     return Registry(source, repos, protect=sample.protect)
 
 
+def write_document(path: Path, doc: dict, unchanged: str) -> None:
+    """Write a sample document back atomically. Raises StoreError saying `unchanged` (the file stands)."""
+    try:
+        data = dump_json(doc, indent=2) + b"\n"  # a lone surrogate stays the escape it was
+    except NestedTooDeeply:
+        raise StoreError(f"{path}: nested too deeply to be written back; {unchanged}") from None
+    try:
+        write_atomically(path, data)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot write ({exc.strerror}); {unchanged}") from None
+
+
 class SampleStore(Store):
     def __init__(self, path: str | os.PathLike, read_only: bool = False):
         self.path = Path(path)
@@ -229,15 +241,7 @@ class _SampleSession(DeletionSession):
                     entry["manifests"] = [c for c in entry["manifests"] if c.get("digest") not in remove]
         for name, digests in self._deleted.items():
             repositories[name] = [e for e in repositories[name] if e.get("digest") not in digests]
-        path = self.store.path
-        try:
-            data = dump_json(self._doc, indent=2) + b"\n"  # a lone surrogate stays the escape it was
-        except NestedTooDeeply:
-            raise StoreError(f"{path}: nested too deeply to be written back; nothing was deleted") from None
-        try:
-            write_atomically(path, data)
-        except OSError as exc:
-            raise StoreError(f"{path}: cannot write ({exc.strerror}); the file is unchanged") from None
+        write_document(self.store.path, self._doc, "the file is unchanged; nothing was deleted")
 
     def close(self) -> None:
         if self._lock_fd is not None:

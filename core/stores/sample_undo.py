@@ -6,17 +6,14 @@ A sample file has no blobs, so nothing a garbage collector could remove: a run c
 from __future__ import annotations
 
 import copy
-import fcntl
-import os
 from typing import Any
 
-from ..durable_files import write_atomically
+from ..durable_files import exclusive_lock
 from ..errors import StoreError
-from ..json_text import NestedTooDeeply, dump_json
 from ..model import Artifact, Registry
 from ..undo.adapter import MissingContent, UndoAdapter
 from ..undo.saved import Run, SavedArtifact
-from .sample import SampleStore, parse_document
+from .sample import SampleStore, parse_document, write_document
 
 
 class SampleUndo(UndoAdapter):
@@ -45,42 +42,34 @@ class SampleUndo(UndoAdapter):
         path = self.store.path
         lock_path = path.with_name(path.name + ".lock")
         try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            with exclusive_lock(lock_path):
+                self._restore_locked(items, retag)
         except OSError as exc:
             raise StoreError(f"{lock_path}: cannot lock ({exc.strerror}); nothing was restored") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            try:
-                doc = parse_document(path.read_bytes(), str(path))
-            except OSError as exc:
-                raise StoreError(f"{path}: cannot read ({exc.strerror}); nothing was restored") from None
-            repositories = doc.setdefault("repositories", {})
-            _check_tags_still_free(repositories, items, retag, str(path))
-            for repository, tag in retag:
-                for entry in repositories.get(repository, []):
-                    if isinstance(entry, dict) and tag in (entry.get("tags") or []):
-                        entry["tags"] = [t for t in entry["tags"] if t != tag]
-            # Back at their old places: lowest first, so each lands where it stood.
-            for saved in sorted(items, key=lambda s: s.position if s.position is not None else 1 << 62):
-                if saved.record is None:
-                    continue
-                entries = repositories.setdefault(saved.repository, [])
-                now = [i for i, e in enumerate(entries) if isinstance(e, dict) and e.get("digest") == saved.digest]
-                if now:  # a rewritten referrers index: its entries come back
-                    entries[now[0]] = saved.record
-                else:
-                    entries.insert(min(saved.position or 0, len(entries)), saved.record)
-            try:
-                data = dump_json(doc, indent=2) + b"\n"
-            except NestedTooDeeply:
-                raise StoreError(f"{path}: nested too deeply to be written back; nothing was restored") from None
-            try:
-                write_atomically(path, data)
-            except OSError as exc:
-                raise StoreError(f"{path}: cannot write ({exc.strerror}); nothing was restored") from None
-        finally:
-            os.close(fd)
 
+    def _restore_locked(self, items: list[SavedArtifact], retag: set[tuple[str, str]]) -> None:
+        path = self.store.path
+        try:
+            doc = parse_document(path.read_bytes(), str(path))
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot read ({exc.strerror}); nothing was restored") from None
+        repositories = doc.setdefault("repositories", {})
+        _check_tags_still_free(repositories, items, retag, str(path))
+        for repository, tag in retag:
+            for entry in repositories.get(repository, []):
+                if isinstance(entry, dict) and tag in (entry.get("tags") or []):
+                    entry["tags"] = [t for t in entry["tags"] if t != tag]
+        # Back at their old places: lowest first, so each lands where it stood.
+        for saved in sorted(items, key=lambda s: s.position if s.position is not None else 1 << 62):
+            if saved.record is None:
+                continue
+            entries = repositories.setdefault(saved.repository, [])
+            now = [i for i, e in enumerate(entries) if isinstance(e, dict) and e.get("digest") == saved.digest]
+            if now:  # a rewritten referrers index: its entries come back
+                entries[now[0]] = saved.record
+            else:
+                entries.insert(min(saved.position or 0, len(entries)), saved.record)
+        write_document(path, doc, "the file is unchanged; nothing was restored")
 
 def _check_tags_still_free(repositories: dict[str, Any], items: list[SavedArtifact], retag: set[tuple[str, str]],
                            where: str) -> None:

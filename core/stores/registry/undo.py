@@ -71,27 +71,22 @@ class RegistryUndo(UndoAdapter):
         def so_far() -> str:
             return f"{done} PUT{'s' if done != 1 else ''} done before this" if done else "nothing was restored"
 
-        # Manifests by digest, bottom-up: an index comes back only once its children are there.
-        for item in items:
-            if item.manifest is None:
-                continue
-            what = f"restoring {shown(item.repository)}@{item.digest}"
+        def put(item: SavedArtifact, reference: str, what: str) -> None:
+            nonlocal done
             try:
-                client.request("PUT", f"/v2/{repo_path(item.repository)}/manifests/{item.digest}", what,
+                client.request("PUT", f"/v2/{repo_path(item.repository)}/manifests/{reference}", what,
                                headers={"Content-Type": item.media_type}, ok=(200, 201),
                                repository=item.repository, content=item.manifest)
             except StoreError as exc:
                 raise StoreError(f"{exc}; {so_far()}") from None
             done += 1
+
+        # Manifests by digest, bottom-up: an index comes back only once its children are there.
+        for item in items:
+            if item.manifest is not None:
+                put(item, item.digest, f"restoring {shown(item.repository)}@{item.digest}")
         # Tags last: each names complete content the moment it appears (a PUT by tag moves a tag
         # that names another artifact, which the plan allowed only with --retag).
         for item in items:
-            for tag in item.tags:
-                what = f"restoring the tag {shown(item.repository)}:{shown(tag)}"
-                try:
-                    client.request("PUT", f"/v2/{repo_path(item.repository)}/manifests/{tag}", what,
-                                   headers={"Content-Type": item.media_type}, ok=(200, 201),
-                                   repository=item.repository, content=item.manifest)
-                except StoreError as exc:
-                    raise StoreError(f"{exc}; {so_far()}") from None
-                done += 1
+            for tag in item.tags if item.manifest is not None else ():
+                put(item, tag, f"restoring the tag {shown(item.repository)}:{shown(tag)}")
