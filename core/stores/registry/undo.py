@@ -28,16 +28,21 @@ class RegistryUndo(UndoAdapter):
 
     def capture(self, run: Run, artifact: Artifact, rewritten: bool) -> SavedArtifact | None:
         repository, digest = artifact.repository, artifact.digest
+        saved = self.saved_from(artifact, rewritten)
+        # The session has just read these manifests again (a cached one checked with the registry):
+        # the cache holds their exact bytes, verified against the digest, so most steps cost no request.
+        cached = self.api.cache.get(digest)
+        if cached is not None:
+            saved.manifest = cached[0]
+            return saved
         what = f"reading {shown(repository)}@{digest} to save it for undo"
-        status, headers, body = self.api.client.fetch("GET", f"/v2/{repo_path(repository)}/manifests/{digest}",
-                                                      mt.ACCEPT_MANIFESTS, what, repository, ok=(200, 404))
+        status, _, body = self.api.client.fetch("GET", f"/v2/{repo_path(repository)}/manifests/{digest}",
+                                                mt.ACCEPT_MANIFESTS, what, repository, ok=(200, 404))
         if status == 404:
             return None  # deleted meanwhile by another client: its DELETE answers 404, which counts as done
         if digest_of(body, digest.partition(":")[0]) != digest:
             raise StoreError(f"registry {self.api.host} answered {what} with other content")
-        saved = self.saved_from(artifact, rewritten)
         saved.manifest = body
-        saved.media_type = artifact.media_type or headers.get("content-type", mt.OCI_MANIFEST)
         return saved
 
     def missing(self, run: Run, items: list[SavedArtifact], current: Registry) -> list[MissingContent]:
