@@ -68,3 +68,26 @@ async def test_cancelling_the_undo_writes_nothing(tmp_path):
         await press(pilot, "n")
         assert stored(path) == after_delete
         assert "Cancelled: nothing was restored." in notifications(app)
+
+
+async def test_an_undo_the_source_now_contradicts_is_refused_with_nothing_written(tmp_path):
+    import json
+
+    from ocitree.tui.screens.error import ErrorScreen
+
+    app, path = demo_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await go_to(pilot, "v2.4")
+        await press(pilot, "d", "y")
+        doc = json.loads(path.read_text())  # another tool gives v2.4 to another artifact meanwhile
+        entry = next(e for e in doc["repositories"][BASE] if e.get("tags"))
+        entry["tags"].append("v2.4")
+        path.write_text(json.dumps(doc))
+        moved = stored(path)
+        await press(pilot, "H", "z")
+        await until(pilot, lambda: isinstance(app.screen, ErrorScreen))
+        await until(pilot, lambda: "Undo refused" in screen_text(app))
+        text = " ".join(screen_text(app).split())
+        assert "v2.4 now names" in text and "--retag" in text, text
+        assert stored(path) == moved

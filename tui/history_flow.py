@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 
 from ocitree.core.errors import OcitreeError
+from ocitree.core.printable import printable
 from ocitree.core.undo.restore import UndoPlan, execute_undo, plan_undo
 from ocitree.core.undo.saved import Run, RunBook
 
+from .history_text import undo_plan_lines
 from .literal import literal
 from .screens.error import ErrorScreen
 from .screens.history import ConfirmUndoScreen, HistoryScreen
@@ -53,18 +55,13 @@ def _plan(app: OcitreeApp, run: Run) -> None:
 
 def _show(app: OcitreeApp, plan: UndoPlan) -> None:
     if not plan.allowed:
-        body = Text(literal("\n".join(plan_lines(plan))))
+        body = Text(printable(plan.refusal or "") + "\n\n", "bold")
+        body.append("\n".join(undo_plan_lines(plan, short=True)[:-1]))  # printable already; the refusal is above
         if plan.conflicts:
             body.append(f"\n\nTo move those tags back, run: ocitree undo SOURCE {plan.run.id} --retag", "italic")
         app.push_screen(ErrorScreen("Undo refused: nothing was written", body), callback=app._after_error)
         return
     app.push_screen(ConfirmUndoScreen(plan), callback=lambda ok: _confirmed(app, plan, ok))
-
-
-def plan_lines(plan: UndoPlan) -> list[str]:
-    from .history_text import undo_plan_lines
-
-    return undo_plan_lines(plan)
 
 
 def _confirmed(app: OcitreeApp, plan: UndoPlan, ok: bool | None) -> None:
