@@ -17,7 +17,7 @@ def undo_status(run: Run) -> str:
         return f"undone {run.undone.get('time', '')} by {run.undone.get('by', '')}"
     if run.result is not None and not run.result.get("undoable", True):
         return "cannot be undone on this source"
-    if not run.saved():
+    if not run.has_saved or not run.changed_anything:
         return "nothing to undo"
     return "can be undone"
 

@@ -100,15 +100,10 @@ def choose_run(book: RunBook, source: str, run_id: str | None) -> Run:
             raise BadInputError(f"run {run.id} is an undo; undo it by deleting again")
         return run
     for run in book.runs(source):
-        if run.kind == "delete" and run.undone is None and run.saved() and _changed_anything(run):
+        if run.kind == "delete" and run.undone is None and run.has_saved and run.changed_anything:
             return run
     raise BadInputError(f"nothing to undo on {source}: no deletion in the history that is not undone yet "
                         f"(see 'ocitree history {source}')")
-
-
-def _changed_anything(run: Run) -> bool:
-    """False for a run that ended having deleted nothing (it stopped before its first write)."""
-    return run.result is None or bool(run.result.get("deleted") or run.result.get("rewritten"))
 
 
 def plan_undo(run: Run, store: Store, current: Registry, retag: bool = False) -> UndoPlan:

@@ -128,6 +128,19 @@ class Run:
         return found
 
     @property
+    def has_saved(self) -> bool:
+        """Whether the run saved anything (without reading it all: a run of thousands is megabytes)."""
+        try:
+            return (self.directory / "saved.jsonl").stat().st_size > 0
+        except OSError:
+            return False
+
+    @property
+    def changed_anything(self) -> bool:
+        """False for a run that ended having deleted nothing (it stopped before its first write)."""
+        return self.result is None or bool(self.result.get("deleted") or self.result.get("rewritten"))
+
+    @property
     def deleted_count(self) -> int:
         if self.kind == "undo":
             return len(self.result.get("restored", [])) if self.result else 0
