@@ -393,3 +393,20 @@ def test_a_tag_taken_between_the_plan_and_the_restore_stops_it_with_nothing_writ
     with pytest.raises(StoreError, match="stable"):
         execute_undo(plan, store)
     assert ls_json(capsys, source) == moved
+
+
+def test_history_and_undo_show_a_hostile_source_name_as_escapes(tmp_path, capsys):
+    """Tags and repository names are validated; a directory name is not, and every line names the source."""
+    from ocitree.core.printable import is_unsafe_char
+    from tests.test_hostile_strings import HOSTILE, SHOWN
+
+    builder, m = scenario()
+    root = builder.write_layouts(tmp_path / HOSTILE)
+    delete(capsys, str(root), "team/app:v1")
+    run_id = json.loads(run(capsys, "history", str(root), "--json")[1])["runs"][0]["id"]
+    outputs = [run(capsys, "history", str(root)), run(capsys, "history", str(root), "--run", run_id),
+               run(capsys, "undo", str(root), "--yes"), run(capsys, "undo", str(root), "--yes")]
+    assert outputs[2][0] == 0 and outputs[3][0] == 2
+    for code, out, err in outputs:
+        assert not any(is_unsafe_char(c) for c in (out + err).replace("\n", ""))
+    assert SHOWN in outputs[2][1] and SHOWN in outputs[3][2]
