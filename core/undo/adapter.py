@@ -7,12 +7,20 @@ one (registry storage opened read-only) still has its runs in the history, marke
 
 from __future__ import annotations
 
+import sys
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 from ..model import Artifact, Registry
 from ..stores.base import Store
 from .saved import Run, SavedArtifact
+
+if TYPE_CHECKING:
+    from ..stores.layout import LayoutStore
+    from ..stores.registry.store import RegistryStore
+    from ..stores.registry_storage.store import RegistryStorageStore
+    from ..stores.sample import SampleStore
 
 
 @dataclass(frozen=True)
@@ -63,30 +71,40 @@ class UndoAdapter(ABC):
         (repository, tag) pairs to take from the artifact they now name. Raises StoreError."""
 
 
-def adapter_for(store: Store) -> UndoAdapter | None:
-    from ..stores.layout import LayoutStore
-    from ..stores.registry.store import RegistryStore
-    from ..stores.registry_storage.store import RegistryStorageStore
-    from ..stores.sample import SampleStore
+def _store_class(module: str, name: str) -> type[Store] | None:
+    """A store class, if its module is loaded at all: a store of a kind never imported cannot be
+    this one, and importing every kind (httpx for a sample file) would only cost time."""
+    loaded = sys.modules.get(f"{Store.__module__.rpartition('.')[0]}.{module}")
+    found = getattr(loaded, name, None) if loaded is not None else None
+    return found if isinstance(found, type) and issubclass(found, Store) else None
 
-    if isinstance(store, SampleStore):
+
+def _is(store: Store, module: str, name: str) -> bool:
+    cls = _store_class(module, name)
+    return cls is not None and isinstance(store, cls)
+
+
+def adapter_for(store: Store) -> UndoAdapter | None:
+    if _is(store, "sample", "SampleStore"):
         from ..stores.sample_undo import SampleUndo
 
-        return SampleUndo(store)
-    if isinstance(store, LayoutStore):
+        return SampleUndo(cast("SampleStore", store))
+    if _is(store, "layout", "LayoutStore"):
         from ..stores.layout_undo import LayoutUndo
 
-        return LayoutUndo(store)
-    if isinstance(store, RegistryStore):
+        return LayoutUndo(cast("LayoutStore", store))
+    if _is(store, "registry.store", "RegistryStore"):
         from ..stores.registry.undo import RegistryUndo
 
-        return RegistryUndo(store, store)
-    if isinstance(store, RegistryStorageStore) and store.api is not None:
-        from ..stores.registry.undo import RegistryUndo
+        return RegistryUndo(store, cast("RegistryStore", store))
+    if _is(store, "registry_storage.store", "RegistryStorageStore"):
+        storage = cast("RegistryStorageStore", store)
+        if storage.api is not None:
+            from ..stores.registry.undo import RegistryUndo
 
-        return RegistryUndo(store, store.api)  # deleted through the registry's API, restored the same way
-    if isinstance(store, RegistryStorageStore) and store.offline:
-        from ..stores.registry_storage.undo import OfflineStorageUndo
+            return RegistryUndo(store, storage.api)  # deleted through the registry's API, restored the same way
+        if storage.offline:
+            from ..stores.registry_storage.undo import OfflineStorageUndo
 
-        return OfflineStorageUndo(store)
+            return OfflineStorageUndo(storage)
     return None
