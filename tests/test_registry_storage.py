@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from ocitree.core import media_types as mt
-from ocitree.core.sources import SourceOptions, open_store
+from ocitree.core.sources import open_store
+from ocitree.core.stores.options import SourceOptions
 from ocitree.sample_data.builder import RegistryBuilder
 from tests.registry_push import push_blob, push_builder
 from tests.scenarios import SCENARIOS, build_all, ref_for

@@ -27,7 +27,8 @@ from ocitree.core.errors import BadInputError, OcitreeError, StalePlanError
 from ocitree.core.paths import data_dir
 from ocitree.core.printable import printable, printable_lines
 from ocitree.core.protection import parse_rules
-from ocitree.core.sources import SourceOptions, open_store
+from ocitree.core.sources import open_store
+from ocitree.core.stores.options import SourceOptions
 from ocitree.core.stores.base import LoadProgress, Store
 
 if TYPE_CHECKING:

@@ -22,7 +22,8 @@ from ..gc_pause import gc_paused
 from ..json_text import NestedTooDeeply, dump_json, load_json
 from ..manifest import validation_message
 from ..model import Artifact, BlobRef, ChildRef, PlatformInfo, Registry, Repository
-from .base import DeletionSession, LoadProgress, ProgressCallback, Store
+from .base import Deletion, DeletionSession, LoadProgress, ProgressCallback, Store
+from .options import SourceOptions, StoreSource
 from .sample_fast import Doubt, read_registry
 from .sample_format import SampleArtifact, SampleFile
 
@@ -138,10 +139,10 @@ def registry_from_sample(sample: SampleFile, source: str) -> Registry:
 
 
 class SampleStore(Store):
-    def __init__(self, path: str | os.PathLike, read_only: bool = False):
-        self.path = Path(path)
-        self.source = str(path)
-        self.read_only = read_only
+    def __init__(self, source: StoreSource, options: SourceOptions | None = None):
+        self.path = Path(source)
+        self.source = str(self.path)
+        self.read_only = (options or SourceOptions()).read_only
 
     def _read(self, keep_document: bool = False) -> tuple[Registry, dict | None]:
         """The registry, and the parsed document when `keep_document` (a deletion rewrites it)."""
@@ -177,15 +178,10 @@ class SampleStore(Store):
 
 
 class _SampleSession(DeletionSession):
-    applies_at_commit = True  # one atomic write: a run that stops before commit() changed nothing
-
     def __init__(self, store: SampleStore):
         self.store = store
         self._lock_fd: int | None = None
-        self._doc: dict | None = None
-        self._present: dict[str, set[str]] = {}
-        self._deleted: dict[str, set[str]] = {}
-        self._rewritten: dict[str, dict[str, set[str]]] = {}  # repository -> referrers index -> entries removed
+        self._doc: dict = {}
 
     def __enter__(self) -> _SampleSession:
         lock_path = self.store.path.with_name(self.store.path.name + ".lock")
@@ -197,29 +193,47 @@ class _SampleSession(DeletionSession):
             raise StoreError(f"{lock_path}: cannot lock ({exc.strerror})") from None
         return self
 
-    def current(self) -> Registry:
-        registry, self._doc = self.store._read(keep_document=True)
-        self._present = {name: set(repo.artifacts) for name, repo in registry.repositories.items()}
-        self._deleted = {}
-        self._rewritten = {}
+    def read_fresh(self) -> Registry:
+        registry, doc = self.store._read(keep_document=True)
+        assert doc is not None
+        self._doc = doc
         return registry
 
+    def deletion_on(self, fresh: Registry) -> Deletion:
+        present = {name: set(repo.artifacts) for name, repo in fresh.repositories.items()}
+        return _SampleDeletion(self.store.path, self._doc, present)
+
+    def close(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing drops the flock
+            self._lock_fd = None
+
+
+class _SampleDeletion(Deletion):
+    """One atomic write at commit(): a run that stops before it changed nothing."""
+
+    def __init__(self, path: Path, doc: dict, present: dict[str, set[str]]):
+        super().__init__()
+        self.path = path
+        self._doc = doc
+        self._present = present
+        self._deleted: dict[str, set[str]] = {}
+        self._rewritten: dict[str, dict[str, set[str]]] = {}  # repository -> referrers index -> entries removed
+
     def delete(self, repository: str, digest: str) -> None:
-        assert self._doc is not None, "current() comes first"
         deleted = self._deleted.setdefault(repository, set())
         if digest not in self._present.get(repository, ()) or digest in deleted:
-            raise StoreError(f"{repository}@{digest} is no longer in {self.store.path}")
+            raise StoreError(f"{repository}@{digest} is no longer in {self.path}")
         deleted.add(digest)
 
     def rewrite_referrers(self, repository: str, digest: str, remove: set[str]) -> None:
         """A sample file models state, not content: the index keeps its digest and loses the entries."""
-        assert self._doc is not None, "current() comes first"
         if digest not in self._present.get(repository, ()) or digest in self._deleted.get(repository, ()):
-            raise StoreError(f"{repository}@{digest} is no longer in {self.store.path}")
+            raise StoreError(f"{repository}@{digest} is no longer in {self.path}")
         self._rewritten.setdefault(repository, {}).setdefault(digest, set()).update(remove)
 
     def commit(self) -> None:
-        if not (any(self._deleted.values()) or self._rewritten) or self._doc is None:
+        if not (any(self._deleted.values()) or self._rewritten):
             return
         repositories = self._doc["repositories"]
         for name, indexes in self._rewritten.items():
@@ -229,7 +243,7 @@ class _SampleSession(DeletionSession):
                     entry["manifests"] = [c for c in entry["manifests"] if c.get("digest") not in remove]
         for name, digests in self._deleted.items():
             repositories[name] = [e for e in repositories[name] if e.get("digest") not in digests]
-        path = self.store.path
+        path = self.path
         try:
             data = dump_json(self._doc, indent=2) + b"\n"  # a lone surrogate stays the escape it was
         except NestedTooDeeply:
@@ -238,8 +252,5 @@ class _SampleSession(DeletionSession):
             write_atomically(path, data)
         except OSError as exc:
             raise StoreError(f"{path}: cannot write ({exc.strerror}); the file is unchanged") from None
-
-    def close(self) -> None:
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)  # closing drops the flock
-            self._lock_fd = None
+        self.durable.deleted |= {(name, d) for name, digests in self._deleted.items() for d in digests}
+        self.durable.rewritten |= {(name, d) for name, indexes in self._rewritten.items() for d in indexes}
