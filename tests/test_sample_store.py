@@ -197,3 +197,18 @@ def test_a_failure_mid_plan_on_a_file_store_reports_nothing_deleted(tmp_path, mo
     assert result.deleted == []
     assert [n.digest for n in result.not_done] == [d.digest for d in plan.delete]
     assert path.read_bytes() == before
+
+
+def test_a_deletion_starts_only_from_the_state_its_session_read(tmp_path):
+    """The executor checks the plan against current(); deleting from any other state (an older
+    load, say) would skip that check, so begin() refuses it and nothing is written."""
+    path = tmp_path / "registry.json"
+    write_registry(path)
+    before = path.read_bytes()
+    store = SampleStore(path)
+    loaded_earlier = store.load()
+    with store.session({REPO}) as session:
+        session.current()
+        with pytest.raises(ValueError, match="current"):
+            session.begin(loaded_earlier)
+    assert path.read_bytes() == before

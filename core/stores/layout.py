@@ -65,7 +65,7 @@ def _still(layout: Path, index_raw: bytes) -> bool:
 
 
 class LayoutStore(Store):
-    def __init__(self, source: StoreSource, options: SourceOptions | None = None):
+    def __init__(self, source: StoreSource, options: SourceOptions | None = None) -> None:
         options = options or SourceOptions()
         self.path = Path(source)
         self.source = str(self.path)

@@ -11,6 +11,7 @@ import fcntl
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -139,7 +140,7 @@ def registry_from_sample(sample: SampleFile, source: str) -> Registry:
 
 
 class SampleStore(Store):
-    def __init__(self, source: StoreSource, options: SourceOptions | None = None):
+    def __init__(self, source: StoreSource, options: SourceOptions | None = None) -> None:
         self.path = Path(source)
         self.source = str(self.path)
         self.read_only = (options or SourceOptions()).read_only
@@ -178,10 +179,10 @@ class SampleStore(Store):
 
 
 class _SampleSession(DeletionSession):
-    def __init__(self, store: SampleStore):
+    def __init__(self, store: SampleStore) -> None:
         self.store = store
         self._lock_fd: int | None = None
-        self._doc: dict = {}
+        self._doc: dict[str, Any] = {}
 
     def __enter__(self) -> _SampleSession:
         lock_path = self.store.path.with_name(self.store.path.name + ".lock")
@@ -212,7 +213,7 @@ class _SampleSession(DeletionSession):
 class _SampleDeletion(Deletion):
     """One atomic write at commit(): a run that stops before it changed nothing."""
 
-    def __init__(self, path: Path, doc: dict, present: dict[str, set[str]]):
+    def __init__(self, path: Path, doc: dict[str, Any], present: dict[str, set[str]]) -> None:
         super().__init__()
         self.path = path
         self._doc = doc

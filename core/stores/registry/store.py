@@ -224,7 +224,7 @@ class RegistryDeletion(Deletion):
         """Write down what this DELETE could leave unreachable, before sending it."""
         repo = self._fresh.repositories.get(repository)
         artifact = repo.artifacts.get(digest) if repo else None
-        if artifact is None:
+        if repo is None or artifact is None:
             return
         dependents = [c.digest for c in artifact.children] + repo.accessories_of(digest)
         try:

@@ -71,7 +71,7 @@ def build_repositories(contents: StorageContents) -> list[Repository]:
 class RegistryStorageStore(Store):
     blob_reclaim = "gc"
 
-    def __init__(self, source: StoreSource, options: SourceOptions | None = None):
+    def __init__(self, source: StoreSource, options: SourceOptions | None = None) -> None:
         options = options or SourceOptions()
         v2 = find_storage_root(Path(source))
         if v2 is None:
