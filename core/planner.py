@@ -86,7 +86,7 @@ class _RepositoryPlan:
     (with the reason)."""
 
     __slots__ = ("repo", "plan", "arts", "parents", "subjects", "kinds", "chosen", "remaining", "kept", "queue",
-                 "gone", "pinned")
+                 "gone", "held_by_referrers")
 
     def __init__(self, repo: Repository, plan: DeletionPlan) -> None:
         self.repo = repo
@@ -100,20 +100,20 @@ class _RepositoryPlan:
         self.kept: dict[str, tuple[str, KeepReason]] = {}  # reached but staying -> (via, reason), first reached first
         self.queue: deque[str] = deque()  # chosen, their children and accessories not looked at yet
         self.gone: set[str] = set()  # deleted by a cut-off run being finished
-        self.pinned: set[str] = set()  # leftovers a fallback referrers index lists: see _finish_cut_off_run
+        self.held_by_referrers: set[str] = set()  # leftovers a fallback referrers index lists: see _finish_cut_off_run
 
     def run(self, targets: list[str], rules: tuple[ProtectionRule, ...], resumed: Sequence[ResumedRef]) -> list[str]:
         """Adds this repository's part to the plan; returns the digests it deletes."""
-        self._rule1_targets(targets)
-        self._finish_cut_off_run(resumed)
-        while self.queue:
+        self._rule1_targets(targets)  # rule 1: what the user named goes
+        self._finish_cut_off_run(resumed)  # rules 3 and 5 for what a cut-off run left under a deleted REF
+        while self.queue:  # each artifact that goes, in the order found
             digest = self.queue.popleft()
-            self._rule3_children(digest)
-            self._rule5_accessories(digest)
-        rewrites = self._referrers_rewrites()
-        self._rule2_refuse_referenced(targets)
-        self._rule6_refuse_protected(rules)
-        self._write_entries(rewrites)
+            self._rule3_children(digest)  # rule 3: the index cascade (with rules 4, 5 and 8)
+            self._rule5_accessories(digest)  # rule 5: accessories go with their subject
+        rewrites = self._referrers_rewrites()  # fallback referrers indexes are bookkeeping
+        self._rule2_refuse_referenced(targets)  # rule 2: a target an index still lists is refused
+        self._rule6_refuse_protected(rules)  # rule 6: nothing that goes may carry a protected tag
+        self._write_entries(rewrites)  # the safe order: top-down
         return list(self.chosen)
 
     # Decisions ------------------------------------------------------------------------------
@@ -124,9 +124,10 @@ class _RepositoryPlan:
         self.queue.append(digest)
 
     def _keep(self, digest: str, via: str, reason: KeepReason) -> None:
-        """The first parent or subject to reach `digest` is its `via`, and names what holds it
-        (shared, accessory_listed). A later look changes that only when the last other parent
-        went in this deletion too (rule 4): then its tags alone keep it."""
+        """`digest` stays, for now: each parent or subject that goes looks again, and the last look
+        stands. The first to reach it is its `via` and names what holds it (shared or
+        accessory_listed); a later look changes that only when the last other parent went in this
+        deletion too (rule 4), so that its tags alone keep it."""
         first = self.kept.get(digest)
         if first is None:
             self.kept[digest] = (via, reason)
@@ -168,16 +169,17 @@ class _RepositoryPlan:
             for c in _resumed_roots(self.repo, r):
                 if c in self.chosen or c in self.kept:
                     continue
-                reached_as: KeepReason = "accessory_listed" if c in self.subjects else "shared"
+                listed: KeepReason = "accessory_listed" if c in self.subjects else "shared"
                 if len(self.parents.get(c, ())) > len(self._real_parents(c)):
-                    # Counted with every parent, a fallback referrers index included (rule 3 leaves
-                    # those out): a leftover one lists stays, as if tagged once no real parent does.
-                    self.pinned.add(c)
+                    # Unlike the docs ("fallback referrers indexes are bookkeeping"), a leftover such
+                    # an index lists is never deleted: it stays, as if tagged once no real parent
+                    # lists it. Kept as it was, so that plans do not change; a fix is a change of rule.
+                    self.held_by_referrers.add(c)
                 # Rules 2 and 3: an index still lists it (its deleted parent no longer does).
                 if self._parents_left(c):
-                    self._keep(c, r.digest, reached_as)
+                    self._keep(c, r.digest, listed)
                     continue
-                if c in self.pinned:
+                if c in self.held_by_referrers:
                     self._keep(c, r.digest, "tagged")
                     continue
                 subject = next((s for s in self.subjects.get(c, ()) if s not in arts or s in self.chosen), None)
@@ -215,7 +217,7 @@ class _RepositoryPlan:
             # Rule 3: a child another parent still lists stays.
             if left:
                 self._keep(c, digest, "shared")
-            elif c in self.pinned:  # see _finish_cut_off_run
+            elif c in self.held_by_referrers:  # see _finish_cut_off_run
                 self._keep(c, digest, "tagged")
             # Rule 3: an untagged child goes.
             elif not arts[c].tags:
@@ -236,7 +238,7 @@ class _RepositoryPlan:
             # Rule 5: an accessory an index lists is kept.
             if self._parents_left(acc):
                 self._keep(acc, digest, "accessory_listed")
-            elif acc in self.pinned:  # see _finish_cut_off_run
+            elif acc in self.held_by_referrers:  # see _finish_cut_off_run
                 self._keep(acc, digest, "tagged")
             else:
                 self._delete(acc, "accessory", digest)
