@@ -15,7 +15,7 @@ from .names import short_digest
 
 SCHEMA_VERSION = 1
 
-# Why an artifact is in a plan: named, not deleted by hand (rule 1); a child of an index that goes
+# Why an artifact is in a plan: the user named it (rule 1); a child of an index that goes
 # (rules 3-4); an accessory of a subject that goes (rule 5); an emptied fallback referrers index.
 DeleteWhy = Literal["target", "child", "accessory", "referrers"]
 # Why a child or accessory the deletion reached stays: another index lists it (rule 3), its own
