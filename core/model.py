@@ -83,7 +83,7 @@ class Artifact:
         return self.media_type in mt.INDEX_TYPES
 
     @property
-    def kind(self) -> str:
+    def kind(self) -> mt.ArtifactKind:
         """index, image or artifact (an accessory's own kind comes from the graph)."""
         if self.is_index:
             return "index"
@@ -115,7 +115,7 @@ class Repository:
         self.parents: dict[str, list[str]] = {}
         self.accessories: dict[str, list[str]] = {}
         self.subjects: dict[str, list[str]] = {}
-        self.accessory_kinds: dict[str, str] = {}
+        self.accessory_kinds: dict[str, mt.AccessoryKind] = {}
         self.blob_users: dict[str, int] = {}
         #: blob digest -> size of stored blobs nothing uses (an OCI layout's, set by its store)
         self.leftover_blobs: dict[str, int] = {}
