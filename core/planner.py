@@ -86,7 +86,7 @@ class _RepositoryPlan:
     (with the reason)."""
 
     __slots__ = ("repo", "plan", "arts", "parents", "subjects", "kinds", "chosen", "remaining", "kept", "queue",
-                 "gone", "held_by_referrers")
+                 "gone")
 
     def __init__(self, repo: Repository, plan: DeletionPlan) -> None:
         self.repo = repo
@@ -100,7 +100,6 @@ class _RepositoryPlan:
         self.kept: dict[str, tuple[str, KeepReason]] = {}  # reached but staying -> (via, reason), first reached first
         self.queue: deque[str] = deque()  # chosen, their children and accessories not looked at yet
         self.gone: set[str] = set()  # deleted by a cut-off run being finished
-        self.held_by_referrers: set[str] = set()  # leftovers a fallback referrers index lists: see _finish_cut_off_run
 
     def run(self, targets: list[str], rules: tuple[ProtectionRule, ...], resumed: Sequence[ResumedRef]) -> list[str]:
         """Adds this repository's part to the plan; returns the digests it deletes."""
@@ -170,17 +169,9 @@ class _RepositoryPlan:
                 if c in self.chosen or c in self.kept:
                     continue
                 listed: KeepReason = "accessory_listed" if c in self.subjects else "shared"
-                if len(self.parents.get(c, ())) > len(self._real_parents(c)):
-                    # Unlike the docs ("fallback referrers indexes are bookkeeping"), a leftover such
-                    # an index lists is never deleted: it stays, as if tagged once no real parent
-                    # lists it. Kept as it was, so that plans do not change; a fix is a change of rule.
-                    self.held_by_referrers.add(c)
                 # Rules 2 and 3: an index still lists it (its deleted parent no longer does).
                 if self._parents_left(c):
                     self._keep(c, r.digest, listed)
-                    continue
-                if c in self.held_by_referrers:
-                    self._keep(c, r.digest, "tagged")
                     continue
                 subject = next((s for s in self.subjects.get(c, ()) if s not in arts or s in self.chosen), None)
                 # Rule 5: an accessory goes with its (deleted) subject, tags and all.
@@ -217,8 +208,6 @@ class _RepositoryPlan:
             # Rule 3: a child another parent still lists stays.
             if left:
                 self._keep(c, digest, "shared")
-            elif c in self.held_by_referrers:  # see _finish_cut_off_run
-                self._keep(c, digest, "tagged")
             # Rule 3: an untagged child goes.
             elif not arts[c].tags:
                 self._delete(c, "child", digest)
@@ -238,8 +227,6 @@ class _RepositoryPlan:
             # Rule 5: an accessory an index lists is kept.
             if self._parents_left(acc):
                 self._keep(acc, digest, "accessory_listed")
-            elif acc in self.held_by_referrers:  # see _finish_cut_off_run
-                self._keep(acc, digest, "tagged")
             else:
                 self._delete(acc, "accessory", digest)
 
