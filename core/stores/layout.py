@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import MalformedDataError, OcitreeError, StoreError
 from ..durable_files import discard, install_file, stage_file, write_atomically
-from ..manifest import digest_of
+from ..digests import digest_of
 from ..gc_pause import gc_paused
 from ..json_text import NestedTooDeeply
 from ..model import Registry

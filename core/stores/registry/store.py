@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ... import media_types as mt
 from ...blob_scope import BlobScope
 from ...errors import StoreError
-from ...manifest import digest_of
+from ...digests import digest_of
 from ...model import Registry, Repository, is_fallback_tag
 from ...sources import SourceOptions
 from ..base import DeletionSession, ProgressCallback, Store
