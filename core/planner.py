@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from .model import Artifact, Registry, Repository, is_fallback_tag
 from .plan import (DeleteEntry, DeletionPlan, KeepEntry, MissingEntry, ParentRef, ReclaimInfo, Refusal, ResumedRef,
                    RewriteEntry, TargetRef)
-from .protection import parse_rules, protected_tags
+from .protection import ProtectionRule, parse_rules, protected_tags
 from .reclaim import reclaimable
 from .references import Reference, parse_reference
 
@@ -96,7 +96,7 @@ def _resumed_roots(repo: Repository, resumed: ResumedRef) -> list[str]:
 
 
 def _plan_repository(
-    repo: Repository, targets: list[str], rules, plan: DeletionPlan, resumed: Sequence[ResumedRef] = ()
+    repo: Repository, targets: list[str], rules: tuple[ProtectionRule, ...], plan: DeletionPlan, resumed: Sequence[ResumedRef] = ()
 ) -> list[str]:
     """Adds this repository's part to `plan`; returns the digests it deletes."""
     arts = repo.artifacts
@@ -155,9 +155,7 @@ def _plan_repository(
             if c not in arts:
                 plan.missing.append(MissingEntry.model_construct(repository=repo.name, digest=c, parent=digest))
                 continue
-            left = remaining.get(c)
-            if left is None:
-                left = len(real_parents(c))
+            left = remaining[c] if c in remaining else len(real_parents(c))
             if not bookkeeping:
                 left -= 1  # rule 4: the reference being removed does not count
             remaining[c] = left
@@ -174,10 +172,10 @@ def _plan_repository(
             if acc in chosen or acc not in arts:
                 continue
             touched.setdefault(acc, digest)
-            left = remaining.get(acc)
-            if left is None:
-                left = len(real_parents(acc))
-                remaining[acc] = left
+            if acc in remaining:
+                left = remaining[acc]
+            else:
+                left = remaining[acc] = len(real_parents(acc))
             if left == 0:  # rule 5: an accessory an index lists is kept
                 choose(acc, "accessory", digest)
 
@@ -222,7 +220,7 @@ def _plan_repository(
                 media_type=artifact.media_type,
                 kind=repo.accessory_kinds.get(digest, artifact.kind) if digest in subjects else artifact.kind,
                 tags=list(artifact.tags),
-                why=why,  # type: ignore[arg-type]
+                why=why,
                 via=via,
                 size=artifact.size,
                 platform=_platform(arts.get(via) if via else None, digest),
@@ -237,15 +235,15 @@ def _plan_repository(
         artifact = arts[digest]
         holders = [p for p in real_parents(digest) if p not in chosen]
         if holders:
-            child = via in parents.get(digest, ()) or (digest in resumed_roots and via in gone and digest not in subjects)
-            reason = "shared" if child else "accessory_listed"
+            is_child = via in parents.get(digest, ()) or (digest in resumed_roots and via in gone and digest not in subjects)
+            reason = "shared" if is_child else "accessory_listed"
         else:
             reason = "tagged"
         plan.keep.append(
             KeepEntry.model_construct(
                 repository=repo.name,
                 digest=digest,
-                reason=reason,  # type: ignore[arg-type]
+                reason=reason,
                 parents=_parent_refs(repo, holders),
                 tags=list(artifact.tags),
                 via=via,
