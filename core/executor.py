@@ -16,7 +16,7 @@ from .audit import append_audit_record
 from .errors import BadInputError, OcitreeError, StalePlanError
 from .interrupted import InterruptedRuns
 from .model import Registry
-from .plan import ArtifactRef, DeletionPlan, ExecutionResult, FailedStep
+from .plan import ArtifactRef, DeleteEntry, DeletionPlan, ExecutionResult, FailedStep
 from .planner import plan_deletion
 from .stores.base import Store
 
@@ -106,7 +106,7 @@ def execute_plan(
     return result
 
 
-def _ref(step) -> ArtifactRef:
+def _ref(step: DeleteEntry) -> ArtifactRef:
     return ArtifactRef(repository=step.repository, digest=step.digest, tags=step.tags)
 
 

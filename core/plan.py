@@ -6,7 +6,7 @@ add fields, never rename or remove them.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -200,7 +200,7 @@ class DeletionPlan(BaseModel):
             parts.append(f"{len(self.missing)} missing")
         return ", ".join(parts)
 
-    def fingerprint(self) -> tuple:
+    def fingerprint(self) -> tuple[object, ...]:
         """What must not change between planning and executing for the plan to stand."""
         return (
             self.allowed,
@@ -209,7 +209,7 @@ class DeletionPlan(BaseModel):
             tuple((w.repository, w.digest, tuple(w.remove)) for w in self.rewrite),
         )
 
-    def to_json_dict(self) -> dict:
+    def to_json_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 
 
