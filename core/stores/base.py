@@ -39,7 +39,7 @@ class DeletionSession(ABC):
     def __enter__(self) -> DeletionSession:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     @abstractmethod

@@ -17,6 +17,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,10 +26,11 @@ from ..durable_files import discard, install_file, stage_file, write_atomically
 from ..digests import digest_of
 from ..gc_pause import gc_paused
 from ..json_text import NestedTooDeeply
-from ..model import Registry
+from ..blob_scope import BlobScope, Reclaim
+from ..model import Registry, Repository
 from .base import DeletionSession, LoadProgress, ProgressCallback, Store
-from .layout_reader import (INDEX_FILE, LayoutContents, blob_path, find_layouts, is_layout, read_index_bytes,
-                            read_layout, unreferenced_blobs)
+from .layout_reader import (INDEX_FILE, LayoutContents, ManifestCountCallback, blob_path, find_layouts, is_layout,
+                            read_index_bytes, read_layout, unreferenced_blobs)
 from .layout_sharing import layout_blob_scope, sharing_layouts
 from .layout_writer import (blob_candidates, digests_in_use, index_replacing, index_without, read_pending,
                             remove_blobs, serialize_index, write_pending)
@@ -46,7 +48,7 @@ def open_layout_store(path: Path, options: SourceOptions) -> LayoutStore:
     return LayoutStore(path, read_only=options.read_only, keep_blobs=options.keep_blobs)
 
 
-def read_layout_consistently(name: str, layout: Path, on_manifests=None) -> LayoutContents:
+def read_layout_consistently(name: str, layout: Path, on_manifests: ManifestCountCallback | None = None) -> LayoutContents:
     """read_layout, again if index.json changed meanwhile: a deletion in another process removes
     blobs just after rewriting index.json, so a reader caught in between saw a mix."""
     for attempt in range(_READ_ATTEMPTS):
@@ -71,12 +73,12 @@ def _still(layout: Path, index_raw: bytes) -> bool:
 
 
 class LayoutStore(Store):
-    def __init__(self, path: str | os.PathLike, read_only: bool = False, keep_blobs: bool = False):
+    def __init__(self, path: str | os.PathLike[str], read_only: bool = False, keep_blobs: bool = False):
         self.path = Path(path)
         self.source = str(path)
         self.read_only = read_only
         self.keep_blobs = keep_blobs
-        self.blob_reclaim = "kept" if keep_blobs else "immediate"
+        self.blob_reclaim: Reclaim = "kept" if keep_blobs else "immediate"
         self.layouts: dict[str, Path] = find_layouts(self.path)  # early, so a bad SOURCE fails at open
 
     def load(self, progress: ProgressCallback | None = None) -> Registry:
@@ -85,7 +87,7 @@ class LayoutStore(Store):
         total = len(self.layouts)
         if progress:
             progress(LoadProgress(0, total, f"found {total} layout{'s' if total != 1 else ''}"))
-        repositories = []
+        repositories: list[Repository] = []
         with gc_paused():
             self._read_all(repositories, total, progress)
         by_name = {r.name: r for r in repositories}
@@ -93,11 +95,11 @@ class LayoutStore(Store):
             by_name[name].leftover_blobs = blobs
         return Registry(self.source, repositories, blob_scope=scope)
 
-    def _read_all(self, repositories: list, total: int, progress: ProgressCallback | None) -> None:
+    def _read_all(self, repositories: list[Repository], total: int, progress: ProgressCallback | None) -> None:
         for done, (name, layout) in enumerate(self.layouts.items()):
             on_manifests = None
             if progress:
-                def on_manifests(n: int, name=name, done=done) -> None:
+                def on_manifests(n: int, name: str = name, done: int = done) -> None:
                     progress(LoadProgress(done, total, f"{name}: {n} manifests read"))
             repositories.append(read_layout_consistently(name, layout, on_manifests).repository)
             if progress:
@@ -128,7 +130,7 @@ class LayoutStore(Store):
 
 class _LayoutSession(DeletionSession):
     applies_at_commit = True  # index.json files are rewritten at commit(), blobs removed after
-    def __init__(self, store: LayoutStore, layouts: dict[str, Path], changed: set[str], scope):
+    def __init__(self, store: LayoutStore, layouts: dict[str, Path], changed: set[str], scope: BlobScope):
         self.store = store
         # The layouts to change, and those sharing a blob directory with them (read for the blobs
         # they use). Sorted by name: locks are always taken in the same order.
@@ -261,7 +263,7 @@ class _LayoutSession(DeletionSession):
         self._deleted = {}
 
     @staticmethod
-    def _write_new_blobs(layout: Path, blobs) -> None:
+    def _write_new_blobs(layout: Path, blobs: Iterable[bytes]) -> None:
         for data in blobs:
             path = blob_path(layout, digest_of(data))
             try:
