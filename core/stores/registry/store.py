@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 from concurrent.futures import ThreadPoolExecutor
 
+import httpx
+
 from ... import media_types as mt
 from ...blob_scope import BlobScope
 from ...errors import StoreError
@@ -200,7 +202,7 @@ class RegistrySession(DeletionSession):
         """Write down what this DELETE could leave unreachable, before sending it."""
         repo = self._fresh.repositories.get(repository) if self._fresh else None
         artifact = repo.artifacts.get(digest) if repo else None
-        if artifact is None:
+        if repo is None or artifact is None:
             return
         dependents = [c.digest for c in artifact.children] + repo.accessories_of(digest)
         try:
@@ -243,7 +245,7 @@ class RegistrySession(DeletionSession):
                              f"yet still has it: check that this account may delete in {shown(repository)}; "
                              f"{self._nothing_or_count()}")
 
-    def _disabled_message(self, response) -> str:
+    def _disabled_message(self, response: httpx.Response) -> str:
         return (f"registry {self.store.host} does not allow deleting ({status_text(405, response.content)}): "
                 f"enable deletion in the registry's configuration (CNCF distribution: storage.delete.enabled: true, "
                 f"or REGISTRY_STORAGE_DELETE_ENABLED=true) and run again; {self._nothing_or_count()}")
