@@ -9,7 +9,7 @@ never silent. Every string from the source goes through literal().
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, TextIO
+from typing import IO, Any
 
 from ocitree.core.dates import CreatedTimes, format_created
 from ocitree.core.model import Artifact, Registry, Repository
@@ -132,7 +132,7 @@ def _artifact_lines(repo: Repository, artifact: Artifact, platform: str | None, 
             yield from _artifact_lines(repo, child_artifact, plat, path, inner, child_final, guides, None, times)
 
 
-def write_registry(registry: Registry, out: TextIO, width: int | None = None) -> None:
+def write_registry(registry: Registry, out: IO[str], width: int | None = None) -> None:
     """Stream the tree to `out`; `width` (a terminal's) cuts longer lines with an ellipsis."""
     guides = GUIDES
     try:
