@@ -62,7 +62,7 @@ bench-storage: $(VENV)/.installed-test
 	$(BIN)/python -m bench.storage_bench
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info .mypy_cache
 
 # The README's pictures and one per step of docs/demo.md (docs/screenshots/*.svg), drawn by
 # Textual from the demo registry; tests/test_screenshots.py fails when they are out of date.
