@@ -26,8 +26,7 @@ demo: $(VENV)/.installed
 MYPY_PATH := build/mypy-path
 $(MYPY_PATH)/ocitree: pyproject.toml
 	rm -rf $@ && mkdir -p $@
-	ln -s $(CURDIR)/ocitree/*.py $@/
-	ln -s $(CURDIR)/core $(CURDIR)/tui $(CURDIR)/sample_data $@/
+	cd $@ && ln -s ../../../ocitree/*.py ../../../core ../../../tui ../../../sample_data .
 
 # The type checker, configured in pyproject.toml: strict on core/, basic on tui/ and sample_data/.
 check: $(VENV)/.installed-test | $(MYPY_PATH)/ocitree
