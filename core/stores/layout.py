@@ -17,17 +17,18 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
-from ..blob_scope import BlobScope
+from ..blob_scope import BlobScope, Reclaim
 from ..errors import MalformedDataError, OcitreeError, StoreError
 from ..durable_files import discard, install_file, stage_file, write_atomically
-from ..manifest import digest_of
+from ..digests import digest_of
 from ..gc_pause import gc_paused
 from ..json_text import NestedTooDeeply
-from ..model import Registry
+from ..model import Registry, Repository
 from .base import Deletion, DeletionSession, LoadProgress, ProgressCallback, Store
-from .layout_reader import (INDEX_FILE, LayoutContents, blob_path, find_layouts, is_layout, read_index_bytes,
+from .layout_reader import (INDEX_FILE, LayoutContents, ManifestCountCallback, blob_path, find_layouts, is_layout, read_index_bytes,
                             read_layout, unreferenced_blobs)
 from .layout_sharing import layout_blob_scope, sharing_layouts
 from .layout_writer import (blob_candidates, digests_in_use, index_replacing, index_without, read_pending,
@@ -40,7 +41,7 @@ LOCK_FILE = INDEX_FILE + ".lock"
 _READ_ATTEMPTS = 3
 
 
-def read_layout_consistently(name: str, layout: Path, on_manifests=None) -> LayoutContents:
+def read_layout_consistently(name: str, layout: Path, on_manifests: ManifestCountCallback | None = None) -> LayoutContents:
     """read_layout, again if index.json changed meanwhile: a deletion in another process removes
     blobs just after rewriting index.json, so a reader caught in between saw a mix."""
     for attempt in range(_READ_ATTEMPTS):
@@ -71,7 +72,7 @@ class LayoutStore(Store):
         self.source = str(self.path)
         self.read_only = options.read_only
         self.keep_blobs = options.keep_blobs
-        self.blob_reclaim = "kept" if options.keep_blobs else "immediate"
+        self.blob_reclaim: Reclaim = "kept" if options.keep_blobs else "immediate"
         self.layouts: dict[str, Path] = find_layouts(self.path)  # early, so a bad SOURCE fails at open
 
     def load(self, progress: ProgressCallback | None = None) -> Registry:
@@ -80,7 +81,7 @@ class LayoutStore(Store):
         total = len(self.layouts)
         if progress:
             progress(LoadProgress(0, total, f"found {total} layout{'s' if total != 1 else ''}"))
-        repositories = []
+        repositories: list[Repository] = []
         with gc_paused():
             self._read_all(repositories, total, progress)
         by_name = {r.name: r for r in repositories}
@@ -88,11 +89,11 @@ class LayoutStore(Store):
             by_name[name].leftover_blobs = blobs
         return Registry(self.source, repositories, blob_scope=scope)
 
-    def _read_all(self, repositories: list, total: int, progress: ProgressCallback | None) -> None:
+    def _read_all(self, repositories: list[Repository], total: int, progress: ProgressCallback | None) -> None:
         for done, (name, layout) in enumerate(self.layouts.items()):
             on_manifests = None
             if progress:
-                def on_manifests(n: int, name=name, done=done) -> None:
+                def on_manifests(n: int, name: str = name, done: int = done) -> None:
                     progress(LoadProgress(done, total, f"{name}: {n} manifests read"))
             repositories.append(read_layout_consistently(name, layout, on_manifests).repository)
             if progress:
@@ -279,7 +280,7 @@ class _LayoutDeletion(Deletion):
         self.durable.deleted |= {(name, digest) for digest in self._deleted.get(name, ()) if digest not in rewritten}
 
     @staticmethod
-    def _write_new_blobs(layout: Path, blobs) -> None:
+    def _write_new_blobs(layout: Path, blobs: Iterable[bytes]) -> None:
         for data in blobs:
             path = blob_path(layout, digest_of(data))
             try:

@@ -29,7 +29,7 @@ from .sample_fast import Doubt, read_registry
 from .sample_format import SampleArtifact, SampleFile
 
 
-def _place(loc: tuple) -> str:
+def _place(loc: tuple[int | str, ...]) -> str:
     text = ""
     for part in loc:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
@@ -48,18 +48,21 @@ class _DuplicateKey(Exception):
     pass
 
 
-def unique_keys(pairs: list[tuple[str, object]]) -> dict:
+def unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
     """A JSON object, refusing a key given twice: json keeps the last silently, and the block
     dropped would then be gone from every view and from the file at the next delete."""
     obj = dict(pairs)
     if len(obj) != len(pairs):
         seen: set[str] = set()
-        key = next(k for k, _ in pairs if k in seen or seen.add(k))
-        raise _DuplicateKey(key)
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
     return obj
 
 
-def parse_document(text: str | bytes, where: str) -> dict:
+def parse_document(text: str | bytes, where: str) -> Any:
+    """The JSON value of a sample file (an object, unless the file is malformed)."""
     if isinstance(text, bytes):
         text = decode_sample(text, where)
     try:
@@ -73,7 +76,7 @@ def parse_document(text: str | bytes, where: str) -> dict:
         raise MalformedDataError(f"{where}: JSON nested too deeply to be a sample file") from None
 
 
-def parse_sample(raw: str | bytes, where: str) -> tuple[SampleFile, dict]:
+def parse_sample(raw: str | bytes, where: str) -> tuple[SampleFile, dict[str, Any]]:
     """The reference reading: every entry through the pydantic models, which word any error."""
     doc = parse_document(raw, where)
     try:
@@ -87,7 +90,7 @@ def parse_sample(raw: str | bytes, where: str) -> tuple[SampleFile, dict]:
 
 
 def _artifact(repository: str, entry: SampleArtifact) -> Artifact:
-    children = ()
+    children: tuple[ChildRef, ...] = ()
     if entry.manifests is not None:
         children = tuple(
             ChildRef(
@@ -145,7 +148,7 @@ class SampleStore(Store):
         self.source = str(self.path)
         self.read_only = (options or SourceOptions()).read_only
 
-    def _read(self, keep_document: bool = False) -> tuple[Registry, dict | None]:
+    def _read(self, keep_document: bool = False) -> tuple[Registry, dict[str, Any] | None]:
         """The registry, and the parsed document when `keep_document` (a deletion rewrites it)."""
         try:
             raw = self.path.read_bytes()

@@ -17,10 +17,12 @@ import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 
+import httpx
+
 from ... import media_types as mt
 from ...blob_scope import BlobScope
 from ...errors import StoreError
-from ...manifest import digest_of
+from ...digests import digest_of
 from ...model import Registry, Repository, is_fallback_tag
 from ..base import Deletion, DeletionSession, ProgressCallback, Store
 from ..options import SourceOptions, StoreSource
@@ -267,7 +269,7 @@ class RegistryDeletion(Deletion):
                              f"yet still has it: check that this account may delete in {shown(repository)}; "
                              f"{self._nothing_or_count()}")
 
-    def _disabled_message(self, response) -> str:
+    def _disabled_message(self, response: httpx.Response) -> str:
         return (f"registry {self.store.host} does not allow deleting ({status_text(405, response.content)}): "
                 f"enable deletion in the registry's configuration (CNCF distribution: storage.delete.enabled: true, "
                 f"or REGISTRY_STORAGE_DELETE_ENABLED=true) and run again; {self._nothing_or_count()}")
