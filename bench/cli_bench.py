@@ -43,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve()
@@ -391,7 +392,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--floor"]:
         kind, *rest = argv[1:]
-        {"layouts": floor_layouts, "registry": floor_registry, "tui": floor_tui}[kind](*rest)
+        floors: dict[str, Callable[..., None]] = {"layouts": floor_layouts, "registry": floor_registry, "tui": floor_tui}
+        floors[kind](*rest)
         return 0
     if argv[:1] == ["--find-case"]:
         find_case(argv[1])

@@ -132,7 +132,7 @@ def add_tags(url: str, builder, per_index: int) -> None:
 
 
 def timed_load(url: str, cache_root: Path, concurrency: int) -> tuple[float, int, int]:
-    from ocitree.core.sources import SourceOptions
+    from ocitree.core.stores.options import SourceOptions
     from ocitree.core.stores.registry.cache import ManifestCache
     from ocitree.core.stores.registry.store import RegistryStore
 

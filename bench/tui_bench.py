@@ -93,6 +93,7 @@ def run_case(artifacts: int, repositories: int, store_kind: str, presses: int) -
 
     imported = time.perf_counter()
     path = sample_path(artifacts, repositories)  # written by the driver: no generation in this process
+    store: Store
     if store_kind == "memory":
         registry = SampleStore(path).load()
 
@@ -130,7 +131,7 @@ def run_case(artifacts: int, repositories: int, store_kind: str, presses: int) -
         app._display = display  # type: ignore[method-assign]
         # Headless apps skip drawing in _display, but the frame is composed before the call.
         async with app.run_test(size=(80, 24)) as pilot:
-            while not (app.registry is not None and app.tree.root.children and frames and frames[-1] > app._loaded_at):
+            while not (app.registry is not None and app.tree.root.children and frames and frames[-1] > loaded_at):
                 frame_event.clear()
                 try:
                     await asyncio.wait_for(frame_event.wait(), 60)
@@ -167,6 +168,7 @@ def run_case(artifacts: int, repositories: int, store_kind: str, presses: int) -
             await pilot.pause()
             await measure("move: repositories", ["down"])
             group = tree.cursor_node
+            assert group is not None and group.data is not None
             kind = group.data.kind
             await measure(f"expand: {'group of 500' if kind == 'group' else 'index'}", ["enter"])
             await app.workers.wait_for_complete()
@@ -200,12 +202,14 @@ def run_case(artifacts: int, repositories: int, store_kind: str, presses: int) -
 
     original_loaded = tui_app.OcitreeApp._loaded
 
+    loaded_at = float("inf")  # when the app last showed a loaded registry
+
     def loaded(self, registry):
+        nonlocal loaded_at
         original_loaded(self, registry)
-        self._loaded_at = time.perf_counter()
+        loaded_at = time.perf_counter()
 
     tui_app.OcitreeApp._loaded = loaded  # type: ignore[method-assign]
-    tui_app.OcitreeApp._loaded_at = float("inf")
     result = asyncio.run(scenario())
     summary = {
         label: {"median_ms": statistics.median(v), "p95_ms": _percentile(v, 95), "max_ms": max(v), "n": len(v)}

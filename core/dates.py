@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 
-from .model import Repository
+from .model import Artifact, Repository
 
 CREATED_ANNOTATION = "org.opencontainers.image.created"
 
@@ -69,6 +69,6 @@ class CreatedTimes:
         return value
 
     @staticmethod
-    def _own(artifact) -> float | None:
+    def _own(artifact: Artifact) -> float | None:
         annotations = artifact.annotations
         return parse_created(annotations.get(CREATED_ANNOTATION)) if annotations else None

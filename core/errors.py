@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # plan.py imports this module (through names.py): a runtime import would be a cycle
+    from .plan import DeletionPlan
+
 
 class OcitreeError(Exception):
     """Base error: its message is one line that says what is wrong and what to do."""
@@ -32,6 +37,6 @@ class StalePlanError(OcitreeError):
 
     exit_code = 3
 
-    def __init__(self, message: str, new_plan=None):
+    def __init__(self, message: str, new_plan: DeletionPlan | None = None):
         super().__init__(message)
         self.new_plan = new_plan

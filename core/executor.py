@@ -4,7 +4,8 @@ Before the first deletion it re-reads the affected repositories under the store'
 lock and re-plans; a plan whose outcome would differ is refused as stale. Then it records
 what the plan deletes under each REF (write-ahead, core/interrupted.py), so that the same
 command finishes a run cut off at any point, ocitree being killed included. It stops
-at the first failure and reports exactly what was and was not done.
+at the first failure and reports as deleted exactly what the store says became durable
+(a registry at each DELETE, a file store at commit).
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from .audit import append_audit_record
 from .errors import BadInputError, OcitreeError, StalePlanError
 from .interrupted import InterruptedRuns
 from .model import Registry
-from .plan import ArtifactRef, DeletionPlan, ExecutionResult, FailedStep
+from .plan import ArtifactRef, DeleteEntry, DeletionPlan, ExecutionResult, FailedStep, RewriteEntry
 from .planner import plan_deletion
-from .stores.base import Store
+from .stores.base import Deletion, DurableSteps, Store
 from .undo.recorder import UndoRecorder
 
 StepCallback = Callable[[int, int, ArtifactRef], None]  # (done, total, artifact just deleted)
@@ -32,71 +33,20 @@ def execute_plan(
 ) -> ExecutionResult:
     if not plan.allowed:
         raise BadInputError("refusing to execute a refused plan")
-    total = len(plan.delete)
-    deleted: list[ArtifactRef] = []
-    failed: list[FailedStep] = []
-    rewritten: list[ArtifactRef] = []
     with store.session(plan.repositories) as session:
         fresh = session.current()
-        missing_targets = [t for t in plan.targets if not _holds(fresh, t.repository, t.digest)]
-        if missing_targets:
-            raise StalePlanError(
-                f"the source changed since the plan was made: {missing_targets[0].reference} is gone; nothing was deleted"
-            )
-        new_plan = plan_deletion(fresh, plan.targets, plan.protect, plan.resumed)
-        if new_plan.fingerprint() != plan.fingerprint():
-            raise StalePlanError(
-                "the source changed since the plan was made; nothing was deleted. Review the new plan and run again",
-                new_plan=new_plan,
-            )
+        _refuse_if_stale(plan, fresh)
+        deletion = session.begin(fresh)
         undo = UndoRecorder(plan, store, fresh)  # each step saves what it deletes first, for `ocitree undo`
         runs = InterruptedRuns()
         runs.begin(plan, fresh)  # write-ahead: a run killed from here on is finished by running it again
-        try:
-            # Referrers indexes first: top-down, no index is left listing a deleted accessory.
-            for rewrite in plan.rewrite:
-                try:
-                    undo.save(rewrite.repository, rewrite.digest, rewritten=True)
-                    session.rewrite_referrers(rewrite.repository, rewrite.digest, set(rewrite.remove))
-                except OcitreeError as exc:
-                    failed.append(FailedStep(repository=rewrite.repository, digest=rewrite.digest, tags=rewrite.tags,
-                                             error=str(exc)))
-                    break
-                rewritten.append(ArtifactRef(repository=rewrite.repository, digest=rewrite.digest, tags=rewrite.tags))
-            for step in (plan.delete if not failed else ()):
-                ref = _ref(step)
-                try:
-                    undo.save(step.repository, step.digest)
-                    session.delete(step.repository, step.digest)
-                except OcitreeError as exc:
-                    failed.append(FailedStep(**ref.model_dump(), error=str(exc)))
-                    break
-                deleted.append(ref)
-                if on_step:
-                    on_step(len(deleted), total, ref)
-        except KeyboardInterrupt:
-            # Stop as at a failure, so that what went is still reported, remembered and audited.
-            # The step under way when it came may or may not have gone; the next plan shows which.
-            at = _ref(plan.delete[len(deleted)]) if len(deleted) < total else ArtifactRef(repository="", digest="")
-            failed.append(FailedStep(**at.model_dump(), error="interrupted (Ctrl-C)"))
-        if failed and session.applies_at_commit:
-            deleted, rewritten = [], []  # nothing reached the store: commit() is never called
-        if not failed:
+        failed = _apply(plan, deletion, on_step, undo)
+        if failed is None:
             try:
-                session.commit()
+                deletion.commit()
             except OcitreeError as exc:
-                # A file store writes at commit: only what it made durable before failing counts.
-                failed.append(FailedStep(repository="", digest="", tags=[], error=str(exc)))
-                deleted = [d for d in deleted if d.repository in session.committed_before_failure]
-                rewritten = [r for r in rewritten if r.repository in session.committed_before_failure]
-    done = {(d.repository, d.digest) for d in deleted}
-    not_done = [
-        ArtifactRef(repository=s.repository, digest=s.digest, tags=s.tags)
-        for s in plan.delete
-        if (s.repository, s.digest) not in done
-    ]
-    result = ExecutionResult(completed=not failed, deleted=deleted, failed=failed, not_done=not_done,
-                             rewritten=rewritten)
+                failed = FailedStep(repository="", digest="", tags=[], error=str(exc))
+    result = _result(plan, deletion.durable, failed)
     undo.finish(result)
     try:
         runs.finish(plan, result)
@@ -111,7 +61,60 @@ def execute_plan(
     return result
 
 
-def _ref(step) -> ArtifactRef:
+def _refuse_if_stale(plan: DeletionPlan, fresh: Registry) -> None:
+    missing_targets = [t for t in plan.targets if not _holds(fresh, t.repository, t.digest)]
+    if missing_targets:
+        raise StalePlanError(
+            f"the source changed since the plan was made: {missing_targets[0].reference} is gone; nothing was deleted"
+        )
+    new_plan = plan_deletion(fresh, plan.targets, plan.protect, plan.resumed)
+    if new_plan.fingerprint() != plan.fingerprint():
+        raise StalePlanError(
+            "the source changed since the plan was made; nothing was deleted. Review the new plan and run again",
+            new_plan=new_plan,
+        )
+
+
+def _apply(plan: DeletionPlan, deletion: Deletion, on_step: StepCallback | None,
+           undo: UndoRecorder) -> FailedStep | None:
+    """Every step in the plan's order, stopping at the first failure, which it returns."""
+    total = len(plan.delete)
+    done = 0
+    step: RewriteEntry | DeleteEntry | None = None
+    try:
+        # Referrers indexes first: top-down, no index is left listing a deleted accessory.
+        for step in plan.rewrite:
+            undo.save(step.repository, step.digest, rewritten=True)
+            deletion.rewrite_referrers(step.repository, step.digest, set(step.remove))
+        for step in plan.delete:
+            undo.save(step.repository, step.digest)
+            deletion.delete(step.repository, step.digest)
+            done += 1
+            if on_step:
+                on_step(done, total, _ref(step))
+    except OcitreeError as exc:
+        assert step is not None
+        return FailedStep(**_ref(step).model_dump(), error=str(exc))
+    except KeyboardInterrupt:
+        # Stop as at a failure, so that what went is still reported, remembered and audited.
+        # The step under way when it came may or may not have gone; the next plan shows which.
+        at = _ref(plan.delete[done]) if done < total else ArtifactRef(repository="", digest="")
+        return FailedStep(**at.model_dump(), error="interrupted (Ctrl-C)")
+    return None
+
+
+def _result(plan: DeletionPlan, durable: DurableSteps, failed: FailedStep | None) -> ExecutionResult:
+    """Deleted is what reached the store, whatever the kind of store and wherever it stopped."""
+    return ExecutionResult(
+        completed=failed is None,
+        deleted=[_ref(s) for s in plan.delete if (s.repository, s.digest) in durable.deleted],
+        failed=[failed] if failed else [],
+        not_done=[_ref(s) for s in plan.delete if (s.repository, s.digest) not in durable.deleted],
+        rewritten=[_ref(r) for r in plan.rewrite if (r.repository, r.digest) in durable.rewritten],
+    )
+
+
+def _ref(step: DeleteEntry | RewriteEntry) -> ArtifactRef:
     return ArtifactRef(repository=step.repository, digest=step.digest, tags=step.tags)
 
 

@@ -22,6 +22,7 @@ import json
 import os
 from collections import deque
 from collections.abc import Callable, Iterable
+from typing import Any
 from pathlib import Path
 
 from .durable_files import exclusive_lock, write_atomically
@@ -46,7 +47,7 @@ class InterruptedRuns:
     def __init__(self, path: Path | None = None):
         self.path = path if path is not None else state_dir() / "interrupted.json"
 
-    def _read(self) -> dict:
+    def _read(self) -> dict[str, Any]:
         try:
             doc = json.loads(self.path.read_text(encoding="utf-8"))
             if isinstance(doc, dict) and doc.get("version") == VERSION and isinstance(doc.get("runs"), dict):
@@ -55,7 +56,7 @@ class InterruptedRuns:
             pass
         return {"version": VERSION, "runs": {}}  # missing, damaged or an older format: nothing to resume
 
-    def _update(self, change: Callable[[dict], None]) -> None:
+    def _update(self, change: Callable[[dict[str, Any]], None]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with exclusive_lock(self.path.with_name(self.path.name + ".lock"), 0o600):
             doc = self._read()
@@ -70,7 +71,7 @@ class InterruptedRuns:
         for d in plan.delete:
             deleting.setdefault(d.repository, set()).add(d.digest)
         stamp = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-        entries: dict[str, dict] = {}
+        entries: dict[str, dict[str, Any]] = {}
         for target in plan.targets:
             under = _reached(registry, target.repository, [target.digest], deleting.get(target.repository, set()))
             entry = {"time": stamp, "repository": target.repository, "digest": target.digest, "leftovers": under}
@@ -84,7 +85,7 @@ class InterruptedRuns:
             for name in _names(r.reference, r.repository, r.digest):
                 entries[name] = entry
 
-        def change(runs: dict) -> None:
+        def change(runs: dict[str, Any]) -> None:
             runs.setdefault(source_key(plan.source), {}).update(entries)
 
         try:
@@ -103,7 +104,7 @@ class InterruptedRuns:
         names = [n for t in plan.targets for n in _names(t.reference, t.repository, t.digest)]
         names += [n for r in plan.resumed for n in _names(r.reference, r.repository, r.digest)]
 
-        def change(runs: dict) -> None:
+        def change(runs: dict[str, Any]) -> None:
             refs = runs.get(source_key(plan.source), {})
             for name in names:
                 entry = refs.get(name)
@@ -138,7 +139,7 @@ class InterruptedRuns:
         return found
 
 
-def _resumed(reference: str, entry) -> ResumedRef | None:
+def _resumed(reference: str, entry: object) -> ResumedRef | None:
     if not isinstance(entry, dict):
         return None
     repository, digest = entry.get("repository"), entry.get("digest")
@@ -167,7 +168,7 @@ def unfinished_notes(registry: Registry, runs: InterruptedRuns | None = None) ->
     return notes
 
 
-def _time(value) -> str:
+def _time(value: object) -> str:
     """The recorded time as written by begin(), or a neutral word for anything else."""
     try:
         return _dt.datetime.fromisoformat(value).isoformat() if isinstance(value, str) else "an unknown time"
@@ -175,7 +176,7 @@ def _time(value) -> str:
         return "an unknown time"
 
 
-def _list(value) -> list:
+def _list(value: object) -> list[object]:
     return value if isinstance(value, list) else []
 
 

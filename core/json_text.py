@@ -26,7 +26,7 @@ class NestedTooDeeply(ValueError):
         super().__init__("JSON nested too deeply")
 
 
-def load_json(data: str | bytes, **options) -> Any:
+def load_json(data: str | bytes, **options: Any) -> Any:
     """json.loads (`options` as for it); RecursionError becomes NestedTooDeeply."""
     try:
         return json.loads(data, **options)
@@ -34,7 +34,7 @@ def load_json(data: str | bytes, **options) -> Any:
         raise NestedTooDeeply() from None
 
 
-def dump_json(doc: Any, **options) -> bytes:
+def dump_json(doc: Any, **options: Any) -> bytes:
     """UTF-8 JSON (`options` as for json.dumps); lone surrogates as `\\uXXXX` escapes."""
     try:
         text = json.dumps(doc, ensure_ascii=False, **options)

@@ -9,6 +9,7 @@ import json
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic_core import ErrorDetails
 
 from . import media_types as mt
 from .digests import digest_of  # noqa: F401 (its home was here)
@@ -24,7 +25,7 @@ DIGEST_PATTERN = r"^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$"
 Digest = Annotated[str, StringConstraints(pattern=DIGEST_PATTERN)]
 
 
-def validation_message(err: dict) -> str:
+def validation_message(err: ErrorDetails) -> str:
     """One pydantic error as a user-facing sentence (without its place)."""
     if err.get("type") == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern") == DIGEST_PATTERN:
         try:

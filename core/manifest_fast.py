@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from typing import Any, cast
 
 from . import media_types as mt
 from .model import Artifact, BlobRef, ChildRef, PlatformInfo
@@ -119,6 +120,7 @@ def artifact_from_doc(
     is_index = is_plain_index(doc, declared)
     if is_index is None:
         return None
+    doc = cast("dict[str, Any]", doc)  # is_plain_index checked its shape
     children: tuple[ChildRef, ...] = ()
     blobs: tuple[BlobRef, ...] = ()
     config_media_type = None

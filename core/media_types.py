@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+# What an artifact is (core.model.Artifact.kind), and what an accessory is (Repository.accessory_kinds).
+ArtifactKind = Literal["index", "image", "artifact"]
+AccessoryKind = Literal["signature", "sbom", "attestation", "accessory", "referrers"]
+
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
@@ -24,7 +30,7 @@ def is_index(media_type: str) -> bool:
 
 
 def accessory_kind(artifact_type: str | None, config_media_type: str | None, tag_suffix: str | None = None,
-                   layer_media_types: tuple[str, ...] = ()) -> str:
+                   layer_media_types: tuple[str, ...] = ()) -> AccessoryKind:
     """signature, sbom, attestation or accessory, from whatever hints an artifact carries. The
     layers' media types count only when the artifact type and config say nothing: ORAS before
     1.0 attached an SBOM with no artifactType, an unknown config type and an SPDX or CycloneDX layer."""
@@ -34,7 +40,7 @@ def accessory_kind(artifact_type: str | None, config_media_type: str | None, tag
     return kind
 
 
-def _kind_from_hints(artifact_type: str | None, config_media_type: str | None, tag_suffix: str | None) -> str:
+def _kind_from_hints(artifact_type: str | None, config_media_type: str | None, tag_suffix: str | None) -> AccessoryKind:
     hints = " ".join(x for x in (artifact_type, config_media_type) if x).lower()
     if tag_suffix == "sig" or ".sig." in hints or "signature" in hints or "sigstore" in hints or COSIGN_SIMPLESIGNING in hints:
         return "signature"

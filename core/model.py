@@ -83,7 +83,7 @@ class Artifact:
         return self.media_type in mt.INDEX_TYPES
 
     @property
-    def kind(self) -> str:
+    def kind(self) -> mt.ArtifactKind:
         """index, image or artifact (an accessory's own kind comes from the graph)."""
         if self.is_index:
             return "index"
@@ -115,7 +115,7 @@ class Repository:
         self.parents: dict[str, list[str]] = {}
         self.accessories: dict[str, list[str]] = {}
         self.subjects: dict[str, list[str]] = {}
-        self.accessory_kinds: dict[str, str] = {}
+        self.accessory_kinds: dict[str, mt.AccessoryKind] = {}
         self.blob_users: dict[str, int] = {}
         #: blob digest -> size of stored blobs nothing uses (an OCI layout's, set by its store)
         self.leftover_blobs: dict[str, int] = {}
@@ -140,9 +140,8 @@ class Repository:
             if match:
                 self._add_accessory(f"{match[1]}:{match[2]}", digest)
                 self.accessory_kinds[digest] = mt.accessory_kind(None, None, match[3])
-            elif _FALLBACK_TAG.match(tag) and self.artifacts[digest].is_index:
-                match = _FALLBACK_TAG.match(tag)
-                self._add_accessory(f"{match[1]}:{match[2]}", digest)
+            elif (fallback := _FALLBACK_TAG.match(tag)) and self.artifacts[digest].is_index:
+                self._add_accessory(f"{fallback[1]}:{fallback[2]}", digest)
                 self.accessory_kinds[digest] = "referrers"
         if check_cycles:
             self._check_cycles()
@@ -296,10 +295,13 @@ class Registry:
 
     def _forget_shared(self, before: Repository, after: Repository) -> None:
         """Digests `before` used and `after` no longer does count one repository less."""
+        shared = self.shared_digests
+        if shared is None:  # not counted yet
+            return
         still = used_digests(after)
         for digest in used_digests(before) - still:
-            counts = self.shared_digests.get(self.blob_scope.domain(before.name, digest))
-            n = counts.get(digest) if counts else None
+            counts = shared.get(self.blob_scope.domain(before.name, digest), {})
+            n = counts.get(digest)
             if n is not None:
                 if n > 2:
                     counts[digest] = n - 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import TypeGuard
 
 from .errors import BadInputError
 
@@ -15,7 +16,7 @@ _REPOSITORY_RE = re.compile(r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]
 _TAG_RE = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}\Z")
 
 
-def is_digest(value: object) -> bool:
+def is_digest(value: object) -> TypeGuard[str]:
     if not isinstance(value, str):
         return False
     algorithm, _, _ = value.partition(":")
@@ -28,10 +29,10 @@ def check_digest(value: object, field: str = "digest") -> str:
         raise BadInputError(
             f"invalid {field} {value!r}: expected 'sha256:' and 64 lowercase hex digits (or 'sha512:' and 128)"
         )
-    return value  # type: ignore[return-value]
+    return value
 
 
-def is_repository_name(value: object) -> bool:
+def is_repository_name(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and len(value) <= 255 and bool(_REPOSITORY_RE.match(value))
 
 
@@ -40,17 +41,17 @@ def check_repository_name(value: object, field: str = "repository") -> str:
         raise BadInputError(
             f"invalid {field} {value!r}: lowercase letters, digits and separators (. _ __ -), components joined by '/'"
         )
-    return value  # type: ignore[return-value]
+    return value
 
 
-def is_tag(value: object) -> bool:
+def is_tag(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and bool(_TAG_RE.match(value))
 
 
 def check_tag(value: object, field: str = "tag") -> str:
     if not is_tag(value):
         raise BadInputError(f"invalid {field} {value!r}: letters, digits, '_', '.', '-', at most 128, not starting with '.' or '-'")
-    return value  # type: ignore[return-value]
+    return value
 
 
 def short_digest(digest: str, hex_chars: int = 12) -> str:

@@ -6,13 +6,23 @@ add fields, never rename or remove them.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from .media_types import AccessoryKind, ArtifactKind
 from .names import short_digest
 
 SCHEMA_VERSION = 1
+
+# Why an artifact is in a plan: the user named it (rule 1); a child of an index that goes
+# (rules 3-4); an accessory of a subject that goes (rule 5); an emptied fallback referrers index.
+DeleteWhy = Literal["target", "child", "accessory", "referrers"]
+# Why a child or accessory the deletion reached stays: another index lists it (rule 3), its own
+# tags (rule 3), an index lists the accessory (rule 5).
+KeepReason = Literal["shared", "tagged", "accessory_listed"]
+# Why a plan is refused: an index outside it lists a target (rule 2), a protected tag (rule 6).
+RefusalReason = Literal["referenced", "protected_tag"]
 
 
 class ParentRef(BaseModel):
@@ -46,7 +56,7 @@ class ResumedRef(BaseModel):
 class Refusal(BaseModel):
     repository: str
     digest: str
-    reason: Literal["referenced", "protected_tag"]
+    reason: RefusalReason
     parents: list[ParentRef] = Field(default_factory=list)  # for "referenced"
     tag: str | None = None  # for "protected_tag"
     rule: str | None = None  # the protection pattern that matched
@@ -65,9 +75,9 @@ class DeleteEntry(BaseModel):
     repository: str
     digest: str
     media_type: str
-    kind: str  # index, image, artifact, signature, sbom, attestation, referrers, accessory
+    kind: ArtifactKind | AccessoryKind
     tags: list[str] = Field(default_factory=list)
-    why: Literal["target", "child", "accessory", "referrers"]
+    why: DeleteWhy
     # the parent (child), subject (accessory), or the last accessory it listed (referrers: an OCI 1.1
     # fallback referrers index that the deletion leaves empty) that brought it in
     via: str | None = None
@@ -78,7 +88,7 @@ class DeleteEntry(BaseModel):
 class KeepEntry(BaseModel):
     repository: str
     digest: str
-    reason: Literal["shared", "tagged", "accessory_listed"]
+    reason: KeepReason
     parents: list[ParentRef] = Field(default_factory=list)  # the parents that remain
     tags: list[str] = Field(default_factory=list)
     via: str | None = None  # the deleted parent or subject it hangs under
@@ -187,11 +197,11 @@ class DeletionPlan(BaseModel):
             more = len(self.refusals) - 1
             return text + (f" (+{more} more)" if more else "")
         parts = [f"deletes {len(self.delete)}"]
-        counts: dict[str, int] = {}
+        counts: dict[KeepReason, int] = {}
         for k in self.keep:
             counts[k.reason] = counts.get(k.reason, 0) + 1
-        words = {"shared": "shared", "tagged": "tagged", "accessory_listed": "listed accessory"}
-        for reason in ("shared", "tagged", "accessory_listed"):
+        words: dict[KeepReason, str] = {"shared": "shared", "tagged": "tagged", "accessory_listed": "listed accessory"}
+        for reason in words:
             if counts.get(reason):
                 parts.append(f"keeps {counts[reason]} {words[reason]}")
         if self.rewrite:
@@ -200,7 +210,7 @@ class DeletionPlan(BaseModel):
             parts.append(f"{len(self.missing)} missing")
         return ", ".join(parts)
 
-    def fingerprint(self) -> tuple:
+    def fingerprint(self) -> tuple[object, ...]:
         """What must not change between planning and executing for the plan to stand."""
         return (
             self.allowed,
@@ -209,7 +219,7 @@ class DeletionPlan(BaseModel):
             tuple((w.repository, w.digest, tuple(w.remove)) for w in self.rewrite),
         )
 
-    def to_json_dict(self) -> dict:
+    def to_json_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 
 

@@ -1,7 +1,9 @@
 """The planner: registry state and targets in, one DeletionPlan out. Pure: it changes nothing.
 
-It implements docs/deletion-semantics.md. Cost is proportional to the affected subtree:
-every graph lookup is a dict access, and only artifacts reached from the targets are visited.
+It implements docs/deletion-semantics.md, one step or guard per rule, each named by its number:
+`plan_deletion` holds rule 7 across repositories, `_RepositoryPlan` the other rules within one.
+Cost is proportional to the affected subtree: every graph lookup is a dict access, and only
+artifacts reached from the targets are visited.
 """
 
 from __future__ import annotations
@@ -10,9 +12,9 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 
 from .model import Artifact, Registry, Repository, is_fallback_tag
-from .plan import (DeleteEntry, DeletionPlan, KeepEntry, MissingEntry, ParentRef, ReclaimInfo, Refusal, ResumedRef,
-                   RewriteEntry, TargetRef)
-from .protection import parse_rules, protected_tags
+from .plan import (DeleteEntry, DeleteWhy, DeletionPlan, KeepEntry, KeepReason, MissingEntry, ParentRef, ReclaimInfo,
+                   Refusal, ResumedRef, RewriteEntry, TargetRef)
+from .protection import ProtectionRule, parse_rules, protected_tags
 from .reclaim import reclaimable
 from .references import Reference, parse_reference
 
@@ -54,7 +56,7 @@ def plan_deletion(
             by_repo.setdefault(r.repository, [])
     chosen: dict[str, list[str]] = {}
     for name, digests in by_repo.items():
-        chosen[name] = _plan_repository(registry.repositories[name], digests, rules, plan, resumed_by_repo.get(name, []))
+        chosen[name] = _RepositoryPlan(registry.repositories[name], plan).run(digests, rules, resumed_by_repo.get(name, []))
     scope = registry.blob_scope
     plan.reclaim = ReclaimInfo(by=scope.reclaim, exact=scope.exact, counted_across=scope.counted_across,
                                caveat=scope.caveat)
@@ -78,6 +80,232 @@ def plan_deletion(
     return plan
 
 
+class _RepositoryPlan:
+    """One repository's part of a plan. `run` takes the rules' steps in order; each step or guard
+    names its rule of docs/deletion-semantics.md, and decides there what goes (with why) or stays
+    (with the reason)."""
+
+    __slots__ = ("repo", "plan", "arts", "parents", "subjects", "kinds", "chosen", "remaining", "kept", "queue",
+                 "gone")
+
+    def __init__(self, repo: Repository, plan: DeletionPlan) -> None:
+        self.repo = repo
+        self.plan = plan
+        self.arts = repo.artifacts
+        self.parents = repo.parents
+        self.subjects = repo.subjects
+        self.kinds = repo.accessory_kinds
+        self.chosen: dict[str, tuple[DeleteWhy, str | None]] = {}  # digest -> (why, via), in discovery order
+        self.remaining: dict[str, int] = {}  # parents not (yet) being deleted, for children looked at (rule 4)
+        self.kept: dict[str, tuple[str, KeepReason]] = {}  # reached but staying -> (via, reason), first reached first
+        self.queue: deque[str] = deque()  # chosen, their children and accessories not looked at yet
+        self.gone: set[str] = set()  # deleted by a cut-off run being finished
+
+    def run(self, targets: list[str], rules: tuple[ProtectionRule, ...], resumed: Sequence[ResumedRef]) -> list[str]:
+        """Adds this repository's part to the plan; returns the digests it deletes."""
+        self._rule1_targets(targets)  # rule 1: what the user named goes
+        self._finish_cut_off_run(resumed)  # rules 3 and 5 for what a cut-off run left under a deleted REF
+        while self.queue:  # each artifact that goes, in the order found
+            digest = self.queue.popleft()
+            self._rule3_children(digest)  # rule 3: the index cascade (with rules 4, 5 and 8)
+            self._rule5_accessories(digest)  # rule 5: accessories go with their subject
+        rewrites = self._referrers_rewrites()  # fallback referrers indexes are bookkeeping
+        self._rule2_refuse_referenced(targets)  # rule 2: a target an index still lists is refused
+        self._rule6_refuse_protected(rules)  # rule 6: nothing that goes may carry a protected tag
+        self._write_entries(rewrites)  # the safe order: top-down
+        return list(self.chosen)
+
+    # Decisions ------------------------------------------------------------------------------
+
+    def _delete(self, digest: str, why: DeleteWhy, via: str | None) -> None:
+        self.chosen[digest] = (why, via)
+        self.kept.pop(digest, None)  # a later parent or subject can take what an earlier one left
+        self.queue.append(digest)
+
+    def _keep(self, digest: str, via: str, reason: KeepReason) -> None:
+        """`digest` stays, for now: each parent or subject that goes looks again, and the last look
+        stands. The first to reach it is its `via` and names what holds it (shared or
+        accessory_listed); a later look changes that only when the last other parent went in this
+        deletion too (rule 4), so that its tags alone keep it."""
+        first = self.kept.get(digest)
+        if first is None:
+            self.kept[digest] = (via, reason)
+        elif reason == "tagged":
+            self.kept[digest] = (first[0], reason)
+
+    def _real_parents(self, digest: str) -> list[str]:
+        """Parents that keep an artifact: an OCI 1.1 fallback referrers index is bookkeeping, not one."""
+        kinds = self.kinds
+        return [p for p in self.parents.get(digest, ()) if kinds.get(p) != REFERRERS]
+
+    def _holders(self, digest: str) -> list[str]:
+        """The real parents outside this deletion."""
+        chosen = self.chosen
+        return [p for p in self._real_parents(digest) if p not in chosen]
+
+    def _parents_left(self, digest: str) -> int:
+        """How many real parents are not (yet) being deleted, counted on first sight."""
+        left = self.remaining.get(digest)
+        if left is None:
+            left = self.remaining[digest] = len(self._real_parents(digest))
+        return left
+
+    # Steps, in the order `run` takes them ------------------------------------------------------
+
+    def _rule1_targets(self, targets: list[str]) -> None:
+        """Rule 1: each target goes, with all of its tags (rule 2 may refuse it below)."""
+        for digest in targets:
+            if digest not in self.chosen:
+                self._delete(digest, "target", None)
+
+    def _finish_cut_off_run(self, resumed: Sequence[ResumedRef]) -> None:
+        """Beyond Harbor, finishing a cut-off run: its leftovers hang under an artifact it already
+        deleted. Each is looked at as a child (or accessory) of that artifact would be, so a tag, a
+        parent or a protected tag it carries now counts as in a fresh plan (rules 2, 3, 5, 6)."""
+        arts = self.arts
+        self.gone = {r.digest for r in resumed} | {d for r in resumed for d in r.leftovers if d not in arts}
+        for r in resumed:
+            for c in _resumed_roots(self.repo, r):
+                if c in self.chosen or c in self.kept:
+                    continue
+                listed: KeepReason = "accessory_listed" if c in self.subjects else "shared"
+                # Rules 2 and 3: an index still lists it (its deleted parent no longer does).
+                if self._parents_left(c):
+                    self._keep(c, r.digest, listed)
+                    continue
+                subject = next((s for s in self.subjects.get(c, ()) if s not in arts or s in self.chosen), None)
+                # Rule 5: an accessory goes with its (deleted) subject, tags and all.
+                if subject is not None:
+                    self._delete(c, "accessory", subject)
+                # Rule 3: an untagged child goes.
+                elif not arts[c].tags:
+                    self._delete(c, "child", r.digest)
+                # Rule 3: a tagged child stays.
+                else:
+                    self._keep(c, r.digest, "tagged")
+
+    def _rule3_children(self, digest: str) -> None:
+        """Rule 3, index cascade (with rules 4, 5 and 8): each child of `digest` goes once no
+        other parent lists it, unless it has tags of its own."""
+        arts, chosen, subjects, gone = self.arts, self.chosen, self.subjects, self.gone
+        # Beyond Harbor: a fallback referrers index is bookkeeping; its listing was never counted.
+        bookkeeping = self.kinds.get(digest) == REFERRERS
+        seen: set[str] = set()
+        for child in arts[digest].children:
+            c = child.digest
+            if c in seen:
+                continue
+            seen.add(c)
+            # Rule 8: a missing child is reported, not an error.
+            if c not in arts:
+                self.plan.missing.append(MissingEntry.model_construct(repository=self.repo.name, digest=c, parent=digest))
+                continue
+            # Rule 4: the reference being removed does not count.
+            left = self._parents_left(c) - (0 if bookkeeping else 1)
+            self.remaining[c] = left
+            if c in chosen:
+                continue
+            # Rule 3: a child another parent still lists stays.
+            if left:
+                self._keep(c, digest, "shared")
+            # Rule 3: an untagged child goes.
+            elif not arts[c].tags:
+                self._delete(c, "child", digest)
+            # Rule 5: a tagged accessory goes with its subject.
+            elif any(s in chosen or s in gone for s in subjects.get(c, ())):
+                self._delete(c, "accessory", digest)
+            # Rule 3: a child with tags of its own stays.
+            else:
+                self._keep(c, digest, "tagged")
+
+    def _rule5_accessories(self, digest: str) -> None:
+        """Rule 5: the accessories of `digest` go with it, with their own tags (recursively)."""
+        arts, chosen = self.arts, self.chosen
+        for acc in self.repo.accessories.get(digest, ()):
+            if acc in chosen or acc not in arts:
+                continue
+            # Rule 5: an accessory an index lists is kept.
+            if self._parents_left(acc):
+                self._keep(acc, digest, "accessory_listed")
+            else:
+                self._delete(acc, "accessory", digest)
+
+    def _referrers_rewrites(self) -> list[RewriteEntry]:
+        """Beyond Harbor: fallback referrers indexes that list what goes are rewritten without it,
+        or deleted when nothing would be left in them, as regctl does."""
+        repo, chosen, kinds = self.repo, self.chosen, self.kinds
+        listing: dict[str, list[str]] = {}
+        for digest in chosen:
+            for p in self.parents.get(digest, ()):
+                if p not in chosen and kinds.get(p) == REFERRERS:
+                    listing.setdefault(p, []).append(digest)
+        rewrites = []
+        for index, removed in listing.items():
+            rest = {c.digest for c in self.arts[index].children if c.digest not in chosen}
+            if rest:
+                rewrites.append(RewriteEntry(repository=repo.name, digest=index, tags=list(self.arts[index].tags),
+                                             remove=removed, remaining=len(rest)))
+            else:
+                chosen[index] = ("referrers", removed[-1])
+                self.kept.pop(index, None)
+        return rewrites
+
+    def _rule2_refuse_referenced(self, targets: list[str]) -> None:
+        """Rule 2: a target that an index outside this deletion still lists is refused."""
+        for digest in targets:
+            holders = self._holders(digest)
+            if holders:
+                self.plan.refusals.append(Refusal(repository=self.repo.name, digest=digest, reason="referenced",
+                                                  parents=_parent_refs(self.repo, holders),
+                                                  tags=list(self.arts[digest].tags)))
+
+    def _rule6_refuse_protected(self, rules: tuple[ProtectionRule, ...]) -> None:
+        """Rule 6: nothing being deleted may carry a protected tag."""
+        if not rules:
+            return
+        for digest in self.chosen:
+            tags = self.arts[digest].tags
+            for tag, rule in protected_tags(rules, self.repo.name, tags):
+                self.plan.refusals.append(Refusal(repository=self.repo.name, digest=digest, reason="protected_tag",
+                                                  tag=tag, rule=rule, tags=list(tags)))
+
+    def _write_entries(self, rewrites: list[RewriteEntry]) -> None:
+        """What goes in a safe order, what is rewritten, and what stays with the reason decided above."""
+        repo, plan, arts, subjects = self.repo, self.plan, self.arts, self.subjects
+        for digest in _execution_order(repo, self.chosen):
+            why, via = self.chosen[digest]
+            artifact = arts[digest]
+            plan.delete.append(
+                # model_construct: the planner builds these from validated data, and a prune plans
+                # hundreds of thousands of them (validation was a third of its time).
+                DeleteEntry.model_construct(
+                    repository=repo.name,
+                    digest=digest,
+                    media_type=artifact.media_type,
+                    kind=repo.accessory_kinds.get(digest, artifact.kind) if digest in subjects else artifact.kind,
+                    tags=list(artifact.tags),
+                    why=why,
+                    via=via,
+                    size=artifact.size,
+                    platform=_platform(arts.get(via) if via else None, digest),
+                )
+            )
+            plan.tags_removed.extend(f"{repo.name}:{t}" for t in artifact.tags)
+        plan.rewrite.extend(rewrites)
+        for digest, (via, reason) in self.kept.items():
+            plan.keep.append(
+                KeepEntry.model_construct(
+                    repository=repo.name,
+                    digest=digest,
+                    reason=reason,
+                    parents=_parent_refs(repo, self._holders(digest)),
+                    tags=list(arts[digest].tags),
+                    via=via,
+                    platform=_platform(arts.get(via), digest),
+                )
+            )
+
+
 def _parent_refs(repo: Repository, digests: Iterable[str]) -> list[ParentRef]:
     arts = repo.artifacts
     return [ParentRef.model_construct(digest=d, tags=list(arts[d].tags) if d in arts else []) for d in digests]
@@ -95,187 +323,6 @@ def _resumed_roots(repo: Repository, resumed: ResumedRef) -> list[str]:
     ]
 
 
-def _plan_repository(
-    repo: Repository, targets: list[str], rules, plan: DeletionPlan, resumed: Sequence[ResumedRef] = ()
-) -> list[str]:
-    """Adds this repository's part to `plan`; returns the digests it deletes."""
-    arts = repo.artifacts
-    parents = repo.parents
-    accessories = repo.accessories
-    subjects = repo.subjects
-    kinds = repo.accessory_kinds
-
-    def real_parents(digest: str) -> list[str]:
-        """Parents that keep an artifact: an OCI 1.1 fallback referrers index is bookkeeping, not one."""
-        return [p for p in parents.get(digest, ()) if kinds.get(p) != REFERRERS]
-
-    chosen: dict[str, tuple[str, str | None]] = {}  # digest -> (why, via), in discovery order
-    remaining: dict[str, int] = {}  # parents not (yet) being deleted, for children touched
-    touched: dict[str, str] = {}  # child or accessory reached but not chosen -> via
-    queue: deque[str] = deque()
-
-    def choose(digest: str, why: str, via: str | None) -> None:
-        chosen[digest] = (why, via)
-        queue.append(digest)
-
-    for digest in targets:
-        if digest not in chosen:
-            choose(digest, "target", None)
-
-    # A cut-off run's leftovers hang under an artifact it already deleted: each is looked at as a
-    # child (or accessory) of that artifact would be, so a tag, a parent or a protected tag it
-    # carries now counts exactly as in a fresh plan. Its deleted parent is no longer among its parents.
-    gone = {r.digest for r in resumed} | {d for r in resumed for d in r.leftovers if d not in arts}
-    resumed_roots: set[str] = set()
-    for r in resumed:
-        for c in _resumed_roots(repo, r):
-            resumed_roots.add(c)
-            if c in chosen or c in touched:
-                continue
-            touched[c] = r.digest
-            left = remaining.setdefault(c, len(parents.get(c, ())))
-            if left:
-                continue
-            subject = next((s for s in subjects.get(c, ()) if s not in arts or s in chosen), None)
-            if subject is not None:
-                choose(c, "accessory", subject)  # rule 5: it goes with its (deleted) subject, tags and all
-            elif not arts[c].tags:
-                choose(c, "child", r.digest)  # rule 3
-
-    while queue:
-        digest = queue.popleft()
-        artifact = arts[digest]
-        bookkeeping = kinds.get(digest) == REFERRERS  # its own listing was never counted
-        seen_children: set[str] = set()
-        for child in artifact.children:
-            c = child.digest
-            if c in seen_children:
-                continue
-            seen_children.add(c)
-            if c not in arts:
-                plan.missing.append(MissingEntry.model_construct(repository=repo.name, digest=c, parent=digest))
-                continue
-            left = remaining.get(c)
-            if left is None:
-                left = len(real_parents(c))
-            if not bookkeeping:
-                left -= 1  # rule 4: the reference being removed does not count
-            remaining[c] = left
-            if c in chosen:
-                continue
-            touched.setdefault(c, digest)
-            if left == 0:
-                c_art = arts[c]
-                if not c_art.tags:
-                    choose(c, "child", digest)  # rule 3
-                elif any(s in chosen or s in gone for s in subjects.get(c, ())):
-                    choose(c, "accessory", digest)  # rule 5: a tagged accessory goes with its subject
-        for acc in accessories.get(digest, ()):
-            if acc in chosen or acc not in arts:
-                continue
-            touched.setdefault(acc, digest)
-            left = remaining.get(acc)
-            if left is None:
-                left = len(real_parents(acc))
-                remaining[acc] = left
-            if left == 0:  # rule 5: an accessory an index lists is kept
-                choose(acc, "accessory", digest)
-
-    rewrites = _referrers_rewrites(repo, chosen)
-    # Rule 2: a target that an index outside this deletion still lists is refused.
-    for digest in targets:
-        holders = [p for p in real_parents(digest) if p not in chosen]
-        if holders:
-            plan.refusals.append(
-                Refusal(
-                    repository=repo.name,
-                    digest=digest,
-                    reason="referenced",
-                    parents=_parent_refs(repo, holders),
-                    tags=list(arts[digest].tags),
-                )
-            )
-    # Rule 6: nothing being deleted may carry a protected tag.
-    if rules:
-        for digest in chosen:
-            for tag, rule in protected_tags(rules, repo.name, arts[digest].tags):
-                plan.refusals.append(
-                    Refusal(
-                        repository=repo.name,
-                        digest=digest,
-                        reason="protected_tag",
-                        tag=tag,
-                        rule=rule,
-                        tags=list(arts[digest].tags),
-                    )
-                )
-
-    for digest in _execution_order(repo, chosen):
-        why, via = chosen[digest]
-        artifact = arts[digest]
-        plan.delete.append(
-            # model_construct: the planner builds these from validated data, and a prune plans
-            # hundreds of thousands of them (validation was a third of its time).
-            DeleteEntry.model_construct(
-                repository=repo.name,
-                digest=digest,
-                media_type=artifact.media_type,
-                kind=repo.accessory_kinds.get(digest, artifact.kind) if digest in subjects else artifact.kind,
-                tags=list(artifact.tags),
-                why=why,  # type: ignore[arg-type]
-                via=via,
-                size=artifact.size,
-                platform=_platform(arts.get(via) if via else None, digest),
-            )
-        )
-        plan.tags_removed.extend(f"{repo.name}:{t}" for t in artifact.tags)
-
-    plan.rewrite.extend(rewrites)
-    for digest, via in touched.items():
-        if digest in chosen:
-            continue
-        artifact = arts[digest]
-        holders = [p for p in real_parents(digest) if p not in chosen]
-        if holders:
-            child = via in parents.get(digest, ()) or (digest in resumed_roots and via in gone and digest not in subjects)
-            reason = "shared" if child else "accessory_listed"
-        else:
-            reason = "tagged"
-        plan.keep.append(
-            KeepEntry.model_construct(
-                repository=repo.name,
-                digest=digest,
-                reason=reason,  # type: ignore[arg-type]
-                parents=_parent_refs(repo, holders),
-                tags=list(artifact.tags),
-                via=via,
-                platform=_platform(arts.get(via), digest),
-            )
-        )
-
-    return list(chosen)
-
-
-def _referrers_rewrites(repo: Repository, chosen: dict[str, tuple[str, str | None]]) -> list[RewriteEntry]:
-    """Fallback referrers indexes that list what goes: rewritten without it, or deleted (added to
-    `chosen`) when nothing would be left in them, as regctl does."""
-    kinds = repo.accessory_kinds
-    listing: dict[str, list[str]] = {}
-    for digest in chosen:
-        for p in repo.parents.get(digest, ()):
-            if p not in chosen and kinds.get(p) == REFERRERS:
-                listing.setdefault(p, []).append(digest)
-    rewrites = []
-    for index, removed in listing.items():
-        rest = {c.digest for c in repo.artifacts[index].children if c.digest not in chosen}
-        if rest:
-            rewrites.append(RewriteEntry(repository=repo.name, digest=index, tags=list(repo.artifacts[index].tags),
-                                         remove=removed, remaining=len(rest)))
-        else:
-            chosen[index] = ("referrers", removed[-1])
-    return rewrites
-
-
 def _platform(parent: Artifact | None, digest: str) -> str | None:
     if parent is None:
         return None
@@ -285,10 +332,9 @@ def _platform(parent: Artifact | None, digest: str) -> str | None:
     return None
 
 
-def _execution_order(repo: Repository, chosen: dict[str, tuple[str, str | None]]) -> list[str]:
-    """Top-down: an index before its children, a subject before its accessories.
-
-    A run cut short then leaves no surviving artifact pointing at a deleted one."""
+def _execution_order(repo: Repository, chosen: dict[str, tuple[DeleteWhy, str | None]]) -> list[str]:
+    """Beyond Harbor, a safe order: top-down, an index before its children, a subject before its
+    accessories. A run cut short then leaves no surviving artifact pointing at a deleted one."""
     arts = repo.artifacts
     indegree = dict.fromkeys(chosen, 0)
     edges: dict[str, list[str]] = {}

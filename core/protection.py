@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
@@ -29,7 +30,7 @@ class ProtectionRule:
         return fnmatchcase(tag, self.tag_glob) and fnmatchcase(repository, self.repository_glob)
 
 
-def parse_rules(patterns) -> tuple[ProtectionRule, ...]:
+def parse_rules(patterns: Iterable[str]) -> tuple[ProtectionRule, ...]:
     seen: dict[str, ProtectionRule] = {}
     for p in patterns:
         if p not in seen:
@@ -37,7 +38,7 @@ def parse_rules(patterns) -> tuple[ProtectionRule, ...]:
     return tuple(seen.values())
 
 
-def protected_tags(rules: tuple[ProtectionRule, ...], repository: str, tags) -> list[tuple[str, str]]:
+def protected_tags(rules: tuple[ProtectionRule, ...], repository: str, tags: Iterable[str]) -> list[tuple[str, str]]:
     """(tag, first matching pattern) for every protected tag."""
     hits = []
     for tag in tags:
@@ -48,7 +49,7 @@ def protected_tags(rules: tuple[ProtectionRule, ...], repository: str, tags) -> 
     return hits
 
 
-def first_protected(rules: tuple[ProtectionRule, ...], repository: str, tags) -> tuple[str, str] | None:
+def first_protected(rules: tuple[ProtectionRule, ...], repository: str, tags: Iterable[str]) -> tuple[str, str] | None:
     """(tag, pattern) of the first protected tag, or None."""
     hits = protected_tags(rules, repository, tags)
     return hits[0] if hits else None

@@ -179,11 +179,11 @@ def select_by_policy(registry: Registry, policy: RetentionPolicy, now: float, re
             for digest, reason in _rule_retains(rule, [a for a in candidates if rule.selects(a.tags)], times, now):
                 why.setdefault(digest, reason)
         for artifact in candidates:
-            reason = why.get(artifact.digest)
-            if reason is None:
+            retained_for = why.get(artifact.digest)
+            if retained_for is None:
                 targets.append(_target(artifact))
             else:
-                retained.append(_retained(artifact, reason))
+                retained.append(_retained(artifact, retained_for))
     return Selection(targets, retained)
 
 

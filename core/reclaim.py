@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from .blob_scope import BlobScope
 from .model import Registry, Repository, used_digests
 
 
@@ -74,7 +75,7 @@ def reclaimable(registry: Registry, chosen: Mapping[str, Iterable[str]]) -> tupl
     return sum(freed.values()), notes
 
 
-def _without_hard_links(scope, freed: dict[tuple[str, str], int]) -> list[str]:
+def _without_hard_links(scope: BlobScope, freed: dict[tuple[str, str], int]) -> list[str]:
     """A blob file with other hard links frees space only when every one of them goes: counted once
     then, else not at all. Changes `freed`; returns a note on what it left out."""
     files: dict[tuple[int, int], list[tuple[str, str]]] = {}

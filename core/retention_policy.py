@@ -85,9 +85,8 @@ def _untagged_extra(extras: object, default: bool) -> bool:
             extras = json.loads(extras)
         except ValueError:
             return default  # Harbor ignores extras it cannot read
-    if isinstance(extras, dict) and isinstance(extras.get("untagged"), bool):
-        return extras["untagged"]
-    return default
+    untagged = extras.get("untagged") if isinstance(extras, dict) else None
+    return untagged if isinstance(untagged, bool) else default
 
 
 def _tag_selector(raw: object, where: str) -> list[TagSelector]:

@@ -11,28 +11,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import BadInputError
 from .stores.base import Store
+from .stores.options import SourceOptions
 
 _HOST = re.compile(r"^(localhost|\[[0-9a-fA-F:]+\]|[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+|[A-Za-z0-9-]+:\d+|[A-Za-z0-9.-]+:\d+)(:\d+)?/?$")
-
-
-@dataclass
-class SourceOptions:
-    """Everything a command line or the TUI may pass when opening a source."""
-
-    read_only: bool = False
-    keep_blobs: bool = False  # OCI layouts: leave config and layer blobs in place
-    insecure: bool = False  # registries: accept a self-signed certificate
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    concurrency: int = 8
-    timeout: float = 30.0  # registries: seconds each request may take in all (not only per read)
-    api: str | None = None  # registry storage: delete through this registry URL (it serves the storage)
-    offline: bool = False  # registry storage: delete on disk; the registry is stopped
 
 
 def is_registry_url(source: str) -> bool:
@@ -43,6 +28,7 @@ def is_registry_url(source: str) -> bool:
 
 
 def open_store(source: str, options: SourceOptions | None = None) -> Store:
+    """The store for `source`: every kind takes (source, options) and finds its own paths."""
     options = options or SourceOptions()
     path = Path(source)
     storage = None
@@ -55,15 +41,15 @@ def open_store(source: str, options: SourceOptions | None = None) -> Store:
     if path.is_file():
         from .stores.sample import SampleStore
 
-        return SampleStore(path, read_only=options.read_only)
+        return SampleStore(source, options)
     if storage is not None:
         from .stores.registry_storage.store import RegistryStorageStore
 
-        return RegistryStorageStore(source, storage, options)
+        return RegistryStorageStore(source, options)
     if path.is_dir():
-        from .stores.layout import open_layout_store
+        from .stores.layout import LayoutStore
 
-        return open_layout_store(path, options)
+        return LayoutStore(source, options)
     if is_registry_url(source):
         from .stores.registry.store import RegistryStore
 

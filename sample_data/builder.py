@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ocitree.core import media_types as mt
 
@@ -61,7 +63,7 @@ class RegistryBuilder:
 
     # -- building ------------------------------------------------------------------------
 
-    def blob(self, data: bytes) -> dict:
+    def blob(self, data: bytes) -> str:
         digest = _digest(data)
         self._blobs[digest] = data
         return digest
@@ -103,7 +105,7 @@ class RegistryBuilder:
         for i, size in enumerate(layer_sizes):
             data = _pseudo_bytes(f"{seed}/layer{i}", size)
             layers.append({"mediaType": layer_type, "digest": self.blob(data), "size": len(data)})
-        doc = {
+        doc: dict[str, Any] = {
             "schemaVersion": 2,
             "mediaType": mt.DOCKER_MANIFEST if docker else mt.OCI_MANIFEST,
             "config": {"mediaType": config_type, "digest": self.blob(config), "size": len(config)},
@@ -117,7 +119,7 @@ class RegistryBuilder:
     def index(
         self,
         repo: str,
-        children: list[BuiltManifest | tuple[BuiltManifest, dict]],
+        children: Sequence[BuiltManifest | tuple[BuiltManifest, dict]],
         tags: list[str] | tuple[str, ...] = (),
         annotations: dict[str, str] | None = None,
         child_annotations: dict[str, dict[str, str]] | None = None,
@@ -135,7 +137,7 @@ class RegistryBuilder:
         for digest in missing:
             entries.append({"mediaType": mt.OCI_MANIFEST, "digest": digest, "size": 1000,
                             "platform": {"os": "linux", "architecture": "s390x"}})
-        doc = {"schemaVersion": 2, "mediaType": mt.DOCKER_MANIFEST_LIST if docker else mt.OCI_INDEX, "manifests": entries}
+        doc: dict[str, Any] = {"schemaVersion": 2, "mediaType": mt.DOCKER_MANIFEST_LIST if docker else mt.OCI_INDEX, "manifests": entries}
         if annotations:
             doc["annotations"] = dict(annotations)
         data = _canonical(doc)

@@ -7,11 +7,12 @@ the exact index from Harbor's "Deleting Artifacts" documentation among them.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from ocitree.sample_data import DEMO_PATH
 from ocitree.sample_data.builder import RegistryBuilder
 
-HARBOR_DOC_INDEX = {
+HARBOR_DOC_INDEX: dict[str, Any] = {
     "schemaVersion": 2,
     "manifests": [
         {

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ocitree.core.errors import StoreError
 from ocitree.core.model import Registry
-from ocitree.core.stores.base import DeletionSession, Store
+from ocitree.core.stores.base import Deletion, DeletionSession, Store
 from ocitree.core.stores.sample import SampleStore
 
 
@@ -30,13 +30,18 @@ class ImmediateStore(Store):
     def session(self, repositories: set[str]) -> DeletionSession:
         store = self
 
-        class Session(DeletionSession):
-            def current(self) -> Registry:
-                return store.load()
-
+        class Immediate(Deletion):
             def delete(self, repository: str, digest: str) -> None:
                 if digest == store.fail_on:
                     raise StoreError(f"{repository}@{digest[:19]}: connection reset by peer")
                 store.gone.add((repository, digest))
+                self.durable.deleted.add((repository, digest))  # at once, as a registry's DELETE
+
+        class Session(DeletionSession):
+            def read_fresh(self) -> Registry:
+                return store.load()
+
+            def deletion_on(self, fresh: Registry) -> Deletion:
+                return Immediate()
 
         return Session()

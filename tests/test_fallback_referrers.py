@@ -13,7 +13,8 @@ import httpx
 from ocitree.core import media_types as mt
 from ocitree.core.executor import execute_plan
 from ocitree.core.planner import plan_deletion, resolve_targets
-from ocitree.core.sources import SourceOptions, open_store
+from ocitree.core.sources import open_store
+from ocitree.core.stores.options import SourceOptions
 from ocitree.sample_data.builder import RegistryBuilder
 from tests.binaries import require_binary
 from ocitree.tui.cli import main

@@ -289,13 +289,13 @@ def test_a_delete_in_one_layout_waits_for_a_delete_in_a_layout_sharing_its_blobs
     outcome = {}
 
     with first.session({"a"}) as session:
-        session.current()
-        session.delete("a", a2.digest)
+        deletion = session.begin(session.current())
+        deletion.delete("a", a2.digest)
         waiting = threading.Thread(target=lambda: outcome.setdefault("b", execute_plan(plan_b, second)))
         waiting.start()
         waiting.join(0.5)
         assert waiting.is_alive(), "the delete in b did not wait for the lock a's delete holds"
-        session.commit()
+        deletion.commit()
     waiting.join(10)
 
     assert outcome["b"].completed

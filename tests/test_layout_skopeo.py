@@ -10,7 +10,8 @@ import pytest
 
 from ocitree.core.executor import execute_plan
 from ocitree.core.planner import plan_deletion, resolve_targets
-from ocitree.core.sources import SourceOptions, open_store
+from ocitree.core.sources import open_store
+from ocitree.core.stores.options import SourceOptions
 from ocitree.core.stores.layout import LayoutStore
 from ocitree.sample_data.builder import RegistryBuilder
 from tests.binaries import require_binary

@@ -10,7 +10,8 @@ import pytest
 from ocitree.core.errors import StalePlanError, StoreError
 from ocitree.core.executor import execute_plan
 from ocitree.core.planner import plan_deletion, resolve_targets
-from ocitree.core.sources import SourceOptions, open_store
+from ocitree.core.sources import open_store
+from ocitree.core.stores.options import SourceOptions
 from ocitree.core.stores.layout import LayoutStore
 from ocitree.sample_data.builder import RegistryBuilder
 from tests.scenarios import SCENARIOS, ref_for
@@ -307,13 +308,13 @@ def test_concurrent_writers_wait_for_each_other_and_lose_nothing(tmp_path):
     outcome = {}
 
     with first.session({"app"}) as session:
-        session.current()
-        session.delete("app", x.digest)
+        deletion = session.begin(session.current())
+        deletion.delete("app", x.digest)
         waiting = threading.Thread(target=lambda: outcome.setdefault("y", execute_plan(plan_y, second)))
         waiting.start()
         waiting.join(0.5)
         assert waiting.is_alive(), "the second writer did not wait for the lock"
-        session.commit()
+        deletion.commit()
     waiting.join(10)
 
     assert outcome["y"].completed
@@ -329,12 +330,12 @@ def test_index_json_changed_by_another_program_during_deletion_changes_nothing(t
     index_path = root / "app" / "index.json"
     store = LayoutStore(root)
     with store.session({"app"}) as session:
-        session.current()
-        session.delete("app", m.digest)
+        deletion = session.begin(session.current())
+        deletion.delete("app", m.digest)
         index_path.write_text(index_path.read_text().replace('"v2"', '"v2-renamed"'))  # skopeo ignores our lock
         before = snapshot(root)
         with pytest.raises(StoreError, match="changed by another program"):
-            session.commit()
+            deletion.commit()
     assert snapshot(root) == before
 
 

@@ -422,3 +422,29 @@ def test_reclaimable_bytes_follow_the_registry_after_a_deletion_in_place():
     assert plan(registry, f"{R}:v1").reclaimable_bytes == 0
     registry.drop_artifacts([("team/mirror", one.digest)])
     assert plan(registry, f"{R}:v1").reclaimable_bytes == one.size + sum(_blob_sizes(b, one).values())
+
+
+def test_finishing_a_cut_off_run_deletes_a_leftover_that_only_a_fallback_referrers_index_lists():
+    """A fallback referrers index is bookkeeping, on a resumed run too: the signature left behind
+    under a deleted image goes with it, and the referrers index is rewritten without it (it used
+    to be kept as "tagged", with no tags)."""
+    from ocitree.core import media_types as mt
+    from ocitree.core.plan import ResumedRef
+
+    builder = RegistryBuilder()
+    image = builder.image(R, ["v1"], seed="subject")
+    signature = builder.accessory(R, image, "signature", cosign_tag=False)
+    sbom = builder.accessory(R, image, "sbom", cosign_tag=False)
+    doc = {"schemaVersion": 2, "mediaType": mt.OCI_INDEX, "manifests": [signature.descriptor(), sbom.descriptor()]}
+    referrers = builder.raw_index(R, doc, tags=[image.digest.replace(":", "-")])
+    registry = load(builder)
+    registry.drop_artifacts([(R, image.digest)])  # the cut-off run deleted the image ...
+    old_referrers = "sha256:" + "f" * 64  # ... and the referrers index it found then
+    resumed = ResumedRef(reference=f"{R}:v1", repository=R, digest=image.digest,
+                         leftovers=[signature.digest, old_referrers])
+
+    p = plan_deletion(registry, [], (), [resumed])
+
+    assert signature.digest in deleted(p)
+    assert signature.digest not in kept(p)
+    assert {(r.digest, tuple(r.remove)) for r in p.rewrite} == {(referrers.digest, (signature.digest,))}

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from ocitree.core.errors import BadInputError, StoreError
-from ocitree.core.sources import SourceOptions
+from ocitree.core.stores.options import SourceOptions
 from ocitree.core.stores.registry.auth import RegistryAuth
 from ocitree.core.stores.registry.credentials import Credentials, lookup_credentials
 

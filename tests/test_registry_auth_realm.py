@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from ocitree.core.errors import StoreError
-from ocitree.core.sources import SourceOptions
+from ocitree.core.stores.options import SourceOptions
 from ocitree.core.stores.registry.store import RegistryStore
 from tests.binaries import require_binary
 from tests.token_server import TokenRegistry, TokenServer

@@ -18,6 +18,7 @@ import pytest
 
 from ocitree.core.errors import StoreError
 from ocitree.core.stores.registry.store import RegistryStore
+from ocitree.core.stores.options import SourceOptions
 from ocitree.core.stores.registry.transport import RetryPolicy, SlowRegistryError
 from ocitree.sample_data.builder import RegistryBuilder
 from tests.registry_fault_proxy import Fault
@@ -39,7 +40,7 @@ def app(registry_proxy):
 
 
 def _load_failing(url: str, timeout: float) -> tuple[StoreError, float]:
-    store = RegistryStore(url, retry=FAST_RETRY, timeout=timeout)
+    store = RegistryStore(url, SourceOptions(timeout=timeout), retry=FAST_RETRY)
     started = time.monotonic()
     try:
         with pytest.raises(StoreError) as caught:
@@ -76,7 +77,7 @@ def test_a_dripping_registry_is_not_waited_for_twice(app):
 
 def test_a_slow_answer_within_the_deadline_is_read(app):
     app.add(Fault(method="GET", path="/v2/team/app/tags/list", drip=0.01))
-    store = RegistryStore(app.url, retry=FAST_RETRY, timeout=20)
+    store = RegistryStore(app.url, SourceOptions(timeout=20), retry=FAST_RETRY)
     try:
         assert store.load().artifact_count == 3
     finally:
@@ -224,11 +225,10 @@ class DrippingTLSRegistry:
 ], ids=["httpx", "fast-path"])
 def test_over_tls_a_dripped_answer_ends_at_the_deadline(tmp_path, drip_on, endpoint):
     pytest.importorskip("cryptography")
-    from ocitree.core.sources import SourceOptions
 
     server = DrippingTLSRegistry(tmp_path, drip_on)
     try:
-        store = RegistryStore(server.url, SourceOptions(insecure=True), retry=FAST_RETRY, timeout=1.5)
+        store = RegistryStore(server.url, SourceOptions(insecure=True, timeout=1.5), retry=FAST_RETRY)
         started = time.monotonic()
         try:
             with pytest.raises(SlowRegistryError) as caught:

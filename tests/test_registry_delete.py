@@ -10,7 +10,7 @@ from ocitree.core import media_types as mt
 from ocitree.core.errors import StalePlanError, StoreError
 from ocitree.core.executor import execute_plan
 from ocitree.core.planner import plan_deletion, resolve_targets
-from ocitree.core.sources import SourceOptions
+from ocitree.core.stores.options import SourceOptions
 from ocitree.core.stores.registry.auth import RegistryAuth
 from ocitree.core.stores.registry.credentials import Credentials
 from ocitree.core.stores.registry.store import RegistryStore

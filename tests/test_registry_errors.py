@@ -15,7 +15,8 @@ import sys
 import pytest
 
 from ocitree.core.errors import BadInputError, MalformedDataError, StoreError
-from ocitree.core.sources import SourceOptions, open_store
+from ocitree.core.sources import open_store
+from ocitree.core.stores.options import SourceOptions
 from ocitree.core.stores.registry.store import RegistryStore
 from ocitree.core.stores.registry.transport import RetryPolicy
 from ocitree.sample_data.builder import RegistryBuilder
@@ -27,9 +28,9 @@ pytestmark = pytest.mark.registry
 FAST_RETRY = RetryPolicy(attempts=3, first_delay=0.01, max_delay=0.02)
 
 
-def load(url: str, **kwargs):
+def load(url: str, options: SourceOptions | None = None, **kwargs):
     kwargs.setdefault("retry", FAST_RETRY)
-    store = RegistryStore(url, **kwargs)
+    store = RegistryStore(url, options, **kwargs)
     try:
         return store.load()
     finally:
@@ -157,7 +158,7 @@ def test_connections_dropped_every_time_end_in_a_clear_line(registry_proxy, app)
 
 def test_a_slow_registry_is_waited_for(registry_proxy, app):
     registry_proxy.add(Fault(method="GET", path="/manifests/", delay=0.3))
-    state = load(registry_proxy.url, timeout=5.0)
+    state = load(registry_proxy.url, SourceOptions(timeout=5.0))
     assert state.artifact_count == 3
 
 
@@ -165,7 +166,7 @@ def test_a_registry_slower_than_the_timeout(registry_proxy, app):
     images, _ = app
     registry_proxy.add(Fault(method="GET", path=f"/manifests/{images[0].digest}", delay=3.0))
     with pytest.raises(StoreError) as caught:
-        load(registry_proxy.url, timeout=0.5)
+        load(registry_proxy.url, SourceOptions(timeout=0.5))
     assert "did not answer within 0.5 s" in one_line(caught.value)
 
 
@@ -270,7 +271,7 @@ def test_closing_after_a_failed_load_leaves_no_fetch_waiting_on_a_stalled_regist
     registry_proxy.add(Fault(method="GET", path="/v2/team/other/manifests/v1", delay=60))
     registry_proxy.add(Fault(method="GET", path="/v2/team/app/tags/list", delay=0.5))  # fail after v1 went out
     registry_proxy.add(Fault(method="GET", path="/manifests/latest", status=500))
-    store = RegistryStore(registry_proxy.url, retry=FAST_RETRY, timeout=60)
+    store = RegistryStore(registry_proxy.url, SourceOptions(timeout=60), retry=FAST_RETRY)
     try:
         with pytest.raises(StoreError):
             store.load()

@@ -11,7 +11,8 @@ import pytest
 from ocitree.core import media_types as mt
 from ocitree.core.errors import MalformedDataError, StoreError
 from ocitree.core.planner import plan_deletion, resolve_targets
-from ocitree.core.sources import SourceOptions, open_store
+from ocitree.core.sources import open_store
+from ocitree.core.stores.options import SourceOptions
 from ocitree.core.stores.base import LoadProgress
 from ocitree.core.stores.registry.store import RegistryStore
 from ocitree.sample_data.builder import RegistryBuilder

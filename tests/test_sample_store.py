@@ -15,6 +15,7 @@ import pytest
 from ocitree.core.errors import StoreError
 from ocitree.core.executor import execute_plan
 from ocitree.core.planner import plan_deletion, resolve_targets
+from ocitree.core.stores.options import SourceOptions
 from ocitree.core.stores.sample import SampleStore
 from ocitree.sample_data.builder import RegistryBuilder
 from ocitree.tui.cli import main
@@ -161,7 +162,7 @@ def test_read_only_store_refuses_to_open_a_session(tmp_path):
     write_registry(path)
     before = path.read_bytes()
     with pytest.raises(StoreError, match="read-only"):
-        SampleStore(path, read_only=True).session({REPO})
+        SampleStore(path, SourceOptions(read_only=True)).session({REPO})
     assert path.read_bytes() == before
 
 
@@ -183,16 +184,31 @@ def test_a_failure_mid_plan_on_a_file_store_reports_nothing_deleted(tmp_path, mo
     registry = store.load()
     plan = plan_deletion(registry, resolve_targets(registry, ["team/app:latest"]))
 
-    original = sample_module._SampleSession.delete
+    original = sample_module._SampleDeletion.delete
 
     def fail_on_third(self, repository, digest):
         if digest == plan.delete[2].digest:
             raise StoreError("disk went away")
         original(self, repository, digest)
 
-    monkeypatch.setattr(sample_module._SampleSession, "delete", fail_on_third)
+    monkeypatch.setattr(sample_module._SampleDeletion, "delete", fail_on_third)
     result = execute_plan(plan, store)
     assert not result.completed
     assert result.deleted == []
     assert [n.digest for n in result.not_done] == [d.digest for d in plan.delete]
+    assert path.read_bytes() == before
+
+
+def test_a_deletion_starts_only_from_the_state_its_session_read(tmp_path):
+    """The executor checks the plan against current(); deleting from any other state (an older
+    load, say) would skip that check, so begin() refuses it and nothing is written."""
+    path = tmp_path / "registry.json"
+    write_registry(path)
+    before = path.read_bytes()
+    store = SampleStore(path)
+    loaded_earlier = store.load()
+    with store.session({REPO}) as session:
+        session.current()
+        with pytest.raises(ValueError, match="current"):
+            session.begin(loaded_earlier)
     assert path.read_bytes() == before

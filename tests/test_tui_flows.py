@@ -519,13 +519,20 @@ async def test_keys_during_a_deletion_cannot_quit_or_open_the_palette(tmp_path):
 
     def slow_session(repositories):
         session = open_session(repositories)
-        delete = session.delete
+        begin = session.begin
 
-        def held_delete(repository, digest):
-            gate.wait(10)
-            delete(repository, digest)
+        def held_begin(fresh):
+            deletion = begin(fresh)
+            delete = deletion.delete
 
-        session.delete = held_delete
+            def held_delete(repository, digest):
+                gate.wait(10)
+                delete(repository, digest)
+
+            deletion.delete = held_delete
+            return deletion
+
+        session.begin = held_begin
         return session
 
     app.store.session = slow_session

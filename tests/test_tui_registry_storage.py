@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from ocitree.core.sources import SourceOptions, open_store
+from ocitree.core.sources import open_store
+from ocitree.core.stores.options import SourceOptions
 from tests.registry_push import push_builder
 from tests.scenarios import build_all
 from ocitree.tui.app import OcitreeApp

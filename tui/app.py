@@ -177,8 +177,8 @@ class OcitreeApp(App[int]):
         yield Static(id="status")
         yield Footer(compact=True)
 
-    @property
-    def tree(self) -> RegistryTree:
+    @property  # DOMNode.tree (the DOM as a Rich tree, for debugging) gives way to the app's tree widget
+    def tree(self) -> RegistryTree:  # type: ignore[override]
         return self.query_one("#tree", RegistryTree)
 
     def on_mount(self) -> None:
@@ -192,11 +192,12 @@ class OcitreeApp(App[int]):
             f.show_command_palette = event.size.width >= 80
 
     def _update_header(self) -> None:
-        marked = len(self.tree.marked) if self.is_mounted else 0
-        tree_filter = self.tree.filter if self.is_mounted else None
+        # (App.is_mounted is a method, so the `if self.is_mounted` that stood here was always true.)
+        marked = len(self.tree.marked)
+        tree_filter = self.tree.filter
         self.query_one("#header", SourceHeader).update(
             registry=self.registry, read_only=self.read_only, marked=marked, loading=self.loading,
-            order=self.tree.order if self.is_mounted else "name",
+            order=self.tree.order,
             filter_text=self.filter_text if tree_filter is not None else "",
             filter_counts=(tree_filter.count, tree_filter.total) if tree_filter is not None else None,
         )
@@ -651,6 +652,7 @@ class OcitreeApp(App[int]):
         self.refresh_bindings()
 
     def _find(self, query: str, shown=None) -> list[Match]:
+        assert self.registry is not None  # callers return first without one
         index = self._find_index
         if index is None or index.registry is not self.registry:
             index = self._find_index = FindIndex(self.registry)
@@ -847,7 +849,7 @@ class OcitreeApp(App[int]):
                 out.setdefault(label, []).append(KEY_NAMES.get(b.key, b.key))
             return [(", ".join(keys), label) for label, keys in out.items()]
 
-        app_rows = rows(b for b in self.BINDINGS if not b.action.startswith("jump(") and b.action != "preview")
+        app_rows = rows(b for b in self.BINDINGS if isinstance(b, Binding) and not b.action.startswith("jump(") and b.action != "preview")
         app_rows.insert(app_rows.index(next(r for r in app_rows if r[0] == "p")) + 1, ("1-9", "Go to parent (or subject) number N in the details pane"))
         app_rows.append(("ctrl+p", "Command palette: the main actions by name"))
         tree_rows = [
@@ -905,6 +907,7 @@ class OcitreeApp(App[int]):
         if action == "jump_next_parent":
             return bool(self.jump_targets) or self._cycle is not None
         if action == "jump":
+            # Textual types action parameters as object; this one is the N of a `jump(N)` binding.
             return bool(parameters) and int(parameters[0]) <= len(self.jump_targets)  # type: ignore[call-overload]
         if action == "command_palette":  # its Quit would stop a deletion part way
             return not self.deleting

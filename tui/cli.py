@@ -22,14 +22,15 @@ import re
 import shutil
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from ocitree.core.config import MAX_TIMEOUT, load_config
 from ocitree.core.errors import BadInputError, OcitreeError, StalePlanError
 from ocitree.core.paths import data_dir
 from ocitree.core.printable import printable, printable_lines
 from ocitree.core.protection import parse_rules
-from ocitree.core.sources import SourceOptions, open_store
+from ocitree.core.sources import open_store
+from ocitree.core.stores.options import SourceOptions
 from ocitree.core.stores.base import LoadProgress, Store
 
 if TYPE_CHECKING:
@@ -65,11 +66,11 @@ def _check_command(word: str) -> None:
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # usage errors are bad input: exit 2, one line
+    def error(self, message: str) -> NoReturn:  # usage errors are bad input: exit 2, one line
         raise BadInputError(f"{message} (see '{self.prog} --help')")
 
 
-def say(err: Console, message: str) -> None:
+def say(err: Terminal, message: str) -> None:
     """One message on standard error. Messages carry source strings (tags, names, paths,
     registry text): made printable here, so none can drive the terminal or break the line."""
     err.print(printable(message), markup=False, highlight=False, emoji=False)
@@ -199,7 +200,7 @@ class _LazyConsole:
         self._console: Console | None = None
 
     @property
-    def file(self):
+    def file(self) -> TextIO:
         return sys.stderr if self._stderr else sys.stdout
 
     @property
@@ -221,11 +222,16 @@ class _LazyConsole:
             self._console = Console(stderr=self._stderr, highlight=False, soft_wrap=True)
         return self._console
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self.rich, name)
 
 
-def _load(store: Store, err: Console):
+if TYPE_CHECKING:
+    # Where a command writes: a Rich Console, or the stand-in main() passes, which makes one on first use.
+    Terminal = Console | _LazyConsole
+
+
+def _load(store: Store, err: Terminal):
     """Load with a progress bar on a terminal's stderr; silent when piped."""
     if not err.is_terminal:
         return store.load()
@@ -242,7 +248,7 @@ def _load(store: Store, err: Console):
         return store.load(report)
 
 
-def _print_json(out: Console, doc: dict) -> None:
+def _print_json(out: Terminal, doc: dict) -> None:
     out.file.write(json.dumps(doc, indent=2) + "\n")
     out.file.flush()
 
@@ -258,12 +264,12 @@ def _result_json(plan: DeletionPlan, result: ExecutionResult | None) -> dict:
     return doc
 
 
-def _confirm(plan: DeletionPlan, err: Console) -> bool:
+def _confirm(plan: DeletionPlan, err: Terminal) -> bool:
     n = len(plan.delete)
     return _ask(f"Delete {n} artifact{'s' if n != 1 else ''}? [y/N] ", err, "deleting", "delete")
 
 
-def _ask(question: str, err: Console, doing: str = "deleting", verb: str = "delete") -> bool:
+def _ask(question: str, err: Terminal, doing: str = "deleting", verb: str = "delete") -> bool:
     """A yes/no question on the terminal; standard input that is not one needs --yes instead."""
     if not sys.stdin.isatty():
         raise BadInputError(f"not {doing} without confirmation: standard input is not a terminal; "
@@ -273,7 +279,7 @@ def _ask(question: str, err: Console, doing: str = "deleting", verb: str = "dele
     return answer in ("y", "yes")
 
 
-def cmd_ls(args, out: Console, err: Console) -> int:
+def cmd_ls(args, out: Terminal, err: Terminal) -> int:
     from ocitree.core.interrupted import unfinished_notes  # imports core.plan, so pydantic (issue 10: a cost left here)
 
     from .json_text import indented_json
@@ -316,7 +322,7 @@ def _terminal_width(stream) -> int | None:
     return shutil.get_terminal_size().columns
 
 
-def cmd_plan_or_delete(args, out: Console, err: Console, deleting: bool) -> int:
+def cmd_plan_or_delete(args, out: Terminal, err: Terminal, deleting: bool) -> int:
     from ocitree.core.executor import execute_plan
     from ocitree.core.interrupted import resolve_targets_resuming
     from ocitree.core.planner import plan_deletion
@@ -358,7 +364,7 @@ def _refuse_storage_without_mode(store: Store, source: str, outcome: str) -> Non
         raise BadInputError(f"{source}: read-only ({reason}): {DELETE_HOW}; {outcome}")
 
 
-def _confirm_and_execute(plan: DeletionPlan, store, args, out: Console, err: Console, config, render=None) -> int:
+def _confirm_and_execute(plan: DeletionPlan, store, args, out: Terminal, err: Terminal, config, render=None) -> int:
     """Show an allowed plan, ask (unless --yes), execute, report: delete and prune alike."""
     from ocitree.core.executor import execute_plan
 
@@ -394,7 +400,7 @@ def _confirm_and_execute(plan: DeletionPlan, store, args, out: Console, err: Con
     return EXIT_OK if result.completed else EXIT_FAILURE
 
 
-def cmd_prune(args, out: Console, err: Console) -> int:
+def cmd_prune(args, out: Terminal, err: Terminal) -> int:
     from rich.console import Group
 
     from .plan_text import render_plan
@@ -431,7 +437,7 @@ def cmd_prune(args, out: Console, err: Console) -> int:
         store.close()
 
 
-def cmd_undo(args, out: Console, err: Console) -> int:
+def cmd_undo(args, out: Terminal, err: Terminal) -> int:
     from .history_command import cmd_undo as undo
 
     config = load_config()
@@ -447,7 +453,7 @@ def cmd_undo(args, out: Console, err: Console) -> int:
         store.close()
 
 
-def cmd_demo(args, out: Console, err: Console) -> int:
+def cmd_demo(args, out: Terminal, err: Terminal) -> int:
     path = demo_copy(reset=args.reset)
     out.print(printable(f"{'Restored' if args.reset else 'Demo working copy:'} {path}"), markup=False, highlight=False)
     return EXIT_OK

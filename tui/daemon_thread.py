@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 T = TypeVar("T")
 
@@ -25,11 +25,12 @@ async def in_daemon_thread(fn: Callable[[], T], name: str) -> T:
             return
         ok, value = outcome
         if ok:
-            future.set_result(value)  # type: ignore[arg-type]
+            future.set_result(cast(T, value))
         else:
-            future.set_exception(value)  # type: ignore[arg-type]
+            future.set_exception(cast(BaseException, value))
 
     def run() -> None:
+        outcome: tuple[bool, object]  # (True, fn's result) or (False, what it raised)
         try:
             outcome = (True, fn())
         except BaseException as exc:  # handed to the awaiting task, which decides

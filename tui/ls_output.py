@@ -9,7 +9,7 @@ never silent. Every string from the source goes through literal().
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TextIO
+from typing import IO, Any
 
 from ocitree.core.dates import CreatedTimes, format_created
 from ocitree.core.model import Artifact, Registry, Repository
@@ -65,7 +65,7 @@ def artifact_label(repo: Repository, artifact: Artifact, platform: str | None = 
     elif artifact.digest not in repo.parents and artifact.digest not in repo.subjects:
         parts.append("(untagged)")
     parts.append(short_digest(artifact.digest))
-    parts.append(repo.accessory_kinds.get(artifact.digest) if artifact.digest in repo.subjects else artifact.kind)
+    parts.append(repo.accessory_kinds.get(artifact.digest, artifact.kind) if artifact.digest in repo.subjects else artifact.kind)
     if platform:
         parts.append(literal(platform))
     if artifact.is_index:
@@ -132,7 +132,7 @@ def _artifact_lines(repo: Repository, artifact: Artifact, platform: str | None, 
             yield from _artifact_lines(repo, child_artifact, plat, path, inner, child_final, guides, None, times)
 
 
-def write_registry(registry: Registry, out: TextIO, width: int | None = None) -> None:
+def write_registry(registry: Registry, out: IO[str], width: int | None = None) -> None:
     """Stream the tree to `out`; `width` (a terminal's) cuts longer lines with an ellipsis."""
     guides = GUIDES
     try:
@@ -179,7 +179,7 @@ def registry_json(registry: Registry) -> dict:
         digest = artifact.digest
         parents = repo.parents.get(digest, ())
         is_accessory = digest in repo.subjects
-        out = {
+        out: dict[str, Any] = {
             "digest": digest,
             "media_type": artifact.media_type,
             "kind": repo.accessory_kinds.get(digest, artifact.kind) if is_accessory else artifact.kind,
@@ -217,7 +217,7 @@ def registry_json(registry: Registry) -> dict:
         return ([one(repo, a, None, frozenset()) for a in top]
                 + [one(repo, a, None, frozenset(), marker) for a, marker in repo.detached(top)])
 
-    doc = {
+    doc: dict[str, Any] = {
         "source": registry.source,
         "repositories": [
             {"name": name, "artifact_count": len(r.artifacts), "artifacts": roots(r),

@@ -7,7 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ocitree.core.names import short_digest
-from ocitree.core.plan import DeletionPlan, ExecutionResult
+from ocitree.core.plan import DeletionPlan, ExecutionResult, GarbageCollectFigures
 
 from .literal import literal, literal_text
 from .ls_output import display_tag, human_bytes, reclaimable_now, registry_json, size_text  # noqa: F401 (their home was here)
@@ -69,7 +69,7 @@ def render_plan(plan: DeletionPlan, blob_reclaim: str | None = None, title: str 
         parts.append(Text(f"DELETE {len(plan.delete)} artifact{'s' if len(plan.delete) != 1 else ''}, in this order:", style="bold red"))
     else:
         parts.append(Text("Nothing left to delete", style="bold"))
-    table = None
+    table: Table | None = None
     repository = None
     for i, d in enumerate(plan.delete, 1):
         if d.repository != repository:
@@ -80,12 +80,13 @@ def render_plan(plan: DeletionPlan, blob_reclaim: str | None = None, title: str 
             table.add_column(no_wrap=True)
             table.add_column(ratio=1)
             parts.append(table)
-        why = "referrers index left empty" if d.why == "referrers" else d.why
+        why: str = "referrers index left empty" if d.why == "referrers" else d.why
         if d.via and d.why == "referrers":
             why += " by deleting " + labels.get(d.via, short_digest(d.via))
         elif d.via:
             why += " of " + labels.get(d.via, short_digest(d.via))
         kind = d.kind + (f" {d.platform}" if d.platform else "")
+        assert table is not None  # the first entry starts one: its repository differs from None
         table.add_row(f"{i}.", short_digest(d.digest), Text(literal(f"{kind}; {_tags(d.tags)}; {why}")))  # a str cell is markup
     if plan.keep:
         parts.append(Text(f"KEEP {len(plan.keep)}", style="bold green"))
@@ -99,14 +100,13 @@ def render_plan(plan: DeletionPlan, blob_reclaim: str | None = None, title: str 
         parts.append(Text("Tags removed: " + ", ".join(display_tag(t.partition(":")[2]) for t in plan.tags_removed)))
     parts.extend(Text(line) for line in reclaim_lines(plan))
     if plan.garbage_collect is not None:
-        parts.append(Text(garbage_collect_advice(plan)))
+        parts.append(Text(garbage_collect_advice(plan.garbage_collect)))
     parts.append(Text("Summary: " + plan.summary(), style="bold"))
     return Group(*parts)
 
 
-def garbage_collect_advice(plan: DeletionPlan) -> str:
+def garbage_collect_advice(gc: GarbageCollectFigures) -> str:
     """Registry storage: blob files stay until the registry's garbage collector runs."""
-    gc = plan.garbage_collect
     return (f"Blob files stay until you run `docker-registry garbage-collect CONFIG` (registry stopped or read-only): "
             f"it will then free {human_bytes(gc.frees)} ({gc.frees:,} bytes; {gc.reclaimable_now:,} of them already "
             f"reclaimable now), or {human_bytes(gc.frees_delete_untagged)} ({gc.frees_delete_untagged:,} bytes) "

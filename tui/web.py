@@ -142,8 +142,11 @@ def build_server(source_args: list[str], host: str = "127.0.0.1", port: int = 80
             app_service: AppService | None = None
             try:
                 await websocket.prepare(request)
+                # close=websocket.close as textual-serve's own server passes it: AppService types it as
+                # returning None, aiohttp's returns a bool nobody reads.
                 app_service = WatchedAppService(self.command, write_bytes=websocket.send_bytes,
-                                                write_str=websocket.send_str, close=websocket.close,
+                                                write_str=websocket.send_str,
+                                                close=websocket.close,  # type: ignore[arg-type]
                                                 download_manager=self.download_manager, debug=self.debug)
                 await app_service.start(width, height)
                 try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..errors import StoreError
 from ..model import Registry
@@ -22,28 +22,25 @@ class LoadProgress:
 ProgressCallback = Callable[[LoadProgress], None]
 
 
-class DeletionSession(ABC):
-    """Exclusive access to some repositories for one plan's execution.
+@dataclass
+class DurableSteps:
+    """What a deletion has made durable in the store so far, as (repository, digest) pairs:
+    manifests deleted, and referrers indexes rewritten. A registry adds each step as its DELETE
+    succeeds; a file store adds a file's steps once commit() has written that file."""
 
-    Used as a context manager: entering takes whatever lock the store has,
-    `current()` reads the repositories afresh (so the executor can refuse a stale plan),
-    `delete()` removes one manifest, `commit()` makes the deletions durable.
-    Leaving without commit() abandons what was not yet durable."""
+    deleted: set[tuple[str, str]] = field(default_factory=set)
+    rewritten: set[tuple[str, str]] = field(default_factory=set)
 
-    #: True where deletions take effect only at commit() (a file written once), so a run that
-    #: stops before it has deleted nothing; False where each delete() acts at once (a registry).
-    applies_at_commit = False
-    #: where commit() failed part-way: the repositories whose deletions it had already made durable
-    committed_before_failure: frozenset[str] = frozenset()
 
-    def __enter__(self) -> DeletionSession:
-        return self
+class Deletion(ABC):
+    """Deleting from the state a DeletionSession read afresh (DeletionSession.begin).
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    `delete()` and `rewrite_referrers()` take the plan's steps in order; `commit()` makes them
+    durable where the store writes at the end. Whatever happens (a failed step, a failed commit,
+    Ctrl-C), `durable` says what reached the store."""
 
-    @abstractmethod
-    def current(self) -> Registry: ...
+    def __init__(self) -> None:
+        self.durable = DurableSteps()
 
     @abstractmethod
     def delete(self, repository: str, digest: str) -> None:
@@ -55,14 +52,52 @@ class DeletionSession(ABC):
         raise StoreError(f"{repository}@{digest}: this source cannot rewrite a referrers index; nothing was deleted")
 
     def commit(self) -> None:
-        """Make the deletions durable (a file store writes here; a registry already has)."""
+        """Make the steps durable (a file store writes here; a registry already has). Raises StoreError."""
+
+
+class DeletionSession(ABC):
+    """Exclusive access to some repositories for one plan's execution.
+
+    Used as a context manager: entering takes whatever lock the store has; `current()` reads the
+    repositories afresh (so the executor can refuse a stale plan); `begin(fresh)` hands back the
+    Deletion that works on exactly that state, so nothing can be deleted before it was read.
+    Leaving abandons what was not yet durable and releases the lock."""
+
+    _fresh: Registry | None = None
+
+    def __enter__(self) -> DeletionSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def current(self) -> Registry:
+        """The repositories as they are now, read under the lock."""
+        self._fresh = self.read_fresh()
+        return self._fresh
+
+    def begin(self, fresh: Registry) -> Deletion:
+        """Deleting from `fresh`, the state current() returned last (and the plan was checked against)."""
+        if fresh is not self._fresh:
+            raise ValueError("begin() takes the Registry that current() returned last")
+        return self.deletion_on(fresh)
+
+    @abstractmethod
+    def read_fresh(self) -> Registry:
+        """current()'s reading, which the store's Deletion goes on from."""
+
+    @abstractmethod
+    def deletion_on(self, fresh: Registry) -> Deletion: ...
 
     def close(self) -> None:
         """Release locks."""
 
 
 class Store(ABC):
-    """A source of registry state that can also delete."""
+    """A source of registry state that can also delete.
+
+    Every store opens as `XStore(source, options)` (StoreSource, SourceOptions | None): it finds
+    what it needs from `source` itself, so core/sources.py only picks the kind."""
 
     #: what the user typed, for headers and messages (never with credentials)
     source: str = ""

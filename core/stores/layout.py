@@ -17,24 +17,23 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from ..blob_scope import BlobScope, Reclaim
 from ..errors import MalformedDataError, OcitreeError, StoreError
 from ..durable_files import discard, install_file, stage_file, write_atomically
-from ..manifest import digest_of
+from ..digests import digest_of
 from ..gc_pause import gc_paused
 from ..json_text import NestedTooDeeply
-from ..model import Registry
-from .base import DeletionSession, LoadProgress, ProgressCallback, Store
-from .layout_reader import (INDEX_FILE, LayoutContents, blob_path, find_layouts, is_layout, read_index_bytes,
+from ..model import Registry, Repository
+from .base import Deletion, DeletionSession, LoadProgress, ProgressCallback, Store
+from .layout_reader import (INDEX_FILE, LayoutContents, ManifestCountCallback, blob_path, find_layouts, is_layout, read_index_bytes,
                             read_layout, unreferenced_blobs)
 from .layout_sharing import layout_blob_scope, sharing_layouts
 from .layout_writer import (blob_candidates, digests_in_use, index_replacing, index_without, read_pending,
                             remove_blobs, serialize_index, write_pending)
-
-if TYPE_CHECKING:
-    from ..sources import SourceOptions
+from .options import SourceOptions, StoreSource
 
 LOCK_FILE = INDEX_FILE + ".lock"
 # A reader does not lock (it may be on read-only media); if index.json changes while it
@@ -42,11 +41,7 @@ LOCK_FILE = INDEX_FILE + ".lock"
 _READ_ATTEMPTS = 3
 
 
-def open_layout_store(path: Path, options: SourceOptions) -> LayoutStore:
-    return LayoutStore(path, read_only=options.read_only, keep_blobs=options.keep_blobs)
-
-
-def read_layout_consistently(name: str, layout: Path, on_manifests=None) -> LayoutContents:
+def read_layout_consistently(name: str, layout: Path, on_manifests: ManifestCountCallback | None = None) -> LayoutContents:
     """read_layout, again if index.json changed meanwhile: a deletion in another process removes
     blobs just after rewriting index.json, so a reader caught in between saw a mix."""
     for attempt in range(_READ_ATTEMPTS):
@@ -71,12 +66,13 @@ def _still(layout: Path, index_raw: bytes) -> bool:
 
 
 class LayoutStore(Store):
-    def __init__(self, path: str | os.PathLike, read_only: bool = False, keep_blobs: bool = False):
-        self.path = Path(path)
-        self.source = str(path)
-        self.read_only = read_only
-        self.keep_blobs = keep_blobs
-        self.blob_reclaim = "kept" if keep_blobs else "immediate"
+    def __init__(self, source: StoreSource, options: SourceOptions | None = None) -> None:
+        options = options or SourceOptions()
+        self.path = Path(source)
+        self.source = str(self.path)
+        self.read_only = options.read_only
+        self.keep_blobs = options.keep_blobs
+        self.blob_reclaim: Reclaim = "kept" if options.keep_blobs else "immediate"
         self.layouts: dict[str, Path] = find_layouts(self.path)  # early, so a bad SOURCE fails at open
 
     def load(self, progress: ProgressCallback | None = None) -> Registry:
@@ -85,7 +81,7 @@ class LayoutStore(Store):
         total = len(self.layouts)
         if progress:
             progress(LoadProgress(0, total, f"found {total} layout{'s' if total != 1 else ''}"))
-        repositories = []
+        repositories: list[Repository] = []
         with gc_paused():
             self._read_all(repositories, total, progress)
         by_name = {r.name: r for r in repositories}
@@ -93,11 +89,11 @@ class LayoutStore(Store):
             by_name[name].leftover_blobs = blobs
         return Registry(self.source, repositories, blob_scope=scope)
 
-    def _read_all(self, repositories: list, total: int, progress: ProgressCallback | None) -> None:
+    def _read_all(self, repositories: list[Repository], total: int, progress: ProgressCallback | None) -> None:
         for done, (name, layout) in enumerate(self.layouts.items()):
             on_manifests = None
             if progress:
-                def on_manifests(n: int, name=name, done=done) -> None:
+                def on_manifests(n: int, name: str = name, done: int = done) -> None:
                     progress(LoadProgress(done, total, f"{name}: {n} manifests read"))
             repositories.append(read_layout_consistently(name, layout, on_manifests).repository)
             if progress:
@@ -127,8 +123,7 @@ class LayoutStore(Store):
 
 
 class _LayoutSession(DeletionSession):
-    applies_at_commit = True  # index.json files are rewritten at commit(), blobs removed after
-    def __init__(self, store: LayoutStore, layouts: dict[str, Path], changed: set[str], scope):
+    def __init__(self, store: LayoutStore, layouts: dict[str, Path], changed: set[str], scope: BlobScope):
         self.store = store
         # The layouts to change, and those sharing a blob directory with them (read for the blobs
         # they use). Sorted by name: locks are always taken in the same order.
@@ -137,10 +132,6 @@ class _LayoutSession(DeletionSession):
         self.scope = scope
         self._lock_fds: list[int] = []
         self._contents: dict[str, LayoutContents] = {}
-        self._deleted: dict[str, set[str]] = {}
-        self._rewritten: dict[str, dict[str, bytes]] = {}  # layout -> old referrers index -> new bytes
-        #: blobs left behind after a successful commit (unused, safe to remove by hand)
-        self.blob_failures: list[str] = []
 
     def __enter__(self) -> _LayoutSession:
         for layout in self.layouts.values():
@@ -158,19 +149,42 @@ class _LayoutSession(DeletionSession):
                 raise StoreError(f"{lock_path}: cannot lock ({exc.strerror}); nothing was deleted") from None
         return self
 
-    def current(self) -> Registry:
+    def read_fresh(self) -> Registry:
         self._contents = {}
-        self._deleted = {}
-        self._rewritten = {}
         for name, layout in self.layouts.items():
             if is_layout(layout):  # a layout removed since loading is simply absent: the plan is stale
                 self._contents[name] = read_layout(name, layout)
         return Registry(self.store.source, [c.repository for c in self._contents.values()], blob_scope=self.scope)
 
+    def deletion_on(self, fresh: Registry) -> Deletion:
+        return _LayoutDeletion(self.layouts, self.changed, self.scope, self._contents, self.store.keep_blobs)
+
+    def close(self) -> None:
+        for fd in self._lock_fds:
+            os.close(fd)  # closing drops the flock
+        self._lock_fds = []
+
+
+class _LayoutDeletion(Deletion):
+    """index.json files are rewritten at commit(), each layout's steps durable once its own is
+    installed; blobs are removed after."""
+
+    def __init__(self, layouts: dict[str, Path], changed: set[str], scope: BlobScope,
+                 contents: dict[str, LayoutContents], keep_blobs: bool):
+        super().__init__()
+        self.layouts = layouts
+        self.changed = changed
+        self.scope = scope
+        self.keep_blobs = keep_blobs
+        self._contents = contents
+        self._deleted: dict[str, set[str]] = {}
+        self._rewritten: dict[str, dict[str, bytes]] = {}  # layout -> old referrers index -> new bytes
+        #: blobs left behind after a successful commit (unused, safe to remove by hand)
+        self.blob_failures: list[str] = []
+
     def delete(self, repository: str, digest: str) -> None:
         contents = self._contents.get(repository)
         assert repository in self.changed, "only the layouts the session was opened for change"
-        assert contents is not None or repository in self.layouts, "current() comes first"
         deleted = self._deleted.setdefault(repository, set())
         if contents is None or digest not in contents.repository.artifacts or digest in deleted:
             raise StoreError(f"{repository}@{digest} is no longer in {self.layouts[repository]}")
@@ -246,11 +260,11 @@ class _LayoutSession(DeletionSession):
                     write_pending(self.layouts[name], pending[name])  # this layout is unchanged
                 except OSError:
                     pass  # what it lists is still in use: the next commit drops it
-                self.committed_before_failure = frozenset(installed)
                 done = (f"deleted from {', '.join(installed)} only; the next delete there removes their unused blobs"
                         if installed else "nothing was deleted")
                 raise StoreError(f"{index_path}: cannot replace ({exc.strerror}); {done}") from None
             installed.append(name)
+            self._made_durable(name)
         for name, entries in removals.items():
             self.blob_failures.extend(remove_blobs(path for _, paths in entries for path in paths))
             layout = self.layouts[name]
@@ -260,8 +274,13 @@ class _LayoutSession(DeletionSession):
                 pass  # the blobs are gone; a stale record only costs the next commit a check
         self._deleted = {}
 
+    def _made_durable(self, name: str) -> None:
+        rewritten = self._rewritten.get(name, {})
+        self.durable.rewritten |= {(name, digest) for digest in rewritten}
+        self.durable.deleted |= {(name, digest) for digest in self._deleted.get(name, ()) if digest not in rewritten}
+
     @staticmethod
-    def _write_new_blobs(layout: Path, blobs) -> None:
+    def _write_new_blobs(layout: Path, blobs: Iterable[bytes]) -> None:
         for data in blobs:
             path = blob_path(layout, digest_of(data))
             try:
@@ -280,7 +299,7 @@ class _LayoutSession(DeletionSession):
             deleted = self._deleted.get(name, set())
             digests = set(pending.get(name, ()))
             if deleted:
-                digests |= blob_candidates(self._contents[name].repository, deleted, self.store.keep_blobs)
+                digests |= blob_candidates(self._contents[name].repository, deleted, self.keep_blobs)
             for digest in sorted(digests):
                 directory = scope.domain(name, digest)
                 if directory and directory not in scope.unaccounted:
@@ -300,8 +319,3 @@ class _LayoutSession(DeletionSession):
                 paths.append(Path(directory) / digest.partition(":")[2])
                 removals.setdefault(owner, []).append((digest, paths))
         return removals
-
-    def close(self) -> None:
-        for fd in self._lock_fds:
-            os.close(fd)  # closing drops the flock
-        self._lock_fds = []

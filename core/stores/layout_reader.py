@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 from .. import media_types as mt
 from ..errors import BadInputError, MalformedDataError, StoreError
@@ -95,7 +96,7 @@ class LayoutContents:
     """One layout as read: its graph, plus index.json as parsed and as raw bytes (to rewrite it)."""
 
     repository: Repository
-    index_doc: dict
+    index_doc: dict[str, Any]
     index_raw: bytes
 
 
@@ -271,10 +272,11 @@ def _where(path: str, index_path: Path, digest: str, parent: str | None, tags: d
     return f"{path} (listed by index {short_digest(parent)})"
 
 
-def _index_entries(index_doc: object, index_raw: bytes, index_path: Path) -> list[tuple[str, str, dict | None]]:
+def _index_entries(index_doc: object, index_raw: bytes, index_path: Path) -> list[tuple[str, str, dict[str, str] | None]]:
     """(digest, media type, annotations) of each index.json entry, checked."""
     if is_plain_index(index_doc, mt.OCI_INDEX):
-        return [(e["digest"], e["mediaType"], e.get("annotations")) for e in index_doc["manifests"]]
+        checked = cast("dict[str, Any]", index_doc)  # is_plain_index checked its shape
+        return [(e["digest"], e["mediaType"], e.get("annotations")) for e in checked["manifests"]]
     from ..manifest import ImageIndex, parse_manifest  # pydantic: only for a document out of the ordinary
 
     index = parse_manifest(index_raw, mt.OCI_INDEX, str(index_path))

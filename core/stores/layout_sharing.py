@@ -58,7 +58,9 @@ def layout_blob_scope(root: Path, layouts: dict[str, Path], reclaim: Reclaim) ->
                      links=links, hard_links=hard_links, unaccounted=unaccounted)
 
 
-def _blob_links(by_directory: dict[tuple[str, str], list[str]]):
+def _blob_links(
+    by_directory: dict[tuple[str, str], list[str]],
+) -> tuple[dict[tuple[str, str], str], dict[tuple[str, str], list[str]], dict[tuple[str, str], tuple[int, int, int]]]:
     """Blob files that are symlinks: (layout, digest) -> the real directory of the file they lead to,
     and (that directory, digest) -> the link paths; and blob files with several hard links (removing
     one of those frees no space): (directory, digest) -> (device, inode, links). Each real directory

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from ..durable_files import discard, fsync_directory, write_atomically
 from ..json_text import dump_json
@@ -42,14 +43,14 @@ def digests_in_use(repository: Repository, deleted: set[str]) -> set[str]:
     return in_use
 
 
-def index_without(doc: dict, deleted: set[str]) -> dict:
+def index_without(doc: dict[str, Any], deleted: set[str]) -> dict[str, Any]:
     """index.json with every entry of a deleted digest gone; all else (order, unknown fields) kept."""
     out = dict(doc)
     out["manifests"] = [e for e in doc["manifests"] if e.get("digest") not in deleted]
     return out
 
 
-def index_replacing(doc: dict, replaced: dict[str, tuple[str, int]]) -> dict:
+def index_replacing(doc: dict[str, Any], replaced: dict[str, tuple[str, int]]) -> dict[str, Any]:
     """index.json with entries of digest `old` pointing at `replaced[old]` (digest, size), all else kept."""
     out = dict(doc)
     out["manifests"] = [
@@ -59,7 +60,7 @@ def index_replacing(doc: dict, replaced: dict[str, tuple[str, int]]) -> dict:
     return out
 
 
-def serialize_index(doc: dict, original: bytes) -> bytes:
+def serialize_index(doc: dict[str, Any], original: bytes) -> bytes:
     """Indented if the original was (a hand-kept file stays readable), compact like skopeo otherwise.
     Raises NestedTooDeeply for a document json cannot write back."""
     if b"\n" in original.strip():

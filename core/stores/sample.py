@@ -11,6 +11,7 @@ import fcntl
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -22,12 +23,13 @@ from ..gc_pause import gc_paused
 from ..json_text import NestedTooDeeply, dump_json, load_json
 from ..manifest import validation_message
 from ..model import Artifact, BlobRef, ChildRef, PlatformInfo, Registry, Repository
-from .base import DeletionSession, LoadProgress, ProgressCallback, Store
+from .base import Deletion, DeletionSession, LoadProgress, ProgressCallback, Store
+from .options import SourceOptions, StoreSource
 from .sample_fast import Doubt, read_registry
 from .sample_format import SampleArtifact, SampleFile
 
 
-def _place(loc: tuple) -> str:
+def _place(loc: tuple[int | str, ...]) -> str:
     text = ""
     for part in loc:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
@@ -46,18 +48,21 @@ class _DuplicateKey(Exception):
     pass
 
 
-def unique_keys(pairs: list[tuple[str, object]]) -> dict:
+def unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
     """A JSON object, refusing a key given twice: json keeps the last silently, and the block
     dropped would then be gone from every view and from the file at the next delete."""
     obj = dict(pairs)
     if len(obj) != len(pairs):
         seen: set[str] = set()
-        key = next(k for k, _ in pairs if k in seen or seen.add(k))
-        raise _DuplicateKey(key)
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
     return obj
 
 
-def parse_document(text: str | bytes, where: str) -> dict:
+def parse_document(text: str | bytes, where: str) -> Any:
+    """The JSON value of a sample file (an object, unless the file is malformed)."""
     if isinstance(text, bytes):
         text = decode_sample(text, where)
     try:
@@ -71,7 +76,7 @@ def parse_document(text: str | bytes, where: str) -> dict:
         raise MalformedDataError(f"{where}: JSON nested too deeply to be a sample file") from None
 
 
-def parse_sample(raw: str | bytes, where: str) -> tuple[SampleFile, dict]:
+def parse_sample(raw: str | bytes, where: str) -> tuple[SampleFile, dict[str, Any]]:
     """The reference reading: every entry through the pydantic models, which word any error."""
     doc = parse_document(raw, where)
     try:
@@ -85,7 +90,7 @@ def parse_sample(raw: str | bytes, where: str) -> tuple[SampleFile, dict]:
 
 
 def _artifact(repository: str, entry: SampleArtifact) -> Artifact:
-    children = ()
+    children: tuple[ChildRef, ...] = ()
     if entry.manifests is not None:
         children = tuple(
             ChildRef(
@@ -137,7 +142,7 @@ def registry_from_sample(sample: SampleFile, source: str) -> Registry:
     return Registry(source, repos, protect=sample.protect)
 
 
-def write_document(path: Path, doc: dict, unchanged: str) -> None:
+def write_document(path: Path, doc: dict[str, Any], unchanged: str) -> None:
     """Write a sample document back atomically. Raises StoreError saying `unchanged` (the file stands)."""
     try:
         data = dump_json(doc, indent=2) + b"\n"  # a lone surrogate stays the escape it was
@@ -150,12 +155,12 @@ def write_document(path: Path, doc: dict, unchanged: str) -> None:
 
 
 class SampleStore(Store):
-    def __init__(self, path: str | os.PathLike, read_only: bool = False):
-        self.path = Path(path)
-        self.source = str(path)
-        self.read_only = read_only
+    def __init__(self, source: StoreSource, options: SourceOptions | None = None) -> None:
+        self.path = Path(source)
+        self.source = str(self.path)
+        self.read_only = (options or SourceOptions()).read_only
 
-    def _read(self, keep_document: bool = False) -> tuple[Registry, dict | None]:
+    def _read(self, keep_document: bool = False) -> tuple[Registry, dict[str, Any] | None]:
         """The registry, and the parsed document when `keep_document` (a deletion rewrites it)."""
         try:
             raw = self.path.read_bytes()
@@ -189,15 +194,10 @@ class SampleStore(Store):
 
 
 class _SampleSession(DeletionSession):
-    applies_at_commit = True  # one atomic write: a run that stops before commit() changed nothing
-
-    def __init__(self, store: SampleStore):
+    def __init__(self, store: SampleStore) -> None:
         self.store = store
         self._lock_fd: int | None = None
-        self._doc: dict | None = None
-        self._present: dict[str, set[str]] = {}
-        self._deleted: dict[str, set[str]] = {}
-        self._rewritten: dict[str, dict[str, set[str]]] = {}  # repository -> referrers index -> entries removed
+        self._doc: dict[str, Any] = {}
 
     def __enter__(self) -> _SampleSession:
         lock_path = self.store.path.with_name(self.store.path.name + ".lock")
@@ -209,29 +209,47 @@ class _SampleSession(DeletionSession):
             raise StoreError(f"{lock_path}: cannot lock ({exc.strerror})") from None
         return self
 
-    def current(self) -> Registry:
-        registry, self._doc = self.store._read(keep_document=True)
-        self._present = {name: set(repo.artifacts) for name, repo in registry.repositories.items()}
-        self._deleted = {}
-        self._rewritten = {}
+    def read_fresh(self) -> Registry:
+        registry, doc = self.store._read(keep_document=True)
+        assert doc is not None
+        self._doc = doc
         return registry
 
+    def deletion_on(self, fresh: Registry) -> Deletion:
+        present = {name: set(repo.artifacts) for name, repo in fresh.repositories.items()}
+        return _SampleDeletion(self.store.path, self._doc, present)
+
+    def close(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing drops the flock
+            self._lock_fd = None
+
+
+class _SampleDeletion(Deletion):
+    """One atomic write at commit(): a run that stops before it changed nothing."""
+
+    def __init__(self, path: Path, doc: dict[str, Any], present: dict[str, set[str]]) -> None:
+        super().__init__()
+        self.path = path
+        self._doc = doc
+        self._present = present
+        self._deleted: dict[str, set[str]] = {}
+        self._rewritten: dict[str, dict[str, set[str]]] = {}  # repository -> referrers index -> entries removed
+
     def delete(self, repository: str, digest: str) -> None:
-        assert self._doc is not None, "current() comes first"
         deleted = self._deleted.setdefault(repository, set())
         if digest not in self._present.get(repository, ()) or digest in deleted:
-            raise StoreError(f"{repository}@{digest} is no longer in {self.store.path}")
+            raise StoreError(f"{repository}@{digest} is no longer in {self.path}")
         deleted.add(digest)
 
     def rewrite_referrers(self, repository: str, digest: str, remove: set[str]) -> None:
         """A sample file models state, not content: the index keeps its digest and loses the entries."""
-        assert self._doc is not None, "current() comes first"
         if digest not in self._present.get(repository, ()) or digest in self._deleted.get(repository, ()):
-            raise StoreError(f"{repository}@{digest} is no longer in {self.store.path}")
+            raise StoreError(f"{repository}@{digest} is no longer in {self.path}")
         self._rewritten.setdefault(repository, {}).setdefault(digest, set()).update(remove)
 
     def commit(self) -> None:
-        if not (any(self._deleted.values()) or self._rewritten) or self._doc is None:
+        if not (any(self._deleted.values()) or self._rewritten):
             return
         repositories = self._doc["repositories"]
         for name, indexes in self._rewritten.items():
@@ -241,9 +259,6 @@ class _SampleSession(DeletionSession):
                     entry["manifests"] = [c for c in entry["manifests"] if c.get("digest") not in remove]
         for name, digests in self._deleted.items():
             repositories[name] = [e for e in repositories[name] if e.get("digest") not in digests]
-        write_document(self.store.path, self._doc, "the file is unchanged; nothing was deleted")
-
-    def close(self) -> None:
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)  # closing drops the flock
-            self._lock_fd = None
+        write_document(self.path, self._doc, "the file is unchanged; nothing was deleted")
+        self.durable.deleted |= {(name, d) for name, digests in self._deleted.items() for d in digests}
+        self.durable.rewritten |= {(name, d) for name, indexes in self._rewritten.items() for d in indexes}

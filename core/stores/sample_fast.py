@@ -17,9 +17,12 @@ tests/test_sample_loading.py checks that the two paths agree.
 
 from __future__ import annotations
 
+import json.decoder
 import re
+from collections.abc import Callable
 from json import JSONDecodeError
-from json.decoder import WHITESPACE, JSONDecoder, scanstring
+from json.decoder import JSONDecoder
+from typing import Any
 
 from .. import media_types as mt
 from ..dates import parse_created
@@ -32,15 +35,20 @@ from .sample_format import FORMAT
 _DIGEST = re.compile(r"sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128}").fullmatch
 # Tighter than names.is_tag (whose `$` also allows a trailing newline): a doubt costs only speed.
 _TAG = re.compile(r"[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}").fullmatch
-_SKIP = WHITESPACE.match
-def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+# The json module's own scanner parts, which typeshed does not declare: their types are stated here.
+_SKIP: Callable[[str, int], re.Match[str]] = getattr(json.decoder, "WHITESPACE").match  # [ \t\n\r]*: always matches
+scanstring: Callable[[str, int, bool], tuple[str, int]] = getattr(json.decoder, "scanstring")
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
     obj = dict(pairs)
     if len(obj) != len(pairs):
         raise Doubt  # a key twice: the reference path refuses it, naming the key
     return obj
 
 
-_scan_value = JSONDecoder(object_pairs_hook=_unique_keys).scan_once  # json.loads' settings, keys checked
+_scan_value: Callable[[str, int], tuple[Any, int]] = getattr(
+    JSONDecoder(object_pairs_hook=_unique_keys), "scan_once")  # json.loads' settings, keys checked
 _MAX_SIZE = 2**63 - 1  # beyond any real size; bigger ones take the reference path
 
 _ENTRY_KEYS = frozenset({"digest", "tags", "mediaType", "size", "artifactType", "annotations", "config", "layers", "manifests", "subject", "created"})
@@ -57,13 +65,13 @@ class Doubt(Exception):
 def _size(value: object) -> int:
     if type(value) is not int or value < 0 or value > _MAX_SIZE:  # type() excludes bool
         raise Doubt
-    return value  # type: ignore[return-value]
+    return value
 
 
 def _optional_text(value: object) -> str | None:
     if value is not None and type(value) is not str:
         raise Doubt
-    return value  # type: ignore[return-value]
+    return value
 
 
 def _annotations(value: object) -> dict[str, str] | None:
@@ -74,7 +82,7 @@ def _annotations(value: object) -> dict[str, str] | None:
     for v in value.values():  # JSON keys are always strings
         if type(v) is not str:
             raise Doubt
-    return value  # type: ignore[return-value]
+    return value
 
 
 def _created(value: object) -> float | None:
@@ -94,11 +102,11 @@ class EntryReader:
     def __init__(self) -> None:
         self._strings: dict[str, str] = {}  # media types, platform parts
         self._digests: dict[str, str] = {}  # digests already checked
-        self._platforms: dict[tuple, PlatformInfo] = {}
+        self._platforms: dict[tuple[object, object, object], PlatformInfo] = {}
         self._blobs: dict[str, BlobRef] = {}
 
     def _digest(self, value: object) -> str:
-        known = self._digests.get(value) if type(value) is str else None  # type: ignore[arg-type]
+        known = self._digests.get(value) if type(value) is str else None
         if known is not None:
             return known
         if type(value) is not str or not _DIGEST(value):
@@ -129,13 +137,13 @@ class EntryReader:
         digest = value.get("digest")
         size = value.get("size", 0)
         media_type = value.get("mediaType", "")
-        blob = self._blobs.get(digest) if type(digest) is str else None  # type: ignore[arg-type]
+        blob = self._blobs.get(digest) if type(digest) is str else None
         if blob is not None and blob.size == size and type(size) is int and blob.media_type == media_type:
             return blob  # its digest and media type were checked when it was first seen
         if type(media_type) is not str:
             raise Doubt
         blob = BlobRef(self._digest(digest), _size(size), self._strings.setdefault(media_type, media_type))
-        self._blobs[digest] = blob  # type: ignore[index]
+        self._blobs[blob.digest] = blob
         return blob
 
     def _media_type(self, value: object) -> str | None:
@@ -308,7 +316,7 @@ def read_registry(text: str, source: str) -> Registry:
                 if key == "protect":
                     if type(value) is not list or any(type(p) is not str for p in value):
                         raise Doubt
-                    protect = value  # type: ignore[assignment]
+                    protect = value
             more, i = _after_item(text, i, "}")
     except (IndexError, KeyError, TypeError, ValueError, RecursionError):
         raise Doubt from None  # JSONDecodeError included: json.loads words it

@@ -84,7 +84,7 @@ class SampleArtifact(BaseModel):
 
     @field_validator("subject", mode="before")
     @classmethod
-    def _subject_descriptor(cls, value):
+    def _subject_descriptor(cls, value: object) -> object:
         # Accept a full descriptor as well as a bare digest.
         return value.get("digest") if isinstance(value, dict) else value
 
@@ -109,7 +109,7 @@ class SampleFile(BaseModel):
 
     @field_validator("repositories")
     @classmethod
-    def _names(cls, value: dict) -> dict:
+    def _names(cls, value: dict[str, list[SampleArtifact]]) -> dict[str, list[SampleArtifact]]:
         for name in value:
             try:
                 check_repository_name(name)

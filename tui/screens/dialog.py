@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.binding import Binding
 from textual.screen import ModalScreen, ScreenResultType
 from textual.widgets import Footer
@@ -22,13 +23,15 @@ class DialogScreen(ModalScreen[ScreenResultType]):
         Binding("end", "scroll_to_end(1)", "End", show=False),
     ]
 
-    def _on_mount(self) -> None:
+    # Textual calls the `_on_<event>` handler of each class in the MRO, so these run besides
+    # Screen's own; their signatures follow Screen's (the resize handler is async there).
+    def _on_mount(self, event: events.Mount) -> None:
         # The app's footer below lists keys this dialog does not take (d, /, ?): cover it
         # with one listing the dialog's own.
         self.mount(Footer(compact=True, show_command_palette=False))
         self.call_after_refresh(self._fit)
 
-    def _on_resize(self) -> None:
+    async def _on_resize(self, event: events.Resize) -> None:
         self.call_after_refresh(self._fit)
 
     def _fit(self) -> None:

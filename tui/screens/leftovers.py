@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -58,11 +60,17 @@ class LeftoversScreen(DialogScreen[LeftoverKind | None]):
             return
         option = options.get_option_at_index(options.highlighted)
         if not option.disabled:
-            self.dismiss(option.id)  # type: ignore[arg-type]
+            self.dismiss(_kind(option))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        self.dismiss(event.option.id)  # type: ignore[arg-type]
+        self.dismiss(_kind(event.option))
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def _kind(option: Option) -> LeftoverKind | None:
+    """The group an option stands for: compose() gives each the group's kind as its id (which
+    Textual types as any string)."""
+    return cast("LeftoverKind | None", option.id)

@@ -41,7 +41,9 @@ def _platform(registry: Registry, repository: str, digest: str, platform: str | 
     if platform:
         return platform
     repo = registry.repositories.get(repository)
-    for parent in repo.parents.get(digest, ()) if repo else ():
+    if repo is None:
+        return None
+    for parent in repo.parents.get(digest, ()):
         for child in repo.artifacts[parent].children if parent in repo.artifacts else ():
             if child.digest == digest and child.platform is not None:
                 return str(child.platform)
@@ -108,7 +110,7 @@ def plan_text(plan: DeletionPlan, registry: Registry, blob_reclaim: str | None =
                 kind = art.kind if art else "artifact"
                 text.append("  = ")
                 text.append(_what(kind, k.tags, _platform(registry, k.repository, k.digest, k.platform)), "bold")
-                if art is not None and art.is_index:
+                if repo is not None and art is not None and art.is_index:
                     n = len({c.digest for c in art.children if c.digest in repo.artifacts})
                     text.append(f" (and its {n} child{'ren' if n != 1 else ''})", "bold")
                 text.append(f" {hex12(k.digest)}\n", "dim")
@@ -138,7 +140,7 @@ def plan_text(plan: DeletionPlan, registry: Registry, blob_reclaim: str | None =
         for r in plan.retained:
             text.append(f"  = {_name(registry, r.repository, r.digest)}  {r.reason}: {RETAINED_WORDING[r.reason]}\n")
     if plan.garbage_collect is not None:  # registry storage: say to run the collector, and what it frees
-        text.append("\n" + garbage_collect_advice(plan))
+        text.append("\n" + garbage_collect_advice(plan.garbage_collect))
     return text
 
 

@@ -259,7 +259,7 @@ class DetailsPane(VerticalScroll, can_focus=True):
         self.query_one("#details-body", Static).update(head)
         digest_line = self.query_one("#details-digest", Static)
         digest_line.display = at is not None
-        digest_line.update(digest if at is not None else "")
+        digest_line.update(digest if at is not None and digest else "")
         tail = self.query_one("#details-rest", Static)
         tail.display = at is not None
         tail.update(rest)

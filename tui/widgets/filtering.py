@@ -31,7 +31,7 @@ ORPHANED = "orphaned"
 
 def is_orphaned(repo: Repository, digest: str) -> bool:
     """An accessory whose subject is gone: it describes nothing any more."""
-    subjects = repo.subjects.get(digest)
+    subjects = repo.subjects.get(digest, [])
     return bool(subjects) and digest not in repo.parents and not any(s in repo.artifacts for s in subjects)
 
 

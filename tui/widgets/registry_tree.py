@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from typing import cast
 
 from rich.style import Style
 from rich.text import Text
@@ -109,7 +110,7 @@ class RegistryTree(Tree[Entry]):
         self._same = None
         self._tree_nodes.clear()  # Tree.clear() keeps the old nodes in its id map
         self.clear()
-        entry = self.root.data
+        entry = entry_of(self.root)
         entry.items = None
         entry.filled = 0
         self._fill_now(self.root)
@@ -140,10 +141,10 @@ class RegistryTree(Tree[Entry]):
         return literal(entry_name(self.registry, entry))
 
     def _items(self, node: TreeNode[Entry]) -> list[Entry]:
-        entry = node.data
+        entry = entry_of(node)
         if entry.items is None:
+            assert self.registry is not None  # rows exist only once set_registry() ran
             if entry.kind == "root":
-                assert self.registry is not None
                 names = sorted(self.registry.repositories)
                 if self.filter is not None:
                     names = [n for n in names if n in self.filter.repositories]
@@ -163,10 +164,11 @@ class RegistryTree(Tree[Entry]):
         return entry.items
 
     def _add_items(self, node: TreeNode[Entry], limit: int | None) -> None:
-        entry = node.data
+        entry = entry_of(node)
         items = self._items(node)
         end = len(items) if limit is None else min(len(items), entry.filled + limit)
         registry = self.registry
+        assert registry is not None  # rows exist only once set_registry() ran
         self._adding = True
         try:
             for item in items[entry.filled : end]:
@@ -201,7 +203,8 @@ class RegistryTree(Tree[Entry]):
 
     async def _fill_in_chunks(self, node: TreeNode[Entry]) -> None:
         await asyncio.sleep(FIRST_FRAME)  # the rows on screen paint first; the rest follow
-        while node.data.items is not None and node.data.filled < len(node.data.items):
+        entry = entry_of(node)
+        while entry.items is not None and entry.filled < len(entry.items):
             if not _attached(node, self.root):
                 return  # removed meanwhile, or the tree was reloaded
             self._add_items(node, CHUNK)
@@ -247,8 +250,8 @@ class RegistryTree(Tree[Entry]):
     def repository_rows(self) -> list[TreeNode[Entry]]:
         rows = []
         for child in self.root.children:  # created rows only, inside groups of repositories too
-            for row in child.children if child.data.kind == "group" else [child]:
-                if row.data.kind == "repository":
+            for row in child.children if entry_of(child).kind == "group" else [child]:
+                if entry_of(row).kind == "repository":
                     rows.append(row)
         return rows
 
@@ -258,7 +261,7 @@ class RegistryTree(Tree[Entry]):
         self._reset_rows()
         wanted = set(expand)
         for row in self.repository_rows():
-            if row.data.repository in wanted:
+            if entry_of(row).repository in wanted:
                 row.expand()
         self.sync_lines()
         if cursor is not None and cursor[1] is not None and self.reveal((cursor[0], cursor[1])) is not None:
@@ -269,7 +272,7 @@ class RegistryTree(Tree[Entry]):
             self.move_cursor(self.root.children[0])
 
     def expanded_repositories(self) -> list[str]:
-        return [row.data.repository for row in self.repository_rows() if row.is_expanded]
+        return [entry_of(row).repository for row in self.repository_rows() if row.is_expanded]
 
     # -- keys -------------------------------------------------------------------------------
 
@@ -307,7 +310,7 @@ class RegistryTree(Tree[Entry]):
                 node.expand()
             rows += len(node.children)
             stack.extend(reversed(node.children))
-        self.post_message(self.Expanded(repo_row.data.repository, rows, complete))
+        self.post_message(self.Expanded(entry_of(repo_row).repository, rows, complete))
 
     def action_collapse_repository(self) -> None:
         """`E`: close the repository under the cursor and everything inside it."""
@@ -335,7 +338,9 @@ class RegistryTree(Tree[Entry]):
         elif node.parent is not None and node.parent is not self.root:
             self.move_cursor(node.parent)
 
-    def action_toggle(self) -> None:
+    # Textual's DOMNode.action_toggle(attribute_name) flips an attribute; here the "toggle" action
+    # (Enter, bound above) opens or closes the row, as Tree's users expect, and takes no argument.
+    def action_toggle(self) -> None:  # type: ignore[override]
         node = self.cursor_node
         if node is not None and node.allow_expand:
             node.toggle()
@@ -395,7 +400,7 @@ class RegistryTree(Tree[Entry]):
         return self._styles
 
     def render_label(self, node: TreeNode[Entry], base_style: Style, style: Style) -> Text:
-        entry = node.data
+        entry = entry_of(node)
         if entry is None or self.registry is None:
             return super().render_label(node, base_style, style)
         key = entry.key
@@ -423,12 +428,13 @@ class RegistryTree(Tree[Entry]):
         )
         if wanted_at is None:
             return None
-        if node.data.filled <= wanted_at:
-            self._add_items(node, wanted_at + 1 - node.data.filled)
-            if node.data.filled < len(items) and node.is_expanded:
+        entry = entry_of(node)
+        if entry.filled <= wanted_at:
+            self._add_items(node, wanted_at + 1 - entry.filled)
+            if entry.filled < len(items) and node.is_expanded:
                 self.run_worker(self._fill_in_chunks(node), group="fill")
         for child in node.children:
-            data = child.data
+            data = entry_of(child)
             if data.kind == "group":
                 if any(want(item) for item in data.items or ()):
                     if not child.is_expanded:
@@ -462,9 +468,9 @@ class RegistryTree(Tree[Entry]):
         if self.registry is None or repository not in self.registry.repositories:
             return None
         # Already on screen under an expanded path? Prefer the row the user can see.
-        for node in self._rows_by_key.get(key, ()):
-            if all(p.is_expanded for p in _ancestors(node)) and _attached(node, self.root):
-                return node
+        for row in self._rows_by_key.get(key, ()):
+            if all(p.is_expanded for p in _ancestors(row)) and _attached(row, self.root):
+                return row
         repo = self.registry.repositories[repository]
         if digest not in repo.artifacts:
             return None
@@ -512,7 +518,7 @@ class RegistryTree(Tree[Entry]):
         created never appear, and remove groups left empty."""
         populated = []
         for node in self._populated:
-            entry = node.data
+            entry = entry_of(node)
             if not _attached(node, self.root):
                 continue
             populated.append(node)
@@ -524,10 +530,12 @@ class RegistryTree(Tree[Entry]):
             entry.items = [e for e in items if e.key not in gone]
         self._populated = populated
         for node in populated:
+            entry = entry_of(node)
             for child in list(node.children):
-                if child.data.kind == "group" and not child.data.items:
-                    node.data.items = [e for e in node.data.items or [] if e is not child.data]
-                    node.data.filled -= 1
+                group = entry_of(child)
+                if group.kind == "group" and not group.items:
+                    entry.items = [e for e in entry.items or [] if e is not group]
+                    entry.filled -= 1
                     self._forget_subtree(child)
                     child.remove()
 
@@ -562,15 +570,16 @@ class RegistryTree(Tree[Entry]):
         top-level: add it under its repository (if that is already shown)."""
         repo_node = None
         for child in self.root.children:  # created rows only, inside groups of repositories too
-            for row in child.children if child.data.kind == "group" else [child]:
-                if row.data.kind == "repository" and row.data.repository == name:
+            for row in child.children if entry_of(child).kind == "group" else [child]:
+                if entry_of(row).kind == "repository" and entry_of(row).repository == name:
                     repo_node = row
-        if repo_node is None or repo_node.data.filled == 0 or self.registry is None:
+        if repo_node is None or entry_of(repo_node).filled == 0 or self.registry is None:
             if repo_node is not None:
                 repo_node.refresh()
             return
+        repo_entry = entry_of(repo_node)
         shown: set[str | None] = set()  # rows under the repository, created or not yet
-        for e in repo_node.data.items or []:
+        for e in repo_entry.items or []:
             if e.kind == "group":
                 shown.update(i.digest for i in e.items or [])
             else:
@@ -583,11 +592,17 @@ class RegistryTree(Tree[Entry]):
                 entry = Entry("artifact", name, digest)
                 add = repo_node.add if has_items(self.registry, entry) else repo_node.add_leaf
                 child = add(Text(self._name_of(entry)), entry)
-                self._rows_by_key.setdefault(entry.key, []).append(child)
-                if repo_node.data.items is not None:
-                    repo_node.data.items.append(entry)
-                    repo_node.data.filled = len(repo_node.data.items)
+                self._rows_by_key.setdefault((name, digest), []).append(child)
+                if repo_entry.items is not None:
+                    repo_entry.items.append(entry)
+                    repo_entry.filled = len(repo_entry.items)
         repo_node.refresh()
+
+
+def entry_of(node: TreeNode[Entry]) -> Entry:
+    """The Entry of a row. Every row of this tree is made with one; Textual types `data` as
+    optional because a Tree in general may have rows without."""
+    return cast(Entry, node.data)
 
 
 def _ancestors(node: TreeNode) -> list[TreeNode]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import socket
 import ssl
+from collections.abc import Iterator
 
 import httpx
 
@@ -67,12 +68,13 @@ def failed_status(host: str, what: str, status: int, body: bytes, attempts: int 
     return f"registry {host} answered {answer} to {what}"
 
 
-def _causes(exc: BaseException):
+def _causes(exc: BaseException) -> Iterator[BaseException]:
     seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        yield exc
-        exc = exc.__cause__ or exc.__context__
+    link: BaseException | None = exc
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        yield link
+        link = link.__cause__ or link.__context__
 
 
 def failed_transport(host: str, scheme: str, what: str, exc: BaseException, timeout: float, attempts: int = 1,

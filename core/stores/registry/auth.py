@@ -19,8 +19,9 @@ import re
 import threading
 import time
 import weakref
-from collections.abc import Callable, Generator
+from collections.abc import AsyncGenerator, Callable, Generator
 from dataclasses import dataclass, field
+from typing import cast
 
 import httpx
 
@@ -127,6 +128,9 @@ class _Bearer:
     service: str
 
 
+_TokenKey = tuple[str, str, str]  # (realm, service, scope key)
+
+
 # Steps the shared flow yields to the sync and async drivers besides plain requests.
 @dataclass
 class _TokenRequest:
@@ -135,15 +139,17 @@ class _TokenRequest:
 
 @dataclass
 class _Acquire:
-    key: tuple
+    key: _TokenKey
 
 
 @dataclass
 class _Release:
-    key: tuple
+    key: _TokenKey
 
 
 _Step = httpx.Request | _TokenRequest | _Acquire | _Release
+# The drivers send the flow the response to each request step, and None after _Acquire and _Release:
+# so the flow casts what a request step's `yield` gives it to a response.
 
 
 class RegistryAuth(httpx.Auth):
@@ -154,9 +160,10 @@ class RegistryAuth(httpx.Auth):
         self._clock = clock
         self._state = threading.Lock()  # guards the dicts below; never held across a request
         self._hosts: dict[str, str | _Bearer] = {}  # host -> "basic" or where its tokens come from
-        self._tokens: dict[tuple, _Token] = {}  # (realm, service, scope key) -> token
-        self._thread_locks: dict[tuple, threading.Lock] = {}
-        self._task_locks: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # loop -> {key: asyncio.Lock}
+        self._tokens: dict[_TokenKey, _Token] = {}
+        self._thread_locks: dict[_TokenKey, threading.Lock] = {}
+        self._task_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[_TokenKey, asyncio.Lock]] = \
+            weakref.WeakKeyDictionary()
 
     def __repr__(self) -> str:
         who = self.credentials.describe_user() if self.credentials else "anonymous"
@@ -192,7 +199,7 @@ class RegistryAuth(httpx.Auth):
             for lock in reversed(held):
                 lock.release()
 
-    async def async_auth_flow(self, request: httpx.Request):
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         flow = self._flow(request)
         held: list[asyncio.Lock] = []
         try:
@@ -220,11 +227,11 @@ class RegistryAuth(httpx.Auth):
             for lock in reversed(held):
                 lock.release()
 
-    def _thread_lock(self, key: tuple) -> threading.Lock:
+    def _thread_lock(self, key: _TokenKey) -> threading.Lock:
         with self._state:
             return self._thread_locks.setdefault(key, threading.Lock())
 
-    def _task_lock(self, key: tuple) -> asyncio.Lock:
+    def _task_lock(self, key: _TokenKey) -> asyncio.Lock:
         loop = asyncio.get_running_loop()
         with self._state:
             return self._task_locks.setdefault(loop, {}).setdefault(key, asyncio.Lock())
@@ -239,13 +246,13 @@ class RegistryAuth(httpx.Auth):
 
         sent: str | _Token | None = None
         if known == "basic" and self.credentials:
-            self._set_basic(request)
+            self._set_basic(request, self.credentials)
             sent = "basic"
         elif isinstance(known, _Bearer):
             sent = yield from self._token(known, scope, [scope] if scope else [], request)
             self._set_bearer(request, sent)
 
-        response = yield request
+        response = cast(httpx.Response, (yield request))
 
         if response.status_code == 401:
             challenge = self._pick_challenge(response, host)
@@ -269,7 +276,7 @@ class RegistryAuth(httpx.Auth):
         raise StoreError(f"registry {host} answered 401 Unauthorized without saying how to authenticate "
                          f"(no WWW-Authenticate header): check the URL, or a proxy in front of it")
 
-    def _answer_basic(self, request: httpx.Request, host: str, already_sent: bool):
+    def _answer_basic(self, request: httpx.Request, host: str, already_sent: bool) -> Generator[_Step, httpx.Response | None, httpx.Response]:
         if self.credentials is None:
             raise StoreError(self._needs_credentials(host))
         if already_sent:
@@ -279,13 +286,14 @@ class RegistryAuth(httpx.Auth):
                              f"({self.credentials.source}): use --username with --password-stdin")
         with self._state:
             self._hosts[host] = "basic"
-        self._set_basic(request)
-        response = yield request
+        self._set_basic(request, self.credentials)
+        response = cast(httpx.Response, (yield request))
         if response.status_code == 401:
             raise StoreError(self._refused(host))
         return response
 
-    def _answer_bearer(self, request, host, scope, challenge: Challenge, sent, response):
+    def _answer_bearer(self, request: httpx.Request, host: str, scope: str | None, challenge: Challenge,
+                       sent: str | _Token | None, response: httpx.Response) -> Generator[_Step, httpx.Response | None, httpx.Response]:
         realm = challenge.params.get("realm", "")
         if not realm.startswith(("https://", "http://")):
             raise StoreError(f"registry {host} names {realm!r} as its token server, which is not an http(s) URL")
@@ -300,7 +308,7 @@ class RegistryAuth(httpx.Auth):
         # No token yet, or the registry rejected ours (expired, revoked): fetch one, once.
         token = yield from self._token(bearer, scope, wanted, request, stale=sent if isinstance(sent, _Token) else None)
         self._set_bearer(request, token)
-        response = yield request
+        response = cast(httpx.Response, (yield request))
         if response.status_code == 401:
             again = parse_challenges(response.headers.get_list("www-authenticate"))
             error = next((c.params.get("error") for c in again if c.scheme == "bearer"), None)
@@ -314,7 +322,7 @@ class RegistryAuth(httpx.Auth):
     # -- tokens ----------------------------------------------------------------------------
 
     def _token(self, bearer: _Bearer, scope: str | None, scopes: list[str], request: httpx.Request,
-               stale: _Token | None = None):
+               stale: _Token | None = None) -> Generator[_Step, httpx.Response | None, _Token]:
         """A cached token for `scope`, else one fetched for `scopes` (one fetch at a time per key)."""
         key = (bearer.realm, bearer.service, scope or "")
         token = self._cached(key, stale)
@@ -329,15 +337,16 @@ class RegistryAuth(httpx.Auth):
         yield _Release(key)
         return token
 
-    def _cached(self, key: tuple, stale: _Token | None) -> _Token | None:
+    def _cached(self, key: _TokenKey, stale: _Token | None) -> _Token | None:
         with self._state:
             token = self._tokens.get(key)
             if token is None or token is stale or token.expires_at <= self._clock():
                 return None
             return token
 
-    def _fetch_token(self, bearer: _Bearer, scopes: list[str], original: httpx.Request, registry: str):
-        headers = {}
+    def _fetch_token(self, bearer: _Bearer, scopes: list[str], original: httpx.Request,
+                     registry: str) -> Generator[_Step, httpx.Response | None, _Token]:
+        headers: dict[str, str] = {}
         if "user-agent" in original.headers:
             headers["User-Agent"] = original.headers["user-agent"]
         creds = self.credentials
@@ -355,14 +364,15 @@ class RegistryAuth(httpx.Auth):
                 form["scope"] = " ".join(scopes)
             token_request = httpx.Request("POST", bearer.realm, data=form, headers=headers)
         else:
-            params = [("service", bearer.service)] if bearer.service else []
+            params: list[tuple[str, str | int | float | bool | None]] = \
+                [("service", bearer.service)] if bearer.service else []
             params += [("scope", s) for s in scopes]
             if creds:
                 params.append(("account", creds.username))
                 headers["Authorization"] = _basic_value(creds)
             token_request = httpx.Request("GET", bearer.realm, params=params, headers=headers)
         started = self._clock()
-        response = yield _TokenRequest(token_request)
+        response = cast(httpx.Response, (yield _TokenRequest(token_request)))
         server = _host_of(token_request.url)
         if response.status_code in (401, 403):
             via = f"its token server {server} answered HTTP {response.status_code}"
@@ -386,8 +396,9 @@ class RegistryAuth(httpx.Auth):
 
     # -- headers and messages --------------------------------------------------------------
 
-    def _set_basic(self, request: httpx.Request) -> None:
-        request.headers["Authorization"] = _basic_value(self.credentials)
+    @staticmethod
+    def _set_basic(request: httpx.Request, credentials: Credentials) -> None:
+        request.headers["Authorization"] = _basic_value(credentials)
 
     @staticmethod
     def _set_bearer(request: httpx.Request, token: _Token) -> None:
@@ -402,10 +413,10 @@ class RegistryAuth(httpx.Auth):
 
     def _refused(self, host: str, via: str = "") -> str:
         creds = self.credentials
-        notes = [f"from {creds.source}"] if creds.source and creds.source != "--username" else []
+        notes = [f"from {creds.source}"] if creds and creds.source and creds.source != "--username" else []
         notes += [via] if via else []
         said = f" ({'; '.join(notes)})" if notes else ""
-        return (f"registry {host} refused the credentials for {creds.describe_user()}{said}: "
+        return (f"registry {host} refused the credentials for {self._who()}{said}: "
                 f"check the username and password, or log in again")
 
     def _missing_permission(self, host: str, scopes: list[str]) -> str:

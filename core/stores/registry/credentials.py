@@ -18,9 +18,13 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ...errors import BadInputError, StoreError
 from .answers import printable
+
+if TYPE_CHECKING:
+    from ..options import SourceOptions
 
 # Docker Hub answers to several names; docker stores its login under the legacy index URL.
 DOCKER_HUB_NAMES = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
@@ -58,7 +62,7 @@ def normalize_host(address: str) -> str:
     return "docker.io" if host in DOCKER_HUB_NAMES else host
 
 
-def lookup_credentials(host: str, options=None) -> Credentials | None:
+def lookup_credentials(host: str, options: SourceOptions | None = None) -> Credentials | None:
     """The credentials to use for registry `host` (`host[:port]`, a URL is tolerated), or None."""
     host = normalize_host(host)
     username = getattr(options, "username", None)
@@ -97,7 +101,7 @@ def _default_auth_files() -> list[Path]:
     return files
 
 
-def _load(path: Path) -> dict:
+def _load(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -117,7 +121,7 @@ def _load(path: Path) -> dict:
     return doc
 
 
-def _section(doc: dict, path: Path, name: str) -> dict:
+def _section(doc: dict[str, Any], path: Path, name: str) -> dict[str, Any]:
     value = doc.get(name)
     if value is None:
         return {}
@@ -126,7 +130,7 @@ def _section(doc: dict, path: Path, name: str) -> dict:
     return value
 
 
-def _matching(section: dict, host: str) -> list[str]:
+def _matching(section: dict[str, Any], host: str) -> list[str]:
     """Keys naming `host`, the literal one first, then docker-style variants (scheme, /v1/ suffix, aliases)."""
     exact = [key for key in section if key == host]
     loose = [key for key in section if key != host and normalize_host(key) == host]
@@ -154,7 +158,7 @@ def _from_auth_file(path: Path, host: str) -> Credentials | None:
     return None
 
 
-def _from_entry(entry, key: str, path: Path) -> Credentials | None:
+def _from_entry(entry: object, key: str, path: Path) -> Credentials | None:
     if not isinstance(entry, dict):
         raise BadInputError(f"credentials file {path}: the entry for {key} under 'auths' must be an object: fix the file")
     for name in ("auth", "username", "password", "identitytoken"):
@@ -171,8 +175,8 @@ def _from_entry(entry, key: str, path: Path) -> Credentials | None:
             raise BadInputError(
                 f"credentials file {path}: 'auth' for {key} is not base64 of user:password: log in to {key} again"
             )
-        username, _, password = decoded.partition(":")
-        return Credentials(username, password, identity_token, source=str(path))
+        user, _, secret = decoded.partition(":")
+        return Credentials(user, secret, identity_token, source=str(path))
     username, password = entry.get("username"), entry.get("password")
     if username and password is not None:
         return Credentials(username, password, identity_token, source=str(path))

@@ -13,10 +13,14 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import httpcore
+
+if TYPE_CHECKING:
+    import httpx
 
 _local = threading.local()
 
@@ -39,7 +43,7 @@ def within(seconds: float) -> Iterator[None]:
 
 def clamp(timeout: float | None) -> float | None:
     """`timeout` cut to what is left of this thread's deadline; raises DeadlineExceeded when none is."""
-    at = getattr(_local, "at", None)
+    at: float | None = getattr(_local, "at", None)
     if at is None:
         return timeout
     left = at - time.monotonic()
@@ -80,7 +84,7 @@ class _DeadlineStream(httpcore.NetworkStream):
             raise httpcore.ConnectTimeout(str(exc)) from None
         return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, timeout))
 
-    def get_extra_info(self, info: str):
+    def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
 
 
@@ -90,14 +94,16 @@ class DeadlineBackend(httpcore.NetworkBackend):
     def __init__(self, inner: httpcore.NetworkBackend | None = None):
         self._inner = inner or httpcore.SyncBackend()
 
-    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                    socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None) -> httpcore.NetworkStream:
         try:
             timeout = clamp(timeout)
         except DeadlineExceeded as exc:
             raise httpcore.ConnectTimeout(str(exc)) from None
         return _DeadlineStream(self._inner.connect_tcp(host, port, timeout, local_address, socket_options))
 
-    def connect_unix_socket(self, path, timeout=None, socket_options=None):
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None) -> httpcore.NetworkStream:
         try:
             timeout = clamp(timeout)
         except DeadlineExceeded as exc:
@@ -108,7 +114,7 @@ class DeadlineBackend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
-def install(transports) -> None:
+def install(transports: Iterable[httpx.BaseTransport | None]) -> None:
     """Give each httpx transport's connection pool the deadline backend.
 
     httpx builds its pools itself and has no option for a network backend, so this sets
@@ -125,8 +131,16 @@ def install(transports) -> None:
 _UNSET = object()
 
 
-class _DeadlineWaits:
+if TYPE_CHECKING:  # what the mixin is mixed into, for the checker; at run time a plain class
+    _Socket = socket.socket
+else:
+    _Socket = object
+
+
+class _DeadlineWaits(_Socket):
     """Socket reads and writes that wait at most what is left of the thread's deadline."""
+
+    base_timeout: float | None  # the socket's per-read timeout, set on first use
 
     def _cut(self) -> None:
         base = self.__dict__.get("base_timeout", _UNSET)
@@ -134,15 +148,15 @@ class _DeadlineWaits:
             base = self.base_timeout = self.gettimeout()
         self.settimeout(clamp(base))
 
-    def recv(self, *args):
+    def recv(self, *args: Any) -> bytes:
         self._cut()
         return super().recv(*args)
 
-    def recv_into(self, *args):
+    def recv_into(self, *args: Any) -> int:
         self._cut()
         return super().recv_into(*args)
 
-    def sendall(self, *args):
+    def sendall(self, *args: Any) -> None:
         self._cut()
         return super().sendall(*args)
 

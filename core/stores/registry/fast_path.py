@@ -18,6 +18,7 @@ import socket
 import ssl
 import threading
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .deadline import DeadlineSSLSocket, deadline_socket, within
@@ -30,13 +31,16 @@ class FastAnswer:
     headers: dict[str, str]  # lower-case names
     body: bytes
 
+# The no_proxy check urllib.request.getproxies() pairs with; typeshed does not declare it.
+_proxy_bypass_environment: Callable[[str, dict[str, str]], bool] = getattr(urllib.request, "proxy_bypass_environment")
+
 
 def proxy_applies(endpoint: Endpoint) -> bool:
     """True when the environment routes this registry through a proxy (httpx honours it; this path cannot)."""
     proxies = urllib.request.getproxies_environment()
     if not (proxies.get(endpoint.scheme) or proxies.get("all")):
         return False
-    return not urllib.request.proxy_bypass_environment(endpoint.hostname, proxies)
+    return not _proxy_bypass_environment(endpoint.hostname, proxies)
 
 
 class _DeadlineHTTPConnection(http.client.HTTPConnection):

@@ -18,8 +18,9 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from ...durable_files import write_atomically
 from ...errors import StoreError
@@ -40,7 +41,8 @@ class DeletionJournal:
             doc = self._read()
         except StoreError:
             return {}  # an unreadable journal must not stop a load; writing it will say why
-        return doc["hosts"].get(self.host, {})
+        hosts: dict[str, dict[str, list[str]]] = doc["hosts"]
+        return hosts.get(self.host, {})
 
     def add(self, repository: str, digests: Iterable[str]) -> None:
         """Record `digests` before the DELETE that could leave them unreachable. Raises StoreError."""
@@ -54,7 +56,7 @@ class DeletionJournal:
 
         self._update(record)
 
-    def discard(self, found: dict[str, Iterable[str]]) -> None:
+    def discard(self, found: Mapping[str, Iterable[str]]) -> None:
         """Forget digests that are gone or reachable again (best effort: a stale entry costs one request)."""
         found = {repo: set(digests) for repo, digests in found.items() if digests}
         if not found:
@@ -75,7 +77,7 @@ class DeletionJournal:
 
     # -- file ------------------------------------------------------------------------------
 
-    def _read(self) -> dict:
+    def _read(self) -> dict[str, Any]:
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
@@ -95,7 +97,7 @@ class DeletionJournal:
                                if is_repository_name(r) and isinstance(ds, list)}
         return {"version": VERSION, "hosts": hosts}
 
-    def _update(self, change) -> None:
+    def _update(self, change: Callable[[dict[str, list[str]]], None]) -> None:
         lock_path = self.path.with_name(self.path.name + ".lock")
         try:
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -113,7 +115,7 @@ class DeletionJournal:
         finally:
             os.close(lock_fd)  # closing drops the lock
 
-    def _write(self, doc: dict) -> None:
+    def _write(self, doc: dict[str, Any]) -> None:
         data = (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode()
         try:
             write_atomically(self.path, data, mode=0o600)

@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote
 
 from ... import media_types as mt
@@ -107,7 +108,7 @@ def shown(name: str) -> str:
     return printable(name, 160)
 
 
-def _json(data: bytes, host: str, what: str):
+def _json(data: bytes, host: str, what: str) -> Any:
     try:
         doc = load_json(data)
     except NestedTooDeeply:
@@ -129,11 +130,17 @@ def _check_names(names: list[str], valid: Callable[[str], bool], kind: str, host
                                      f"{kind}: check the registry, and any proxy in front of it")
 
 
-def _json_or_none(data: bytes):
+def _json_or_none(data: bytes) -> Any:
     try:
         return load_json(data)
     except (ValueError, UnicodeDecodeError):  # NestedTooDeeply included
         return None
+
+
+# What a manifest request by tag gives: (digest, artifact, body), or (digest, None, None) for "unchanged".
+_ByTag = tuple[str, Artifact, bytes] | tuple[str, None, None]
+# Called on the loading thread with a finished task's (repository, key, result).
+_OnDone = Callable[[_Repo, str, Any], None]
 
 
 class Loader:
@@ -147,8 +154,9 @@ class Loader:
         self.progress = progress
         self.referrers = referrers
         self._checking: dict[tuple[str, str], tuple[bytes, str]] = {}  # cached entries awaiting their HEAD
-        self._results: queue.SimpleQueue = queue.SimpleQueue()
-        self._pending: dict[int, tuple[Callable, _Repo, str]] = {}
+        # (token, result, error) of each finished task
+        self._results: queue.SimpleQueue[tuple[int, Any, BaseException | None]] = queue.SimpleQueue()
+        self._pending: dict[int, tuple[_OnDone, _Repo, str]] = {}
         self._next_token = 0
         self._stop = False
         self._inline: list[tuple[_Repo, str, bytes, str]] = []  # from the cache: (repo, digest, data, record)
@@ -200,14 +208,14 @@ class Loader:
 
     # -- scheduling --------------------------------------------------------------------------
 
-    def _submit(self, on_done: Callable, repo: _Repo, key: str, fn: Callable, *args) -> None:
+    def _submit(self, on_done: _OnDone, repo: _Repo, key: str, fn: Callable[..., Any], *args: Any) -> None:
         token = self._next_token
         self._next_token += 1
         self._pending[token] = (on_done, repo, key)
         self._total += 1
         self.pool.submit(self._run, token, fn, args)
 
-    def _run(self, token: int, fn: Callable, args: tuple) -> None:
+    def _run(self, token: int, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
         if self._stop:
             self._results.put((token, None, _Stopped()))
             return
@@ -243,7 +251,7 @@ class Loader:
             tags.extend(page_tags)
         return list(dict.fromkeys(tags))
 
-    def _get_by_tag(self, repository: str, tag: str, hint: str | None) -> tuple[str, Artifact | None, bytes | None] | None:
+    def _get_by_tag(self, repository: str, tag: str, hint: str | None) -> _ByTag | None:
         """(digest, artifact, body); (digest, None, None) when the registry says the tag still
         points at `hint` (304: distribution answers it without reading the manifest); None for 404."""
         what = f"reading {shown(repository)}:{shown(tag)}"
@@ -317,20 +325,21 @@ class Loader:
         for tag in tags:
             self._submit(self._on_tag, repo, tag, self._get_by_tag, repo.name, tag, repo.hints.get(tag))
 
-    def _on_tag(self, repo: _Repo, tag: str, result) -> None:
+    def _on_tag(self, repo: _Repo, tag: str, result: _ByTag | None) -> None:
         self._done += 1
         self.requests += 1
         if result is None:
             return
-        digest, artifact, body = result
+        digest = result[0]
         repo.tags[tag] = digest
-        if artifact is None:
+        if result[1] is None:
             self._want(repo, [digest], answered=True)  # unchanged: the 304 says this repository has it
         elif digest not in repo.seen:
             repo.seen.add(digest)
+            _, artifact, body = result
             self._fetched(repo, artifact, body)
 
-    def _on_digest(self, repo: _Repo, digest: str, result) -> None:
+    def _on_digest(self, repo: _Repo, digest: str, result: tuple[Artifact, bytes] | None) -> None:
         self._done += 1
         self.requests += 1
         if result is not None:

@@ -14,15 +14,18 @@ been deleted yet.
 from __future__ import annotations
 
 import json
+import os
 from concurrent.futures import ThreadPoolExecutor
+
+import httpx
 
 from ... import media_types as mt
 from ...blob_scope import BlobScope
 from ...errors import StoreError
-from ...manifest import digest_of
+from ...digests import digest_of
 from ...model import Registry, Repository, is_fallback_tag
-from ...sources import SourceOptions
-from ..base import DeletionSession, ProgressCallback, Store
+from ..base import Deletion, DeletionSession, ProgressCallback, Store
+from ..options import SourceOptions, StoreSource
 from .answers import status_text
 from .cache import ManifestCache
 from .credentials import lookup_credentials
@@ -50,18 +53,19 @@ def registry_blob_scope(repositories: int) -> BlobScope:
 class RegistryStore(Store):
     sees_untagged = False  # the API lists manifests only through tags and indexes
 
-    def __init__(self, source: str, options: SourceOptions | None = None, *, timeout: float | None = None,
+    def __init__(self, source: StoreSource, options: SourceOptions | None = None, *,
                  retry: RetryPolicy | None = None, catalog_page_size: int = CATALOG_PAGE,
                  cache: ManifestCache | None = None, fast_path: bool = True):
+        """The keyword-only arguments are for tests and benchmarks: no user sets them."""
         options = options or SourceOptions()
+        source = os.fspath(source)
         self.endpoint = parse_endpoint(source)
         self.source = source.strip().rstrip("/")
         self.read_only = options.read_only
         self.concurrency = max(1, options.concurrency)
         self.catalog_page_size = catalog_page_size
         credentials = lookup_credentials(self.endpoint.netloc, options)
-        timeout = options.timeout if timeout is None else timeout
-        self.client = RegistryClient(self.endpoint, credentials, insecure=options.insecure, timeout=timeout,
+        self.client = RegistryClient(self.endpoint, credentials, insecure=options.insecure, timeout=options.timeout,
                                      connections=self.concurrency, retry=retry, fast_path=fast_path)
         self.cache = cache if cache is not None else ManifestCache()
         self.journal = DeletionJournal(self.host)
@@ -122,15 +126,14 @@ class RegistryStore(Store):
 
 
 class RegistrySession(DeletionSession):
+    """A registry has no lock: the session reads afresh, and its Deletion sends DELETEs at once."""
+
     def __init__(self, store: RegistryStore, repositories: set[str]):
         self.store = store
         self.repositories = set(repositories)
-        self.deleted = 0
-        self._checked: set[str] = set()
-        self._fresh: Registry | None = None
-        self._gone: dict[str, list[str]] = {}
+        self._deletion: RegistryDeletion | None = None
 
-    def current(self) -> Registry:
+    def read_fresh(self) -> Registry:
         names = sorted(self.repositories)
         # Only these repositories are read again: a plan made on them (shown when the first one went
         # stale) counts blob users in them alone, and says so.
@@ -138,9 +141,30 @@ class RegistrySession(DeletionSession):
                           counted_across=f"only the {len(names)} repositor{'y' if len(names) == 1 else 'ies'} read again "
                                          f"for this deletion",
                           caveat="other repositories were not read again and may use some of these blobs")
-        self._fresh = Registry(self.store.source, self.store.read_repositories(names),
-                               blob_scope=scope)
-        return self._fresh
+        return Registry(self.store.source, self.store.read_repositories(names), blob_scope=scope)
+
+    def deletion_on(self, fresh: Registry) -> Deletion:
+        self._deletion = RegistryDeletion(self.store, self.repositories, fresh)
+        return self._deletion
+
+    def close(self) -> None:
+        if self._deletion is not None:
+            self.store.journal.discard(self._deletion.gone)
+            self._deletion.gone = {}
+
+
+class RegistryDeletion(Deletion):
+    """Each DELETE (and each referrers index PUT) is durable as soon as the registry answers it."""
+
+    def __init__(self, store: RegistryStore, repositories: set[str], fresh: Registry):
+        super().__init__()
+        self.store = store
+        self.repositories = repositories
+        self.deleted = 0
+        self._checked: set[str] = set()
+        self._fresh = fresh
+        #: deleted here, so the journal need no longer show them (RegistrySession.close)
+        self.gone: dict[str, list[str]] = {}
 
     def delete(self, repository: str, digest: str) -> None:
         if repository not in self._checked:
@@ -151,7 +175,12 @@ class RegistrySession(DeletionSession):
         self._journal_dependents(repository, digest)
         self._delete(repository, digest)
         self.deleted += 1
-        self._gone.setdefault(repository, []).append(digest)
+        self.gone.setdefault(repository, []).append(digest)
+        self._confirm_deleted(repository, digest)
+        self.durable.deleted.add((repository, digest))
+
+    def _confirm_deleted(self, repository: str, digest: str) -> None:
+        """Raise if the DELETE the registry answered did not reach what is being deleted from."""
 
     def rewrite_referrers(self, repository: str, digest: str, remove: set[str]) -> None:
         """PUT the index without `remove` under its fallback tag, then DELETE the old one (now
@@ -159,7 +188,7 @@ class RegistrySession(DeletionSession):
         if repository not in self._checked:
             self._check_deletable(repository)
             self._checked.add(repository)
-        repo = self._fresh.repositories.get(repository) if self._fresh else None
+        repo = self._fresh.repositories.get(repository)
         artifact = repo.artifacts.get(digest) if repo else None
         if artifact is None:
             raise StoreError(f"{shown(repository)}@{digest} is no longer in the registry; {self._nothing_or_count()}")
@@ -190,17 +219,14 @@ class RegistrySession(DeletionSession):
                 raise StoreError(f"{exc}; {self._nothing_or_count()}") from None
         if tags and len(tags) == len(artifact.tags):  # tagged otherwise, it stays as those tags name it
             self._delete(repository, digest)
-            self._gone.setdefault(repository, []).append(digest)
-
-    def close(self) -> None:
-        self.store.journal.discard(self._gone)
-        self._gone = {}
+            self.gone.setdefault(repository, []).append(digest)
+        self.durable.rewritten.add((repository, digest))
 
     def _journal_dependents(self, repository: str, digest: str) -> None:
         """Write down what this DELETE could leave unreachable, before sending it."""
-        repo = self._fresh.repositories.get(repository) if self._fresh else None
+        repo = self._fresh.repositories.get(repository)
         artifact = repo.artifacts.get(digest) if repo else None
-        if artifact is None:
+        if repo is None or artifact is None:
             return
         dependents = [c.digest for c in artifact.children] + repo.accessories_of(digest)
         try:
@@ -243,7 +269,7 @@ class RegistrySession(DeletionSession):
                              f"yet still has it: check that this account may delete in {shown(repository)}; "
                              f"{self._nothing_or_count()}")
 
-    def _disabled_message(self, response) -> str:
+    def _disabled_message(self, response: httpx.Response) -> str:
         return (f"registry {self.store.host} does not allow deleting ({status_text(405, response.content)}): "
                 f"enable deletion in the registry's configuration (CNCF distribution: storage.delete.enabled: true, "
                 f"or REGISTRY_STORAGE_DELETE_ENABLED=true) and run again; {self._nothing_or_count()}")

@@ -16,8 +16,11 @@ import ssl
 import threading
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from enum import Enum
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
@@ -32,7 +35,13 @@ from .fast_path import FastAnswer, FastPath, proxy_applies
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 _FAST_STATUSES = frozenset({200, 304})  # what the fast path may serve; anything else goes through httpx
-_UNKNOWN = object()  # no request has yet shown which Authorization header works
+
+
+class _Unknown(Enum):  # a sentinel the type checker can tell apart from a header (`is not _UNKNOWN` narrows)
+    UNKNOWN = "unknown"
+
+
+_UNKNOWN = _Unknown.UNKNOWN  # no request has yet shown which Authorization header works
 _LINK_NEXT = re.compile(r'<([^>]*)>((?:\s*;\s*[^;,]+)*)')
 _REL_NEXT = re.compile(r'(?:^|;)\s*rel\s*=\s*"?([^";]*)"?', re.IGNORECASE)
 _DROPPED = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
@@ -61,7 +70,7 @@ class RetryPolicy:
             seconds = _retry_after_seconds(retry_after)
             if seconds is not None:
                 return min(seconds, self.max_retry_after)
-        base = min(self.max_delay, self.first_delay * 2 ** (attempt - 1))
+        base: float = min(self.max_delay, self.first_delay * 2 ** (attempt - 1))
         return base * random.uniform(0.5, 1.0)  # jitter, so parallel fetches do not retry in step
 
 
@@ -103,7 +112,7 @@ def ssl_context(insecure: bool) -> ssl.SSLContext:
 class _OnFirstUse(httpx.BaseTransport):
     """A transport made when first needed (thread-safe)."""
 
-    def __init__(self, make):
+    def __init__(self, make: Callable[[], httpx.BaseTransport]):
         self._make = make
         self._transport: httpx.BaseTransport | None = None
         self._lock = threading.Lock()
@@ -120,7 +129,7 @@ class _OnFirstUse(httpx.BaseTransport):
             self._transport.close()
 
 
-def _plain_http_transports(endpoint: Endpoint, limits: httpx.Limits) -> dict:
+def _plain_http_transports(endpoint: Endpoint, limits: httpx.Limits) -> dict[str, Any]:
     """For an http:// registry: the CA bundle is loaded only if an https:// request comes (a
     token server elsewhere); loading it up front was 50-90 ms of every run. Not when the
     environment names proxies: httpx's own transports honour them."""
@@ -163,7 +172,7 @@ class RegistryClient:
         self._proven_auth: dict[str | None, str | None] = {}
         # What worked for requests outside any repository (/v2/, the catalog), when it can work
         # for every repository too: nothing, or Basic. A Bearer token is scoped to what it was issued for.
-        self._host_auth: str | None | object = _UNKNOWN
+        self._host_auth: str | None | _Unknown = _UNKNOWN
 
     # -- the general path --------------------------------------------------------------------
 
@@ -209,7 +218,7 @@ class RegistryClient:
         return failed_transport(self.host, self.endpoint.scheme, what, exc, self.timeout, attempts, endpoint)
 
     def get_paginated(self, path: str, what: str, repository: str | None = None, accept: str = "application/json",
-                      ok: tuple[int, ...] = (200,)):
+                      ok: tuple[int, ...] = (200,)) -> Iterator[tuple[int, dict[str, str], bytes]]:
         """Yield (status, headers, body) of each page, following `Link: <...>; rel="next"` on this registry."""
         seen: set[str] = set()
         url: str | None = path

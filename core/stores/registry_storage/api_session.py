@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 
 from ...errors import StoreError
 from ...model import Registry
+from ..base import Deletion
 from ..registry.loader import list_repositories
-from ..registry.store import RegistrySession, RegistryStore
+from ..registry.store import RegistryDeletion, RegistrySession, RegistryStore
 from .paths import revision_link_path
 from .reader import read_link
 
@@ -39,12 +40,22 @@ class ApiStorageSession(RegistrySession):
                              f"storage; nothing was deleted")
         return self
 
-    def current(self) -> Registry:
-        self._fresh = self.storage.read(self.repositories)
-        return self._fresh
+    def read_fresh(self) -> Registry:
+        return self.storage.read(self.repositories)
 
-    def delete(self, repository: str, digest: str) -> None:
-        super().delete(repository, digest)
+    def deletion_on(self, fresh: Registry) -> Deletion:
+        self._deletion = ApiStorageDeletion(self.store, self.repositories, fresh, self.storage)
+        return self._deletion
+
+
+class ApiStorageDeletion(RegistryDeletion):
+    """A DELETE is durable once the storage no longer links the manifest."""
+
+    def __init__(self, api: RegistryStore, repositories: set[str], fresh: Registry, storage: RegistryStorageStore):
+        super().__init__(api, repositories, fresh)
+        self.storage = storage
+
+    def _confirm_deleted(self, repository: str, digest: str) -> None:
         link = revision_link_path(self.storage.v2, repository, digest)
         if read_link(str(link)) == digest:
             raise StoreError(f"registry {self.store.host} answered the DELETE of {repository}@{digest}, yet "

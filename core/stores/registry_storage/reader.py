@@ -61,7 +61,7 @@ def read_link(path: str) -> str | None:
     return text
 
 
-def _scandir(path: str) -> list[os.DirEntry]:
+def _scandir(path: str) -> list[os.DirEntry[str]]:
     try:
         with os.scandir(path) as it:
             return list(it)

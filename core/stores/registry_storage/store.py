@@ -19,18 +19,15 @@ import shutil
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ...errors import BadInputError, StoreError
 from ...model import Registry, Repository
 from ...plan import GarbageCollectFigures
-from ..base import DeletionSession, LoadProgress, ProgressCallback, Store
+from ..base import Deletion, DeletionSession, LoadProgress, ProgressCallback, Store
+from ..options import SourceOptions, StoreSource
 from .collector import GarbageCollector
-from .paths import revision_link_path, tags_path
+from .paths import find_storage_root, revision_link_path, tags_path
 from .reader import StorageContents, read_link, read_storage
-
-if TYPE_CHECKING:
-    from ...sources import SourceOptions
 
 NO_MODE_REASON = "storage: needs --api or --offline"  # short: the TUI header shows it
 DELETE_HOW = "give --api URL while the registry runs, or --offline once it is stopped"
@@ -74,10 +71,14 @@ def build_repositories(contents: StorageContents) -> list[Repository]:
 class RegistryStorageStore(Store):
     blob_reclaim = "gc"
 
-    def __init__(self, source: str, v2: Path, options: SourceOptions):
+    def __init__(self, source: StoreSource, options: SourceOptions | None = None) -> None:
+        options = options or SourceOptions()
+        v2 = find_storage_root(Path(source))
+        if v2 is None:
+            raise BadInputError(f"{source}: not a registry's storage (no docker/registry/v2 in it)")
         if options.api and options.offline:
             raise BadInputError("give --api URL (registry running) or --offline (registry stopped), not both")
-        self.source = source
+        self.source = str(source)
         self.v2 = v2
         self.offline = options.offline
         self.api = None
@@ -134,7 +135,6 @@ class OfflineSession(DeletionSession):
     def __init__(self, store: RegistryStorageStore, repositories: set[str]):
         self.store = store
         self.repositories = set(repositories)
-        self.deleted = 0
         self._fd: int | None = None
 
     def __enter__(self) -> OfflineSession:
@@ -149,14 +149,30 @@ class OfflineSession(DeletionSession):
             raise StoreError(f"{self.store.v2}: cannot lock ({exc.strerror}); nothing was deleted") from None
         return self
 
-    def current(self) -> Registry:
+    def read_fresh(self) -> Registry:
         return self.store.read(self.repositories)
+
+    def deletion_on(self, fresh: Registry) -> Deletion:
+        return OfflineDeletion(self.store)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing drops the flock
+            self._fd = None
+
+
+class OfflineDeletion(Deletion):
+    """Each delete is durable once its revision link is unlinked (and the directory synced)."""
+
+    def __init__(self, store: RegistryStorageStore):
+        super().__init__()
+        self.store = store
 
     def delete(self, repository: str, digest: str) -> None:
         v2 = self.store.v2
         link = revision_link_path(v2, repository, digest)
         if read_link(str(link)) != digest:
-            raise StoreError(f"{repository}@{digest} is no longer linked in {self.store.source}; {_counted(self.deleted)}")
+            raise StoreError(f"{repository}@{digest} is no longer linked in {self.store.source}; {_counted(len(self.durable.deleted))}")
         try:
             # Tags first: cut off between the two steps, the manifest stays visible as an untagged
             # leftover that the same delete finishes, never a tag pointing at nothing.
@@ -168,15 +184,10 @@ class OfflineSession(DeletionSession):
             _fsync_directory(link.parent)
         except PermissionError:
             raise StoreError(f"{link.parent}: no permission to change the storage: run as the user the registry runs as "
-                             f"(docker-registry on Debian); {_counted(self.deleted)}") from None
+                             f"(docker-registry on Debian); {_counted(len(self.durable.deleted))}") from None
         except OSError as exc:
-            raise StoreError(f"{link}: cannot remove ({exc.strerror}); {_counted(self.deleted)}") from None
-        self.deleted += 1
-
-    def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # closing drops the flock
-            self._fd = None
+            raise StoreError(f"{link}: cannot remove ({exc.strerror}); {_counted(len(self.durable.deleted))}") from None
+        self.durable.deleted.add((repository, digest))
 
 
 def _fsync_directory(directory: Path) -> None:
