@@ -6,6 +6,7 @@ import datetime as _dt
 import getpass
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from .plan import DeletionPlan, ExecutionResult
@@ -33,7 +34,7 @@ def append_audit_record(path: Path, plan: DeletionPlan, result: ExecutionResult)
     append_audit_line(path, record)
 
 
-def append_audit_line(path: Path, record: dict[str, object]) -> None:
+def append_audit_line(path: Path, record: Mapping[str, object]) -> None:
     """One JSON line appended to the audit log (a deletion, or an undo). Raises OSError."""
     path.parent.mkdir(parents=True, exist_ok=True)
     line = json.dumps(record, separators=(",", ":")) + "\n"

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from ocitree.core.stores.base import Store
+
+    from .cli import Terminal as Console
 
 EXIT_OK, EXIT_FAILURE, EXIT_REFUSED = 0, 1, 3
 
@@ -53,7 +53,8 @@ def _print_lines(out: Console, lines: list[str]) -> None:
 
 def _source_name(source: str) -> str:
     """The source as a store names it (a registry URL without its trailing slash), without opening it."""
-    from ocitree.core.sources import SourceOptions, open_store
+    from ocitree.core.sources import open_store
+    from ocitree.core.stores.options import SourceOptions
 
     try:
         store = open_store(source, SourceOptions(read_only=True))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ... import media_types as mt
 from ...errors import StoreError
-from ...manifest import digest_of
+from ...digests import digest_of
 from ...model import Artifact, Registry
 from ...undo.adapter import MissingContent, UndoAdapter
 from ...undo.saved import Run, SavedArtifact
