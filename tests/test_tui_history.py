@@ -12,6 +12,13 @@ from .tui_pilot import children_of, demo_app, digest_of, press, screen_text, set
 BASE = "platform/base-images"
 
 
+async def delete_v2_4(pilot) -> None:
+    """The index v2.4 and its nine unshared children deleted through the TUI, as an operator does."""
+    await settle(pilot)
+    await go_to(pilot, "v2.4")
+    await press(pilot, "d", "y")
+
+
 async def test_history_shows_the_deletion_and_z_undoes_it_in_place(tmp_path):
     app, path = demo_app(tmp_path)
     index = digest_of(path, BASE, "v2.4")
@@ -59,9 +66,7 @@ async def test_history_shows_the_deletion_and_z_undoes_it_in_place(tmp_path):
 async def test_cancelling_the_undo_writes_nothing(tmp_path):
     app, path = demo_app(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        await go_to(pilot, "v2.4")
-        await press(pilot, "d", "y")
+        await delete_v2_4(pilot)
         after_delete = stored(path)
         await press(pilot, "H", "z")
         assert isinstance(app.screen, ConfirmUndoScreen)
@@ -77,9 +82,7 @@ async def test_an_undo_the_source_now_contradicts_is_refused_with_nothing_writte
 
     app, path = demo_app(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        await go_to(pilot, "v2.4")
-        await press(pilot, "d", "y")
+        await delete_v2_4(pilot)
         doc = json.loads(path.read_text())  # another tool gives v2.4 to another artifact meanwhile
         entry = next(e for e in doc["repositories"][BASE] if e.get("tags"))
         entry["tags"].append("v2.4")
