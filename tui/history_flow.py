@@ -68,7 +68,8 @@ def _confirmed(app: OcitreeApp, plan: UndoPlan, ok: bool | None) -> None:
     if not ok:
         app.notify("Cancelled: nothing was restored.")
         return
-    app.deleting = True  # the store is being written: no quitting part way, no second run
+    app.deleting = True  # the store is being written: ctrl+c asks, and quits once the restore is done
+    app._stop_requested = False
     app.refresh_bindings()
     app.run_worker(lambda: _restore(app, plan), thread=True, exclusive=True, group="undo", exit_on_error=False)
 
@@ -85,6 +86,10 @@ def _restore(app: OcitreeApp, plan: UndoPlan) -> None:
 def _restored(app: OcitreeApp, plan: UndoPlan, undo_run: Run) -> None:
     app.deleting = False
     n = len(plan.restore)
+    if app._stop_requested:  # ctrl+c was confirmed while restoring: the restore is whole, now quit
+        app.exit(return_code=0, message=Text(f"ocitree: restored {n} artifact{'s' if n != 1 else ''} "
+                                             f"(undo run {undo_run.id}), then stopped by ctrl+c"))
+        return
     app.notify(f"Restored {n} artifact{'s' if n != 1 else ''} (undo run {undo_run.id}).", title="Undone")
     app.load()  # the tree shows them again, the cursor and open repositories kept
 
@@ -92,6 +97,9 @@ def _restored(app: OcitreeApp, plan: UndoPlan, undo_run: Run) -> None:
 def _failed(app: OcitreeApp, title: str, exc: Exception, nothing_written: bool) -> None:
     app.deleting = False
     app.refresh_bindings()
+    if app._stop_requested:
+        app.exit(return_code=1, message=Text(f"ocitree: stopped by ctrl+c; {title.lower()}: {literal(str(exc))}"))
+        return
     body = Text("Nothing was written.\n\n" if nothing_written else "", "bold")
     body.append(literal(str(exc) if isinstance(exc, OcitreeError) else f"{type(exc).__name__}: {exc}"))
     app.push_screen(ErrorScreen(title, body), callback=app._after_error)
