@@ -99,6 +99,9 @@ def test_undo_puts_a_single_layout_back_blob_for_blob(tmp_path, capsys):
     assert ls_json(capsys, source) == before
     assert index_entries(layout) == entries_before  # same entries, annotations and order
     assert snapshot(layout, ignore=("index.json.lock", "index.json")) == files_before
+    from tests.test_layout_skopeo import assert_every_tag_reads
+
+    assert assert_every_tag_reads(layout, tmp_path / "copy") == 5  # v1, stable, v2, keep, the signature
 
 
 def test_history_shows_the_space_kept_and_purge_frees_it(tmp_path, capsys):
