@@ -187,6 +187,10 @@ def test_an_unknown_run_is_bad_input(tmp_path, capsys):
     source = str(builder.write_sample(tmp_path / "registry.json"))
     code, _, err = run(capsys, "undo", source, "20990101", "--yes")
     assert code == 2 and "no run '20990101'" in err
+    delete(capsys, source, "team/app:v2")
+    delete(capsys, source, "team/app:keep")
+    code, _, err = run(capsys, "undo", source, "2", "--yes")
+    assert code == 2 and "'2' starts 2 run ids" in err and "give more of the id" in err
 
 
 @pytest.mark.parametrize("kind", ["sample", "layout"])

@@ -93,9 +93,13 @@ def _artifact_json(saved: SavedArtifact) -> dict[str, Any]:
 def choose_run(book: RunBook, source: str, run_id: str | None) -> Run:
     """RUN as given (an id or a unique prefix), or the newest deletion of `source` not yet undone."""
     if run_id:
-        run = book.find(source, run_id)
-        if run is None:
+        matches = book.matching(source, run_id)
+        if len(matches) > 1:
+            raise BadInputError(f"{run_id!r} starts {len(matches)} run ids of {source}; give more of the id "
+                                f"(see 'ocitree history {source}')")
+        if not matches:
             raise BadInputError(f"no run {run_id!r} of {source} in the history (see 'ocitree history {source}')")
+        run = matches[0]
         if run.kind != "delete":
             raise BadInputError(f"run {run.id} is an undo; undo it by deleting again")
         return run

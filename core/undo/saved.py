@@ -193,8 +193,13 @@ class RunBook:
         found = [run for run in self._all() if key is None or run.source_key == key]
         return sorted(found, key=lambda r: r.id, reverse=True)
 
+    def matching(self, source: str, run_id: str) -> list[Run]:
+        """The runs of `source` whose id is `run_id` or starts with it."""
+        exact = [r for r in self.runs(source) if r.id == run_id]
+        return exact or [r for r in self.runs(source) if r.id.startswith(run_id)]
+
     def find(self, source: str, run_id: str) -> Run | None:
-        matches = [r for r in self.runs(source) if r.id == run_id or r.id.startswith(run_id)]
+        matches = self.matching(source, run_id)
         return matches[0] if len(matches) == 1 else None
 
     def _all(self) -> Iterator[Run]:
