@@ -107,7 +107,9 @@ def test_undo_puts_a_single_layout_back_blob_for_blob(tmp_path, capsys):
 def test_history_shows_the_space_kept_and_purge_frees_it(tmp_path, capsys):
     builder, _ = scenario()
     source = str(builder.write_layouts(tmp_path / "layouts"))
+    other = str(builder.write_sample(tmp_path / "other.json"))
     delete(capsys, source, "team/app:v1")
+    delete(capsys, other, "team/app:v1")
     code, out, _ = run(capsys, "history", source)
     assert code == 0 and "delete team/app:v1: deleted 3 (completed), can be undone" in out and "can be undone" in out
     assert "kept 14 days" in out
@@ -116,6 +118,7 @@ def test_history_shows_the_space_kept_and_purge_frees_it(tmp_path, capsys):
     code, out, _ = run(capsys, "history", source, "--purge")
     assert code == 0 and "Removed the saved data of 1 run" in out
     assert json.loads(run(capsys, "history", source, "--json")[1])["runs"] == []
+    assert len(json.loads(run(capsys, "history", other, "--json")[1])["runs"]) == 1  # another source's run stays
     code, _, err = run(capsys, "undo", source, "--yes")
     assert code == 2 and "nothing to undo" in err
 
