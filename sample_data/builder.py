@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ocitree.core import media_types as mt
+from ocitree.core import tag_schemes
 
 SAMPLE_FORMAT = "ocitree-sample/1"
 
@@ -173,8 +174,7 @@ class RegistryBuilder:
             doc["subject"] = {"mediaType": subject.media_type, "digest": subject.digest, "size": subject.size}
         all_tags = list(tags)
         if cosign_tag:
-            suffix = {"signature": "sig", "sbom": "sbom", "attestation": "att"}[kind]
-            all_tags.append(subject.digest.replace(":", "-") + "." + suffix)
+            all_tags.append(tag_schemes.cosign_tag(subject.digest, kind))
         data = _canonical(doc)
         return self._add(repo, BuiltManifest(repo, _digest(data), mt.OCI_MANIFEST, data, all_tags, None, artifact_type))
 
