@@ -21,7 +21,6 @@ from ocitree.core.model import Registry, Repository
 from ocitree.core.protection import ProtectionRule, first_protected
 
 from .entries import root_items
-from .labels import is_cosign_tag, kind_of
 
 ArtifactKey = tuple[str, str]
 _HEX = re.compile(r"^[0-9a-f]+$")
@@ -99,11 +98,11 @@ class SearchWords:
         words: dict[str, str] = {}
         for digest, artifact in repo.artifacts.items():
             parts = list(artifact.tags)
-            parts.append(kind_of(repo, digest))
+            parts.append(repo.kind_of(digest))
             parts.extend(platforms.get(digest, ()))
-            if len(repo.parents.get(digest, ())) > 1:
+            if repo.is_shared(digest):
                 parts.append("shared")
-            if digest in top and not [t for t in artifact.tags if not is_cosign_tag(t)] and digest not in repo.subjects:
+            if digest in top and not artifact.plain_tags and digest not in repo.subjects:
                 parts.append("untagged")
             if is_orphaned(repo, digest):
                 parts.append(ORPHANED)
