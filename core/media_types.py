@@ -16,6 +16,12 @@ OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
 OCI_EMPTY = "application/vnd.oci.empty.v1+json"
 COSIGN_SIMPLESIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
+# Written by the sample data and benchmarks; read only as hints to an accessory's kind.
+OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
+DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+COSIGN_SIGNATURE = "application/vnd.dev.cosign.artifact.sig.v1+json"
+SPDX = "application/spdx+json"
+IN_TOTO = "application/vnd.in-toto+json"
 
 INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_MANIFEST_LIST})
 MANIFEST_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})

@@ -34,9 +34,9 @@ from ocitree.core.protection import parse_rules
 from ocitree.core.stores.sample_format import FORMAT
 from ocitree.core.tag_schemes import cosign_tag
 
-SIGNATURE_TYPE = "application/vnd.dev.cosign.artifact.sig.v1+json"
-SBOM_TYPE = "application/spdx+json"
-LAYER_TYPE = "application/vnd.oci.image.layer.v1.tar+gzip"
+SIGNATURE_TYPE = mt.COSIGN_SIGNATURE
+SBOM_TYPE = mt.SPDX
+LAYER_TYPE = mt.OCI_LAYER
 
 # Children take platforms in this order; an index wider than the list repeats them.
 PLATFORMS = (

@@ -26,6 +26,7 @@ from ocitree.core.config import MAX_TIMEOUT, Config, load_config
 from ocitree.core.errors import BadInputError, OcitreeError, StalePlanError
 from ocitree.core.paths import data_dir
 from ocitree.core.printable import printable, printable_lines
+from ocitree.core.names import short_digest
 from ocitree.core.protection import parse_rules
 from ocitree.core.sources import open_store
 from ocitree.core.stores.options import SourceOptions
@@ -369,7 +370,7 @@ def _confirm_and_execute(plan: DeletionPlan, store, args, out: Terminal, err: Te
     progress = None
     if err.is_terminal and not args.json:
         def progress(done, total, ref):
-            say(err, f"  deleted {done}/{total} {ref.repository}@{ref.digest[:19]}")
+            say(err, f"  deleted {done}/{total} {ref.repository}@{short_digest(ref.digest)}")
     try:
         result = execute_plan(plan, store, progress, audit_log=config.audit_log)
     except StalePlanError as exc:
