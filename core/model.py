@@ -262,8 +262,7 @@ class Repository:
         rest = sorted((a for d, a in artifacts.items() if d not in reached),
                       key=lambda a: (not a.tags, a.tags[0] if a.tags else a.digest))
         for artifact in rest:  # orphans first: each leads to what hangs under it
-            if artifact.digest not in reached and artifact.digest not in self.parents \
-                    and not any(s in artifacts for s in self.subjects.get(artifact.digest, ())):
+            if artifact.digest not in reached and self.is_orphaned(artifact.digest):
                 out.append((artifact, ORPHANED))
                 reach(artifact.digest)
         for artifact in sorted(rest, key=lambda a: a.digest in self.parents):  # an index before what it lists
@@ -271,6 +270,15 @@ class Repository:
                 out.append((artifact, CYCLE))
                 reach(artifact.digest)
         return out
+
+    def present_subjects(self, digest: str) -> list[str]:
+        """The subjects an accessory names that this repository holds."""
+        return [s for s in self.subjects.get(digest, ()) if s in self.artifacts]
+
+    def is_orphaned(self, digest: str) -> bool:
+        """An accessory no index lists whose subjects are all gone: it describes nothing any more
+        (a signature left after another tool deleted its image)."""
+        return digest in self.subjects and digest not in self.parents and not self.present_subjects(digest)
 
     def missing_subjects(self, digest: str) -> list[str]:
         """The subjects an accessory names that this repository does not hold."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ocitree.core import media_types as mt
-from ocitree.core.model import Registry
+from ocitree.core.model import ORPHANED, Registry
 from ocitree.core.names import short_digest, short_hex
 from ocitree.core.planner import plan_deletion, resolve_targets
 from ocitree.core.sizes import human_bytes, size_label, total_size
@@ -190,3 +190,17 @@ def test_short_digests_and_sizes_are_written_one_way():
     assert size_text(repo, d) == SizeCache().label(repo, d) == size_label(manifest, total_size(repo, d))
     assert size_label(682, 15462) == "manifest 682 B, total 15.1 KiB"
     assert human_bytes(3 * 1024**4) == "3.0 TiB"
+
+
+def test_an_orphaned_accessory_is_one_test_for_ls_the_tree_and_the_filter():
+    b = RegistryBuilder()
+    image = b.image(R, ["v1"], arch="amd64")
+    signature = b.accessory(R, image, "signature")
+    kept = b.accessory(R, b.image(R, ["v2"], arch="arm64"), "sbom")
+    registry = load(b)
+    registry.drop_artifacts([(R, image.digest)])  # another tool deleted the image, not its signature
+    repo = registry.repositories[R]
+    assert repo.is_orphaned(signature.digest) and not repo.is_orphaned(kept.digest)
+    assert [(a.digest, marker) for a, marker in repo.detached()] == [(signature.digest, ORPHANED)]
+    assert f"{ORPHANED}: missing subject" in row(registry, signature.digest)
+    assert SearchWords().of(repo, ()).containing("orphaned") == {signature.digest}

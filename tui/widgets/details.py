@@ -168,7 +168,7 @@ def details_text(
             _jump_line(text, repo, p, jump_targets)
         text.append(_jump_hint(repo, jump_targets), "dim")
 
-    subjects = [s for s in repo.subjects.get(digest, ()) if s in repo.artifacts]
+    subjects = repo.present_subjects(digest)
     if digest in repo.subjects:
         _heading(text, "Subject")
         if not subjects:

@@ -136,7 +136,7 @@ def path_to(repo: Repository, digest: str) -> list[tuple[str, str, str | None]]:
         if parents:
             up, relation = parents[0], "child"
         else:
-            subjects = [s for s in repo.subjects.get(current, ()) if s in repo.artifacts]
+            subjects = repo.present_subjects(current)
             if not subjects:
                 chain.append((current, "top", None))
                 break

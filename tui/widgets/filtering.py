@@ -28,12 +28,6 @@ MIN_BARE_HEX = 4  # a bare word this short is a tag or name fragment, not a dige
 ORPHANED = "orphaned"
 
 
-def is_orphaned(repo: Repository, digest: str) -> bool:
-    """An accessory whose subject is gone: it describes nothing any more."""
-    subjects = repo.subjects.get(digest, [])
-    return bool(subjects) and digest not in repo.parents and not any(s in repo.artifacts for s in subjects)
-
-
 class RepoWords:
     """One repository's words as one string (artifacts separated by NUL), so that finding a
     word is a C-speed `str.find` over the whole repository rather than a test per artifact;
@@ -104,7 +98,7 @@ class SearchWords:
                 parts.append("shared")
             if digest in top and not artifact.plain_tags and digest not in repo.subjects:
                 parts.append("untagged")
-            if is_orphaned(repo, digest):
+            if repo.is_orphaned(digest):
                 parts.append(ORPHANED)
             if rules and artifact.tags and first_protected(rules, repo.name, artifact.tags):
                 parts.append("protected")

@@ -122,7 +122,7 @@ def row_text(
         text.append(kind, styles.accessory)
         text.append(" ")
         if entry.relation == "top":  # Repository.detached put it there: say why
-            orphaned = not any(s in repo.artifacts for s in repo.subjects.get(digest, ()))
+            orphaned = not repo.present_subjects(digest)
             text.append(f"{ORPHANED}: missing subject " if orphaned else f"{CYCLE} ", styles.missing)
         if tags:
             text.append(literal(shown_tags(tags)), styles.tags)
