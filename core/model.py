@@ -227,9 +227,13 @@ class Repository:
                 return platform
         return None
 
+    def is_top_level(self, digest: str) -> bool:
+        """No index lists it and it describes no other artifact: a row of its own under the repository."""
+        return digest not in self.parents and digest not in self.subjects
+
     def top_level(self) -> list[Artifact]:
         """Artifacts no index lists and that are not accessories, tagged ones first."""
-        items = [a for d, a in self.artifacts.items() if d not in self.parents and d not in self.subjects]
+        items = [a for d, a in self.artifacts.items() if self.is_top_level(d)]
         items.sort(key=lambda a: (not a.tags, a.tags[0] if a.tags else a.digest))
         return items
 

@@ -77,17 +77,16 @@ def _target(artifact: Artifact) -> TargetRef:
 
 def top_level_candidates(repo: Repository) -> Iterator[Artifact]:
     """Artifacts no index lists and that are not accessories, in the source's order."""
-    parents, subjects = repo.parents, repo.subjects
     for digest, artifact in repo.artifacts.items():
-        if digest not in parents and digest not in subjects:
+        if repo.is_top_level(digest):
             yield artifact
 
 
 def orphaned_accessories(repo: Repository) -> Iterator[Artifact]:
     """Accessories none of whose subjects the repository holds (and that no index lists)."""
     arts = repo.artifacts
-    for digest, subjects in repo.subjects.items():
-        if digest in arts and digest not in repo.parents and not any(s in arts for s in subjects):
+    for digest in repo.subjects:
+        if digest in arts and repo.is_orphaned(digest):
             yield arts[digest]
 
 

@@ -54,7 +54,7 @@ def artifact_label(repo: Repository, artifact: Artifact, platform: str | None = 
         parts.append(marker.upper() + (" (missing subject " + ", ".join(short_digest(d) for d in missing) + ")" if missing else ""))
     if artifact.tags:
         parts.append(", ".join(display_tag(t) for t in artifact.tags))
-    elif artifact.digest not in repo.parents and artifact.digest not in repo.subjects:
+    elif repo.is_top_level(artifact.digest):
         parts.append("(untagged)")
     parts.append(short_digest(artifact.digest))
     parts.append(repo.kind_of(artifact.digest))

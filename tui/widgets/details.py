@@ -48,7 +48,7 @@ def repository_summary(repo: Repository) -> list[tuple[str, str]]:
     if cached is not None and cached[0] is repo:
         return cached[1]
     arts = repo.artifacts.values()
-    top = [d for d in repo.artifacts if d not in repo.parents and d not in repo.subjects]
+    top = [d for d in repo.artifacts if repo.is_top_level(d)]
     summary = [
         ("Artifacts", str(len(repo.artifacts))),
         ("Indexes", str(sum(1 for a in arts if a.is_index))),
