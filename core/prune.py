@@ -82,6 +82,12 @@ def top_level_candidates(repo: Repository) -> Iterator[Artifact]:
             yield artifact
 
 
+def is_untagged_image(artifact: Artifact) -> bool:
+    """An untagged image or index: what `--untagged` and the leftovers view offer (an untagged
+    artifact of another kind, an ORAS upload say, is no build left behind)."""
+    return not artifact.tags and artifact.kind in ("image", "index")
+
+
 def orphaned_accessories(repo: Repository) -> Iterator[Artifact]:
     """Accessories none of whose subjects the repository holds (and that no index lists)."""
     arts = repo.artifacts
@@ -123,7 +129,7 @@ def select_by_rule(registry: Registry, rule: PruneRule, now: float, repositories
                     tagged.append(artifact)
                 elif any(hits):
                     retained.append(_retained(artifact, "not_selected"))  # it also carries a tag outside --tags
-            elif rule.untagged and artifact.kind in ("image", "index"):
+            elif rule.untagged and is_untagged_image(artifact):
                 by_age.append(artifact)
         if rule.orphans:
             by_age.extend(orphaned_accessories(repo))
