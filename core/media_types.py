@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Final, Literal
 
 # What an artifact is (core.model.Artifact.kind), and what an accessory is (Repository.accessory_kinds).
 ArtifactKind = Literal["index", "image", "artifact"]
@@ -29,8 +29,12 @@ IMAGE_CONFIG_TYPES = frozenset({OCI_CONFIG, DOCKER_CONFIG})
 
 # What an accessory is (Repository.kind_of): accessory_kind's answers, and REFERRERS for an OCI 1.1
 # fallback referrers index (core.tag_schemes), which is bookkeeping rather than a parent.
-SIGNATURE, SBOM, ATTESTATION, ACCESSORY, REFERRERS = "signature", "sbom", "attestation", "accessory", "referrers"
-ACCESSORY_KINDS = frozenset({SIGNATURE, SBOM, ATTESTATION, ACCESSORY, REFERRERS})
+SIGNATURE: Final = "signature"
+SBOM: Final = "sbom"
+ATTESTATION: Final = "attestation"
+ACCESSORY: Final = "accessory"
+REFERRERS: Final = "referrers"
+ACCESSORY_KINDS: frozenset[AccessoryKind] = frozenset({SIGNATURE, SBOM, ATTESTATION, ACCESSORY, REFERRERS})
 
 # Sent as Accept when fetching manifests: without the OCI types distribution answers 404.
 ACCEPT_MANIFESTS = ", ".join([OCI_INDEX, OCI_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_MANIFEST])

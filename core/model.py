@@ -206,7 +206,7 @@ class Repository:
     def is_accessory(self, digest: str) -> bool:
         return digest in self.subjects
 
-    def kind_of(self, digest: str) -> str:
+    def kind_of(self, digest: str) -> mt.ArtifactKind | mt.AccessoryKind:
         """What every view and the plan call an artifact here: its accessory kind (signature, sbom,
         attestation, referrers, accessory) if it describes another, else index, image or artifact."""
         artifact = self.artifacts[digest]
