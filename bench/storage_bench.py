@@ -35,10 +35,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from ocitree.core.media_types import OCI_CONFIG, OCI_INDEX, OCI_LAYER, OCI_MANIFEST
+
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 TARGET = 2.0
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 
 
 def _canonical(doc: dict) -> bytes:
@@ -96,8 +96,8 @@ def generate(root: Path, repositories: int, releases: int, platforms: int, tagge
                 cdigest = w.blob(config)
                 w.layer_link(repo, cdigest)
                 doc = {"schemaVersion": 2, "mediaType": OCI_MANIFEST,
-                       "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cdigest, "size": len(config)},
-                       "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layers[p][0], "size": layers[p][1]}]}
+                       "config": {"mediaType": OCI_CONFIG, "digest": cdigest, "size": len(config)},
+                       "layers": [{"mediaType": OCI_LAYER, "digest": layers[p][0], "size": layers[p][1]}]}
                 digest, size = w.manifest(repo, doc)
                 children.append({"mediaType": OCI_MANIFEST, "digest": digest, "size": size,
                                   "platform": {"os": "linux", "architecture": f"arch{p}"}})

@@ -7,7 +7,6 @@ where data enters (core.manifest, the stores); the graph trusts its input.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -15,21 +14,16 @@ from . import media_types as mt
 from .blob_scope import BlobScope
 from .errors import MalformedDataError, UnknownReferenceError
 from .names import short_digest
+from .protection import ProtectionRule, parse_rules
 from .references import Reference
+from .tag_schemes import cosign_subject, fallback_subject, is_fallback_tag, plain_tags
 
-# cosign's tag convention: sha256-<hex>.sig / .att / .sbom names the subject.
-_COSIGN_TAG = re.compile(r"^(sha256|sha512)-([a-f0-9]{64}|[a-f0-9]{128})\.(sig|att|sbom)$")
-# OCI 1.1 referrers fallback: an index tagged sha256-<hex> lists the subject's referrers.
-_FALLBACK_TAG = re.compile(r"^(sha256|sha512)-([a-f0-9]{64}|[a-f0-9]{128})$")
+__all__ = ["Artifact", "BlobRef", "ChildRef", "PlatformInfo", "Registry", "Repository", "CYCLE", "ORPHANED",
+           "is_fallback_tag", "used_digests"]
 
 # What is odd about an artifact the top level does not lead to (Repository.detached).
 ORPHANED = "orphaned accessory"
 CYCLE = "accessory cycle"
-
-
-def is_fallback_tag(tag: str) -> bool:
-    """`sha256-<hex>`: the tag of an OCI 1.1 fallback referrers index."""
-    return _FALLBACK_TAG.match(tag) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +86,20 @@ class Artifact:
         return "artifact"
 
     @property
+    def plain_tags(self) -> list[str]:
+        """Its tags but those naming a subject (core.tag_schemes): the ones views list as its tags."""
+        return plain_tags(self.tags, self.is_index)
+
+    @property
     def total_size(self) -> int:
         return self.size + sum(b.size for b in self.blobs)
+
+    def platform_of(self, digest: str) -> str | None:
+        """The platform this index lists `digest` with, `os/arch[/variant]`; None where it states none."""
+        for child in self.children:
+            if child.digest == digest and child.platform is not None:
+                return str(child.platform)
+        return None
 
     def label(self) -> str:
         """`repo:tag` or `repo@sha256:abc…` for messages."""
@@ -136,13 +142,13 @@ class Repository:
                 self.accessory_kinds[artifact.digest] = mt.accessory_kind(
                     artifact.artifact_type, artifact.config_media_type, layer_media_types=tuple(b.media_type for b in artifact.blobs if b.media_type))
         for tag, digest in self.tags.items():
-            match = _COSIGN_TAG.match(tag)
-            if match:
-                self._add_accessory(f"{match[1]}:{match[2]}", digest)
-                self.accessory_kinds[digest] = mt.accessory_kind(None, None, match[3])
-            elif (fallback := _FALLBACK_TAG.match(tag)) and self.artifacts[digest].is_index:
-                self._add_accessory(f"{fallback[1]}:{fallback[2]}", digest)
-                self.accessory_kinds[digest] = "referrers"
+            cosign = cosign_subject(tag)
+            if cosign is not None:
+                self._add_accessory(cosign[0], digest)
+                self.accessory_kinds[digest] = mt.accessory_kind(None, None, cosign[1])
+            elif self.artifacts[digest].is_index and (subject := fallback_subject(tag)) is not None:
+                self._add_accessory(subject, digest)
+                self.accessory_kinds[digest] = mt.REFERRERS
         if check_cycles:
             self._check_cycles()
 
@@ -200,9 +206,34 @@ class Repository:
     def is_accessory(self, digest: str) -> bool:
         return digest in self.subjects
 
+    def kind_of(self, digest: str) -> mt.ArtifactKind | mt.AccessoryKind:
+        """What every view and the plan call an artifact here: its accessory kind (signature, sbom,
+        attestation, referrers, accessory) if it describes another, else index, image or artifact."""
+        artifact = self.artifacts[digest]
+        if digest in self.subjects:
+            return self.accessory_kinds.get(digest, mt.ACCESSORY)
+        return artifact.kind
+
+    def platform_under(self, parent: str | None, digest: str) -> str | None:
+        """The platform the index `parent` lists `digest` with (None: no parent, or none stated)."""
+        index = self.artifacts.get(parent) if parent is not None else None
+        return index.platform_of(digest) if index is not None else None
+
+    def listed_platform(self, digest: str) -> str | None:
+        """The first platform an index holding `digest` lists it with, as its tree row shows."""
+        for parent in self.parents.get(digest, ()):
+            platform = self.platform_under(parent, digest)
+            if platform is not None:
+                return platform
+        return None
+
+    def is_top_level(self, digest: str) -> bool:
+        """No index lists it and it describes no other artifact: a row of its own under the repository."""
+        return digest not in self.parents and digest not in self.subjects
+
     def top_level(self) -> list[Artifact]:
         """Artifacts no index lists and that are not accessories, tagged ones first."""
-        items = [a for d, a in self.artifacts.items() if d not in self.parents and d not in self.subjects]
+        items = [a for d, a in self.artifacts.items() if self.is_top_level(d)]
         items.sort(key=lambda a: (not a.tags, a.tags[0] if a.tags else a.digest))
         return items
 
@@ -235,8 +266,7 @@ class Repository:
         rest = sorted((a for d, a in artifacts.items() if d not in reached),
                       key=lambda a: (not a.tags, a.tags[0] if a.tags else a.digest))
         for artifact in rest:  # orphans first: each leads to what hangs under it
-            if artifact.digest not in reached and artifact.digest not in self.parents \
-                    and not any(s in artifacts for s in self.subjects.get(artifact.digest, ())):
+            if artifact.digest not in reached and self.is_orphaned(artifact.digest):
                 out.append((artifact, ORPHANED))
                 reach(artifact.digest)
         for artifact in sorted(rest, key=lambda a: a.digest in self.parents):  # an index before what it lists
@@ -244,6 +274,15 @@ class Repository:
                 out.append((artifact, CYCLE))
                 reach(artifact.digest)
         return out
+
+    def present_subjects(self, digest: str) -> list[str]:
+        """The subjects an accessory names that this repository holds."""
+        return [s for s in self.subjects.get(digest, ()) if s in self.artifacts]
+
+    def is_orphaned(self, digest: str) -> bool:
+        """An accessory no index lists whose subjects are all gone: it describes nothing any more
+        (a signature left after another tool deleted its image)."""
+        return digest in self.subjects and digest not in self.parents and not self.present_subjects(digest)
 
     def missing_subjects(self, digest: str) -> list[str]:
         """The subjects an accessory names that this repository does not hold."""
@@ -272,6 +311,15 @@ class Registry:
         #: blob store -> digest -> number of repositories using it, for digests two or more use;
         #: built by core.reclaim on the first plan, kept up to date by drop_artifacts
         self.shared_digests: dict[str, dict[str, int]] | None = None
+
+    def protection_patterns(self, given: Iterable[str] = ()) -> list[str]:
+        """The protection patterns in force: those `given` (command line, config file) first, then
+        the ones the source carries, each once."""
+        return list(dict.fromkeys([*given, *self.protect]))
+
+    def protection_rules(self, given: Iterable[str] = ()) -> tuple[ProtectionRule, ...]:
+        """protection_patterns, parsed (BadInputError for a bad one)."""
+        return parse_rules(self.protection_patterns(given))
 
     @property
     def artifact_count(self) -> int:

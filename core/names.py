@@ -54,7 +54,15 @@ def check_tag(value: object, field: str = "tag") -> str:
     return value
 
 
-def short_digest(digest: str, hex_chars: int = 12) -> str:
+SHORT_HEX = 12  # hex digits a short digest keeps: enough to be unique in any real registry
+
+
+def short_digest(digest: str, hex_chars: int = SHORT_HEX) -> str:
     """`sha256:0123456789ab` style shortening used in every display."""
     algorithm, _, hexpart = digest.partition(":")
     return f"{algorithm}:{hexpart[:hex_chars]}"
+
+
+def short_hex(digest: str) -> str:
+    """`0123456789ab`: a short digest without its algorithm, for rows where space is short."""
+    return digest.partition(":")[2][:SHORT_HEX] or digest[:SHORT_HEX]

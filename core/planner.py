@@ -11,14 +11,13 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Sequence
 
-from .model import Artifact, Registry, Repository, is_fallback_tag
+from .media_types import REFERRERS  # the accessory kind of an OCI 1.1 fallback referrers index (core.tag_schemes)
+from .model import Registry, Repository, is_fallback_tag
 from .plan import (DeleteEntry, DeleteWhy, DeletionPlan, KeepEntry, KeepReason, MissingEntry, ParentRef, ReclaimInfo,
                    Refusal, ResumedRef, RewriteEntry, TargetRef)
 from .protection import ProtectionRule, parse_rules, protected_tags
 from .reclaim import reclaimable
 from .references import Reference, parse_reference
-
-REFERRERS = "referrers"  # the accessory kind of an OCI 1.1 fallback referrers index (core.model)
 
 
 def resolve_targets(registry: Registry, refs: Iterable[str | Reference]) -> list[TargetRef]:
@@ -39,7 +38,7 @@ def plan_deletion(
     registry: Registry, targets: Sequence[TargetRef], protect: Iterable[str] = (), resumed: Sequence[ResumedRef] = ()
 ) -> DeletionPlan:
     """`resumed`: REFs whose artifact a cut-off run already deleted (see core/interrupted.py)."""
-    patterns = list(dict.fromkeys([*protect, *registry.protect]))
+    patterns = registry.protection_patterns(protect)
     rules = parse_rules(patterns)
     unique: dict[tuple[str, str], TargetRef] = {}
     for t in targets:  # an artifact named twice is one target, as in resolve_targets
@@ -271,7 +270,7 @@ class _RepositoryPlan:
 
     def _write_entries(self, rewrites: list[RewriteEntry]) -> None:
         """What goes in a safe order, what is rewritten, and what stays with the reason decided above."""
-        repo, plan, arts, subjects = self.repo, self.plan, self.arts, self.subjects
+        repo, plan, arts = self.repo, self.plan, self.arts
         for digest in _execution_order(repo, self.chosen):
             why, via = self.chosen[digest]
             artifact = arts[digest]
@@ -282,12 +281,12 @@ class _RepositoryPlan:
                     repository=repo.name,
                     digest=digest,
                     media_type=artifact.media_type,
-                    kind=repo.accessory_kinds.get(digest, artifact.kind) if digest in subjects else artifact.kind,
+                    kind=repo.kind_of(digest),
                     tags=list(artifact.tags),
                     why=why,
                     via=via,
                     size=artifact.size,
-                    platform=_platform(arts.get(via) if via else None, digest),
+                    platform=repo.platform_under(via, digest),
                 )
             )
             plan.tags_removed.extend(f"{repo.name}:{t}" for t in artifact.tags)
@@ -301,7 +300,7 @@ class _RepositoryPlan:
                     parents=_parent_refs(repo, self._holders(digest)),
                     tags=list(arts[digest].tags),
                     via=via,
-                    platform=_platform(arts.get(via), digest),
+                    platform=repo.platform_under(via, digest),
                 )
             )
 
@@ -321,15 +320,6 @@ def _resumed_roots(repo: Repository, resumed: ResumedRef) -> list[str]:
         d for d in present
         if not any(p in left for p in repo.parents.get(d, ())) and not any(s in left for s in repo.subjects.get(d, ()))
     ]
-
-
-def _platform(parent: Artifact | None, digest: str) -> str | None:
-    if parent is None:
-        return None
-    for child in parent.children:
-        if child.digest == digest and child.platform is not None:
-            return str(child.platform)
-    return None
 
 
 def _execution_order(repo: Repository, chosen: dict[str, tuple[DeleteWhy, str | None]]) -> list[str]:

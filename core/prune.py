@@ -77,17 +77,22 @@ def _target(artifact: Artifact) -> TargetRef:
 
 def top_level_candidates(repo: Repository) -> Iterator[Artifact]:
     """Artifacts no index lists and that are not accessories, in the source's order."""
-    parents, subjects = repo.parents, repo.subjects
     for digest, artifact in repo.artifacts.items():
-        if digest not in parents and digest not in subjects:
+        if repo.is_top_level(digest):
             yield artifact
+
+
+def is_untagged_image(artifact: Artifact) -> bool:
+    """An untagged image or index: what `--untagged` and the leftovers view offer (an untagged
+    artifact of another kind, an ORAS upload say, is no build left behind)."""
+    return not artifact.tags and artifact.kind in ("image", "index")
 
 
 def orphaned_accessories(repo: Repository) -> Iterator[Artifact]:
     """Accessories none of whose subjects the repository holds (and that no index lists)."""
     arts = repo.artifacts
-    for digest, subjects in repo.subjects.items():
-        if digest in arts and digest not in repo.parents and not any(s in arts for s in subjects):
+    for digest in repo.subjects:
+        if digest in arts and repo.is_orphaned(digest):
             yield arts[digest]
 
 
@@ -124,7 +129,7 @@ def select_by_rule(registry: Registry, rule: PruneRule, now: float, repositories
                     tagged.append(artifact)
                 elif any(hits):
                     retained.append(_retained(artifact, "not_selected"))  # it also carries a tag outside --tags
-            elif rule.untagged and artifact.kind in ("image", "index"):
+            elif rule.untagged and is_untagged_image(artifact):
                 by_age.append(artifact)
         if rule.orphans:
             by_age.extend(orphaned_accessories(repo))

@@ -8,6 +8,21 @@ from . import media_types as mt
 from .model import Repository
 
 
+def human_bytes(n: int) -> str:
+    """`682 B`, `15.1 KiB`, ... `3.0 TiB`: binary units, one decimal above bytes."""
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def size_label(manifest_bytes: int, total_bytes: int) -> str:
+    """Both sizes, labelled the same on every screen: `manifest 682 B, total 15.1 KiB`."""
+    return f"manifest {human_bytes(manifest_bytes)}, total {human_bytes(total_bytes)}"
+
+
 def total_size(repo: Repository, digest: str) -> int:
     """Unique bytes `digest` references, itself included (0 if it is not in `repo`)."""
     artifact = repo.artifacts.get(digest)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ocitree.core import media_types as mt
+from ocitree.core import tag_schemes
 
 SAMPLE_FORMAT = "ocitree-sample/1"
 
@@ -100,7 +101,7 @@ class RegistryBuilder:
         config = _canonical({"architecture": arch, "os": os, **({"variant": variant} if variant else {}),
                              "rootfs": {"type": "layers", "diff_ids": []}, "config": {"Labels": {"seed": seed}}})
         config_type = mt.DOCKER_CONFIG if docker else mt.OCI_CONFIG
-        layer_type = "application/vnd.docker.image.rootfs.diff.tar.gzip" if docker else "application/vnd.oci.image.layer.v1.tar+gzip"
+        layer_type = mt.DOCKER_LAYER if docker else mt.OCI_LAYER
         layers = []
         for i, size in enumerate(layer_sizes):
             data = _pseudo_bytes(f"{seed}/layer{i}", size)
@@ -155,11 +156,7 @@ class RegistryBuilder:
         """A signature, SBOM or attestation for `subject`: an OCI artifact manifest with a
         `subject` field and, by default, also cosign's `sha256-<hex>.sig|.sbom|.att` tag."""
         self._counter += 1
-        artifact_type = {
-            "signature": "application/vnd.dev.cosign.artifact.sig.v1+json",
-            "sbom": "application/spdx+json",
-            "attestation": "application/vnd.in-toto+json",
-        }[kind]
+        artifact_type = {mt.SIGNATURE: mt.COSIGN_SIGNATURE, mt.SBOM: mt.SPDX, mt.ATTESTATION: mt.IN_TOTO}[kind]
         payload = _canonical({"kind": kind, "subject": subject.digest, "n": self._counter})
         empty = b"{}"
         doc = {
@@ -173,8 +170,7 @@ class RegistryBuilder:
             doc["subject"] = {"mediaType": subject.media_type, "digest": subject.digest, "size": subject.size}
         all_tags = list(tags)
         if cosign_tag:
-            suffix = {"signature": "sig", "sbom": "sbom", "attestation": "att"}[kind]
-            all_tags.append(subject.digest.replace(":", "-") + "." + suffix)
+            all_tags.append(tag_schemes.cosign_tag(subject.digest, kind))
         data = _canonical(doc)
         return self._add(repo, BuiltManifest(repo, _digest(data), mt.OCI_MANIFEST, data, all_tags, None, artifact_type))
 

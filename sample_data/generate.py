@@ -32,10 +32,11 @@ from ocitree.core.gc_pause import gc_paused
 from ocitree.core.model import Artifact, BlobRef, ChildRef, PlatformInfo, Registry, Repository
 from ocitree.core.protection import parse_rules
 from ocitree.core.stores.sample_format import FORMAT
+from ocitree.core.tag_schemes import cosign_tag
 
-SIGNATURE_TYPE = "application/vnd.dev.cosign.artifact.sig.v1+json"
-SBOM_TYPE = "application/spdx+json"
-LAYER_TYPE = "application/vnd.oci.image.layer.v1.tar+gzip"
+SIGNATURE_TYPE = mt.COSIGN_SIGNATURE
+SBOM_TYPE = mt.SPDX
+LAYER_TYPE = mt.OCI_LAYER
 
 # Children take platforms in this order; an index wider than the list repeats them.
 PLATFORMS = (
@@ -234,7 +235,7 @@ def _index_tags(shape: Shape, rand, tag: str, release_tag: str, n: int) -> list[
 def _accessory(shape: Shape, repo: str, subject: Artifact, artifact_type: str, rand, new_digest) -> Artifact:
     tags = []
     if artifact_type == SIGNATURE_TYPE and rand() < shape.cosign_tags:
-        tags.append(subject.digest.replace(":", "-") + ".sig")
+        tags.append(cosign_tag(subject.digest, mt.SIGNATURE))
     return Artifact(
         repository=repo,
         digest=new_digest(),

@@ -26,7 +26,6 @@ from ocitree.core.plan import DeletionPlan, ExecutionResult, TargetRef
 from ocitree.core.leftovers import find_leftovers
 from ocitree.core.planner import plan_deletion
 from ocitree.core.prune import Selection, plan_prune, select_by_rule
-from ocitree.core.protection import parse_rules
 from ocitree.core.stores.base import LoadProgress, Store
 from ocitree.core.executor import execute_plan
 
@@ -283,7 +282,7 @@ class OcitreeApp(App[int]):
         # The model lives as long as the app; without this every full collection rescans its
         # hundreds of thousands of objects, a pause of a third of a second on a key press.
         gc.freeze()
-        self._rules = parse_rules([*self.protect, *registry.protect])
+        self._rules = registry.protection_rules(self.protect)
         self._preview_cache.clear()
         self.query_one("#loading").display = False
         self.query_one("#main").display = True

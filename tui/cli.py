@@ -24,10 +24,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
-from ocitree.core.config import MAX_TIMEOUT, load_config
+from ocitree.core.config import MAX_TIMEOUT, Config, load_config
 from ocitree.core.errors import BadInputError, OcitreeError, StalePlanError
 from ocitree.core.paths import data_dir
 from ocitree.core.printable import printable, printable_lines
+from ocitree.core.names import short_digest
 from ocitree.core.protection import parse_rules
 from ocitree.core.sources import open_store
 from ocitree.core.stores.options import SourceOptions
@@ -88,6 +89,13 @@ def _source_options(p: argparse.ArgumentParser) -> None:
                    help="registries: how long one request may take in all (default 30, or 'timeout' in the config file)")
     g.add_argument("--api", metavar="URL", help="registry storage: delete through the registry serving it (auth options apply)")
     g.add_argument("--offline", action="store_true", help="registry storage: the registry is stopped; delete on disk")
+
+
+def _protect_patterns(args: argparse.Namespace, config: Config) -> list[str]:
+    """--protect patterns, then the config file's (the source's own join them in the planner);
+    a bad pattern is bad input before any I/O."""
+    parse_rules(args.protect)
+    return [*args.protect, *config.protect]
 
 
 def _protect_option(p: argparse.ArgumentParser) -> None:
@@ -330,7 +338,7 @@ def cmd_plan_or_delete(args, out: Terminal, err: Terminal, deleting: bool) -> in
     from .plan_text import render_plan, render_result
 
     config = load_config()
-    parse_rules(args.protect)  # bad patterns are bad input before any I/O
+    protect = _protect_patterns(args, config)
     options = _options(args, config)
     if deleting and options.read_only:
         raise BadInputError("--read-only: nothing to delete; use 'ocitree plan' to preview")
@@ -342,7 +350,7 @@ def cmd_plan_or_delete(args, out: Terminal, err: Terminal, deleting: bool) -> in
         targets, resumed, notes = resolve_targets_resuming(registry, args.refs)
         for note in notes:
             say(err, f"ocitree: {note}")
-        plan = plan_deletion(registry, targets, [*args.protect, *config.protect], resumed)
+        plan = plan_deletion(registry, targets, protect, resumed)
         if not deleting or not plan.allowed:
             if args.json:
                 _print_json(out, _result_json(plan, None) if deleting else plan.to_json_dict())
@@ -380,7 +388,7 @@ def _confirm_and_execute(plan: DeletionPlan, store, args, out: Terminal, err: Te
     progress = None
     if err.is_terminal and not args.json:
         def progress(done, total, ref):
-            say(err, f"  deleted {done}/{total} {ref.repository}@{ref.digest[:19]}")
+            say(err, f"  deleted {done}/{total} {ref.repository}@{short_digest(ref.digest)}")
     try:
         result = execute_plan(plan, store, progress, audit_log=config.audit_log)
     except StalePlanError as exc:
@@ -407,7 +415,7 @@ def cmd_prune(args, out: Terminal, err: Terminal) -> int:
     from .prune_command import check_args, prune_plan, prune_title, render_retained
 
     config = load_config()
-    parse_rules(args.protect)
+    protect = _protect_patterns(args, config)
     check_args(args)
     options = _options(args, config)
     if args.dry_run and args.yes:
@@ -415,7 +423,7 @@ def cmd_prune(args, out: Terminal, err: Terminal) -> int:
     store = open_store(args.source, options)
     try:
         registry = _load(store, err)
-        plan = prune_plan(registry, args, [*args.protect, *config.protect])
+        plan = prune_plan(registry, args, protect)
         plan.retained.sort(key=lambda r: (r.repository, r.digest))
         if args.untagged and not store.sees_untagged:
             say(err, "ocitree: note: a live registry lists manifests only through tags and indexes; untagged "
@@ -507,7 +515,7 @@ def keys_from_the_terminal() -> None:
 
 def cmd_tui(args) -> int:
     config = load_config()
-    parse_rules(args.protect)
+    protect = _protect_patterns(args, config)
     source = args.source or str(demo_copy())
     store = open_store(source, _options(args, config))  # the password comes from standard input first
     from .app import OcitreeApp  # Textual loads only when the TUI is wanted
@@ -517,7 +525,7 @@ def cmd_tui(args) -> int:
 
     try:
         keys_from_the_terminal()
-        app = OcitreeApp(store, read_only=args.read_only, protect=[*args.protect, *config.protect], audit_log=config.audit_log)
+        app = OcitreeApp(store, read_only=args.read_only, protect=protect, audit_log=config.audit_log)
         app.run()
     except BaseException:
         store.close()

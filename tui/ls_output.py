@@ -14,7 +14,8 @@ from typing import IO, Any
 from ocitree.core.dates import CreatedTimes, format_created
 from ocitree.core.model import Artifact, Registry, Repository
 from ocitree.core.names import short_digest
-from ocitree.core.sizes import lists_text, total_size
+from ocitree.core.sizes import human_bytes, lists_text, size_label, total_size  # noqa: F401 (human_bytes: its home was here)
+from ocitree.core.tag_schemes import shortened_tag
 
 from .literal import literal
 
@@ -24,19 +25,14 @@ ASCII_GUIDES = ("+-- ", "`-- ", "|   ", "    ")
 ELLIPSIS = "…"
 
 
-def human_bytes(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
-
-
 def size_text(repo: Repository, digest: str) -> str:
     """Both sizes, labelled the same on every screen: `manifest 682 B, total 15.1 KiB`."""
-    artifact = repo.artifacts[digest]
-    return f"manifest {human_bytes(artifact.size)}, total {human_bytes(total_size(repo, digest))}"
+    return size_label(repo.artifacts[digest].size, total_size(repo, digest))
+
+
+def shared_marker(repo: Repository, digest: str) -> str:
+    """`shared x2`: the marker of an artifact more than one index lists (Repository.is_shared)."""
+    return f"shared x{len(repo.parents_of(digest))}"
 
 
 def reclaimable_now(registry: Registry) -> str | None:
@@ -46,12 +42,8 @@ def reclaimable_now(registry: Registry) -> str | None:
 
 
 def display_tag(tag: str) -> str:
-    """cosign's `sha256-<64 hex>.sig` tags shortened to 12 hex digits for display."""
-    text = literal(tag)
-    if text.startswith(("sha256-", "sha512-")) and len(text) > 70:
-        stem, dot, suffix = text.partition(".")
-        return f"{stem[:19]}…{dot}{suffix}"
-    return text
+    """A tag as shown: escaped, and a digest-named one (core.tag_schemes) cut to 12 hex digits."""
+    return literal(shortened_tag(tag))
 
 
 def artifact_label(repo: Repository, artifact: Artifact, platform: str | None = None, marker: str | None = None,
@@ -62,17 +54,16 @@ def artifact_label(repo: Repository, artifact: Artifact, platform: str | None = 
         parts.append(marker.upper() + (" (missing subject " + ", ".join(short_digest(d) for d in missing) + ")" if missing else ""))
     if artifact.tags:
         parts.append(", ".join(display_tag(t) for t in artifact.tags))
-    elif artifact.digest not in repo.parents and artifact.digest not in repo.subjects:
+    elif repo.is_top_level(artifact.digest):
         parts.append("(untagged)")
     parts.append(short_digest(artifact.digest))
-    parts.append(repo.accessory_kinds.get(artifact.digest, artifact.kind) if artifact.digest in repo.subjects else artifact.kind)
+    parts.append(repo.kind_of(artifact.digest))
     if platform:
         parts.append(literal(platform))
     if artifact.is_index:
         parts.append(f"[{lists_text(repo, artifact.digest)}]")
-    n = len(repo.parents.get(artifact.digest, ()))
-    if n > 1:
-        parts.append(f"shared x{n}")
+    if repo.is_shared(artifact.digest):
+        parts.append(shared_marker(repo, artifact.digest))
     parts.append(size_text(repo, artifact.digest))
     if created is not None:
         parts.append("created " + format_created(created))
@@ -182,13 +173,13 @@ def registry_json(registry: Registry) -> dict:
         out: dict[str, Any] = {
             "digest": digest,
             "media_type": artifact.media_type,
-            "kind": repo.accessory_kinds.get(digest, artifact.kind) if is_accessory else artifact.kind,
+            "kind": repo.kind_of(digest),
             "tags": list(artifact.tags),
             "size": artifact.size,
             "total_size": total_size(repo, digest),
             "platform": platform,
             "parents": list(parents),
-            "shared": len(parents) > 1,
+            "shared": repo.is_shared(digest),
             "artifact_type": artifact.artifact_type,
             "annotations": artifact.annotations or {},
             "created": created(repo, digest),

@@ -6,30 +6,41 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from ocitree.core.model import Registry
-from ocitree.core.names import short_digest
+from ocitree.core import media_types as mt
+from ocitree.core.model import Artifact, Registry
+from ocitree.core.names import short_digest, short_hex
 from ocitree.core.plan import DeleteEntry, DeletionPlan, KeepEntry, ParentRef
+from ocitree.core.tag_schemes import plain_tags
 
 from ..prune_command import RETAINED_WORDING
 from ..literal import literal
 from ..plan_text import display_tag, garbage_collect_advice, reclaim_lines
-from ..widgets.labels import hex12, is_cosign_tag
+
+
+def _artifact(registry: Registry, repository: str, digest: str | None) -> Artifact | None:
+    repo = registry.repositories.get(repository)
+    return repo.artifacts.get(digest) if repo is not None and digest else None
+
+
+def _plain(registry: Registry, repository: str, digest: str, tags: list[str]) -> list[str]:
+    """A plan entry's tags but those naming a subject (core.tag_schemes), as its tree row lists them."""
+    artifact = _artifact(registry, repository, digest)
+    return plain_tags(tags, artifact is not None and artifact.is_index)
 
 
 def _name(registry: Registry, repository: str, digest: str | None) -> str:
     """How the plan names an artifact: its first tag, else its short digest."""
     if not digest:
         return ""
-    repo = registry.repositories.get(repository)
-    artifact = repo.artifacts.get(digest) if repo else None
-    tags = [t for t in artifact.tags if not is_cosign_tag(t)] if artifact else []
+    artifact = _artifact(registry, repository, digest)
+    tags = artifact.plain_tags if artifact else []
     if tags:
         return literal(tags[0])
     return short_digest(digest)
 
 
-def _parent(repository: str, p: ParentRef) -> str:
-    tags = [t for t in p.tags if not is_cosign_tag(t)]
+def _parent(registry: Registry, repository: str, p: ParentRef) -> str:
+    tags = _plain(registry, repository, p.digest, p.tags)
     if tags:
         return f"{literal(repository)}:{literal(tags[0])} ({short_digest(p.digest)})"
     return f"{literal(repository)}@{short_digest(p.digest)}"
@@ -41,27 +52,18 @@ def _platform(registry: Registry, repository: str, digest: str, platform: str | 
     if platform:
         return platform
     repo = registry.repositories.get(repository)
-    if repo is None:
-        return None
-    for parent in repo.parents.get(digest, ()):
-        for child in repo.artifacts[parent].children if parent in repo.artifacts else ():
-            if child.digest == digest and child.platform is not None:
-                return str(child.platform)
-    return None
-
-
-ACCESSORY_KINDS = {"signature", "sbom", "attestation", "referrers", "accessory"}
+    return repo.listed_platform(digest) if repo is not None else None
 
 
 def _what(kind: str, tags: list[str], platform: str | None) -> str:
-    """`index v2.4`, `image linux/arm64/v8`, `image untagged`, `signature`."""
-    shown = [display_tag(t) for t in tags if not is_cosign_tag(t)]
+    """`index v2.4`, `image linux/arm64/v8`, `image untagged`, `signature`; `tags` are plain ones."""
+    shown = [display_tag(t) for t in tags]
     parts = [kind]
     if platform:
         parts.append(literal(platform))
     if shown:
         parts.append(", ".join(shown))
-    elif not platform and kind not in ACCESSORY_KINDS:
+    elif not platform and kind not in mt.ACCESSORY_KINDS:
         parts.append("untagged")
     return " ".join(parts)
 
@@ -79,8 +81,8 @@ def _why_deleted(registry: Registry, d: DeleteEntry) -> str:
 
 def _why_kept(registry: Registry, k: KeepEntry) -> str:
     if k.reason == "tagged":
-        return "has its own tag " + ", ".join(display_tag(t) for t in k.tags if not is_cosign_tag(t))
-    names = ", ".join(_parent(k.repository, p) for p in k.parents)
+        return "has its own tag " + ", ".join(display_tag(t) for t in _plain(registry, k.repository, k.digest, k.tags))
+    names = ", ".join(_parent(registry, k.repository, p) for p in k.parents)
     if k.reason == "accessory_listed":
         return f"an index lists it: {names}"
     return f"shared with {names}"
@@ -99,21 +101,24 @@ def plan_text(plan: DeletionPlan, registry: Registry, blob_reclaim: str | None =
             text.append(f" Will be deleted ({len(deleted)})\n", "bold")
             for d in deleted:
                 text.append("  - ")
-                text.append(_what(d.kind, d.tags, _platform(registry, d.repository, d.digest, d.platform)), "bold")
-                text.append(f" {hex12(d.digest)}\n", "dim")
+                tags = _plain(registry, d.repository, d.digest, d.tags)
+                text.append(_what(d.kind, tags, _platform(registry, d.repository, d.digest, d.platform)), "bold")
+                text.append(f" {short_hex(d.digest)}\n", "dim")
                 text.append(f"      {_why_deleted(registry, d)}\n")
         if kept:
             text.append(f" Will stay ({len(kept)})\n", "bold")
             for k in kept:
                 repo = registry.repositories.get(k.repository)
                 art = repo.artifacts.get(k.digest) if repo else None
-                kind = art.kind if art else "artifact"
+                # a kept signature is a signature, as in its row
+                kind = repo.kind_of(k.digest) if repo is not None and art is not None else "artifact"
                 text.append("  = ")
-                text.append(_what(kind, k.tags, _platform(registry, k.repository, k.digest, k.platform)), "bold")
+                tags = _plain(registry, k.repository, k.digest, k.tags)
+                text.append(_what(kind, tags, _platform(registry, k.repository, k.digest, k.platform)), "bold")
                 if repo is not None and art is not None and art.is_index:
                     n = len({c.digest for c in art.children if c.digest in repo.artifacts})
                     text.append(f" (and its {n} child{'ren' if n != 1 else ''})", "bold")
-                text.append(f" {hex12(k.digest)}\n", "dim")
+                text.append(f" {short_hex(k.digest)}\n", "dim")
                 text.append(f"      {_why_kept(registry, k)}\n")
     if plan.rewrite:
         text.append(f"Referrers indexes rewritten first ({len(plan.rewrite)}): bookkeeping, not parents\n", "bold")
@@ -154,7 +159,7 @@ def refusal_text(plan: DeletionPlan, registry: Registry) -> Text:
             text.append(f"{what} is listed by {n} ind{'ex' if n == 1 else 'exes'}:\n")
             for p in r.parents:
                 text.append("  - index ")
-                text.append(_parent(r.repository, p), "bold")
+                text.append(_parent(registry, r.repository, p), "bold")
                 text.append("\n")
         else:
             text.append(f"{what} carries protected tag ")

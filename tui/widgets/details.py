@@ -8,13 +8,15 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ocitree.core.model import Registry, Repository
+from ocitree.core.names import short_hex
 from ocitree.core.protection import ProtectionRule, first_protected
+from ocitree.core.sizes import lists_text
 
 from ..literal import literal
-from ..plan_text import display_tag, human_bytes
+from ..ls_output import display_tag, shared_marker
 from .entries import Entry, group_title
 
-from .labels import SizeCache, hex12, is_cosign_tag, kind_of, platform_summary, shown_tags
+from .labels import SizeCache, shown_tags
 
 LIST_LIMIT = 25  # rows listed per section; the tree shows the rest
 
@@ -46,12 +48,12 @@ def repository_summary(repo: Repository) -> list[tuple[str, str]]:
     if cached is not None and cached[0] is repo:
         return cached[1]
     arts = repo.artifacts.values()
-    top = [d for d in repo.artifacts if d not in repo.parents and d not in repo.subjects]
+    top = [d for d in repo.artifacts if repo.is_top_level(d)]
     summary = [
         ("Artifacts", str(len(repo.artifacts))),
         ("Indexes", str(sum(1 for a in arts if a.is_index))),
         ("Tags", str(len(repo.tags))),
-        ("Shared children", str(sum(1 for p in repo.parents.values() if len(p) > 1))),
+        ("Shared children", str(sum(1 for d in repo.parents if repo.is_shared(d)))),
         ("Accessories", str(len(repo.subjects))),
         ("Untagged top-level", str(sum(1 for d in top if not repo.artifacts[d].tags))),
     ]
@@ -62,7 +64,7 @@ def repository_summary(repo: Repository) -> list[tuple[str, str]]:
 def artifact_name(repo: Repository, digest: str) -> str:
     """`repo:tag` or `repo@sha256:…12` for lists of parents and subjects."""
     artifact = repo.artifacts.get(digest)
-    tags = [t for t in artifact.tags if not is_cosign_tag(t)] if artifact else []
+    tags = artifact.plain_tags if artifact else []
     if tags:
         return f"{literal(repo.name)}:{literal(tags[0])}"
     return f"{literal(repo.name)} (untagged)"
@@ -102,7 +104,7 @@ def details_text(
         if entry.platform:
             _field(text, "Platform", str(entry.platform))
         if repo is not None and entry.via:
-            _field(text, "Listed by", artifact_name(repo, entry.via) + " " + hex12(entry.via))
+            _field(text, "Listed by", artifact_name(repo, entry.via) + " " + short_hex(entry.via))
         text.append("\nThe index lists this digest but the repository does not hold it. "
                     "Deleting the index reports it; it is not an error.")
         return text
@@ -112,12 +114,12 @@ def details_text(
 
     digest = entry.digest
     artifact = repo.artifacts[digest]
-    kind = kind_of(repo, digest)
+    kind = repo.kind_of(digest)
     sizes = sizes or SizeCache()
     tags = list(artifact.tags)
     title = Text()
     title.append(kind, "bold")
-    plain_tags = [t for t in tags if not is_cosign_tag(t)]
+    plain_tags = artifact.plain_tags
     if plain_tags:
         title.append(" " + literal(plain_tags[0]), "bold")
     elif entry.relation == "child" and entry.platform:
@@ -139,11 +141,11 @@ def details_text(
     _field(text, "Media type", artifact.media_type)
     if artifact.artifact_type:
         _field(text, "Artifact type", artifact.artifact_type)
-    _field(text, "Size", f"manifest {human_bytes(artifact.size)}, total {human_bytes(sizes.size(repo, digest))}")
+    _field(text, "Size", sizes.label(repo, digest))
     if entry.platform:
         _field(text, "Platform", str(entry.platform))
     if artifact.is_index:
-        _field(text, "Lists", platform_summary(repo, digest))
+        _field(text, "Lists", lists_text(repo, digest))
     if tags:
         _field(text, "Tags", ", ".join(display_tag(t) for t in tags))
     else:
@@ -160,13 +162,13 @@ def details_text(
 
     parents = repo.parents_of(digest)
     if parents:
-        shared = f", shared x{len(parents)}" if len(parents) > 1 else ""
+        shared = f", {shared_marker(repo, digest)}" if repo.is_shared(digest) else ""
         _heading(text, f"Parents ({len(parents)}{shared})")
         for p in parents:
             _jump_line(text, repo, p, jump_targets)
         text.append(_jump_hint(repo, jump_targets), "dim")
 
-    subjects = [s for s in repo.subjects.get(digest, ()) if s in repo.artifacts]
+    subjects = repo.present_subjects(digest)
     if digest in repo.subjects:
         _heading(text, "Subject")
         if not subjects:
@@ -182,13 +184,12 @@ def details_text(
             line = Text("  ")
             if child.platform:
                 line.append(literal(str(child.platform)) + " ")
-            line.append(hex12(child.digest), "dim")
+            line.append(short_hex(child.digest), "dim")
             if child.digest not in repo.artifacts:
                 line.append(" missing", "bold")
             else:
-                n = len(repo.parents_of(child.digest))
-                if n > 1:
-                    line.append(f" shared x{n}", "bold")
+                if repo.is_shared(child.digest):
+                    line.append(f" {shared_marker(repo, child.digest)}", "bold")
                 ctags = repo.artifacts[child.digest].tags
                 if ctags:
                     line.append(" tagged " + literal(ctags[0]))
@@ -201,8 +202,8 @@ def details_text(
     if accessories:
         _heading(text, f"Accessories ({len(accessories)})")
         for a in accessories[:LIST_LIMIT]:
-            text.append(f"  {kind_of(repo, a)} ")
-            text.append(hex12(a) + "\n", "dim")
+            text.append(f"  {repo.kind_of(a)} ")
+            text.append(short_hex(a) + "\n", "dim")
         if len(accessories) > LIST_LIMIT:
             text.append(f"  and {len(accessories) - LIST_LIMIT} more\n", "dim")
 
@@ -221,10 +222,10 @@ def _jump_line(text: Text, repo: Repository, digest: str, jump_targets: list[Art
     key = f"[{n}]" if n <= 9 else "   "
     text.append(f"  {key} ", "bold")
     artifact = repo.artifacts.get(digest)
-    tags = [t for t in artifact.tags if not is_cosign_tag(t)] if artifact else []
-    text.append(f"{kind_of(repo, digest)} ")
+    tags = artifact.plain_tags if artifact else []
+    text.append(f"{repo.kind_of(digest)} ")
     text.append(literal(shown_tags(tags)) if tags else "(untagged)", "bold" if tags else "italic")
-    text.append(f"\n      {hex12(digest)}\n", "dim")
+    text.append(f"\n      {short_hex(digest)}\n", "dim")
 
 
 def _jump_hint(repo: Repository, jump_targets: list[ArtifactKey]) -> str:

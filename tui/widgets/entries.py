@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ocitree.core.model import PlatformInfo, Registry, Repository
+from ocitree.core.names import short_hex
 
 # A level wider than this is split into groups of this many rows: the Tree rebuilds its
 # line list over every expanded node after each change, so no level may hold 100,000 rows.
@@ -109,7 +110,7 @@ def entry_name(registry: Registry | None, entry: Entry) -> str:
     artifact = repo.artifacts.get(entry.digest or "") if repo else None
     if artifact is not None and artifact.tags:
         return artifact.tags[0]
-    return (entry.digest or "").partition(":")[2][:12]
+    return short_hex(entry.digest or "")
 
 
 def group_title(registry: Registry | None, entry: Entry) -> str:
@@ -135,7 +136,7 @@ def path_to(repo: Repository, digest: str) -> list[tuple[str, str, str | None]]:
         if parents:
             up, relation = parents[0], "child"
         else:
-            subjects = [s for s in repo.subjects.get(current, ()) if s in repo.artifacts]
+            subjects = repo.present_subjects(current)
             if not subjects:
                 chain.append((current, "top", None))
                 break

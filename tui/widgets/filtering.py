@@ -21,18 +21,11 @@ from ocitree.core.model import Registry, Repository
 from ocitree.core.protection import ProtectionRule, first_protected
 
 from .entries import root_items
-from .labels import is_cosign_tag, kind_of
 
 ArtifactKey = tuple[str, str]
 _HEX = re.compile(r"^[0-9a-f]+$")
 MIN_BARE_HEX = 4  # a bare word this short is a tag or name fragment, not a digest prefix
 ORPHANED = "orphaned"
-
-
-def is_orphaned(repo: Repository, digest: str) -> bool:
-    """An accessory whose subject is gone: it describes nothing any more."""
-    subjects = repo.subjects.get(digest, [])
-    return bool(subjects) and digest not in repo.parents and not any(s in repo.artifacts for s in subjects)
 
 
 class RepoWords:
@@ -99,13 +92,13 @@ class SearchWords:
         words: dict[str, str] = {}
         for digest, artifact in repo.artifacts.items():
             parts = list(artifact.tags)
-            parts.append(kind_of(repo, digest))
+            parts.append(repo.kind_of(digest))
             parts.extend(platforms.get(digest, ()))
-            if len(repo.parents.get(digest, ())) > 1:
+            if repo.is_shared(digest):
                 parts.append("shared")
-            if digest in top and not [t for t in artifact.tags if not is_cosign_tag(t)] and digest not in repo.subjects:
+            if digest in top and not artifact.plain_tags and digest not in repo.subjects:
                 parts.append("untagged")
-            if is_orphaned(repo, digest):
+            if repo.is_orphaned(digest):
                 parts.append(ORPHANED)
             if rules and artifact.tags and first_protected(rules, repo.name, artifact.tags):
                 parts.append("protected")

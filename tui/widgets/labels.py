@@ -10,11 +10,12 @@ from rich.style import Style
 from rich.text import Text
 
 from ocitree.core.model import CYCLE, ORPHANED, Registry, Repository
+from ocitree.core.names import short_hex
 from ocitree.core.protection import ProtectionRule, first_protected
-from ocitree.core.sizes import lists_text, total_size
+from ocitree.core.sizes import size_label, total_size
 
 from ..literal import literal
-from ..plan_text import display_tag, human_bytes
+from ..ls_output import display_tag, shared_marker
 from .entries import Entry, group_title
 
 MARKED = "[x]"
@@ -43,22 +44,6 @@ class RowStyles:
     group: Style = Style(italic=True)
 
 
-def hex12(digest: str) -> str:
-    """The first 12 hex digits: enough to be unique in any real registry."""
-    return digest.partition(":")[2][:12] or digest[:12]
-
-
-def kind_of(repo: Repository, digest: str) -> str:
-    artifact = repo.artifacts[digest]
-    if digest in repo.subjects:
-        return repo.accessory_kinds.get(digest, "accessory")
-    return artifact.kind
-
-
-def is_cosign_tag(tag: str) -> bool:
-    return tag.startswith(("sha256-", "sha512-")) and len(tag) > 70
-
-
 def shown_tags(tags: list[str], limit: int = 3) -> str:
     plain = [display_tag(t) for t in tags]
     text = ", ".join(plain[:limit])
@@ -81,14 +66,9 @@ class SizeCache:
             cached = self._sizes[key] = total_size(repo, digest)
         return cached
 
-
-def size_label(repo: Repository, digest: str, sizes: SizeCache) -> str:
-    """Both sizes, labelled as on every screen: `manifest 682 B, total 15.1 KiB`."""
-    return f"manifest {human_bytes(repo.artifacts[digest].size)}, total {human_bytes(sizes.size(repo, digest))}"
-
-
-def platform_summary(repo: Repository, digest: str) -> str:
-    return lists_text(repo, digest)
+    def label(self, repo: Repository, digest: str) -> str:
+        """Both sizes, labelled as on every screen (core.sizes.size_label)."""
+        return size_label(repo.artifacts[digest].size, self.size(repo, digest))
 
 
 def row_text(
@@ -114,7 +94,7 @@ def row_text(
         text.append(MISSING + " ", styles.missing)
         if entry.platform:
             text.append(literal(str(entry.platform)) + " ")
-        text.append(hex12(entry.digest or ""), styles.digest)
+        text.append(short_hex(entry.digest or ""), styles.digest)
         text.append("  listed, not in the repository", styles.detail)
         return text
     if repo is None or entry.digest not in repo.artifacts:
@@ -128,22 +108,21 @@ def row_text(
     if same:
         text.append(SAME, styles.same)
         text.append(" ")
-    parents = len(repo.parents.get(digest, ()))
-    if parents > 1:
-        text.append(f"shared x{parents}", styles.shared)
+    if repo.is_shared(digest):
+        text.append(shared_marker(repo, digest), styles.shared)
         text.append(" ")
     if rules and first_protected(rules, repo.name, artifact.tags):
         text.append(PROTECTED, styles.protected)
         text.append(" ")
-    tags = [t for t in artifact.tags if not is_cosign_tag(t)]
-    kind = kind_of(repo, digest)
+    tags = artifact.plain_tags
+    kind = repo.kind_of(digest)
     if entry.relation == "accessory" or digest in repo.subjects:
         if entry.relation == "top":  # the `orphaned` marker the filter matches
             text.append("orphaned ", styles.missing)
         text.append(kind, styles.accessory)
         text.append(" ")
         if entry.relation == "top":  # Repository.detached put it there: say why
-            orphaned = not any(s in repo.artifacts for s in repo.subjects.get(digest, ()))
+            orphaned = not repo.present_subjects(digest)
             text.append(f"{ORPHANED}: missing subject " if orphaned else f"{CYCLE} ", styles.missing)
         if tags:
             text.append(literal(shown_tags(tags)), styles.tags)
@@ -166,6 +145,6 @@ def row_text(
         if artifact.is_index:
             text.append(f" of {len(artifact.children)}", styles.kind)
         text.append(" ")
-    text.append(hex12(digest), styles.digest)
-    text.append(f" {size_label(repo, digest, sizes)}", styles.detail)
+    text.append(short_hex(digest), styles.digest)
+    text.append(f" {sizes.label(repo, digest)}", styles.detail)
     return text

@@ -23,7 +23,6 @@ from textual.widgets.tree import TreeNode
 
 from ocitree.core.dates import CreatedTimes
 from ocitree.core.model import Registry
-from ocitree.core.protection import parse_rules
 
 from ..literal import literal
 from .entries import Entry, entry_name, grouped, has_items, items_below, path_to, root_items
@@ -97,7 +96,7 @@ class RegistryTree(Tree[Entry]):
     def set_registry(self, registry: Registry, protect: Iterable[str] = ()) -> None:
         """Show a (re)loaded registry: the tree starts over with repositories collapsed."""
         self.registry = registry
-        self._rules = parse_rules([*protect, *registry.protect])
+        self._rules = registry.protection_rules(protect)
         self._sizes.clear()
         self._orders.clear()
         self.marked = {k: None for k in self.marked if self._exists(k)}
