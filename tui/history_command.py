@@ -84,7 +84,7 @@ def cmd_history(args: argparse.Namespace, out: Console, err: Console) -> int:
         if args.json:
             _print_json(out, {"source": source, "purged": [r.id for r in runs], "freed_bytes": held})
         else:
-            from .ls_output import human_bytes
+            from ocitree.core.sizes import human_bytes
 
             _print_lines(out, [f"Removed the saved data of {len(runs)} run{'s' if len(runs) != 1 else ''} "
                                f"({human_bytes(held)}); they can no longer be undone."])

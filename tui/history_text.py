@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from ocitree.core.names import short_digest
 from ocitree.core.printable import printable
+from ocitree.core.sizes import human_bytes
 from ocitree.core.undo.restore import UndoPlan
 from ocitree.core.undo.saved import Run
-
-from .ls_output import human_bytes
 
 
 def undo_status(run: Run) -> str:
