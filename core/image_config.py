@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable, Iterable
 
 from . import media_types as mt
 from .dates import parse_created
@@ -72,3 +73,17 @@ def created_from_file(path: str, digest: str) -> float | None:
     finally:
         os.close(fd)
     return created_from_config(digest, b"".join(parts))
+
+
+def date_images(artifacts: Iterable[Artifact], blob_file: Callable[[str], str]) -> None:
+    """Set each image's `created` from its config, the file `blob_file(digest)`, each config read once
+    (the stores on disk: layouts and distribution's storage)."""
+    created: dict[str, float | None] = {}
+    for artifact in artifacts:
+        config = config_to_read(artifact)
+        if config is None:
+            continue
+        digest = config.digest
+        if digest not in created:
+            created[digest] = created_from_file(blob_file(digest), digest)
+        artifact.created = created[digest]
