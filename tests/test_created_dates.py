@@ -219,3 +219,41 @@ def test_registry_storage_is_dated_by_its_config_blobs(registry, capsys):
     storage = registry.root / "storage"
     assert_dated(ls_json(capsys, str(storage)), made)
     assert_prunes_the_old_ones(prune_older_than(capsys, str(storage), "90d"), made)
+
+
+# -- the TUI -------------------------------------------------------------------------------------
+
+
+async def test_tui_shows_the_date_in_the_details_and_in_the_row_when_the_width_allows(tmp_path):
+    from ocitree.core.stores.sample import SampleStore
+    from ocitree.tui.app import OcitreeApp
+
+    from .test_tui_flows import go_to, row_of
+    from .tui_pilot import screen_text, settle
+
+    b = RegistryBuilder()
+    made = releases(b)
+    b.accessory("team/app", made["old"], "signature")
+    path = b.write_sample(tmp_path / "dated.json")
+    old, undated = ("team/app", made["old"].digest), ("team/app", made["undated"].digest)
+
+    async with OcitreeApp(SampleStore(path)).run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        await go_to(pilot, "old")
+        app = pilot.app
+        assert row_of(app, old).endswith("  2020-05-01")
+        assert row_of(app, undated).endswith("KiB")  # no date, no mark
+        screen = screen_text(app)
+        assert "Created: " + OLD in screen  # the details pane
+        assert "total 1.5 KiB  2020-05-01" in screen  # the row, whole
+        await go_to(pilot, "undated")
+        assert "Created" not in screen_text(app)  # undated: no line (at 80x24 it would push the parents out)
+
+    async with OcitreeApp(SampleStore(path)).run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await go_to(pilot, "multi")
+        app = pilot.app
+        for key in (old, ("team/app", made["multi"].digest)):
+            row = row_of(app, key)
+            assert "2020" not in row and "2021" not in row  # no room: the row stays as it was
+        assert "Created: 2021-07-02T11:30:00Z" in screen_text(app)
