@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from ocitree.core import media_types as mt
+from ocitree.core.sources import SourceOptions
 from ocitree.core.stores.registry.cache import ManifestCache
 from ocitree.core.stores.registry.store import RegistryStore
 from ocitree.sample_data.builder import BuiltManifest, RegistryBuilder
@@ -257,3 +258,19 @@ async def test_tui_shows_the_date_in_the_details_and_in_the_row_when_the_width_a
             row = row_of(app, key)
             assert "2020" not in row and "2021" not in row  # no room: the row stays as it was
         assert "Created: 2021-07-02T11:30:00Z" in screen_text(app)
+
+
+def test_a_config_read_that_times_out_costs_its_date_and_no_more_config_reads(registry, registry_proxy, tmp_path):
+    b = RegistryBuilder()
+    made = releases(b)
+    push_builder(b, registry.url)
+    # Every config drips a byte at a time: the first to pass the deadline stops the rest.
+    registry_proxy.add(Fault("GET", "/blobs/", drip=0.25))
+    store = RegistryStore(registry_proxy.url, SourceOptions(concurrency=1), timeout=1.5,
+                          cache=ManifestCache(tmp_path / "cache.sqlite3"))
+    try:
+        created = created_of(store.load(), made)
+    finally:
+        store.close()
+    assert len(created) == len(made) and set(created.values()) == {None}  # loaded, undated
+    assert registry_proxy.count("GET", "/blobs/") == 1

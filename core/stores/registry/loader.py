@@ -42,7 +42,7 @@ from urllib.parse import quote, urljoin
 import httpx
 
 from ... import media_types as mt
-from ...errors import MalformedDataError, StoreError
+from ...errors import MalformedDataError, OcitreeError, StoreError
 from ...digests import digest_of
 from ...image_config import MAX_CONFIG_BYTES, config_to_read, created_from_config
 from ...json_text import NestedTooDeeply, load_json
@@ -354,7 +354,7 @@ class Loader:
         except SlowRegistryError:
             self._configs_off = True
             return None, False
-        except StoreError:
+        except OcitreeError:  # refused, failed, unreadable: no date this time, never a failed load
             return None, False
         if status != 200 or len(body) > MAX_CONFIG_BYTES or not digest_matches(digest, body):
             return None, False  # gone, or altered on the way: ask again next time
@@ -368,7 +368,7 @@ class Loader:
         try:
             with within(self.client.timeout):
                 response = self.client.http.get(urljoin(self.client.endpoint.base_url + "/", location))
-        except (httpx.HTTPError, StoreError):
+        except (httpx.HTTPError, OcitreeError):
             return 0, b""
         return response.status_code, response.content
 
