@@ -22,7 +22,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from ocitree.core.dates import CreatedTimes, format_created
-from ocitree.core.model import Registry
+from ocitree.core.model import Registry, Repository
 
 from ..literal import literal
 from .entries import Entry, entry_name, grouped, has_items, items_below, path_to, root_items
@@ -436,7 +436,7 @@ class RegistryTree(Tree[Entry]):
         if guides * self.guide_depth + icon_width + label.cell_len + len(shown) <= self.size.width:
             label.append(shown, self._row_styles().detail)
 
-    def _created_times(self, repo) -> CreatedTimes:
+    def _created_times(self, repo: Repository) -> CreatedTimes:
         times = self._times.get(repo.name)
         if times is None or times.repo is not repo:
             times = self._times[repo.name] = CreatedTimes(repo)
