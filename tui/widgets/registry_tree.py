@@ -422,7 +422,7 @@ class RegistryTree(Tree[Entry]):
             return
         repo = self.registry.repositories.get(entry.repository)
         artifact = repo.artifacts.get(entry.digest) if repo is not None else None
-        if artifact is None or artifact.kind not in ("image", "index") or entry.digest in repo.subjects:
+        if repo is None or artifact is None or artifact.kind not in ("image", "index") or entry.digest in repo.subjects:
             return
         created = self._created_times(repo).of(artifact.digest)
         if created is None:
