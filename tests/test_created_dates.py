@@ -266,7 +266,7 @@ def test_a_config_read_that_times_out_costs_its_date_and_no_more_config_reads(re
     push_builder(b, registry.url)
     # Every config drips a byte at a time: the first to pass the deadline stops the rest.
     registry_proxy.add(Fault("GET", "/blobs/", drip=0.25))
-    store = RegistryStore(registry_proxy.url, SourceOptions(concurrency=1), timeout=1.5,
+    store = RegistryStore(registry_proxy.url, SourceOptions(concurrency=1, timeout=1.5),
                           cache=ManifestCache(tmp_path / "cache.sqlite3"))
     try:
         created = created_of(store.load(), made)
