@@ -176,7 +176,6 @@ class Loader:
         self._total = 0
         self._last_report = 0.0
         self.requests = 0  # manifest and referrer requests answered (tags/list not counted)
-        self.config_requests = 0  # config blob GETs answered
         self._created: dict[str, float | None] = {}  # config digest -> its created time, once known
         self._configs_wanted: dict[str, _Repo] = {}  # config digest -> a repository to read it from
         self._configs_asked: set[str] = set()  # wanted once: looked up, being fetched, or done
@@ -417,7 +416,6 @@ class Loader:
 
     def _on_created(self, _repo: _Repo, digest: str, result: tuple[float | None, bool]) -> None:
         self._done += 1
-        self.config_requests += 1
         created, keep = result
         self._created[digest] = created
         if keep:
