@@ -91,15 +91,18 @@ class RegistryBuilder:
         seed: str | None = None,
         annotations: dict[str, str] | None = None,
         docker: bool = False,
+        created: str | None = None,
     ) -> BuiltManifest:
-        """An image manifest with a config and layers; `seed` makes distinct images distinct."""
+        """An image manifest with a config and layers; `seed` makes distinct images distinct;
+        `created` (RFC 3339) goes into the config, as a build tool writes it."""
         self._counter += 1
         seed = seed if seed is not None else f"{repo}-{self._counter}"
         platform = {"os": os, "architecture": arch}
         if variant:
             platform["variant"] = variant
         config = _canonical({"architecture": arch, "os": os, **({"variant": variant} if variant else {}),
-                             "rootfs": {"type": "layers", "diff_ids": []}, "config": {"Labels": {"seed": seed}}})
+                             "rootfs": {"type": "layers", "diff_ids": []}, "config": {"Labels": {"seed": seed}},
+                             **({"created": created} if created else {})})
         config_type = mt.DOCKER_CONFIG if docker else mt.OCI_CONFIG
         layer_type = mt.DOCKER_LAYER if docker else mt.OCI_LAYER
         layers = []
@@ -226,6 +229,10 @@ class RegistryBuilder:
                 if "config" in doc:
                     entry["config"] = {k: doc["config"][k] for k in ("mediaType", "digest", "size")}
                     entry["layers"] = [{k: layer[k] for k in ("mediaType", "digest", "size")} for layer in doc["layers"]]
+                    created = json.loads(self._blobs[doc["config"]["digest"]]).get("created") \
+                        if doc["config"]["mediaType"] in mt.IMAGE_CONFIG_TYPES else None
+                    if created:  # what a layout or registry reads from the config
+                        entry["created"] = created
                 if "manifests" in doc:
                     entry["manifests"] = [
                         {k: c[k] for k in ("mediaType", "digest", "size", "platform", "annotations") if k in c}

@@ -37,7 +37,7 @@ class Fault:
     delay: float = 0.0  # seconds to wait before forwarding
     body: bytes | None = None  # forward, then answer with this body instead
     fix_digest: bool = True  # with `body`: make Docker-Content-Digest match the new body
-    headers: dict[str, str] = field(default_factory=dict)  # forward, then set these answer headers
+    headers: dict[str, str] = field(default_factory=dict)  # set these answer headers (forwarded or not)
     drop: bool = False  # close the connection without answering
     drip: float = 0.0  # send the answer (status line, headers, body) one byte every this many seconds
     applied: int = 0
@@ -138,6 +138,8 @@ class FaultProxy:
                     self.send_header("Content-Type", fault.content_type)
                     if fault.retry_after is not None:
                         self.send_header("Retry-After", fault.retry_after)
+                    for k, v in fault.headers.items():  # a Location with a 3xx, say
+                        self.send_header(k, v)
                     self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
                     if method != "HEAD":

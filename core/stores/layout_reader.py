@@ -4,7 +4,8 @@ A layout is a directory with an `oci-layout` file, an `index.json` and `blobs/<a
 Its artifacts are the manifests `index.json` lists (tags from the
 `org.opencontainers.image.ref.name` annotation) and every manifest those reach.
 Everything read is checked: a damaged layout is a MalformedDataError naming the file
-and the place, never a half-loaded tree.
+and the place, never a half-loaded tree. The one exception is an image's config, read only for
+its `created` time (core.image_config): one that is missing or damaged leaves the date unknown.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any, cast
 
 from .. import media_types as mt
 from ..errors import BadInputError, MalformedDataError, StoreError
+from ..image_config import date_images
 from ..json_text import NestedTooDeeply, load_json
 from ..manifest_fast import artifact_from_bytes, is_plain_index
 from ..model import Artifact, Repository
@@ -172,6 +174,7 @@ def read_layout(
                 queue.append((child.digest, child.media_type, digest))
         if on_manifests and len(artifacts) % 1000 == 0:
             on_manifests(len(artifacts))
+    date_images(artifacts.values(), lambda digest: _blob_file(blobs_dir, digest))
     try:
         repository = Repository(name, artifacts.values())
     except MalformedDataError as exc:

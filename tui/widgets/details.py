@@ -7,6 +7,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from ocitree.core.dates import CreatedTimes, format_created
 from ocitree.core.model import Registry, Repository
 from ocitree.core.names import short_hex
 from ocitree.core.protection import ProtectionRule, first_protected
@@ -142,6 +143,9 @@ def details_text(
     if artifact.artifact_type:
         _field(text, "Artifact type", artifact.artifact_type)
     _field(text, "Size", sizes.label(repo, digest))
+    created = CreatedTimes(repo).of(digest) if kind in ("image", "index") else None
+    if created is not None:  # only when known: at 80x24 a `-` line pushed the parents below the edge
+        _field(text, "Created", format_created(created))
     if entry.platform:
         _field(text, "Platform", str(entry.platform))
     if artifact.is_index:

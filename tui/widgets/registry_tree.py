@@ -21,8 +21,8 @@ from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from ocitree.core.dates import CreatedTimes
-from ocitree.core.model import Registry
+from ocitree.core.dates import CreatedTimes, format_created
+from ocitree.core.model import Registry, Repository
 
 from ..literal import literal
 from .entries import Entry, entry_name, grouped, has_items, items_below, path_to, root_items
@@ -90,6 +90,7 @@ class RegistryTree(Tree[Entry]):
         self.filter: FilterResult | None = None
         self.order = "name"
         self._orders: dict[tuple[str, str], tuple[object, list[str]]] = {}  # (repository, order) -> top-level digests
+        self._times: dict[str, CreatedTimes] = {}  # repository -> its created times (for the model shown)
 
     # -- the model --------------------------------------------------------------------------
 
@@ -99,6 +100,7 @@ class RegistryTree(Tree[Entry]):
         self._rules = registry.protection_rules(protect)
         self._sizes.clear()
         self._orders.clear()
+        self._times.clear()
         self.marked = {k: None for k in self.marked if self._exists(k)}
         self._reset_rows()
 
@@ -238,7 +240,7 @@ class RegistryTree(Tree[Entry]):
             size = self._sizes.size
             digests.sort(key=lambda d: -size(repo, d))  # stable: equal sizes keep the name order
         elif order == "created":
-            times = CreatedTimes(repo)
+            times = self._created_times(repo)
             # Newest first; artifacts without a date last, in name order (a stable sort).
             digests.sort(key=lambda d: -(times.of(d) or float("-inf")))
         self._orders[(repository, order)] = (repo, digests)
@@ -405,11 +407,40 @@ class RegistryTree(Tree[Entry]):
         key = entry.key
         same = key is not None and key == self._same and node is not self.cursor_node
         label = row_text(self.registry, entry, self._row_styles(), self._rules, self._sizes, key in self.marked, same)
+        icon = (self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE) if node.allow_expand else ""
+        self._add_created(node, label, len(icon))
         label.stylize(style)
-        if node.allow_expand:
-            icon = self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE
+        if icon:
             return Text.assemble((icon, base_style + Style(bold=True)), label, no_wrap=True, overflow="crop")
         return label
+
+    def _add_created(self, node: TreeNode[Entry], label: Text, icon_width: int) -> None:
+        """An image's or index's created date at the end of its row, when the whole row still fits:
+        the tree crops, and the words before the date (markers, tags, size) matter more."""
+        entry = node.data
+        if entry is None or entry.kind != "artifact" or not entry.digest or self.registry is None:
+            return
+        repo = self.registry.repositories.get(entry.repository)
+        artifact = repo.artifacts.get(entry.digest) if repo is not None else None
+        if repo is None or artifact is None or artifact.kind not in ("image", "index") or entry.digest in repo.subjects:
+            return
+        created = self._created_times(repo).of(artifact.digest)
+        if created is None:
+            return  # an undated row says nothing; the details pane says `-`
+        shown = "  " + format_created(created)[:10]
+        guides = 0 if self.show_root else -1  # the hidden root draws no guide
+        parent = node.parent
+        while parent is not None:
+            guides += 1
+            parent = parent.parent
+        if guides * self.guide_depth + icon_width + label.cell_len + len(shown) <= self.size.width:
+            label.append(shown, self._row_styles().detail)
+
+    def _created_times(self, repo: Repository) -> CreatedTimes:
+        times = self._times.get(repo.name)
+        if times is None or times.repo is not repo:
+            times = self._times[repo.name] = CreatedTimes(repo)
+        return times
 
     def get_label_width(self, node: TreeNode[Entry]) -> int:
         # The tree crops instead of scrolling sideways (the details pane shows every field),

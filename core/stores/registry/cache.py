@@ -7,7 +7,9 @@ and fetched again. The cache is an optimisation only: when it cannot be opened, 
 written, loading goes on without it.
 
 Storage: one SQLite file, `<cache_dir>/manifests.sqlite3` (mode 0600): digest -> the manifest's
-bytes and the artifact record parsed from them (artifacts.artifact_record). A file per digest
+bytes and the artifact record parsed from them (artifacts.artifact_record); and image config
+digest -> the `created` time read from that config (NULL: the config has none), the only field
+of a config ocitree uses, so a config is fetched once ever, however many loads follow. A file per digest
 was measured first: creating 2,000 small files cost 0.05 to 1 s depending on the file system,
 as much as fetching them; SQLite writes them in one transaction in a few milliseconds and lets
 several ocitree processes share the file.
@@ -32,7 +34,7 @@ from .artifacts import RECORD_VERSION
 
 _FLUSH_EVERY = 500  # entries held in memory before they are written
 _BATCH = 500  # digests per SELECT (SQLite allows 999 parameters in old builds)
-_SCHEMA = 100 + RECORD_VERSION  # PRAGMA user_version; any other value: the cache starts over
+_SCHEMA = 200 + RECORD_VERSION  # PRAGMA user_version; any other value: the cache starts over (200: configs table)
 _BUSY_TIMEOUT = 10.0  # seconds to wait for another process's write; longer, and this load goes without
 
 
@@ -51,6 +53,7 @@ class ManifestCache:
         self._unusable = False
         self._pending: dict[str, tuple[bytes, str]] = {}
         self._pending_tags: dict[tuple[str, str], dict[str, str]] = {}
+        self._pending_created: dict[str, float | None] = {}
         self._lock = threading.Lock()  # one connection, used from the loader's thread and the store's
 
     # -- opening -------------------------------------------------------------------------------
@@ -69,10 +72,12 @@ class ManifestCache:
                 if db.execute("PRAGMA user_version").fetchone()[0] != _SCHEMA:
                     db.execute("DROP TABLE IF EXISTS manifests")
                     db.execute("DROP TABLE IF EXISTS tags")
+                    db.execute("DROP TABLE IF EXISTS configs")
                     db.execute("CREATE TABLE manifests (digest TEXT PRIMARY KEY, data BLOB NOT NULL, "
                                "record TEXT NOT NULL)")
                     db.execute("CREATE TABLE tags (registry TEXT NOT NULL, repository TEXT NOT NULL, tag TEXT NOT NULL, "
                                "digest TEXT NOT NULL, PRIMARY KEY (registry, repository, tag))")
+                    db.execute("CREATE TABLE configs (digest TEXT PRIMARY KEY, created REAL)")
                     db.execute(f"PRAGMA user_version = {_SCHEMA}")
                 db.execute("COMMIT")
         except sqlite3.Error:
@@ -155,6 +160,40 @@ class ManifestCache:
                 except sqlite3.Error:
                     pass
 
+    # -- image configs' created times ----------------------------------------------------------
+
+    def created_many(self, digests: Iterable[str]) -> dict[str, float | None]:
+        """config digest -> created (None: that config has no date), for the configs already read.
+        Unlike a manifest, only the time is kept: the caller verified the config's bytes when it read them."""
+        wanted = list(digests)
+        found: dict[str, float | None] = {}
+        with self._lock:
+            for digest in wanted:
+                if digest in self._pending_created:
+                    found[digest] = self._pending_created[digest]
+            rest = [d for d in wanted if d not in found]
+            db = self._database() if rest else None
+            if db is None:
+                return found
+            try:
+                for start in range(0, len(rest), _BATCH):
+                    chunk = rest[start:start + _BATCH]
+                    marks = ",".join("?" * len(chunk))
+                    for digest, created in db.execute(
+                            f"SELECT digest, created FROM configs WHERE digest IN ({marks})", chunk):
+                        found[digest] = created if isinstance(created, float) else None
+            except sqlite3.Error:
+                pass
+        return found
+
+    def put_created(self, digest: str, created: float | None) -> None:
+        """Keep what the config `digest` (verified by the caller) says; written with the manifests."""
+        with self._lock:
+            self._pending_created[digest] = created
+            full = len(self._pending_created) >= _FLUSH_EVERY
+        if full:
+            self.flush()
+
     # -- tag hints -----------------------------------------------------------------------------
 
     def tag_hints(self, registry: str, repository: str) -> dict[str, str]:
@@ -182,13 +221,15 @@ class ManifestCache:
         with self._lock:
             pending, self._pending = self._pending, {}
             pending_tags, self._pending_tags = self._pending_tags, {}
-            db = self._database() if pending or pending_tags else None
+            pending_created, self._pending_created = self._pending_created, {}
+            db = self._database() if pending or pending_tags or pending_created else None
             if db is None:
                 return
             try:
                 db.execute("BEGIN")
                 db.executemany("INSERT OR IGNORE INTO manifests (digest, data, record) VALUES (?, ?, ?)",
                                [(d, data, record) for d, (data, record) in pending.items()])
+                db.executemany("INSERT OR IGNORE INTO configs (digest, created) VALUES (?, ?)", pending_created.items())
                 for (registry, repository), tags in pending_tags.items():
                     db.execute("DELETE FROM tags WHERE registry = ? AND repository = ?", (registry, repository))
                     db.executemany("INSERT INTO tags (registry, repository, tag, digest) VALUES (?, ?, ?, ?)",

@@ -18,6 +18,12 @@ distribution 2.8 answers If-None-Match naming the digest with 304 before looking
 manifest deleted long ago. It spends about 1.3 ms of CPU on a HEAD, a GET or a 304 alike, so the
 registry's CPU, not ours, bounds how much faster a warm load can be.)
 
+Created times: the config blob of every image manifest whose config is an image config is read
+once ever (GET blobs/<digest>, following the registry's redirect to its storage) for its `created`,
+which the cache keeps by config digest; a cached one is never asked for again, since a config is
+only content, and the date is no claim about what the repository holds. A config that cannot be
+read leaves the date unknown and the load goes on; after a timeout no more configs are asked for.
+
 What a plain registry cannot show: a manifest with no tag that no index lists is invisible
 through the Distribution API (and so is an accessory found only by its `subject` field, when
 the registry has no referrers API).
@@ -31,11 +37,14 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urljoin
+
+import httpx
 
 from ... import media_types as mt
-from ...errors import MalformedDataError, StoreError
+from ...errors import MalformedDataError, OcitreeError, StoreError
 from ...digests import digest_of
+from ...image_config import MAX_CONFIG_BYTES, config_to_read, created_from_config
 from ...json_text import NestedTooDeeply, load_json
 from ...model import Artifact, Repository
 from ...names import is_digest, is_repository_name, is_tag
@@ -43,12 +52,15 @@ from ..base import LoadProgress, ProgressCallback
 from .answers import printable
 from .artifacts import artifact_from_manifest, artifact_from_record, artifact_record
 from .cache import ManifestCache, digest_matches
+from .deadline import within
 from .transport import RegistryClient, SlowRegistryError, repo_path
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024  # distribution's own limit
 CATALOG_PAGE = 1000  # distribution's largest page
 NO_SUCH_DIGEST = "sha256:" + "0" * 64  # a digest no content has: probing with it touches nothing
 _PROGRESS_INTERVAL = 0.05  # seconds between progress reports
+_CONFIG_BATCH = 500  # config digests looked up in the cache at once
+_REDIRECTS = (301, 302, 303, 307, 308)  # a blob GET answered from the registry's storage (S3, a CDN)
 
 
 @dataclass
@@ -164,6 +176,10 @@ class Loader:
         self._total = 0
         self._last_report = 0.0
         self.requests = 0  # manifest and referrer requests answered (tags/list not counted)
+        self._created: dict[str, float | None] = {}  # config digest -> its created time, once known
+        self._configs_wanted: dict[str, _Repo] = {}  # config digest -> a repository to read it from
+        self._configs_asked: set[str] = set()  # wanted once: looked up, being fetched, or done
+        self._configs_off = False  # a config read timed out: the rest go without dates
 
     # -- public ------------------------------------------------------------------------------
 
@@ -176,7 +192,12 @@ class Loader:
                 self._submit(self._on_tags, repo, "", self._list_tags, repo.name)
                 self._want(repo, list((journal or {}).get(repo.name, ())))
             self._drain()
-            while self._pending:
+            while True:
+                if self._configs_wanted and (not self._pending or self._results.empty()
+                                             or len(self._configs_wanted) >= _CONFIG_BATCH):
+                    self._ask_configs()  # in batches, while the pool is busy with manifests
+                if not self._pending:
+                    break
                 token, result, error = self._results.get()
                 on_done, repo, key = self._pending.pop(token)
                 if error is not None:
@@ -202,6 +223,9 @@ class Loader:
             for digest in sorted(repo.artifacts):
                 artifact = repo.artifacts[digest]
                 artifact.tags = sorted(tags_of.get(digest, ()))
+                config = config_to_read(artifact)
+                if config is not None:
+                    artifact.created = self._created.get(config.digest)
                 artifacts.append(artifact)
             out.append(Repository(repo.name, artifacts))
         return out
@@ -315,6 +339,38 @@ class Loader:
             raise MalformedDataError(f"registry {self.client.host}: {shown(repository)} {shown(reference)} is larger than 4 MiB, "
                                      f"so it is not a manifest")
 
+    def _get_created(self, repository: str, digest: str) -> tuple[float | None, bool]:
+        """(created, whether to cache it) of the config `digest`. Any failure is (None, False): the
+        date stays unknown this time, and the load goes on; a timeout also stops further config reads."""
+        if self._configs_off:
+            return None, False
+        what = f"reading the config {digest} of {shown(repository)}"
+        try:
+            status, headers, body = self.client.fetch("GET", f"/v2/{repo_path(repository)}/blobs/{digest}", "*/*", what,
+                                                      repository, ok=(200, 404, *_REDIRECTS))
+            if status in _REDIRECTS:
+                status, body = self._follow(headers.get("location"))
+        except SlowRegistryError:
+            self._configs_off = True
+            return None, False
+        except OcitreeError:  # refused, failed, unreadable: no date this time, never a failed load
+            return None, False
+        if status != 200 or len(body) > MAX_CONFIG_BYTES or not digest_matches(digest, body):
+            return None, False  # gone, or altered on the way: ask again next time
+        return created_from_config(digest, body), True
+
+    def _follow(self, location: str | None) -> tuple[int, bytes]:
+        """GET where the registry redirected a blob: its storage, with a signed URL and no credentials
+        of ours (the client's authentication answers only the registry host's challenges)."""
+        if not location:
+            return 0, b""
+        try:
+            with within(self.client.timeout):
+                response = self.client.http.get(urljoin(self.client.endpoint.base_url + "/", location))
+        except (httpx.HTTPError, OcitreeError):
+            return 0, b""
+        return response.status_code, response.content
+
     def _parse(self, repository: str, digest: str, body: bytes) -> Artifact:
         return artifact_from_manifest(repository, digest, body, [], f"{self.client.host}/{shown(repository)}@{digest}")
 
@@ -358,6 +414,22 @@ class Loader:
         self.requests += 1
         self._want(repo, digests)
 
+    def _on_created(self, _repo: _Repo, digest: str, result: tuple[float | None, bool]) -> None:
+        self._done += 1
+        created, keep = result
+        self._created[digest] = created
+        if keep:
+            self.cache.put_created(digest, created)
+
+    def _ask_configs(self) -> None:
+        """Dates of the configs wanted so far: from the cache, else fetched on the pool."""
+        wanted, self._configs_wanted = self._configs_wanted, {}
+        known = self.cache.created_many(wanted)
+        self._created.update(known)
+        for digest, repo in wanted.items():
+            if digest not in known:
+                self._submit(self._on_created, repo, digest, self._get_created, repo.name, digest)
+
     def _fetched(self, repo: _Repo, artifact: Artifact, body: bytes) -> None:
         self.cache.put(artifact.digest, body, artifact_record(artifact))
         self._add(repo, artifact)
@@ -396,6 +468,10 @@ class Loader:
 
     def _add(self, repo: _Repo, artifact: Artifact) -> None:
         repo.artifacts[artifact.digest] = artifact
+        config = config_to_read(artifact)
+        if config is not None and config.digest not in self._configs_asked:
+            self._configs_asked.add(config.digest)
+            self._configs_wanted[config.digest] = repo
         if artifact.children:
             self._want(repo, [c.digest for c in artifact.children])
         if self.referrers:

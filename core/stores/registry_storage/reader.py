@@ -8,6 +8,9 @@ What counts is what distribution itself counts: a revision directory without its
 deleted manifest (the registry's DELETE removes only the file); a revision whose blob file is gone
 is not served (the API answers 404) and garbage-collect skips it, so it is no artifact either; a
 tag whose manifest the repository does not link is not served, so it is dropped.
+
+Each image's `created` comes from its config blob (core.image_config), read once per config; a
+config that is missing or damaged leaves the date unknown rather than failing the read.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...errors import MalformedDataError, StoreError
+from ...image_config import date_images
 from ...model import Artifact
 from ...names import is_digest, is_repository_name, is_tag, short_digest
 from ..registry.artifacts import artifact_from_manifest
@@ -138,7 +142,7 @@ def read_blob_sizes(v2: Path) -> dict[str, int]:
 def read_manifest(v2: Path, digest: str) -> Artifact | None:
     """The manifest stored under `digest`, parsed; None when its blob file is gone."""
     algorithm, _, hexpart = digest.partition(":")
-    path = f"{v2}/blobs/{algorithm}/{hexpart[:2]}/{hexpart}/data"  # a str: pathlib cost a fifth of the load
+    path = _blob_file(v2, digest)
     try:
         with open(path, "rb") as fh:
             data = fh.read(MAX_MANIFEST_BYTES + 1)
@@ -151,6 +155,12 @@ def read_manifest(v2: Path, digest: str) -> Artifact | None:
     if hashlib.new(algorithm, data).hexdigest() != hexpart:
         raise MalformedDataError(f"{path}: content does not match its digest {short_digest(digest)}; the blob is damaged")
     return artifact_from_manifest("", digest, data, [], str(path))
+
+
+def _blob_file(v2: Path, digest: str) -> str:
+    """blobs/<alg>/<xx>/<hex>/data as a str: pathlib cost a fifth of the load."""
+    algorithm, _, hexpart = digest.partition(":")
+    return f"{v2}/blobs/{algorithm}/{hexpart[:2]}/{hexpart}/data"
 
 
 def read_storage(v2: Path, only: set[str] | None = None) -> StorageContents:
@@ -170,5 +180,6 @@ def read_storage(v2: Path, only: set[str] | None = None) -> StorageContents:
                 missing.add(digest)
             else:
                 manifests[digest] = artifact
+    date_images(manifests.values(), lambda digest: _blob_file(v2, digest))
     blob_sizes = read_blob_sizes(v2) if only is None else {}
     return StorageContents(repositories, blob_sizes, manifests)
