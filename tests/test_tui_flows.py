@@ -8,6 +8,7 @@ from ocitree.core.stores.sample import SampleStore
 from ocitree.tui.app import OcitreeApp
 from ocitree.tui.screens.confirm import ConfirmDeleteScreen
 from ocitree.tui.screens.help import HelpScreen
+from ocitree.tui.screens.main import MainScreen
 from ocitree.tui.screens.refusal import RefusalScreen
 from ocitree.tui.widgets.registry_tree import RegistryTree
 
@@ -24,7 +25,7 @@ async def go_to(pilot, query: str) -> None:
 
 
 def cursor_key(app: OcitreeApp):
-    entry = app.tree.cursor_entry
+    entry = app.main_screen.registry_tree.cursor_entry
     return entry.key if entry is not None else None
 
 
@@ -35,7 +36,7 @@ def notifications(app: OcitreeApp) -> list[str]:
 
 def row_of(app: OcitreeApp, key) -> str:
     """The plain text of the first row showing an artifact."""
-    tree = app.tree
+    tree = app.main_screen.registry_tree
     node = tree.nodes_of(key)[0]
     return tree.render_label(node, tree.rich_style, tree.rich_style).plain
 
@@ -69,7 +70,7 @@ async def test_index_of_ten_deletes_nine_children_and_keeps_the_shared_one(tmp_p
         assert gone == {index} | (set(children) - {shared})
         assert {r: e for r, e in after.items() if r != BASE} == {r: e for r, e in before.items() if r != BASE}
         # The tree updated in place: the index is gone, the kept child is no longer shared.
-        assert app.tree.nodes_of((BASE, index)) == []
+        assert app.main_screen.registry_tree.nodes_of((BASE, index)) == []
         assert "43 artifacts" not in screen_text(app) and "33 artifacts" in screen_text(app)
         await go_to(pilot, "v2.4-slim")
         await press(pilot, "enter", "down")
@@ -86,7 +87,7 @@ async def test_cursor_lands_on_a_neighbour_after_deleting(tmp_path):
         await press(pilot, "enter")  # expanded, so its children's rows go too
         await press(pilot, "d", "y")
         assert cursor_key(app) == (BASE, digest_of(path, BASE, "v2.4-slim"))
-        assert (BASE, index) not in [n.data.key for n in app.tree.root.children]
+        assert (BASE, index) not in [n.data.key for n in app.main_screen.registry_tree.root.children]
 
 
 async def test_cancel_changes_nothing(tmp_path):
@@ -103,7 +104,7 @@ async def test_cancel_changes_nothing(tmp_path):
         await press(pilot, "d", "enter")  # Cancel has the focus
         assert not isinstance(app.screen, ConfirmDeleteScreen)
         assert notifications(app) == ["Cancelled: nothing was deleted."] * 3
-        assert app.tree.nodes_of((BASE, digest_of(path, BASE, "v2.4")))
+        assert app.main_screen.registry_tree.nodes_of((BASE, digest_of(path, BASE, "v2.4")))
     assert path.read_bytes() == before
 
 
@@ -145,9 +146,9 @@ async def test_parents_of_a_shared_child_are_listed_and_reachable(tmp_path):
         await press(pilot, "enter", "down")
         assert cursor_key(app) == (BASE, shared)
         # Its other appearance (under v2.4-slim) carries the [same] marker; this row does not.
-        rows = app.tree.nodes_of((BASE, shared))
+        rows = app.main_screen.registry_tree.nodes_of((BASE, shared))
         assert len(rows) == 2
-        labels = [app.tree.render_label(n, app.tree.rich_style, app.tree.rich_style).plain for n in rows]
+        labels = [app.main_screen.registry_tree.render_label(n, app.main_screen.registry_tree.rich_style, app.main_screen.registry_tree.rich_style).plain for n in rows]
         assert [label.startswith("[same]") for label in labels].count(True) == 1
         text = screen_text(app)
         assert "Parents (2, shared x2)" in text and "[1] index v2.4" in text and "[2] index v2.4-slim" in text
@@ -173,7 +174,7 @@ async def test_bulk_delete_of_two_indexes_sharing_a_child_takes_the_child(tmp_pa
         await press(pilot, "space")
         await go_to(pilot, "v2.4-slim")
         await press(pilot, "space")
-        assert list(app.tree.marked) == [(BASE, index), (BASE, slim)]
+        assert list(app.main_screen.registry_tree.marked) == [(BASE, index), (BASE, slim)]
         assert "2 marked" in screen_text(app)
         assert row_of(app, (BASE, slim)).startswith("▶ [x] v2.4-slim")
         await press(pilot, "d")
@@ -198,15 +199,15 @@ async def test_filter_finds_repositories_tags_and_digest_prefixes(tmp_path):
         await press(pilot, "escape")
         await go_to(pilot, "busybox")
         assert "match 1 of 2" in screen_text(app)  # two repository names
-        entry = app.tree.cursor_entry
+        entry = app.main_screen.registry_tree.cursor_entry
         assert (entry.kind, entry.repository) == ("repository", "mirror/busybox")
         await press(pilot, "n")
         assert "match 2 of" in screen_text(app)
         await press(pilot, "N", "N")
-        assert f"match {len(app.matches)} of" in screen_text(app)  # wraps around
+        assert f"match {len(app.main_screen.matches)} of" in screen_text(app)  # wraps around
         await press(pilot, "escape")
         assert "match" not in screen_text(app).splitlines()[-2]
-        assert app.matches == []
+        assert not app.main_screen.matches
         await go_to(pilot, "no-such-thing")
         assert "no match for 'no-such-thing'" in screen_text(app)
 
@@ -220,7 +221,7 @@ async def test_filter_jump_expands_the_path_to_a_nested_child(tmp_path):
         await settle(pilot)
         await go_to(pilot, gpu_child[7:19])
         assert cursor_key(app) == ("ml/inference", gpu_child)
-        node = app.tree.cursor_node
+        node = app.main_screen.registry_tree.cursor_node
         assert [a.data.digest for a in (node.parent, node.parent.parent)] == [gpu, outer]
         assert node.parent.is_expanded and node.parent.parent.is_expanded
 
@@ -325,8 +326,8 @@ async def test_untagged_accessories_and_missing_children_are_shown(tmp_path):
         assert "untagged image" in text
         await go_to(pilot, "1.8.0")
         await press(pilot, "enter")
-        index = app.tree.cursor_node
-        rows = [app.tree.render_label(n, app.tree.rich_style, app.tree.rich_style).plain for n in index.children]
+        index = app.main_screen.registry_tree.cursor_node
+        rows = [app.main_screen.registry_tree.render_label(n, app.main_screen.registry_tree.rich_style, app.main_screen.registry_tree.rich_style).plain for n in index.children]
         assert [row.lstrip("▶ ").split()[0] for row in rows] == ["linux/amd64", "linux/arm64/v8", "signature", "sbom", "attestation"]
         await go_to(pilot, "3.2")
         await press(pilot, "enter")
@@ -339,9 +340,9 @@ async def test_help_lists_every_key(tmp_path):
         await settle(pilot)
         await press(pilot, "question_mark")
         text = screen_text(app)
-        for binding in [*OcitreeApp.BINDINGS, *RegistryTree.BINDINGS]:
+        for binding in [*MainScreen.BINDINGS, *OcitreeApp.BINDINGS, *RegistryTree.BINDINGS]:
             key = {"slash": "/", "question_mark": "?", "delete": "Delete", "escape": "Esc", "pageup": "PageUp",
-                   "pagedown": "PageDown", "home": "Home", "end": "End", "enter": "Enter"}.get(binding.key, binding.key)
+                   "pagedown": "PageDown", "home": "Home", "end": "End", "enter": "Enter", "tab": "Tab"}.get(binding.key, binding.key)
             if binding.key.isdigit():
                 key = "1-9"
             assert key in text, binding.key
@@ -438,10 +439,10 @@ async def test_a_failure_part_way_says_what_was_deleted_and_what_was_not(tmp_pat
         await press(pilot, "escape")
         # The tree shows what is really left: the index is gone, its remaining children are
         # now top-level untagged leftovers.
-        assert app.tree.nodes_of((BASE, index)) == []
+        assert app.main_screen.registry_tree.nodes_of((BASE, index)) == []
         assert "40 artifacts" in screen_text(app)
         await go_to(pilot, children[3][7:19])
-        assert app.tree.cursor_node.parent.data.kind == "repository"
+        assert app.main_screen.registry_tree.cursor_node.parent.data.kind == "repository"
         assert row_of(app, (BASE, children[3])).startswith("untagged image")
 
 
@@ -454,7 +455,7 @@ async def test_wide_levels_are_grouped_and_stay_right_after_deleting(tmp_path):
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await press(pilot, "enter")
-        repo_node = app.tree.root.children[0]
+        repo_node = app.main_screen.registry_tree.root.children[0]
         groups = list(repo_node.children)
         assert [g.data.kind for g in groups] == ["group"] * 3
         assert [len(g.data.items) for g in groups] == [500, 500, 200]
@@ -462,13 +463,13 @@ async def test_wide_levels_are_grouped_and_stay_right_after_deleting(tmp_path):
         # Delete every artifact of the first group, and 10 of the third (never opened).
         doomed = [e.key for e in groups[0].data.items] + [e.key for e in groups[2].data.items[:10]]
         for key in doomed:
-            app.tree.marked[key] = None
+            app.main_screen.registry_tree.marked[key] = None
         await press(pilot, "d", "y")
         remaining = list(repo_node.children)
         assert len(remaining) == 2
-        assert "500 artifacts" in app.tree.render_label(remaining[0], app.tree.rich_style, app.tree.rich_style).plain
-        assert "190 artifacts" in app.tree.render_label(remaining[1], app.tree.rich_style, app.tree.rich_style).plain
-        app.tree.move_cursor(remaining[1])
+        assert "500 artifacts" in app.main_screen.registry_tree.render_label(remaining[0], app.main_screen.registry_tree.rich_style, app.main_screen.registry_tree.rich_style).plain
+        assert "190 artifacts" in app.main_screen.registry_tree.render_label(remaining[1], app.main_screen.registry_tree.rich_style, app.main_screen.registry_tree.rich_style).plain
+        app.main_screen.registry_tree.move_cursor(remaining[1])
         await press(pilot, "enter")
         rows = [n.data.key for n in remaining[1].children]
         assert len(rows) == 190 and not set(rows) & set(doomed)
@@ -488,7 +489,7 @@ async def test_closing_a_failed_reload_shows_the_tree_loaded_before(tmp_path):
         text = screen_text(app)
         assert "Loading" not in text and "v2.4 index of 10" in text
         assert "Reload failed: showing the registry as loaded before. r tries again." in text
-        assert app.tree.has_focus and cursor_key(app) == (BASE, index)
+        assert app.main_screen.registry_tree.has_focus and cursor_key(app) == (BASE, index)
         path.write_bytes(good)
         await press(pilot, "r")
         text = screen_text(app)
@@ -548,7 +549,7 @@ async def test_keys_during_a_deletion_cannot_quit_or_open_the_palette(tmp_path):
         assert "^p palette" not in screen_text(app)
         gate.set()
         await settle(pilot)
-        assert app.is_running and not app.deleting
+        assert app.is_running and not app.main_screen.deleting
         assert notifications(app)[-1].startswith("Deleted 10 artifacts")
 
 
@@ -587,8 +588,8 @@ async def test_an_accessory_listed_by_a_fallback_referrers_index_is_deleted_and_
         assert isinstance(app.screen, ConfirmDeleteScreen)
         assert "Delete 1 artifact?" in screen_text(app) and "rewrites 1 referrers index" in screen_text(app)
         await press(pilot, "y")
-        await until(pilot, lambda: app.registry is not None and sbom.digest not in app.registry.repositories[R].artifacts
-                    and not app.loading)
-        repo = app.registry.repositories[R]
+        await until(pilot, lambda: app.main_screen.registry is not None and sbom.digest not in app.main_screen.registry.repositories[R].artifacts
+                    and not app.main_screen.loading)
+        repo = app.main_screen.registry.repositories[R]
         assert [c.digest for c in repo.artifacts[repo.tags[fallback_tag]].children] == [signature.digest]
         assert stored(path)[R].keys() == {image.digest, signature.digest, referrers.digest}

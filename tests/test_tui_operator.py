@@ -26,7 +26,7 @@ def header(app: OcitreeApp) -> str:
 
 def shown_rows(app: OcitreeApp) -> list[str]:
     """The plain text of every row the tree has created under expanded nodes."""
-    tree = app.tree
+    tree = app.main_screen.registry_tree
     out = []
     stack = list(reversed(tree.root.children))
     while stack:
@@ -94,17 +94,17 @@ async def test_filter_hides_what_does_not_match_and_counts_it_in_the_header(tmp_
         await filter_by(pilot, "arm64")
         assert f"filter: arm64 ({len(arm)} of 43)" in header(app)
         repos = sorted({r for r, _ in arm})
-        assert [n.data.repository for n in app.tree.root.children] == repos  # the others are hidden
+        assert [n.data.repository for n in app.main_screen.registry_tree.root.children] == repos  # the others are hidden
         rows = shown_rows(app)
         assert all("amd64" not in r for r in rows if "image" in r and "arm64" not in r and r.startswith("linux"))
-        assert app.tree.cursor_entry.key in arm  # the cursor is on the first match
+        assert app.main_screen.registry_tree.cursor_entry.key in arm  # the cursor is on the first match
         # Every match is on screen, with the rows above it; nothing else under non-matching indexes.
         for key in arm:
-            assert app.tree.find_path(key) is not None
-        v24 = app.tree.nodes_of((BASE, digest_of(path, BASE, "v2.4")))[0]
+            assert app.main_screen.registry_tree.find_path(key) is not None
+        v24 = app.main_screen.registry_tree.nodes_of((BASE, digest_of(path, BASE, "v2.4")))[0]
         assert [c.data.platform.architecture for c in v24.children] == ["arm64"]
         await press(pilot, "escape")
-        assert "filter:" not in header(app) and len(app.tree.root.children) == 7
+        assert "filter:" not in header(app) and len(app.main_screen.registry_tree.root.children) == 7
 
 
 async def test_filter_matches_kind_marker_digest_repository_and_several_words(tmp_path):
@@ -119,17 +119,17 @@ async def test_filter_matches_kind_marker_digest_repository_and_several_words(tm
         for text, expected in (("shared", len(shared)), ("sbom", len(sboms)), (slim[7:15], 1), ("sha256:" + slim[7:11], 1),
                                ("payments", payments), ("payments signature", None), ("no-such-thing", 0)):
             await filter_by(pilot, text)
-            n = app.tree.filter.count
+            n = app.main_screen.registry_tree.filter.count
             if expected is not None:
                 assert n == expected, text
             assert f"filter: {text} ({n} of 43)" in header(app)
         assert "no artifact matches 'no-such-thing'" in screen_text(app)
-        assert len(app.tree.root.children) == 0
+        assert len(app.main_screen.registry_tree.root.children) == 0
         await filter_by(pilot, "payments signature")
-        signatures = app.tree.filter.matched_keys()
+        signatures = app.main_screen.registry_tree.filter.matched_keys()
         assert signatures and all(registry.repositories["payments/api"].accessory_kinds[d] == "signature" for _, d in signatures)
         await filter_by(pilot, "untagged")
-        untagged = app.tree.filter.matched_keys()
+        untagged = app.main_screen.registry_tree.filter.matched_keys()
         assert untagged and all(not registry.repositories[r].artifacts[d].tags for r, d in untagged)
 
 
@@ -160,7 +160,7 @@ async def test_o_cycles_the_order_of_each_repositorys_top_level(tmp_path):
         await settle(pilot)
         await go_to(pilot, "v2.4-slim")
         here = cursor_key(app)
-        repo_row = app.tree.cursor_node.parent
+        repo_row = app.main_screen.registry_tree.cursor_node.parent
         by_name = [n.data.digest for n in repo_row.children]
         assert "sort: name" in header(app)
         await press(pilot, "o")
@@ -168,14 +168,14 @@ async def test_o_cycles_the_order_of_each_repositorys_top_level(tmp_path):
         assert "Newest first" in notifications(app)[-1]
         await press(pilot, "o")
         assert "sort: size" in header(app)
-        repo_row = app.tree.repository_node(BASE)
+        repo_row = app.main_screen.registry_tree.repository_node(BASE)
         by_size = [n.data.digest for n in repo_row.children]
         sizes = [total_size(repo, d) for d in by_size]
         assert sizes == sorted(sizes, reverse=True) and by_size != by_name
         assert cursor_key(app) == here  # the cursor stays on the same artifact
         await press(pilot, "o")
         assert "sort: name" in header(app)
-        assert [n.data.digest for n in app.tree.repository_node(BASE).children] == by_name
+        assert [n.data.digest for n in app.main_screen.registry_tree.repository_node(BASE).children] == by_name
 
 
 # -- keys ------------------------------------------------------------------------------------------
@@ -185,7 +185,7 @@ async def test_vim_keys_and_expanding_a_whole_repository(tmp_path):
     app, path = demo_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        tree = app.tree
+        tree = app.main_screen.registry_tree
         first = tree.cursor_node
         await press(pilot, "l")
         assert first.is_expanded
@@ -233,7 +233,7 @@ async def test_under_80_columns_the_details_go_below_the_tree(tmp_path):
     async with app.run_test(size=(60, 20)) as pilot:
         await settle(pilot)
         await go_to(pilot, "v2.4")
-        tree, details = app.tree, app.query_one("#details", DetailsPane)
+        tree, details = app.main_screen.registry_tree, app.query_one("#details", DetailsPane)
         assert details.region.width > 0 and details.region.y > tree.region.y
         assert "If deleted: deletes 10, keeps" in screen_text(app)
         await pilot.resize_terminal(100, 30)
@@ -296,12 +296,12 @@ async def test_reload_keeps_the_cursor_or_falls_back_to_its_repository_and_reset
         registry = other.load()
         execute_plan(plan_deletion(registry, resolve_targets(registry, [f"{key[0]}@{key[1]}"])), other)
         await press(pilot, "r")
-        entry = app.tree.cursor_entry
+        entry = app.main_screen.registry_tree.cursor_entry
         assert (entry.kind, entry.repository) == ("repository", key[0])
-        assert app.matches == [] and "match" not in screen_text(app)
+        assert not app.main_screen.matches and "match" not in screen_text(app)
         await go_to(pilot, "v2.4-slim")
         await press(pilot, "r")
-        assert cursor_key(app) == (BASE, digest_of(path, BASE, "v2.4-slim")) and app.matches == []
+        assert cursor_key(app) == (BASE, digest_of(path, BASE, "v2.4-slim")) and not app.main_screen.matches
 
 
 # -- ctrl+c ------------------------------------------------------------------------------------------
@@ -360,7 +360,7 @@ async def test_ctrl_c_during_a_deletion_asks_and_stops_part_way(tmp_path):
         await until(pilot, lambda: isinstance(app.screen, QuitDuringDeletionScreen))
         await pilot.press("y")
         gate.set()
-        await until(pilot, lambda: not app.deleting)
+        await until(pilot, lambda: not app.main_screen.deleting)
     assert app.return_code == 1
     assert (BASE, index) in store.gone  # the index went first
     assert len(store.gone) < 10  # and it stopped before the end
@@ -382,7 +382,7 @@ async def test_an_accessory_whose_subject_is_gone_is_marked_orphaned_and_filtera
         await press(pilot, "enter")
         assert row_of(app, (name, orphan.digest)).startswith("orphaned signature")
         await filter_by(pilot, "orphaned")
-        assert app.tree.filter.matched_keys() == [(name, orphan.digest)]
+        assert app.main_screen.registry_tree.filter.matched_keys() == [(name, orphan.digest)]
         assert "filter: orphaned (1 of 2)" in header(app)
 
 

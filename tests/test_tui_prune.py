@@ -36,7 +36,7 @@ async def test_mark_by_rule_marks_the_targets_and_delete_shows_what_was_retained
         await press(pilot, "tab")
         await type_text(pilot, "2")
         await press(pilot, "enter")
-        assert set(app.tree.marked) == {("team/app", made[1].digest), ("team/app", made[2].digest)}
+        assert set(app.main_screen.registry_tree.marked) == {("team/app", made[1].digest), ("team/app", made[2].digest)}
         assert "2 marked" in screen_text(app)
         await press(pilot, "d")
         text = screen_text(app)
@@ -59,7 +59,7 @@ async def test_a_bad_age_is_said_in_the_dialog_and_nothing_is_marked(tmp_path):
         await press(pilot, "enter")
         assert "invalid age" in screen_text(app)
         await press(pilot, "escape")
-        assert not app.tree.marked
+        assert not app.main_screen.registry_tree.marked
 
 
 async def test_leftovers_lists_groups_with_sizes_and_marks_one(tmp_path):
@@ -71,7 +71,7 @@ async def test_leftovers_lists_groups_with_sizes_and_marks_one(tmp_path):
         text = screen_text(app)
         assert "untagged top-level manifests" in text and "orphaned accessories" in text
         await press(pilot, "enter")  # the first group: untagged top-level manifests
-        assert set(app.tree.marked) == {("team/app", made["stray"].digest)}
+        assert set(app.main_screen.registry_tree.marked) == {("team/app", made["stray"].digest)}
         await press(pilot, "d")
         assert "Delete 1 artifact?" in screen_text(app)
 
@@ -84,8 +84,8 @@ async def test_o_sorts_by_created_time_newest_first_and_undated_last(tmp_path):
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await press(pilot, "enter", "o")
-        assert app.tree.order == "created"
-        rows = [app.registry.repositories["r/app"].artifacts[n.data.digest].tags[0] for n in app.tree.repository_node("r/app").children]
+        assert app.main_screen.registry_tree.order == "created"
+        rows = [app.main_screen.registry.repositories["r/app"].artifacts[n.data.digest].tags[0] for n in app.main_screen.registry_tree.repository_node("r/app").children]
         assert rows == ["c-new", "d-mid", "a-old", "b-none"]
 
 

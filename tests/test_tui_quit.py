@@ -150,7 +150,8 @@ async def test_the_preview_of_a_huge_index_is_worked_out_off_the_ui_thread(tmp_p
     """Worked out on a daemon thread (so quitting does not wait for it), and still shown."""
     from ocitree.core.stores.sample import SampleStore
     from tests.tui_pilot import screen_text, settle
-    from ocitree.tui.app import PREVIEW_INLINE_LIMIT, OcitreeApp
+    from ocitree.tui.app import OcitreeApp
+    from ocitree.tui.screens.main import PREVIEW_INLINE_LIMIT
 
     builder = RegistryBuilder()
     children = [builder.image("team/big", arch=f"arch{n}") for n in range(PREVIEW_INLINE_LIMIT + 1)]
@@ -161,7 +162,7 @@ async def test_the_preview_of_a_huge_index_is_worked_out_off_the_ui_thread(tmp_p
         await settle(pilot)
         await pilot.press("enter", "down")  # the repository open, the cursor on the index
         await settle(pilot)
-        assert app.tree.cursor_entry.key[1] == builder_digest(builder, "team/big", "huge")
+        assert app.main_screen.registry_tree.cursor_entry.key[1] == builder_digest(builder, "team/big", "huge")
         for _ in range(100):
             if "working it out" not in screen_text(app):
                 break

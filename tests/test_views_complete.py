@@ -15,7 +15,7 @@ from ocitree.core.model import Registry
 from ocitree.core.stores.sample import SampleStore
 from tests.test_properties import SETTINGS, cases
 from ocitree.tui.ls_output import registry_json, registry_lines
-from ocitree.tui.widgets.entries import Entry, items_below
+from ocitree.tui.widgets.entries import Entry, RootItems, items_below
 
 
 @st.composite
@@ -50,12 +50,13 @@ def _json_listed(doc: dict, name: str) -> set[str]:
 
 def _tui_listed(registry: Registry, name: str) -> set[str]:
     seen: set[str] = set()
-    stack = items_below(registry, Entry("repository", name))
+    roots = RootItems()
+    stack = items_below(registry, Entry("repository", name), roots)
     while stack:
         entry = stack.pop()
         if entry.kind == "artifact" and entry.digest not in seen:
             seen.add(entry.digest)
-            stack += items_below(registry, entry)
+            stack += items_below(registry, entry, roots)
     return seen
 
 

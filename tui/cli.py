@@ -531,7 +531,7 @@ def cmd_tui(args) -> int:
         store.close()
         raise
     code = app.return_code or EXIT_OK
-    if app.deleting:  # never cut a deletion short (the app does not quit during one)
+    if app.main_screen.deleting:  # never cut a deletion short (the app does not quit during one)
         store.close()
         return code
     from .process_exit import end_unless_idle

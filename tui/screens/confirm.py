@@ -18,11 +18,14 @@ from .plan_view import plan_text
 
 class ConfirmDeleteScreen(DialogScreen[bool]):
     BINDINGS = [
-        Binding("y", "confirm", "Delete", id="confirm.yes"),
-        Binding("n", "cancel", "Cancel", id="confirm.no"),
+        # The help (`?`) lists those with a tooltip, with the dialogs' scroll keys and the refusal's.
+        Binding("y", "confirm", "Delete", id="confirm.yes", tooltip="Delete: run the plan shown"),
+        Binding("n", "cancel", "Cancel", id="confirm.no", tooltip="Cancel: nothing is deleted (Cancel has the focus)"),
         Binding("n", "close", "Close", id="preview.close"),
-        Binding("escape", "cancel", "Cancel", show=False, id="confirm.escape"),
+        Binding("escape", "cancel", "Cancel", show=False, id="confirm.escape",
+                tooltip="Cancel: nothing is deleted (Cancel has the focus)"),
         Binding("escape", "close", "Close", show=False, id="preview.escape"),
+        Binding("tab", "app.focus_next", "Next button", show=False, tooltip="Move between the buttons"),
     ]
     AUTO_FOCUS = "#cancel"
 

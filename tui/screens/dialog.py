@@ -15,8 +15,8 @@ class DialogScreen(ModalScreen[ScreenResultType]):
     scrolls (a CSS `max-height: 1fr` does not shrink a child of an auto-height box)."""
 
     BINDINGS = [
-        Binding("up", "scroll(-1)", "Scroll up", show=False),
-        Binding("down", "scroll(1)", "Scroll down", show=False),
+        Binding("up", "scroll(-1)", "Scroll up", show=False, tooltip="Scroll a long plan"),
+        Binding("down", "scroll(1)", "Scroll down", show=False, tooltip="Scroll a long plan"),
         Binding("pageup", "scroll(-10)", "Page up", show=False),
         Binding("pagedown", "scroll(10)", "Page down", show=False),
         Binding("home", "scroll_to_end(0)", "Top", show=False),

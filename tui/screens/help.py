@@ -1,4 +1,5 @@
-"""`?`: every key, read from the bindings themselves so the list cannot drift."""
+"""`?`: every key, read from the bindings themselves so the list cannot drift: each binding
+with a tooltip is a row, and bindings with the same tooltip share one."""
 
 from __future__ import annotations
 
@@ -6,13 +7,41 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
 from .dialog import DialogScreen
 
 KeySection = tuple[str, list[tuple[str, str]]]
+
+KEY_NAMES = {
+    "slash": "/",
+    "question_mark": "?",
+    "delete": "Delete",
+    "escape": "Esc",
+    "enter": "Enter",
+    "tab": "Tab",
+    "pageup": "PageUp",
+    "pagedown": "PageDown",
+    "home": "Home",
+    "end": "End",
+}
+
+
+def binding_rows(bindings: list[BindingType]) -> list[tuple[str, str]]:
+    """(keys, tooltip) for every binding with a tooltip, in order; `1, 2, ... 9` reads `1-9`."""
+    keys_of: dict[str, list[str]] = {}
+    for binding in bindings:
+        if isinstance(binding, Binding) and binding.tooltip:
+            keys_of.setdefault(binding.tooltip, []).append(KEY_NAMES.get(binding.key, binding.key))
+    return [(_keys_text(keys), tooltip) for tooltip, keys in keys_of.items()]
+
+
+def _keys_text(keys: list[str]) -> str:
+    if len(keys) > 2 and all(k.isdigit() for k in keys):
+        return f"{keys[0]}-{keys[-1]}"
+    return ", ".join(keys)
 
 
 def help_text(sections: list[KeySection]) -> Group:

@@ -34,3 +34,6 @@ class DeletingScreen(ModalScreen[None]):
         self.query_one("#delete-step", Static).update(
             Text(f"deleted {done} of {total}: {literal(ref.repository)}@{short_digest(ref.digest)}")
         )
+
+    def show_step(self, text: str) -> None:
+        self.query_one("#delete-step", Static).update(text)

@@ -22,7 +22,7 @@ class RefusalScreen(DialogScreen[str | None]):
     """Dismisses with JUMP when the user wants to see the first referencing index."""
 
     BINDINGS = [
-        Binding("g", "jump", "Go to index", id="refusal.jump"),
+        Binding("g", "jump", "Go to index", id="refusal.jump", tooltip="On a refusal: go to the first referencing index"),
         Binding("escape", "close", "Close", id="refusal.close"),
         Binding("n", "close", "Close", show=False),
     ]
