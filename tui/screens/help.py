@@ -6,9 +6,9 @@ from __future__ import annotations
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Static
 
 from .dialog import DialogScreen
@@ -80,12 +80,16 @@ class HelpScreen(DialogScreen[None]):
         super().__init__()
         self.sections = sections
 
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog", classes="help"):
-            yield Static(Text("Keys", "bold"), id="dialog-title")
-            with VerticalScroll(id="dialog-body", can_focus=False):
-                yield Static(help_text(self.sections), id="help-text")
-            yield Static(Text("Esc, ? or q close", "dim"), id="dialog-keys")
+    FRAME = "help"
+
+    def dialog_title(self) -> Text:
+        return Text("Keys", "bold")
+
+    def dialog_body(self) -> Widget:
+        return VerticalScroll(Static(help_text(self.sections), id="help-text"), can_focus=False)
+
+    def dialog_keys(self) -> str:
+        return "Esc, ? or q close"
 
     def action_close(self) -> None:
         self.dismiss(None)
