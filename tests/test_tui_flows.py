@@ -12,7 +12,8 @@ from ocitree.tui.screens.main import MainScreen
 from ocitree.tui.screens.refusal import RefusalScreen
 from ocitree.tui.widgets.registry_tree import RegistryTree
 
-from .tui_pilot import MemoryStore, children_of, demo_app, digest_of, press, screen_text, settle, stored, type_text, until
+from .tui_pilot import (MemoryStore, children_of, demo_app, digest_of, press, screen_text, settle, stored, type_text, until,
+                        visible_strips)
 
 BASE = "platform/base-images"
 
@@ -289,7 +290,7 @@ async def test_registry_strings_render_literally():
         assert "\\x1b[31mred\\x1b[0m" in text
         assert "\\x1b]0;pwned\\x07" in text and "[link=http://x]y[/link]" in text
         # No control character reaches the terminal from any line of the screen.
-        for strip in app.screen._compositor.render_strips():
+        for strip in visible_strips(app):
             assert "\x1b" not in strip.text and "\x07" not in strip.text
 
 
@@ -309,7 +310,7 @@ async def test_markers_are_words_with_no_color(tmp_path, monkeypatch):
         # Nothing is coloured, not even black on black: text keeps the terminal's own colours.
         colours = {
             (seg.style.color, seg.style.bgcolor)
-            for strip in app.screen._compositor.render_strips()
+            for strip in visible_strips(app)
             for seg in strip
             if seg.style is not None
         }

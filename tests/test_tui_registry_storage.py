@@ -12,6 +12,7 @@ from tests.scenarios import build_all
 from ocitree.tui.app import OcitreeApp
 from ocitree.tui.plan_text import human_bytes
 from ocitree.tui.widgets.source_header import SourceHeader, header_text
+from ocitree.tui.widgets.text_lines import TextLines
 
 from ocitree.tui.screens.confirm import ConfirmDeleteScreen
 
@@ -61,7 +62,7 @@ async def test_offline_delete_in_the_tui_moves_its_bytes_into_reclaimable_now(st
         await press(pilot, "d")
         plan = app.screen.plan
         assert plan.garbage_collect is not None and plan.reclaimable_bytes > 0
-        body = "".join(line.plain for line in app.screen.query_one("#dialog-body")._source)
+        body = app.screen.query_one("#dialog-body", TextLines).plain
         assert "docker-registry garbage-collect" in body  # the confirmation says to run it (scroll down)
         await press(pilot, "y")
         await settle(pilot)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-import io
+import html
 import json
+import re
 import shutil
 from pathlib import Path
 
-from rich.console import Console
+from rich.cells import cell_len
+from textual.app import App
+from textual.geometry import Region
+from textual.strip import Strip
 
 from ocitree.core.model import Registry
 from ocitree.core.stores.base import DeletionSession, Store
@@ -58,12 +62,36 @@ async def type_text(pilot, text: str) -> None:
     await settle(pilot)
 
 
-def screen_text(app: OcitreeApp) -> str:
-    """What a person sees: every line of the screen (modal dialogs over the dimmed app)."""
+# One piece of text in App.export_screenshot()'s SVG (rich's Console.export_svg): its place
+# in cells is x / (textLength / len(text)), its line the number in its clip path.
+SVG_TEXT = re.compile(r'<text [^>]*?x="([0-9.]+)" [^>]*?textLength="([0-9.]+)" clip-path="url\(#[^)]*-line-(\d+)\)">(.*?)</text>')
+
+
+def screen_text(app: App) -> str:
+    """What a person sees: every line of the screen (modal dialogs over the dimmed app), read
+    from the screenshot Textual exports."""
     width, height = app.size
-    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True, color_system=None, record=True)
-    console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
-    return "\n".join(line.rstrip() for line in console.export_text().splitlines())
+    pieces: dict[int, list[tuple[int, str]]] = {}
+    for x, length, line, content in SVG_TEXT.findall(app.export_screenshot()):
+        text = html.unescape(content).replace("\xa0", " ")
+        column = round(float(x) / (float(length) / len(text)))
+        pieces.setdefault(int(line), []).append((column, text))
+    lines = []
+    for y in range(height):
+        line = ""
+        for column, text in sorted(pieces.get(y, [])):
+            line += " " * (column - cell_len(line)) + text
+        lines.append(line.rstrip())
+    return "\n".join(lines)
+
+
+def visible_strips(app: App) -> list[Strip]:
+    """Every line each shown widget of the screen draws, as Textual hands it to the terminal."""
+    strips: list[Strip] = []
+    for widget in [app.screen, *app.screen.query("*")]:
+        if widget.display and widget.region:
+            strips += widget.render_lines(Region(0, 0, widget.outer_size.width, widget.outer_size.height))
+    return strips
 
 
 def stored(path: Path) -> dict[str, dict[str, list[str]]]:
