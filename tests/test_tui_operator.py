@@ -17,7 +17,7 @@ from ocitree.tui.widgets.details import DetailsPane
 from ocitree.tui.widgets.registry_tree import RegistryTree
 
 from .test_tui_flows import BASE, cursor_key, go_to, notifications, row_of
-from .tui_pilot import children_of, demo_app, digest_of, press, screen_text, settle, stored, type_text, until
+from .tui_pilot import artifact_count, children_of, demo_app, digest_of, press, screen_text, settle, stored, type_text, until
 
 
 def header(app: OcitreeApp) -> str:
@@ -92,7 +92,7 @@ async def test_filter_hides_what_does_not_match_and_counts_it_in_the_header(tmp_
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(pilot)
         await filter_by(pilot, "arm64")
-        assert f"filter: arm64 ({len(arm)} of 43)" in header(app)
+        assert f"filter: arm64 ({len(arm)} of {artifact_count(path)})" in header(app)
         repos = sorted({r for r, _ in arm})
         assert [n.data.repository for n in app.main_screen.registry_tree.root.children] == repos  # the others are hidden
         rows = shown_rows(app)
@@ -122,7 +122,7 @@ async def test_filter_matches_kind_marker_digest_repository_and_several_words(tm
             n = app.main_screen.registry_tree.filter.count
             if expected is not None:
                 assert n == expected, text
-            assert f"filter: {text} ({n} of 43)" in header(app)
+            assert f"filter: {text} ({n} of {artifact_count(path)})" in header(app)
         assert "no artifact matches 'no-such-thing'" in screen_text(app)
         assert len(app.main_screen.registry_tree.root.children) == 0
         await filter_by(pilot, "payments signature")
@@ -249,7 +249,7 @@ async def test_sizes_are_labelled_and_platforms_counted_the_same_everywhere(tmp_
     registry = SampleStore(path).load()
     docs = registry.repositories["harbor/docs-example"]
     multiarch = docs.tags["multiarch"]
-    both = f"manifest 682 B, total {human_bytes(total_size(docs, multiarch))}"
+    both = f"manifest {human_bytes(docs.artifacts[multiarch].size)}, total {human_bytes(total_size(docs, multiarch))}"
     async with app.run_test(size=(140, 40)) as pilot:
         await settle(pilot)
         await go_to(pilot, "multiarch")
