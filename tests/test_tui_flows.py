@@ -595,7 +595,40 @@ async def test_an_accessory_listed_by_a_fallback_referrers_index_is_deleted_and_
         assert "Delete 1 artifact?" in screen_text(app) and "rewrites 1 referrers index" in screen_text(app)
         await press(pilot, "y")
         await until(pilot, lambda: app.main_screen.registry is not None and sbom.digest not in app.main_screen.registry.repositories[R].artifacts
-                    and not app.main_screen.loading)
+                    and not app.main_screen.loading_registry)
         repo = app.main_screen.registry.repositories[R]
         assert [c.digest for c in repo.artifacts[repo.tags[fallback_tag]].children] == [signature.digest]
         assert stored(path)[R].keys() == {image.digest, signature.digest, referrers.digest}
+
+
+async def test_the_footer_follows_the_state_it_depends_on(tmp_path):
+    """The keys that work now, and only those: while loading, with a find and after Esc."""
+    import threading
+
+    from ocitree.core.stores.sample import SampleStore as Sample
+
+    released = threading.Event()
+
+    class HeldStore(Sample):
+        def load(self, progress=None):
+            released.wait(30)
+            return super().load(progress)
+
+    path = tmp_path / "demo.json"
+    path.write_bytes(demo_app(tmp_path)[1].read_bytes())
+    app = OcitreeApp(HeldStore(path))
+
+    def footer() -> str:
+        return screen_text(app).splitlines()[-1]
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: "Loading" in screen_text(app))
+        assert "r Reload" not in footer() and "/ Find" not in footer() and "d Delete" not in footer()
+        released.set()
+        await until(pilot, lambda: "d Delete" in footer())
+        await settle(pilot)
+        assert "/ Find" in footer() and "r Reload" in footer() and "n Next" not in footer()
+        await go_to(pilot, "v2.4")
+        assert "n Next" in footer()
+        await press(pilot, "escape")
+        assert "n Next" not in footer() and "d Delete" in footer()

@@ -32,6 +32,7 @@ from textual.widgets import Footer, Input, ProgressBar, Static, Tree
 from ocitree.core.errors import OcitreeError, StalePlanError
 from ocitree.core.executor import execute_plan
 from ocitree.core.leftovers import LeftoverGroup, LeftoverKind, find_leftovers
+from ocitree.core.model import Registry
 from ocitree.core.plan import ArtifactRef, DeletionPlan, ExecutionResult
 from ocitree.core.planner import plan_deletion
 from ocitree.core.prune import Selection, plan_prune, select_by_rule
@@ -76,7 +77,7 @@ NEEDS_REGISTRY = frozenset({"delete", "preview", "mark", "mark_by_rule", "leftov
 
 
 @dataclass(frozen=True)
-class Stage:
+class RestorePoint:
     """What to put back after the rows are rebuilt: the cursor's place and the open repositories."""
 
     place: tuple[str, str | None] | None
@@ -118,7 +119,8 @@ class MainScreen(Screen[None]):
 
     # -- the state the footer and the header follow -------------------------------------------
     view: var[RegistryView | None] = var(None, bindings=True, init=False)  # the last loaded registry
-    loading: var[bool] = var(False, bindings=True, init=False)
+    # Not `loading`: Widget.loading covers a widget with a loading indicator.
+    loading_registry: var[bool] = var(False, bindings=True, init=False)
     deleting: var[bool] = var(False, bindings=True, init=False)
     marked: var[int] = var(0, bindings=True, init=False)  # how many artifacts the tree has marked
     query_text: var[str] = var("", bindings=True, init=False)  # the find (`/`)
@@ -166,9 +168,9 @@ class MainScreen(Screen[None]):
 
     def __init__(self, app: OcitreeApp) -> None:
         super().__init__()
-        self.ocitree = app  # the store and the options the app was started with
+        self.ocitree = app  # the app, for the store and the options ocitree was started with
         self.match_index = -1
-        self.stage: Stage | None = None  # where a reload puts the cursor back
+        self.restore_point: RestorePoint | None = None  # where a reload puts the cursor back
         self.stop_requested = False  # ctrl+c during a deletion, confirmed
         self.rule_marks: Selection | None = None  # the marks `m` or `L` made, planned as a prune
 
@@ -193,7 +195,7 @@ class MainScreen(Screen[None]):
         return self.query_one(RegistryTree)
 
     @property
-    def registry(self):
+    def registry(self) -> Registry | None:
         return self.view.registry if self.view is not None else None
 
     @property
@@ -207,7 +209,7 @@ class MainScreen(Screen[None]):
     def update_header(self) -> None:
         tree = self.registry_tree
         self.query_one(SourceHeader).update(
-            registry=self.registry, read_only=self.read_only, marked=len(tree.marked), loading=self.loading,
+            registry=self.registry, read_only=self.read_only, marked=len(tree.marked), loading=self.loading_registry,
             order=tree.order,
             filter_text=self.filter_text if tree.filter is not None else "",
             filter_counts=(tree.filter.count, tree.filter.total) if tree.filter is not None else None,
@@ -216,7 +218,7 @@ class MainScreen(Screen[None]):
     def watch_marked(self) -> None:
         self.update_header()
 
-    def watch_loading(self, loading: bool) -> None:
+    def watch_loading_registry(self, loading: bool) -> None:
         if loading:
             self.query_one("#loading").display = True
             self.query_one("#main").display = False
@@ -233,14 +235,14 @@ class MainScreen(Screen[None]):
     # -- loading --------------------------------------------------------------------------------
 
     def load(self) -> None:
-        if self.loading or self.deleting:
+        if self.loading_registry or self.deleting:
             return
         if self.view is not None:
-            self.stage = Stage(self.cursor_place(), self.registry_tree.expanded_repositories())
+            self.restore_point = RestorePoint(self.cursor_place(), self.registry_tree.expanded_repositories())
         else:
-            self.stage = None
+            self.restore_point = None
         self.query_one("#loading-progress", ProgressBar).update(total=None, progress=0)
-        self.loading = True
+        self.loading_registry = True
         self.load_worker()
 
     @work(exclusive=True, group="load", exit_on_error=False)
@@ -275,7 +277,7 @@ class MainScreen(Screen[None]):
 
     @on(LoadProgressed)
     def show_progress(self, message: LoadProgressed) -> None:
-        if not self.loading:
+        if not self.loading_registry:
             return
         p = message.progress
         self.query_one("#loading-progress", ProgressBar).update(total=p.total, progress=p.done)
@@ -285,7 +287,7 @@ class MainScreen(Screen[None]):
     @on(LoadFailed)
     def load_failed(self, message: LoadFailed) -> None:
         exc = message.error
-        self.loading = False
+        self.loading_registry = False
         if self.view is not None:
             # A reload failed: the last loaded registry stays on screen (the executor still
             # checks the source before deleting), and the status line says it is not fresh.
@@ -303,15 +305,15 @@ class MainScreen(Screen[None]):
         # hundreds of thousands of objects, a pause of a third of a second on a key press.
         gc.freeze()
         self.view = view
-        self.loading = False
+        self.loading_registry = False
         tree = self.registry_tree
         if self.filter_text:  # a filter stays on across reloads, matched against what is there now
             tree.filter = apply_filter(view.registry, self.filter_text, view.words, view.rules)
         tree.set_registry(view)
         tree.focus()
-        if self.stage is not None:
+        if self.restore_point is not None:
             # The same artifact, or its repository when it is gone.
-            tree.rebuild(self.stage.expanded, self.stage.place)
+            tree.rebuild(self.restore_point.expanded, self.restore_point.place)
         self.update_header()
         self.show_details()
         if not self.query_text:  # drop a "reload failed" line; keep a filter's match line
@@ -838,7 +840,7 @@ class MainScreen(Screen[None]):
         yield SystemCommand("Keys", "Show every key", self.action_help)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in NEEDS_REGISTRY and (self.view is None or self.loading):
+        if action in NEEDS_REGISTRY and (self.view is None or self.loading_registry):
             return False
         if action == "delete":
             return not self.read_only and not self.deleting
@@ -855,7 +857,7 @@ class MainScreen(Screen[None]):
         if action == "jump":
             return bool(parameters) and int(str(parameters[0])) <= len(self.jump_targets)
         if action == "reload":
-            return not self.loading and not self.deleting
+            return not self.loading_registry and not self.deleting
         return True
 
 
