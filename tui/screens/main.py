@@ -17,7 +17,7 @@ import gc
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from rich.text import Text
 from textual import on, work
@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from ..app import OcitreeApp
 
 ArtifactKey = tuple[str, str]
+BarMode = Literal["find", "filter"]  # what the bar at the bottom does with its text
 
 # Above this many children an artifact's delete preview is worked out off the UI thread,
 # so holding a key down over a huge index never stalls the cursor.
@@ -126,7 +127,7 @@ class MainScreen(Screen[None]):
     query_text: var[str] = var("", bindings=True, init=False)  # the find (`/`)
     matches: var[tuple[Match, ...]] = var((), bindings=True, init=False)
     filter_text: var[str] = var("", bindings=True, init=False)  # the filter (`f`)
-    bar_mode: var[str | None] = var(None, bindings=True, init=False)  # the open bar: "find", "filter" or None
+    bar_mode: var[BarMode | None] = var(None, bindings=True, init=False)  # None: the bar is closed
     jump_targets: var[tuple[ArtifactKey, ...]] = var((), bindings=True, init=False)  # 1-9 in the details pane
     cycle: var[tuple[tuple[ArtifactKey, ...], int] | None] = var(None, bindings=True, init=False)  # where `p` is
 
@@ -219,12 +220,9 @@ class MainScreen(Screen[None]):
         self.update_header()
 
     def watch_loading_registry(self, loading: bool) -> None:
-        if loading:
-            self.query_one("#loading").display = True
-            self.query_one("#main").display = False
-        elif self.view is not None:
-            self.query_one("#loading").display = False
-            self.query_one("#main").display = True
+        if loading or self.view is not None:  # a first load that failed leaves its panel up
+            self.query_one("#loading").display = loading
+            self.query_one("#main").display = not loading
         self.update_header()
 
     def set_status(self, text: Text | None) -> None:
@@ -640,7 +638,7 @@ class MainScreen(Screen[None]):
 
     # -- find (`/`) and filter (`f`) --------------------------------------------------------------
 
-    def open_bar(self, mode: str) -> None:
+    def open_bar(self, mode: BarMode) -> None:
         self.bar_mode = mode
         bar = self.query_one(SearchBar)
         bar.placeholder = FILTER_PLACEHOLDER if mode == "filter" else FIND_PLACEHOLDER
