@@ -93,6 +93,7 @@ def run_case(artifacts: int, repositories: int, store_kind: str, presses: int) -
 
     imported = time.perf_counter()
     path = sample_path(artifacts, repositories)  # written by the driver: no generation in this process
+    store: Store
     if store_kind == "memory":
         registry = SampleStore(path).load()
 
@@ -168,6 +169,7 @@ def run_case(artifacts: int, repositories: int, store_kind: str, presses: int) -
             await pilot.pause()
             await measure("move: repositories", ["down"])
             group = tree.cursor_node
+            assert group is not None and group.data is not None
             kind = group.data.kind
             await measure(f"expand: {'group of 500' if kind == 'group' else 'index'}", ["enter"])
             await app.workers.wait_for_complete()
