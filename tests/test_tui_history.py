@@ -56,7 +56,7 @@ async def test_history_shows_the_deletion_and_z_undoes_it_in_place(tmp_path):
         await settle(pilot)
         assert stored(path) == before
         assert any("Restored 10 artifacts" in n for n in notifications(app))
-        assert app.tree.nodes_of((BASE, index))  # the tree shows it again
+        assert app.main_screen.registry_tree.nodes_of((BASE, index))  # the tree shows it again
 
         await press(pilot, "H")
         await until(pilot, lambda: "undo of" in screen_text(app))

@@ -109,6 +109,8 @@ class MainScreen(Screen[None]):
         Binding("L", "leftovers", "Leftovers", tooltip="Leftovers across the registry, by group with sizes; Enter marks a group",
                 show=False, id="leftovers"),
         Binding("u", "unmark_all", "Unmark all", tooltip="Unmark every marked artifact", show=False, id="unmark"),
+        Binding("H", "history", "History", tooltip="The runs ocitree executed on this source; Enter shows one, z undoes it",
+                show=False, id="history"),
         Binding("r", "reload", "Reload", tooltip="Load the registry again from the source", id="reload"),
         Binding("question_mark", "help", "Help", tooltip="This list of keys", id="help"),
         Binding("q", "app.quit", "Quit", tooltip="Quit", id="quit"),
@@ -809,6 +811,11 @@ class MainScreen(Screen[None]):
     def action_reload(self) -> None:
         self.clear_find()  # matches of the old registry would point at rows that may be gone
         self.load()
+
+    def action_history(self) -> None:
+        from ..history_flow import open_history
+
+        open_history(self)
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen(self.key_sections()))
