@@ -98,7 +98,7 @@ async def test_the_tui_shows_them_with_markers(odd_registry):
     try:
         async with app.run_test(size=(120, 40)) as pilot:
             await settle(pilot)
-            tree = app.tree
+            tree = app.main_screen.registry_tree
             rows = {}
             for key in ("signature", "sbom", "x", "y"):
                 node = tree.reveal((REPO, odd[key].digest))

@@ -171,7 +171,7 @@ async def test_the_tui_shows_a_child_deleted_by_another_client_as_missing(regist
     try:
         async with app.run_test(size=(100, 30)) as pilot:
             await settle(pilot)
-            tree = app.tree
+            tree = app.main_screen.registry_tree
             node = tree.reveal(("team/app", index.digest))
             node.expand()
             await settle(pilot)
