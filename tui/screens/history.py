@@ -4,10 +4,12 @@ The undo itself is confirmed on ConfirmUndoScreen: the Delete confirmation, show
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
+from textual.widget import Widget
 from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -26,7 +28,6 @@ class HistoryScreen(DialogScreen[str | None]):
     """Dismissed with the id of the run to undo, or None."""
 
     DEFAULT_CSS = """
-    HistoryScreen #dialog { width: 96%; }
     HistoryScreen OptionList { height: auto; max-height: 10; }
     """
     BINDINGS = [
@@ -42,21 +43,20 @@ class HistoryScreen(DialogScreen[str | None]):
         self.where = where
         self.read_only = read_only
 
-    def compose(self) -> ComposeResult:
+    def dialog_title(self) -> Text:
+        return Text("History", "bold")
+
+    def dialog_body(self) -> Widget:
+        if not self.runs:
+            return Vertical(Static(Text(f"No run of ocitree on this source in the history ({self.where}).", "dim"),
+                                   id="history-detail"))
         options = [Option(Text(run_line(run)), id=run.id) for run in self.runs]
+        return Vertical(OptionList(*options), Static(Text(f"Saved in {self.where}", "dim"), id="history-detail"))
+
+    def dialog_keys(self) -> str:
         if self.runs:
-            hint = f"up/down choose   Enter show what it deleted   {UNDO_KEY} undo   Esc close"
-            note = Text(f"Saved in {self.where}", "dim")
-        else:
-            hint = "Esc close"
-            note = Text(f"No run of ocitree on this source in the history ({self.where}).", "dim")
-        with Vertical(id="dialog"):
-            yield Static(Text("History", "bold"), id="dialog-title")
-            with Vertical(id="dialog-body"):
-                if self.runs:
-                    yield OptionList(*options)
-                yield Static(note, id="history-detail")
-            yield Static(Text(hint, "dim"), id="dialog-keys")
+            return f"up/down choose   Enter show what it deleted   {UNDO_KEY} undo   Esc close"
+        return "Esc close"
 
     def _highlighted(self) -> Run | None:
         if not self.runs:
@@ -108,11 +108,14 @@ class RunScreen(DialogScreen[None]):
         super().__init__()
         self.run = run
 
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
-            yield Static(Text(f"Run {self.run.id}", "bold"), id="dialog-title")
-            yield TextLines(Text("\n".join(run_detail_lines(self.run, short=True))), id="dialog-body")
-            yield Static(Text("up/down scroll   Esc close", "dim"), id="dialog-keys")
+    def dialog_title(self) -> Text:
+        return Text(f"Run {self.run.id}", "bold")
+
+    def dialog_body(self) -> Widget:
+        return TextLines(Text("\n".join(run_detail_lines(self.run, short=True))))
+
+    def dialog_keys(self) -> str:
+        return "up/down scroll   Esc close"
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -128,15 +131,22 @@ class ConfirmUndoScreen(ConfirmDeleteScreen):
         self.undo_plan = plan
         self.read_only = False
 
-    def compose(self) -> ComposeResult:
+    @property
+    def noun(self) -> str:
         n = len(self.undo_plan.restore)
-        noun = f"{n} artifact{'s' if n != 1 else ''}"
-        title = Text(f"Restore {noun}?", "bold")
+        return f"{n} artifact{'s' if n != 1 else ''}"
+
+    def dialog_title(self) -> Text:
+        title = Text(f"Restore {self.noun}?", "bold")
         title.append(f"\nundo of run {self.undo_plan.run.id}")
-        with Vertical(id="dialog", classes="danger"):
-            yield Static(title, id="dialog-title")
-            yield TextLines(Text("\n".join(undo_plan_lines(self.undo_plan, short=True))), id="dialog-body")
-            yield Static(Text("y restore   n or Esc cancel   up/down scroll", "dim"), id="dialog-keys")
-            with Horizontal(id="dialog-buttons"):
-                yield Button(f"Restore {noun}", variant="error", id="delete", compact=True)
-                yield Button("Cancel", variant="primary", id="cancel", compact=True)
+        return title
+
+    def dialog_body(self) -> Widget:
+        return TextLines(Text("\n".join(undo_plan_lines(self.undo_plan, short=True))))
+
+    def dialog_keys(self) -> str:
+        return "y restore   n or Esc cancel   up/down scroll"
+
+    def dialog_buttons(self) -> Iterable[Button]:
+        yield Button(f"Restore {self.noun}", variant="error", id="delete", compact=True)
+        yield Button("Cancel", variant="primary", id="cancel", compact=True)
