@@ -193,7 +193,7 @@ class EntryReader:
             if type(tag) is not str or not _TAG(tag):
                 raise Doubt
         manifests = get("manifests")
-        children = None
+        children: tuple[ChildRef, ...] | None = None
         if manifests is not None:
             if type(manifests) is not list:
                 raise Doubt

@@ -91,7 +91,7 @@ class SampleArtifact(BaseModel):
 
     def to_artifact(self, repository: str) -> Artifact:
         """The Artifact this validated entry describes (the reference reading)."""
-        children = None
+        children: tuple[ChildRef, ...] | None = None
         if self.manifests is not None:
             children = tuple(
                 child_ref(c.digest, c.media_type, c.size,
