@@ -173,12 +173,13 @@ class EntryReader:
         if type(value) is not dict or not value.keys() <= _CHILD_KEYS:
             raise Doubt
         get = value.get
+        annotations = get("annotations")
         return child_ref(
             self._digest(get("digest")),
             self._media_type(get("mediaType")),
             _size(get("size", 0)),
             self._platform(get("platform")),
-            _annotations(get("annotations")),
+            None if annotations is None else _annotations(annotations),  # most have none: no call
         )
 
     def artifact(self, repository: str, entry: object) -> Artifact:
@@ -210,6 +211,8 @@ class EntryReader:
             if type(artifact_type) is not str:
                 raise Doubt
             artifact_type = self._strings.setdefault(artifact_type, artifact_type)
+        annotations = get("annotations")
+        created = get("created")
         return entry_artifact(
             repository,
             self._digest(get("digest")),
@@ -220,9 +223,9 @@ class EntryReader:
             tuple(map(self._blob, layers)),
             self._digest(subject) if subject is not None else None,
             artifact_type,
-            _annotations(get("annotations")),
+            None if annotations is None else _annotations(annotations),  # most entries have neither: no call
             tags,
-            _created(get("created")),
+            None if created is None else _created(created),
         )
 
 
