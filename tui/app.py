@@ -56,7 +56,7 @@ class OcitreeApp(App[int]):
 
     # Textual's own version of this private hook shows local variables, and a frame in the
     # registry code can hold an Authorization header or a token request. There is no public
-    # hook for an unhandled exception; tests/test_tui_crash.py fails if this one stops being
+    # hook for an unhandled exception; tests/functional/test_tui_crash.py fails if this one stops being
     # called (the credential in its locals would be printed).
     def _fatal_error(self) -> None:
         """Exit after an unhandled exception, showing the traceback WITHOUT local variables.

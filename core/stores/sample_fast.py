@@ -14,7 +14,7 @@ it does not expect, a bad digest or tag, a duplicate, a cycle, odd JSON) it give
 up (raises Doubt), and the caller reads the file the reference way, through the
 pydantic models, which accept or word the precise error. So this module never
 decides that input is invalid; it only recognises input that certainly is valid.
-tests/test_sample_loading.py checks that the two paths agree.
+tests/unit/test_sample_loading.py checks that the two paths agree.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def _keys(model: type[BaseModel], required: bool = False) -> frozenset[str]:
 
 
 # Keys other than these are a doubt. A required key missing reads as None, which no check here passes
-# (tests/test_sample_loading.py deletes each one).
+# (tests/unit/test_sample_loading.py deletes each one).
 _ENTRY_KEYS = _keys(SampleArtifact)
 _BLOB_KEYS = _keys(SampleBlob)
 _CHILD_KEYS = _keys(SampleChild)

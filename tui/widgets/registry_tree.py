@@ -207,7 +207,7 @@ class RegistryTree(Tree[Entry]):
 
     # Speed (issue 10): Tree invalidates its line cache and schedules a layout after every node
     # it adds, and splits every label into lines; 500 rows paid both 500 times per expansion.
-    # A private hook with no public equivalent: tests/test_tui_textual_internals.py fails if
+    # A private hook with no public equivalent: tests/functional/test_tui_textual_internals.py fails if
     # Textual stops calling it on each add.
     def _invalidate(self) -> None:
         if not getattr(self, "_adding", False):  # Tree.__init__ calls this before ours runs

@@ -4,7 +4,7 @@
 `Tree._tree_nodes`, so each reload or rebuild of 100,000 rows would keep the previous rows
 alive. The public way, `root.remove_children()`, removes them one by one with a list search
 each: quadratic in a level's width. There is no public call that empties the map.
-tests/test_tui_textual_internals.py fails if a Textual upgrade renames the map or stops needing this.
+tests/functional/test_tui_textual_internals.py fails if a Textual upgrade renames the map or stops needing this.
 """
 
 from __future__ import annotations
