@@ -25,45 +25,46 @@ def reclaimable(registry: Registry, chosen: Mapping[str, Iterable[str]]) -> tupl
     blobs it leaves out because their store has users ocitree cannot see."""
     scope = registry.blob_scope
     one_store = not scope.domains and not scope.hard_links  # a registry: whole lists at once
+    shared = _shared_digests(registry)
     stores: dict[str, _StoreTally] = {}
     order: dict[tuple[str, str], None] = {}  # (blob store, digest) as first met, for hard links
     for name, digests in chosen.items():
         repo = registry.repositories[name]
         gone = [repo.artifacts[d] for d in digests]
-        still, emptied = _left_in(repo, _removed_uses(gone))
+        still, emptied = _left_in(repo, gone)
         # the manifests and blobs that go, with their sizes (the last one stated stands)
-        sized = [(b.digest, b.size) for a in gone for b in cast(_Stored, (a, *a.blobs))]
+        sized = {b.digest: b.size for a in gone for b in cast(_Stored, (a, *a.blobs))}
         if one_store:
             tally = _tally(stores, "")
             tally.still.update(still)
-            tally.emptied.update(emptied)
+            tally.emptied.update(shared.get("", {}).keys() & emptied)  # the count matters only there
             tally.sizes.update(sized)
             continue
         for digest in still:
             _tally(stores, scope.domain(name, digest)).still.add(digest)
         for digest in emptied:
             _tally(stores, scope.domain(name, digest)).emptied[digest] += 1
-        for digest, size in sized:
+        for digest, size in sized.items():
             domain = scope.domain(name, digest)
             _tally(stores, domain).sizes[digest] = size
             order[(domain, digest)] = None
-    shared = _shared_digests(registry)
     freed_bytes = 0
-    free_in: dict[str, set[str]] = {}  # blob store -> digests the deletion frees there
+    staying_in: dict[str, set[str]] = {}  # blob store -> digests of the deletion that stay there
     kept: dict[str, list[int]] = {}  # unaccounted blob store -> [blobs, bytes]
     for domain, tally in stores.items():
-        free = tally.freed(shared.get(domain, {}))
-        size_of = tally.sizes.__getitem__
-        if domain in scope.unaccounted:
-            if free:
-                kept[domain] = [len(free), sum(map(size_of, free))]
-        else:
-            free_in[domain] = free
-            freed_bytes += sum(map(size_of, free))
+        staying = staying_in[domain] = tally.staying(shared.get(domain, {}))
+        # What goes less what stays: most of a big deletion is freed.
+        blobs = len(tally.sizes) - len(staying)
+        size = sum(tally.sizes.values()) - sum(map(tally.sizes.__getitem__, staying))
+        if domain not in scope.unaccounted:
+            freed_bytes += size
+        elif blobs:
+            kept[domain] = [blobs, size]
     notes = [f"{n} unused blob{'s' if n != 1 else ''} ({b} bytes) in {domain} stay, not counted: {scope.unaccounted[domain]}"
              for domain, (n, b) in sorted(kept.items())]
     if scope.hard_links:
-        freed = {key: stores[key[0]].sizes[key[1]] for key in order if key[1] in free_in.get(key[0], ())}
+        freed = {key: stores[key[0]].sizes[key[1]] for key in order
+                 if key[0] not in scope.unaccounted and key[1] not in staying_in[key[0]]}
         notes.extend(_without_hard_links(scope, freed))
         freed_bytes = sum(freed.values())
     return freed_bytes, notes
@@ -90,14 +91,16 @@ class _StoreTally:
     def __init__(self) -> None:
         self.sizes: dict[str, int] = {}  # manifests and blobs that go -> bytes, as first met
         self.still: set[str] = set()  # used after the deletion by what stays in one of its repositories
-        self.emptied: Counter[str] = Counter()  # repositories of the deletion that use it now and not after
+        #: repositories of the deletion that use it now and not after (where one store is all: only for
+        #: digests several repositories use)
+        self.emptied: Counter[str] = Counter()
 
-    def freed(self, outside: Mapping[str, int]) -> set[str]:
-        """What the deletion frees here: what no repository still uses. `outside`: repositories
+    def staying(self, outside: Mapping[str, int]) -> set[str]:
+        """Of the manifests and blobs that go, those a repository still uses. `outside`: repositories
         using a digest, for digests several repositories use (those of the deletion included)."""
-        free = self.sizes.keys() - self.still
-        emptied = self.emptied
-        return free - {d for d in free & outside.keys() if outside[d] > emptied[d]}
+        still, emptied = self.still, self.emptied
+        elsewhere = {d for d in self.sizes.keys() & outside.keys() if d not in still and outside[d] > emptied[d]}
+        return (self.sizes.keys() & still) | elsewhere
 
 
 def _tally(stores: dict[str, _StoreTally], domain: str) -> _StoreTally:
@@ -105,6 +108,14 @@ def _tally(stores: dict[str, _StoreTally], domain: str) -> _StoreTally:
     if tally is None:
         tally = stores[domain] = _StoreTally()
     return tally
+
+
+def _used_by(artifacts: list[Artifact]) -> set[str]:
+    """Every digest `artifacts` use, as used_digests counts a repository's."""
+    used = {a.digest for a in artifacts}
+    used.update([b.digest for a in artifacts for b in a.blobs])
+    used.update([c.digest for a in artifacts if a.children for c in a.children])
+    return used
 
 
 def _removed_uses(gone: list[Artifact]) -> Counter[str]:
@@ -116,9 +127,16 @@ def _removed_uses(gone: list[Artifact]) -> Counter[str]:
     return removed
 
 
-def _left_in(repo: Repository, removed: Counter[str]) -> tuple[list[str], list[str]]:
-    """Of the digests `removed` counts, those a remaining artifact of `repo` still uses, and those
-    it uses now and not after."""
+def _left_in(repo: Repository, gone: list[Artifact]) -> tuple[Iterable[str], Iterable[str]]:
+    """Of the digests the artifacts `gone` use, those an artifact of `repo` that stays still uses,
+    and those it uses now and not after."""
+    if 2 * len(gone) > len(repo.artifacts):  # most of it goes (a prune): what stays is quicker to read
+        going = {a.digest for a in gone}
+        stays = _used_by([a for d, a in repo.artifacts.items() if d not in going])
+        used = _used_by(gone)
+        return used & stays, used - stays
+    # Else by counts, in proportion to the deletion: a use is left where the repository counts more.
+    removed = _removed_uses(gone)
     arts, blob_users, parents = repo.artifacts, repo.blob_users, repo.parents
     still: list[str] = []
     emptied: list[str] = []
