@@ -196,6 +196,12 @@ def _count_shared(registry: Registry) -> dict[str, dict[str, int]]:
     seen: dict[str, set[str]] = {}  # blob store -> digests some repository counted so far uses
     again: dict[str, Counter[str]] = {}  # blob store -> digest -> repositories after the first using it
     for name, repo in registry.repositories.items():
+        if not scope.domains:  # one store: the repository's own tables, read in place (what used_digests holds)
+            before = seen.setdefault("", set())
+            uses = (repo.artifacts, repo.blob_users, repo.parents)
+            again.setdefault("", Counter()).update(set().union(*(before.intersection(u) for u in uses)))
+            before.update(*uses)
+            continue
         for domain, used in _by_store(scope, name, used_digests(repo)).items():
             before = seen.setdefault(domain, set())
             again.setdefault(domain, Counter()).update(before & used)
@@ -204,8 +210,6 @@ def _count_shared(registry: Registry) -> dict[str, dict[str, int]]:
 
 
 def _by_store(scope: BlobScope, repository: str, digests: set[str]) -> dict[str, set[str]]:
-    if not scope.domains:
-        return {"": digests}
     stores: dict[str, set[str]] = {}
     for digest in digests:
         stores.setdefault(scope.domain(repository, digest), set()).add(digest)
