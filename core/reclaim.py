@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from typing import Protocol, cast
 
 from .blob_scope import BlobScope
@@ -26,18 +27,19 @@ def reclaimable(registry: Registry, chosen: Mapping[str, Iterable[str]]) -> tupl
     scope = registry.blob_scope
     one_store = not scope.domains and not scope.hard_links  # a registry: whole lists at once
     shared = _shared_digests(registry)
+    several = set().union(*shared.values())  # the only digests whose users need counting
     stores: dict[str, _StoreTally] = {}
     order: dict[tuple[str, str], None] = {}  # (blob store, digest) as first met, for hard links
     for name, digests in chosen.items():
         repo = registry.repositories[name]
         gone = [repo.artifacts[d] for d in digests]
-        still, emptied = _left_in(repo, gone)
+        still, emptied = _left_in(repo, gone, several)
         # the manifests and blobs that go, with their sizes (the last one stated stands)
         sized = {b.digest: b.size for a in gone for b in cast(_Stored, (a, *a.blobs))}
         if one_store:
             tally = _tally(stores, "")
             tally.still.update(still)
-            tally.emptied.update(shared.get("", {}).keys() & emptied)  # the count matters only there
+            tally.emptied.update(emptied)
             tally.sizes.update(sized)
             continue
         for digest in still:
@@ -91,8 +93,7 @@ class _StoreTally:
     def __init__(self) -> None:
         self.sizes: dict[str, int] = {}  # manifests and blobs that go -> bytes, as first met
         self.still: set[str] = set()  # used after the deletion by what stays in one of its repositories
-        #: repositories of the deletion that use it now and not after (where one store is all: only for
-        #: digests several repositories use)
+        #: repositories of the deletion that use it now and not after, for digests several repositories use
         self.emptied: Counter[str] = Counter()
 
     def staying(self, outside: Mapping[str, int]) -> set[str]:
@@ -127,14 +128,15 @@ def _removed_uses(gone: list[Artifact]) -> Counter[str]:
     return removed
 
 
-def _left_in(repo: Repository, gone: list[Artifact]) -> tuple[Iterable[str], Iterable[str]]:
+def _left_in(repo: Repository, gone: list[Artifact], counted: AbstractSet[str]) -> tuple[Iterable[str], Iterable[str]]:
     """Of the digests the artifacts `gone` use, those an artifact of `repo` that stays still uses,
-    and those it uses now and not after."""
+    and of those in `counted`, the ones it uses now and not after."""
     if 2 * len(gone) > len(repo.artifacts):  # most of it goes (a prune): what stays is quicker to read
         going = {a.digest for a in gone}
         stays = _used_by([a for d, a in repo.artifacts.items() if d not in going])
         used = _used_by(gone)
-        return used & stays, used - stays
+        left = used & stays
+        return left, (counted & used) - left
     # Else by counts, in proportion to the deletion: a use is left where the repository counts more.
     removed = _removed_uses(gone)
     arts, blob_users, parents = repo.artifacts, repo.blob_users, repo.parents
@@ -144,7 +146,7 @@ def _left_in(repo: Repository, gone: list[Artifact]) -> tuple[Iterable[str], Ite
         uses = (digest in arts) + blob_users.get(digest, 0) + len(parents.get(digest, ()))
         if uses > n:
             still.append(digest)
-        elif uses:
+        elif uses and digest in counted:
             emptied.append(digest)
     return still, emptied
 
