@@ -61,12 +61,19 @@ class CreatedTimes:
         value: float | None = None
         if artifact is not None:
             if artifact.is_index:
-                dated = [t for c in artifact.children if (t := self.of(c.digest)) is not None]
+                dated = [t for c in artifact.children if (t := self._of_child(c.digest)) is not None]
                 value = max(dated) if dated else self._own(artifact)
             else:
                 value = artifact.created if artifact.created is not None else self._own(artifact)
         memo[digest] = value
         return value
+
+    def _of_child(self, digest: str) -> float | None:
+        # An image's own time at once: a prune asks for every child of thousands of indexes.
+        child = self.repo.artifacts.get(digest)
+        if child is not None and child.created is not None and not child.is_index:
+            return child.created
+        return self.of(digest)
 
     @staticmethod
     def _own(artifact: Artifact) -> float | None:

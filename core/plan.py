@@ -6,7 +6,8 @@ add fields, never rename or remove them.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -23,6 +24,29 @@ DeleteWhy = Literal["target", "child", "accessory", "referrers"]
 KeepReason = Literal["shared", "tagged", "accessory_listed"]
 # Why a plan is refused: an index outside it lists a target (rule 2), a protected tag (rule 6).
 RefusalReason = Literal["referenced", "protected_tag"]
+
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def trusted_builder(model: type[_Model]) -> Callable[..., _Model]:
+    """A constructor of `model` from trusted values for every field, given in the model's field
+    order: the instance `model_construct` makes (same fields, same JSON), without its per-call
+    walk over the fields' aliases and defaults. A prune plans hundreds of thousands of entries;
+    model_construct was a sixth of its time, validation a third before that."""
+    # One set for every instance: pydantic only ever adds a field name to it, and each is in it already.
+    every_field = set(model.model_fields)
+    new = model.__new__
+    set_slot = object.__setattr__
+
+    def build(**values: Any) -> _Model:
+        instance = new(model)
+        set_slot(instance, "__dict__", values)
+        set_slot(instance, "__pydantic_fields_set__", every_field)
+        set_slot(instance, "__pydantic_extra__", None)
+        set_slot(instance, "__pydantic_private__", None)
+        return instance
+
+    return build
 
 
 class ParentRef(BaseModel):

@@ -14,10 +14,16 @@ from collections.abc import Iterable, Sequence
 from .media_types import REFERRERS  # the accessory kind of an OCI 1.1 fallback referrers index (core.tag_schemes)
 from .model import Registry, Repository, is_fallback_tag
 from .plan import (DeleteEntry, DeleteWhy, DeletionPlan, KeepEntry, KeepReason, MissingEntry, ParentRef, ReclaimInfo,
-                   Refusal, ResumedRef, RewriteEntry, TargetRef)
+                   Refusal, ResumedRef, RewriteEntry, TargetRef, trusted_builder)
 from .protection import ProtectionRule, parse_rules, protected_tags
 from .reclaim import reclaimable
 from .references import Reference, parse_reference
+
+# The planner builds its entries from the model's validated data, hundreds of thousands in a prune.
+_new_delete_entry = trusted_builder(DeleteEntry)
+_new_keep_entry = trusted_builder(KeepEntry)
+_new_missing_entry = trusted_builder(MissingEntry)
+_new_parent_ref = trusted_builder(ParentRef)
 
 
 def resolve_targets(registry: Registry, refs: Iterable[str | Reference]) -> list[TargetRef]:
@@ -84,8 +90,8 @@ class _RepositoryPlan:
     names its rule of docs/deletion-semantics.md, and decides there what goes (with why) or stays
     (with the reason)."""
 
-    __slots__ = ("repo", "plan", "arts", "parents", "subjects", "kinds", "chosen", "remaining", "kept", "queue",
-                 "gone")
+    __slots__ = ("repo", "plan", "arts", "parents", "subjects", "kinds", "referrers", "chosen", "remaining", "kept",
+                 "queue", "gone", "platforms")
 
     def __init__(self, repo: Repository, plan: DeletionPlan) -> None:
         self.repo = repo
@@ -94,11 +100,14 @@ class _RepositoryPlan:
         self.parents = repo.parents
         self.subjects = repo.subjects
         self.kinds = repo.accessory_kinds
+        # Fallback referrers indexes: bookkeeping, never a parent that keeps what it lists.
+        self.referrers = {d for d, kind in self.kinds.items() if kind == REFERRERS}
         self.chosen: dict[str, tuple[DeleteWhy, str | None]] = {}  # digest -> (why, via), in discovery order
         self.remaining: dict[str, int] = {}  # parents not (yet) being deleted, for children looked at (rule 4)
         self.kept: dict[str, tuple[str, KeepReason]] = {}  # reached but staying -> (via, reason), first reached first
         self.queue: deque[str] = deque()  # chosen, their children and accessories not looked at yet
         self.gone: set[str] = set()  # deleted by a cut-off run being finished
+        self.platforms: dict[str, dict[str, str]] = {}  # index -> child -> the platform it lists the child with
 
     def run(self, targets: list[str], rules: tuple[ProtectionRule, ...], resumed: Sequence[ResumedRef]) -> list[str]:
         """Adds this repository's part to the plan; returns the digests it deletes."""
@@ -134,8 +143,9 @@ class _RepositoryPlan:
 
     def _real_parents(self, digest: str) -> list[str]:
         """Parents that keep an artifact: an OCI 1.1 fallback referrers index is bookkeeping, not one."""
-        kinds = self.kinds
-        return [p for p in self.parents.get(digest, ()) if kinds.get(p) != REFERRERS]
+        parents = self.parents.get(digest, [])
+        referrers = self.referrers
+        return [p for p in parents if p not in referrers] if referrers else parents
 
     def _holders(self, digest: str) -> list[str]:
         """The real parents outside this deletion."""
@@ -186,29 +196,32 @@ class _RepositoryPlan:
     def _rule3_children(self, digest: str) -> None:
         """Rule 3, index cascade (with rules 4, 5 and 8): each child of `digest` goes once no
         other parent lists it, unless it has tags of its own."""
-        arts, chosen, subjects, gone = self.arts, self.chosen, self.subjects, self.gone
+        arts, chosen, subjects, gone, remaining = self.arts, self.chosen, self.subjects, self.gone, self.remaining
+        children = arts[digest].children
+        if not children:
+            return
         # Beyond Harbor: a fallback referrers index is bookkeeping; its listing was never counted.
-        bookkeeping = self.kinds.get(digest) == REFERRERS
+        counted = 0 if digest in self.referrers else 1
         seen: set[str] = set()
-        for child in arts[digest].children:
+        for child in children:
             c = child.digest
             if c in seen:
                 continue
             seen.add(c)
+            artifact = arts.get(c)
             # Rule 8: a missing child is reported, not an error.
-            if c not in arts:
-                self.plan.missing.append(MissingEntry.model_construct(repository=self.repo.name, digest=c, parent=digest))
+            if artifact is None:
+                self.plan.missing.append(_new_missing_entry(repository=self.repo.name, digest=c, parent=digest))
                 continue
             # Rule 4: the reference being removed does not count.
-            left = self._parents_left(c) - (0 if bookkeeping else 1)
-            self.remaining[c] = left
+            left = remaining[c] = self._parents_left(c) - counted
             if c in chosen:
                 continue
             # Rule 3: a child another parent still lists stays.
             if left:
                 self._keep(c, digest, "shared")
             # Rule 3: an untagged child goes.
-            elif not arts[c].tags:
+            elif not artifact.tags:
                 self._delete(c, "child", digest)
             # Rule 5: a tagged accessory goes with its subject.
             elif any(s in chosen or s in gone for s in subjects.get(c, ())):
@@ -220,7 +233,10 @@ class _RepositoryPlan:
     def _rule5_accessories(self, digest: str) -> None:
         """Rule 5: the accessories of `digest` go with it, with their own tags (recursively)."""
         arts, chosen = self.arts, self.chosen
-        for acc in self.repo.accessories.get(digest, ()):
+        accessories = self.repo.accessories.get(digest)
+        if not accessories:
+            return
+        for acc in accessories:
             if acc in chosen or acc not in arts:
                 continue
             # Rule 5: an accessory an index lists is kept.
@@ -232,11 +248,13 @@ class _RepositoryPlan:
     def _referrers_rewrites(self) -> list[RewriteEntry]:
         """Beyond Harbor: fallback referrers indexes that list what goes are rewritten without it,
         or deleted when nothing would be left in them, as regctl does."""
-        repo, chosen, kinds = self.repo, self.chosen, self.kinds
+        repo, chosen, referrers, parents = self.repo, self.chosen, self.referrers, self.parents
+        if not referrers:
+            return []
         listing: dict[str, list[str]] = {}
         for digest in chosen:
-            for p in self.parents.get(digest, ()):
-                if p not in chosen and kinds.get(p) == REFERRERS:
+            for p in parents.get(digest, ()):
+                if p not in chosen and p in referrers:
                     listing.setdefault(p, []).append(digest)
         rewrites = []
         for index, removed in listing.items():
@@ -262,52 +280,70 @@ class _RepositoryPlan:
         """Rule 6: nothing being deleted may carry a protected tag."""
         if not rules:
             return
+        arts = self.arts
         for digest in self.chosen:
-            tags = self.arts[digest].tags
+            tags = arts[digest].tags
+            if not tags:
+                continue
             for tag, rule in protected_tags(rules, self.repo.name, tags):
                 self.plan.refusals.append(Refusal(repository=self.repo.name, digest=digest, reason="protected_tag",
                                                   tag=tag, rule=rule, tags=list(tags)))
 
     def _write_entries(self, rewrites: list[RewriteEntry]) -> None:
         """What goes in a safe order, what is rewritten, and what stays with the reason decided above."""
-        repo, plan, arts = self.repo, self.plan, self.arts
-        for digest in _execution_order(repo, self.chosen):
-            why, via = self.chosen[digest]
+        repo, plan, arts, chosen = self.repo, self.plan, self.arts, self.chosen
+        name, delete, tags_removed = repo.name, plan.delete, plan.tags_removed
+        for digest in _execution_order(repo, chosen):
+            why, via = chosen[digest]
             artifact = arts[digest]
-            plan.delete.append(
-                # model_construct: the planner builds these from validated data, and a prune plans
-                # hundreds of thousands of them (validation was a third of its time).
-                DeleteEntry.model_construct(
-                    repository=repo.name,
+            tags = artifact.tags
+            delete.append(
+                _new_delete_entry(  # every field, in DeleteEntry's order (the JSON's)
+                    repository=name,
                     digest=digest,
                     media_type=artifact.media_type,
                     kind=repo.kind_of(digest),
-                    tags=list(artifact.tags),
+                    tags=list(tags),
                     why=why,
                     via=via,
                     size=artifact.size,
-                    platform=repo.platform_under(via, digest),
+                    platform=self._platform_under(via, digest),
                 )
             )
-            plan.tags_removed.extend(f"{repo.name}:{t}" for t in artifact.tags)
+            if tags:
+                tags_removed.extend([f"{name}:{t}" for t in tags])
         plan.rewrite.extend(rewrites)
         for digest, (via, reason) in self.kept.items():
             plan.keep.append(
-                KeepEntry.model_construct(
-                    repository=repo.name,
+                _new_keep_entry(  # every field, in KeepEntry's order
+                    repository=name,
                     digest=digest,
                     reason=reason,
                     parents=_parent_refs(repo, self._holders(digest)),
                     tags=list(arts[digest].tags),
                     via=via,
-                    platform=repo.platform_under(via, digest),
+                    platform=self._platform_under(via, digest),
                 )
             )
+
+    def _platform_under(self, index: str | None, digest: str) -> str | None:
+        """repo.platform_under, reading each index's platforms once: a prune asks it about every
+        child of thousands of indexes."""
+        if index is None:
+            return None
+        platforms = self.platforms.get(index)
+        if platforms is None:
+            artifact = self.arts.get(index)
+            children = artifact.children if artifact is not None else ()
+            # The first entry that states a platform names it, as Artifact.platform_of reads.
+            platforms = self.platforms[index] = {c.digest: str(c.platform) for c in reversed(children)
+                                                 if c.platform is not None}
+        return platforms.get(digest)
 
 
 def _parent_refs(repo: Repository, digests: Iterable[str]) -> list[ParentRef]:
     arts = repo.artifacts
-    return [ParentRef.model_construct(digest=d, tags=list(arts[d].tags) if d in arts else []) for d in digests]
+    return [_new_parent_ref(digest=d, tags=list(arts[d].tags) if d in arts else []) for d in digests]
 
 
 def _resumed_roots(repo: Repository, resumed: ResumedRef) -> list[str]:
@@ -325,22 +361,28 @@ def _resumed_roots(repo: Repository, resumed: ResumedRef) -> list[str]:
 def _execution_order(repo: Repository, chosen: dict[str, tuple[DeleteWhy, str | None]]) -> list[str]:
     """Beyond Harbor, a safe order: top-down, an index before its children, a subject before its
     accessories. A run cut short then leaves no surviving artifact pointing at a deleted one."""
-    arts = repo.artifacts
+    arts, accessories = repo.artifacts, repo.accessories
     indegree = dict.fromkeys(chosen, 0)
-    edges: dict[str, list[str]] = {}
+    edges: dict[str, list[str]] = {}  # only for what lists or has something (most images neither)
     for digest in chosen:
-        outs = [c.digest for c in arts[digest].children if c.digest in indegree]
-        outs += [a for a in repo.accessories.get(digest, ()) if a in indegree]
+        children = arts[digest].children
+        described = accessories.get(digest)
+        if not children and not described:
+            continue
+        outs = [c.digest for c in children if c.digest in indegree]
+        if described:
+            outs += [a for a in described if a in indegree]
         outs = list(dict.fromkeys(outs))
         edges[digest] = outs
         for o in outs:
             indegree[o] += 1
-    ready = deque(d for d in chosen if indegree[d] == 0)
+    ready = deque([d for d, n in indegree.items() if n == 0])
     order: list[str] = []
+    nothing: list[str] = []
     while ready:
         digest = ready.popleft()
         order.append(digest)
-        for o in edges[digest]:
+        for o in edges.get(digest, nothing):
             indegree[o] -= 1
             if indegree[o] == 0:
                 ready.append(o)

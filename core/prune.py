@@ -18,7 +18,7 @@ from .dates import CreatedTimes
 from .errors import BadInputError
 from .gc_pause import gc_paused
 from .model import Artifact, Registry, Repository
-from .plan import DeletionPlan, RetainedEntry, RetainReason, TargetRef
+from .plan import DeletionPlan, RetainedEntry, RetainReason, TargetRef, trusted_builder
 from .planner import plan_deletion
 from .retention_policy import RetentionPolicy, RetentionRule
 
@@ -65,14 +65,18 @@ class Selection:
     retained: list[RetainedEntry]
 
 
+# A rule chooses among tens of thousands of validated artifacts.
+_new_retained = trusted_builder(RetainedEntry)
+_new_target = trusted_builder(TargetRef)
+
+
 def _retained(artifact: Artifact, reason: RetainReason) -> RetainedEntry:
-    return RetainedEntry.model_construct(repository=artifact.repository, digest=artifact.digest,
-                                         tags=list(artifact.tags), reason=reason)
+    return _new_retained(repository=artifact.repository, digest=artifact.digest, tags=list(artifact.tags), reason=reason)
 
 
 def _target(artifact: Artifact) -> TargetRef:
     reference = f"{artifact.repository}:{artifact.tags[0]}" if artifact.tags else f"{artifact.repository}@{artifact.digest}"
-    return TargetRef.model_construct(repository=artifact.repository, digest=artifact.digest, reference=reference)
+    return _new_target(repository=artifact.repository, digest=artifact.digest, reference=reference)
 
 
 def top_level_candidates(repo: Repository) -> Iterator[Artifact]:

@@ -12,67 +12,143 @@ repositories use.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
+from typing import Protocol, cast
 
 from .blob_scope import BlobScope
-from .model import Registry, Repository, used_digests
+from .model import Artifact, Registry, Repository, used_digests
 
 
 def reclaimable(registry: Registry, chosen: Mapping[str, Iterable[str]]) -> tuple[int, list[str]]:
     """Bytes freed once the artifacts `chosen` (repository -> digests) are gone, and notes on
     blobs it leaves out because their store has users ocitree cannot see."""
     scope = registry.blob_scope
-    domain_of = scope.domain if scope.domains else _one_store
-    repos = {name: registry.repositories[name] for name in chosen}
-    removed: dict[str, dict[str, int]] = {}  # repository -> digest -> uses the deletion removes
-    sizes: dict[tuple[str, str], int] = {}  # (blob store, digest) -> bytes
-    touching: dict[str, list[str]] = {}  # digest -> the repositories of this deletion that remove a use of it
-    for name, digests in chosen.items():
-        repo = repos[name]
-        uses = removed.setdefault(name, {})
-        for digest in digests:
-            artifact = repo.artifacts[digest]
-            uses[digest] = uses.get(digest, 0) + 1
-            sizes[(domain_of(name, digest), digest)] = artifact.size
-            for blob in {b.digest: b for b in artifact.blobs}.values():
-                uses[blob.digest] = uses.get(blob.digest, 0) + 1
-                sizes[(domain_of(name, blob.digest), blob.digest)] = blob.size
-            for child in {c.digest for c in artifact.children}:
-                uses[child] = uses.get(child, 0) + 1
-        for digest in uses:
-            touching.setdefault(digest, []).append(name)
+    one_store = not scope.domains and not scope.hard_links  # a registry: whole lists at once
     shared = _shared_digests(registry)
-    nothing: dict[str, int] = {}
-    freed: dict[tuple[str, str], int] = {}
+    several = set().union(*shared.values())  # the only digests whose users need counting
+    stores: dict[str, _StoreTally] = {}
+    order: dict[tuple[str, str], None] = {}  # (blob store, digest) as first met, for hard links
+    for name, digests in chosen.items():
+        repo = registry.repositories[name]
+        gone = [repo.artifacts[d] for d in digests]
+        still, emptied = _left_in(repo, gone, several)
+        # the manifests and blobs that go, with their sizes (the last one stated stands)
+        sized = {b.digest: b.size for a in gone for b in cast(_Stored, (a, *a.blobs))}
+        if one_store:
+            tally = _tally(stores, "")
+            tally.still.update(still)
+            tally.emptied.update(emptied)
+            tally.sizes.update(sized)
+            continue
+        for digest in still:
+            _tally(stores, scope.domain(name, digest)).still.add(digest)
+        for digest in emptied:
+            _tally(stores, scope.domain(name, digest)).emptied[digest] += 1
+        for digest, size in sized.items():
+            domain = scope.domain(name, digest)
+            _tally(stores, domain).sizes[digest] = size
+            order[(domain, digest)] = None
+    freed_bytes = 0
+    staying_in: dict[str, set[str]] = {}  # blob store -> digests of the deletion that stay there
     kept: dict[str, list[int]] = {}  # unaccounted blob store -> [blobs, bytes]
-    for (domain, digest), size in sizes.items():
-        users_here = 0  # repositories of this deletion that use the digest now
-        # Only those that remove a use of it need a look: one of the deletion's repositories that uses
-        # it without removing a use is a user outside the deletion, which `shared` counts. (Looking at
-        # every repository of the deletion made a registry-wide prune quadratic.)
-        for name in touching.get(digest, ()):
-            if domain_of(name, digest) != domain:
-                continue
-            repo = repos[name]
-            before = _uses(repo, digest)
-            if before:
-                users_here += 1
-                if before > removed[name].get(digest, 0):
-                    break  # a remaining artifact of this repository uses it
-        else:
-            if shared.get(domain, nothing).get(digest, users_here) > users_here:
-                continue  # a repository outside this deletion uses it
-            if domain in scope.unaccounted:
-                k = kept.setdefault(domain, [0, 0])
-                k[0] += 1
-                k[1] += size
-                continue
-            freed[(domain, digest)] = size
+    for domain, tally in stores.items():
+        staying = staying_in[domain] = tally.staying(shared.get(domain, {}))
+        # What goes less what stays: most of a big deletion is freed.
+        blobs = len(tally.sizes) - len(staying)
+        size = sum(tally.sizes.values()) - sum(map(tally.sizes.__getitem__, staying))
+        if domain not in scope.unaccounted:
+            freed_bytes += size
+        elif blobs:
+            kept[domain] = [blobs, size]
     notes = [f"{n} unused blob{'s' if n != 1 else ''} ({b} bytes) in {domain} stay, not counted: {scope.unaccounted[domain]}"
              for domain, (n, b) in sorted(kept.items())]
     if scope.hard_links:
+        freed = {key: stores[key[0]].sizes[key[1]] for key in order
+                 if key[0] not in scope.unaccounted and key[1] not in staying_in[key[0]]}
         notes.extend(_without_hard_links(scope, freed))
-    return sum(freed.values()), notes
+        freed_bytes = sum(freed.values())
+    return freed_bytes, notes
+
+
+class _Blob(Protocol):
+    """What a blob store holds: a manifest or a blob."""
+
+    @property
+    def digest(self) -> str: ...
+
+    @property
+    def size(self) -> int: ...
+
+
+_Stored = tuple[_Blob, ...]  # an artifact's manifest and its blobs
+
+
+class _StoreTally:
+    """One blob store's part of a deletion, digest by digest."""
+
+    __slots__ = ("sizes", "still", "emptied")
+
+    def __init__(self) -> None:
+        self.sizes: dict[str, int] = {}  # manifests and blobs that go -> bytes, as first met
+        self.still: set[str] = set()  # used after the deletion by what stays in one of its repositories
+        #: repositories of the deletion that use it now and not after, for digests several repositories use
+        self.emptied: Counter[str] = Counter()
+
+    def staying(self, outside: Mapping[str, int]) -> set[str]:
+        """Of the manifests and blobs that go, those a repository still uses. `outside`: repositories
+        using a digest, for digests several repositories use (those of the deletion included)."""
+        still, emptied = self.still, self.emptied
+        elsewhere = {d for d in self.sizes.keys() & outside.keys() if d not in still and outside[d] > emptied[d]}
+        return (self.sizes.keys() & still) | elsewhere
+
+
+def _tally(stores: dict[str, _StoreTally], domain: str) -> _StoreTally:
+    tally = stores.get(domain)
+    if tally is None:
+        tally = stores[domain] = _StoreTally()
+    return tally
+
+
+def _used_by(artifacts: list[Artifact]) -> set[str]:
+    """Every digest `artifacts` use, as used_digests counts a repository's."""
+    used = {a.digest for a in artifacts}
+    used.update([b.digest for a in artifacts for b in a.blobs])
+    used.update([c.digest for a in artifacts if a.children for c in a.children])
+    return used
+
+
+def _removed_uses(gone: list[Artifact]) -> Counter[str]:
+    """The uses of each digest that the artifacts `gone` remove, counted as Repository counts them:
+    as the manifest, as a config or layer and as an index entry, once per artifact each."""
+    removed = Counter([a.digest for a in gone])
+    removed.update([d for a in gone for d in {b.digest for b in a.blobs}])
+    removed.update([d for a in gone if a.children for d in {c.digest for c in a.children}])
+    return removed
+
+
+def _left_in(repo: Repository, gone: list[Artifact], counted: AbstractSet[str]) -> tuple[Iterable[str], Iterable[str]]:
+    """Of the digests the artifacts `gone` use, those an artifact of `repo` that stays still uses,
+    and of those in `counted`, the ones it uses now and not after."""
+    if 2 * len(gone) > len(repo.artifacts):  # most of it goes (a prune): what stays is quicker to read
+        going = {a.digest for a in gone}
+        stays = _used_by([a for d, a in repo.artifacts.items() if d not in going])
+        used = _used_by(gone)
+        left = used & stays
+        return left, (counted & used) - left
+    # Else by counts, in proportion to the deletion: a use is left where the repository counts more.
+    removed = _removed_uses(gone)
+    arts, blob_users, parents = repo.artifacts, repo.blob_users, repo.parents
+    still: list[str] = []
+    emptied: list[str] = []
+    for digest, n in removed.items():
+        uses = (digest in arts) + blob_users.get(digest, 0) + len(parents.get(digest, ()))
+        if uses > n:
+            still.append(digest)
+        elif uses and digest in counted:
+            emptied.append(digest)
+    return still, emptied
 
 
 def _without_hard_links(scope: BlobScope, freed: dict[tuple[str, str], int]) -> list[str]:
@@ -103,15 +179,6 @@ def _without_hard_links(scope: BlobScope, freed: dict[tuple[str, str], int]) -> 
             f"removing {'them' if left_out != 1 else 'it'} frees no space, not counted"]
 
 
-def _one_store(repository: str, digest: str) -> str:
-    return ""
-
-
-def _uses(repo: Repository, digest: str) -> int:
-    """Counted as `reclaimable` counts removed uses: as the manifest, as a config or layer, as an index entry."""
-    return (digest in repo.artifacts) + repo.blob_users.get(digest, 0) + len(repo.parents.get(digest, ()))
-
-
 def _shared_digests(registry: Registry) -> dict[str, dict[str, int]]:
     if registry.shared_digests is None:
         registry.shared_digests = _count_shared(registry)
@@ -126,9 +193,26 @@ def _count_shared(registry: Registry) -> dict[str, dict[str, int]]:
             stores[key] = stores.get(key, 0) + 1
     if all(n < 2 for n in stores.values()) and not scope.files:
         return {}  # every repository its own blob store: nothing to count across
-    counts: dict[str, dict[str, int]] = {}
+    # Set operations, not a count of every digest: at a million artifacts there are millions of
+    # digests and only a few are shared.
+    seen: dict[str, set[str]] = {}  # blob store -> digests some repository counted so far uses
+    again: dict[str, Counter[str]] = {}  # blob store -> digest -> repositories after the first using it
     for name, repo in registry.repositories.items():
-        for digest in used_digests(repo):
-            of_store = counts.setdefault(scope.domain(name, digest), {})
-            of_store[digest] = of_store.get(digest, 0) + 1
-    return {key: {d: n for d, n in of_store.items() if n > 1} for key, of_store in counts.items()}
+        if not scope.domains:  # one store: the repository's own tables, read in place (what used_digests holds)
+            before = seen.setdefault("", set())
+            uses = (repo.artifacts, repo.blob_users, repo.parents)
+            again.setdefault("", Counter()).update(set().union(*(before.intersection(u) for u in uses)))
+            before.update(*uses)
+            continue
+        for domain, used in _by_store(scope, name, used_digests(repo)).items():
+            before = seen.setdefault(domain, set())
+            again.setdefault(domain, Counter()).update(before & used)
+            before |= used
+    return {domain: {d: n + 1 for d, n in counts.items()} for domain, counts in again.items()}
+
+
+def _by_store(scope: BlobScope, repository: str, digests: set[str]) -> dict[str, set[str]]:
+    stores: dict[str, set[str]] = {}
+    for digest in digests:
+        stores.setdefault(scope.domain(repository, digest), set()).add(digest)
+    return stores

@@ -8,9 +8,11 @@ import sys
 
 import pytest
 
+from ocitree.core.plan import DeletionPlan
 from ocitree.core.prune import PruneRule, parse_age, plan_prune, select_by_rule
 from ocitree.core.stores.sample import SampleStore
 from ocitree.sample_data.builder import RegistryBuilder
+from ocitree.sample_data.generate import Shape, generate_registry
 from ocitree.tui.cli import main
 
 CREATED = "org.opencontainers.image.created"
@@ -200,3 +202,21 @@ def test_keep_last_ties_go_to_the_greatest_tag(tmp_path):
     plan = plan_prune(registry, select_by_rule(registry, PruneRule(keep_last=1), NOW))
     assert [r.tags for r in plan.retained] == [["c"]]
     assert sorted(d.tags[0] for d in plan.delete) == ["a", "b"]
+
+
+def test_a_prune_plan_is_the_plan_its_json_validates_to():
+    """The planner and the rule build their entries unvalidated (plan.trusted_builder), hundreds of
+    thousands in a big prune: each must be the model that validating its JSON gives, with the JSON's
+    keys in the schema's order."""
+    registry = generate_registry(Shape(repositories=2, indexes=30, children=3, share=0.3, nesting=0.2,
+                                       tagged_children=0.2, accessories=0.5, missing=0.1))
+    for repo in registry.repositories.values():
+        for i, artifact in enumerate(repo.artifacts.values()):
+            artifact.created = NOW - 400 * DAY + i * 60
+    p = plan_prune(registry, select_by_rule(registry, PruneRule(keep_last=3, untagged=True), NOW), ["release-*"])
+    assert p.delete and p.keep and p.missing and p.retained and p.tags_removed
+    text = p.model_dump_json()
+    again = DeletionPlan.model_validate_json(text)
+    assert again == p
+    assert again.model_dump_json() == text
+    assert [e.model_fields_set for e in p.delete] == [e.model_fields_set for e in again.delete]
