@@ -19,9 +19,7 @@ def _os_user() -> str:
 
 
 def append_audit_record(path: Path, plan: DeletionPlan, result: ExecutionResult) -> None:
-    record = {
-        "time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "user": _os_user(),
+    append_record(path, {
         "source": plan.source,
         "targets": [t.reference for t in plan.targets],
         "resumed": [r.reference for r in plan.resumed],  # REFs finishing a cut-off run
@@ -29,6 +27,15 @@ def append_audit_record(path: Path, plan: DeletionPlan, result: ExecutionResult)
         "rewritten": [{"repository": r.repository, "digest": r.digest, "tags": r.tags} for r in result.rewritten],
         "failed": [f.model_dump() for f in result.failed],
         "result": "completed" if result.completed else "incomplete",
+    })
+
+
+def append_record(path: Path, fields: dict[str, object]) -> None:
+    """One line: the time and OS user, then `fields`."""
+    record = {
+        "time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "user": _os_user(),
+        **fields,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     line = json.dumps(record, separators=(",", ":")) + "\n"
