@@ -114,8 +114,8 @@ def execute_untag(plan: UntagPlan, store: Store, audit_log: Path | None = None) 
     if not plan.allowed:
         raise BadInputError(f"refusing to execute a refused untag: {plan.refusal_text()}")
     refusal = store.untag_refusal(plan.repository)
-    if refusal is not None:
-        raise BadInputError(refusal)
+    if refusal is not None:  # an operational limit of the source, as deletion disabled is
+        raise StoreError(refusal)
     error: str | None = None
     with store.session({plan.repository}) as session:
         fresh = session.current()

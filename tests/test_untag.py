@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import pytest
 
-from ocitree.core.errors import BadInputError, StalePlanError, UnknownReferenceError
+from ocitree.core.errors import BadInputError, StalePlanError, StoreError, UnknownReferenceError
 from ocitree.core.stores.layout import LayoutStore
 from ocitree.core.stores.options import SourceOptions
 from ocitree.core.stores.sample import SampleStore
@@ -141,7 +141,7 @@ def test_read_only_source_says_it_cannot_untag(tmp_path):
     path = builder.write_sample(tmp_path / "registry.json")
     store = SampleStore(path, SourceOptions(read_only=True))
     assert "read-only" in (store.untag_refusal("team/app") or "")
-    with pytest.raises(BadInputError, match="read-only"):
+    with pytest.raises(StoreError, match="read-only"):
         execute_untag(plan_untag(store.load(), "team/app", "v1"), store)
 
 

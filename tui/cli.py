@@ -5,6 +5,7 @@
     ocitree plan SOURCE REF... [--json]    what deleting REF would do; changes nothing
     ocitree delete SOURCE REF... [--yes]   show the plan, ask, delete
     ocitree prune SOURCE [RULE...] [--yes] delete by rule (keep last N, older than, untagged, a Harbor policy)
+    ocitree untag SOURCE REPO:TAG [--yes]  remove one tag, keep the manifest
     ocitree demo [--reset]                 the demo working copy
     ocitree web [SOURCE]                   serve the TUI to a browser (extra: web)
 
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
 # need them are imported where they are used.
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_REFUSED = 0, 1, 2, 3
-SUBCOMMANDS = ("ls", "plan", "delete", "prune", "demo", "web")
+SUBCOMMANDS = ("ls", "plan", "delete", "prune", "untag", "demo", "web")
 # A first argument that looks like a command word, not a file, directory or HOST[:PORT].
 _COMMAND_WORD = re.compile(r"^[a-z][a-z0-9-]*\Z")
 
@@ -104,7 +105,7 @@ def _protect_option(p: argparse.ArgumentParser) -> None:
 def build_parser() -> dict[str, argparse.ArgumentParser]:
     parsers: dict[str, argparse.ArgumentParser] = {}
     top = _Parser(prog="ocitree", description="Open a registry as a tree and delete with Harbor's reference rules.",
-                  epilog="commands: ls, plan, delete, prune, demo, web (ocitree COMMAND --help). "
+                  epilog="commands: ls, plan, delete, prune, untag, demo, web (ocitree COMMAND --help). "
                          "Exit codes: 0 done, 1 operational failure, 2 bad input, 3 refused by the rules.")
     top.add_argument("--version", action="version", version=f"ocitree {_version()}")
     top.add_argument("source", nargs="?", help="sample file, OCI layout directory, or registry URL (default: the demo registry)")
@@ -133,6 +134,10 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     from .prune_command import add_prune_parser
 
     parsers["prune"] = add_prune_parser(_Parser, _source_options, _protect_option)
+
+    from .untag_command import add_untag_parser
+
+    parsers["untag"] = add_untag_parser(_Parser, _source_options, _protect_option)
 
     p = _Parser(prog="ocitree demo", description="The demo registry's working copy in your data directory.")
     p.add_argument("--reset", action="store_true", help="restore the working copy from the bundled demo")
@@ -267,10 +272,15 @@ def _result_json(plan: DeletionPlan, result: ExecutionResult | None) -> dict:
 
 
 def _confirm(plan: DeletionPlan, err: Terminal) -> bool:
-    if not sys.stdin.isatty():
-        raise BadInputError("not deleting without confirmation: standard input is not a terminal; pass --yes to delete from a script")
     n = len(plan.delete)
-    err.print(f"Delete {n} artifact{'s' if n != 1 else ''}? [y/N] ", end="", markup=False)
+    return _ask(err, f"Delete {n} artifact{'s' if n != 1 else ''}?", "deleting", "delete")
+
+
+def _ask(err: Terminal, question: str, doing: str = "deleting", verb: str = "delete") -> bool:
+    """`question [y/N]` on the terminal; without one, nothing is done (exit 2: pass --yes)."""
+    if not sys.stdin.isatty():
+        raise BadInputError(f"not {doing} without confirmation: standard input is not a terminal; pass --yes to {verb} from a script")
+    err.print(printable(question) + " [y/N] ", end="", markup=False, highlight=False)
     answer = sys.stdin.readline().strip().lower()
     return answer in ("y", "yes")
 
@@ -427,6 +437,51 @@ def cmd_prune(args, out: Terminal, err: Terminal) -> int:
         store.close()
 
 
+def cmd_untag(args, out: Terminal, err: Terminal) -> int:
+    from ocitree.core.errors import StoreError
+    from ocitree.core.untag import execute_untag, parse_tag_reference, plan_untag
+
+    from .untag_command import render_untag, untag_json
+
+    config = load_config()
+    protect = _protect_patterns(args, config)
+    ref = parse_tag_reference(args.ref)
+    options = _options(args, config)
+    if options.read_only:
+        raise BadInputError("--read-only: nothing to untag; 'ocitree ls' shows the tags")
+    store = open_store(args.source, options)
+    try:
+        plan = plan_untag(_load(store, err), ref.repository, ref.tag or "", protect)
+        if not plan.allowed:
+            if args.json:
+                _print_json(out, untag_json(plan, None))
+            else:
+                say(err, f"ocitree: {plan.refusal_text()}")
+            return EXIT_REFUSED
+        refusal = store.untag_refusal(plan.repository)
+        if refusal is not None:
+            raise StoreError(refusal)
+        if not args.json:
+            out.print(render_untag(plan, store.sees_untagged))
+        if not args.yes and not _ask(err, f"Remove the tag {plan.reference}?", "untagging", "untag"):
+            say(err, "Cancelled; nothing was untagged.")
+            return EXIT_OK
+        try:
+            result = execute_untag(plan, store, audit_log=config.audit_log)
+        except StalePlanError as exc:
+            say(err, f"ocitree: {exc}")
+            return EXIT_REFUSED
+        if result.audit_log is None:
+            say(err, f"ocitree: warning: could not append to the audit log {config.audit_log}")
+        if args.json:
+            _print_json(out, untag_json(plan, result))
+        else:
+            say(out, f"Untagged {plan.reference}; the manifest {short_digest(plan.digest)} stays.")
+        return EXIT_OK
+    finally:
+        store.close()
+
+
 def cmd_demo(args, out: Terminal, err: Terminal) -> int:
     path = demo_copy(reset=args.reset)
     out.print(printable(f"{'Restored' if args.reset else 'Demo working copy:'} {path}"), markup=False, highlight=False)
@@ -523,6 +578,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_plan_or_delete(args, out, err, deleting=command == "delete")
         if command == "prune":
             return cmd_prune(args, out, err)
+        if command == "untag":
+            return cmd_untag(args, out, err)
         if command == "demo":
             return cmd_demo(args, out, err)
         if command == "web":
