@@ -39,6 +39,7 @@ from .screens.leftovers import LeftoversScreen
 from .screens.mark_rule import MarkByRuleScreen, MarkRuleRequest
 from .screens.progress import DeletingScreen
 from .screens.refusal import JUMP, RefusalScreen
+from .screens.untag import untagger
 from .screens.quit import QuitDuringDeletionScreen
 from .widgets.details import DetailsPane, details_text, repository_summary
 from .widgets.entries import Entry, items_below, root_items
@@ -98,6 +99,8 @@ class OcitreeApp(App[int]):
                 show=False, id="mark_rule"),
         Binding("L", "leftovers", "Leftovers", tooltip="Leftovers across the registry, by group with sizes; Enter marks a group",
                 show=False, id="leftovers"),
+        Binding("t", "untag", "Untag", tooltip="Remove a tag, keep the manifest (where the source can)", id="untag"),
+        Binding("t", "untag_why", "Untag", tooltip="Remove a tag, keep the manifest (where the source can)", show=False, id="untag.why"),
         Binding("u", "unmark_all", "Unmark all", tooltip="Unmark every marked artifact", show=False, id="unmark"),
         Binding("r", "reload", "Reload", tooltip="Load the registry again from the source", id="reload"),
         Binding("question_mark", "help", "Help", tooltip="This list of keys", id="help"),
@@ -390,6 +393,12 @@ class OcitreeApp(App[int]):
         self.refresh_bindings()
         if marked and self.read_only:
             self.notify("Read-only: marks show what a deletion would take; d previews the plan.", severity="warning")
+
+    def action_untag(self) -> None:
+        untagger(self).start()
+
+    def action_untag_why(self) -> None:
+        untagger(self).explain()
 
     def action_unmark_all(self) -> None:
         self._rule_marks = None
@@ -841,7 +850,7 @@ class OcitreeApp(App[int]):
                 out.setdefault(label, []).append(KEY_NAMES.get(b.key, b.key))
             return [(", ".join(keys), label) for label, keys in out.items()]
 
-        app_rows = rows(b for b in self.BINDINGS if isinstance(b, Binding) and not b.action.startswith("jump(") and b.action != "preview")
+        app_rows = rows(b for b in self.BINDINGS if isinstance(b, Binding) and not b.action.startswith("jump(") and b.action not in ("preview", "untag_why"))
         app_rows.insert(app_rows.index(next(r for r in app_rows if r[0] == "p")) + 1, ("1-9", "Go to parent (or subject) number N in the details pane"))
         app_rows.append(("ctrl+p", "Command palette: the main actions by name"))
         tree_rows = [
@@ -892,6 +901,8 @@ class OcitreeApp(App[int]):
             return self.read_only
         if action == "unmark_all":
             return bool(self.tree.marked)
+        if action in ("untag", "untag_why"):  # the footer offers t only where the source can untag
+            return untagger(self).key_state() == ("offered" if action == "untag" else "refused")
         if action in ("next_match", "previous_match"):
             return bool(self.matches)
         if action == "clear_search":
