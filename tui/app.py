@@ -99,12 +99,13 @@ class OcitreeApp(App[int]):
                 show=False, id="mark_rule"),
         Binding("L", "leftovers", "Leftovers", tooltip="Leftovers across the registry, by group with sizes; Enter marks a group",
                 show=False, id="leftovers"),
-        Binding("t", "untag", "Untag", tooltip="Remove a tag, keep the manifest (where the source can)", id="untag"),
-        Binding("t", "untag_why", "Untag", tooltip="Remove a tag, keep the manifest (where the source can)", show=False, id="untag.why"),
         Binding("u", "unmark_all", "Unmark all", tooltip="Unmark every marked artifact", show=False, id="unmark"),
         Binding("r", "reload", "Reload", tooltip="Load the registry again from the source", id="reload"),
         Binding("question_mark", "help", "Help", tooltip="This list of keys", id="help"),
         Binding("q", "quit", "Quit", tooltip="Quit", id="quit"),
+        # After q: on a narrow footer t is what gives way.
+        Binding("t", "untag", "Untag", tooltip="Remove a tag, keep the manifest (where the source can)", id="untag"),
+        Binding("t", "untag_why", "Untag", tooltip="Remove a tag, keep the manifest (where the source can)", show=False, id="untag.why"),
         # Over dialogs too; copies selected text instead when there is some.
         Binding("ctrl+c", "interrupt", "Quit", tooltip="Quit (asks first during a deletion); with text selected, copy it",
                 show=False, priority=True, system=True, id="interrupt"),
