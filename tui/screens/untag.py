@@ -63,6 +63,7 @@ class UntagHost(Protocol):
     def _show_details(self) -> None: ...
     def _update_header(self) -> None: ...
     def _cursor_place(self) -> tuple[str, str | None] | None: ...
+    def _refresh_matches(self) -> None: ...
     _preview_cache: dict[tuple[str, str], Text]
 
 
@@ -195,6 +196,7 @@ class Untagger:
                 host.apply_filter_text(host.filter_text)  # rebuilds the rows, filtered by what is there now
             else:
                 host.tree.rebuild(host.tree.expanded_repositories(), host._cursor_place())
+            host._refresh_matches()  # a find for the tag removed matches nothing now
         host._update_header()
         host._show_details()
         host.refresh_bindings()
