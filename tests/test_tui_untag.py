@@ -3,12 +3,14 @@ refusals (a protected tag, a source that cannot untag) say why and change nothin
 
 from __future__ import annotations
 
+import pytest
+
 from ocitree.core.stores.sample import SampleStore
 from ocitree.tui.app import OcitreeApp
-from ocitree.tui.screens.untag import ChooseTagScreen, ConfirmUntagScreen
+from ocitree.tui.screens.untag import ChooseTagScreen, ConfirmUntagScreen, untagger
 
 from .test_tui_flows import cursor_key, go_to, notifications, row_of
-from .tui_pilot import MemoryStore, demo_app, digest_of, press, screen_text, settle, stored
+from .tui_pilot import MemoryStore, demo_app, digest_of, press, screen_text, settle, stored, until
 
 API = "payments/api"
 
@@ -93,3 +95,29 @@ async def test_read_only_does_not_offer_t(tmp_path):
         await go_to(pilot, "latest")
         await press(pilot, "t")
         assert any("Read-only: no tag can be removed." in n for n in notifications(app))
+
+
+@pytest.mark.registry
+async def test_on_docker_registry_t_is_not_offered_and_says_distribution_cannot(registry):
+    from ocitree.core.stores.registry.store import RegistryStore
+    from ocitree.sample_data.builder import RegistryBuilder
+    from tests.registry_push import push_builder
+
+    builder = RegistryBuilder()
+    builder.image("team/app", ["v1", "latest"])
+    push_builder(builder, registry.url)
+    store = RegistryStore(registry.url)
+    app = OcitreeApp(store)
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            await until(pilot, lambda: untagger(app).known)  # the one DELETE of a random tag, off the UI thread
+            await settle(pilot)
+            assert "d Delete" in screen_text(app) and "t Untag" not in screen_text(app)
+            await go_to(pilot, "v1")
+            await press(pilot, "t")
+            assert not isinstance(app.screen, (ChooseTagScreen, ConfirmUntagScreen))
+            said = [n for n in notifications(app) if "cannot remove a tag alone" in n]
+            assert said and "DIGEST_INVALID" in said[0] and "push another manifest under it" in said[0]
+    finally:
+        store.close()
