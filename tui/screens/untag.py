@@ -87,6 +87,7 @@ class Untagger:
         self.refusal: str | None = None  # why the source cannot untag, once known
         self.known = False
         self._asking = False
+        self._failed_on: Registry | None = None  # the asking failed (the network): ask again after a reload
         self.running = False
 
     # -- can the source untag? ---------------------------------------------------------------
@@ -98,6 +99,8 @@ class Untagger:
             return "none"
         if host.read_only:
             return "refused"
+        if self._failed_on is not None and host.registry is not self._failed_on:
+            self.known, self._failed_on = False, None
         if not self.known:
             self._ask(host.registry)
             return "refused"
@@ -109,17 +112,20 @@ class Untagger:
         self._asking = True
         entry = self.host.tree.cursor_entry
         repository = entry.repository if entry is not None and entry.repository else next(iter(registry.repositories), "")
-        self.host.run_worker(lambda: self._ask_store(repository), thread=True, group="untag-support", exit_on_error=False)
+        self.host.run_worker(lambda: self._ask_store(repository, registry), thread=True, group="untag-support",
+                             exit_on_error=False)
 
-    def _ask_store(self, repository: str) -> None:
+    def _ask_store(self, repository: str, registry: Registry) -> None:
+        failed_on = None
         try:
             refusal = self.host.store.untag_refusal(repository)
         except OcitreeError as exc:
-            refusal = f"could not find out whether {self.host.store.source} can remove a tag alone: {exc}"
-        self.host.call_from_thread(self._answered, refusal)
+            refusal = f"could not find out whether {self.host.store.source} can remove a tag alone: {exc}; r reloads and asks again"
+            failed_on = registry
+        self.host.call_from_thread(self._answered, refusal, failed_on)
 
-    def _answered(self, refusal: str | None) -> None:
-        self.refusal, self.known, self._asking = refusal, True, False
+    def _answered(self, refusal: str | None, failed_on: Registry | None) -> None:
+        self.refusal, self.known, self._asking, self._failed_on = refusal, True, False, failed_on
         self.host.refresh_bindings()
 
     def explain(self) -> None:
