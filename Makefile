@@ -32,14 +32,15 @@ $(MYPY_PATH)/ocitree: pyproject.toml
 check: $(VENV)/.installed-test | $(MYPY_PATH)/ocitree
 	$(BIN)/python -m mypy
 
+# The type checker first, then every test; the slowest 10 are listed at the end.
 test: check
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=10
 
 # The fuzz tests with a long budget (not in CI; `make test` runs them briefly): FUZZ_EXAMPLES cases
 # per reader. The statistics at the end say how many cases each test tried.
 FUZZ_EXAMPLES ?= 5000
 fuzz: $(VENV)/.installed-test
-	OCITREE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/test_fuzz_readers.py -q -p no:cacheprovider --hypothesis-show-statistics
+	OCITREE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/functional/test_fuzz_readers.py -q -p no:cacheprovider --hypothesis-show-statistics
 
 # Benchmarks measure; they are not tests. Each prints a table and writes bench/results/*.json.
 bench: bench-plan bench-tui bench-registry bench-cli bench-storage
@@ -64,6 +65,6 @@ clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache
 
 # The README's pictures and one per step of docs/demo.md (docs/screenshots/*.svg), drawn by
-# Textual from the demo registry; tests/test_screenshots.py fails when they are out of date.
+# Textual from the demo registry; tests/functional/test_screenshots.py fails when they are out of date.
 screenshots: $(VENV)/.installed-test
-	$(BIN)/python -m tests.screenshots
+	$(BIN)/python -m tests.helpers.screenshots

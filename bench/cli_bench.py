@@ -318,8 +318,8 @@ def bench_layouts(runner: Runner, rounds: int, results: list) -> None:
 
 def bench_registry(runner: Runner, rounds: int, results: list) -> None:
     sys.path.insert(0, str(REPO))
-    from tests.registry_push import push_builder, push_manifest
-    from tests.registry_server import RegistryServer
+    from tests.helpers.registry_push import push_builder, push_manifest
+    from tests.helpers.registry_server import RegistryServer
 
     binary = shutil.which("docker-registry")
     if binary is None:

@@ -120,7 +120,7 @@ def add_tags(url: str, builder, per_index: int) -> None:
     """Tag every index up to `per_index` tags (build-NNN): a tag-heavy registry, same manifests."""
     import httpx
 
-    from tests.registry_push import push_manifest
+    from tests.helpers.registry_push import push_manifest
 
     with httpx.Client(timeout=30) as client:
         for repo in builder.repositories():
@@ -176,8 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     import shutil
 
-    from tests.registry_push import push_builder
-    from tests.registry_server import RegistryServer
+    from tests.helpers.registry_push import push_builder
+    from tests.helpers.registry_server import RegistryServer
 
     binary = shutil.which("docker-registry")
     if binary is None:

@@ -131,14 +131,15 @@ def run_case(artifacts: int, repositories: int, store_kind: str, presses: int) -
         app._display = display  # type: ignore[method-assign]
         # Headless apps skip drawing in _display, but the frame is composed before the call.
         async with app.run_test(size=(80, 24)) as pilot:
-            while not (app.registry is not None and app.tree.root.children and frames and frames[-1] > loaded_at):
+            main = app.main_screen
+            while not (main.registry is not None and main.registry_tree.root.children and frames and frames[-1] > loaded_at):
                 frame_event.clear()
                 try:
                     await asyncio.wait_for(frame_event.wait(), 60)
                 except TimeoutError:
                     raise SystemExit("the tree never appeared") from None
             first_screen = frames[-1] - t0
-            tree = app.tree
+            tree = main.registry_tree
 
             async def key(name: str) -> float:
                 await pilot.pause()
@@ -198,18 +199,17 @@ def run_case(artifacts: int, repositories: int, store_kind: str, presses: int) -
                 await app.workers.wait_for_complete()
             return {"first_screen_s": first_screen, "timings": timings, "tree_lines": total_lines}
 
-    import ocitree.tui.app as tui_app
+    from ocitree.tui.widgets.registry_tree import RegistryTree
 
-    original_loaded = tui_app.OcitreeApp._loaded
+    loaded_at = float("inf")  # when the tree last received a loaded registry: the first screen is the frame after
+    original_set_registry = RegistryTree.set_registry
 
-    loaded_at = float("inf")  # when the app last showed a loaded registry
-
-    def loaded(self, registry):
+    def set_registry(self, view):
         nonlocal loaded_at
-        original_loaded(self, registry)
+        original_set_registry(self, view)
         loaded_at = time.perf_counter()
 
-    tui_app.OcitreeApp._loaded = loaded  # type: ignore[method-assign]
+    RegistryTree.set_registry = set_registry  # type: ignore[method-assign]
     result = asyncio.run(scenario())
     summary = {
         label: {"median_ms": statistics.median(v), "p95_ms": _percentile(v, 95), "max_ms": max(v), "n": len(v)}

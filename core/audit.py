@@ -6,12 +6,13 @@ import datetime as _dt
 import getpass
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from .plan import DeletionPlan, ExecutionResult
 
 
-def _os_user() -> str:
+def os_user() -> str:
     try:
         return getpass.getuser()
     except Exception:  # no passwd entry in some containers
@@ -19,7 +20,9 @@ def _os_user() -> str:
 
 
 def append_audit_record(path: Path, plan: DeletionPlan, result: ExecutionResult) -> None:
-    append_record(path, {
+    record = {
+        "time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "user": os_user(),
         "source": plan.source,
         "targets": [t.reference for t in plan.targets],
         "resumed": [r.reference for r in plan.resumed],  # REFs finishing a cut-off run
@@ -27,16 +30,12 @@ def append_audit_record(path: Path, plan: DeletionPlan, result: ExecutionResult)
         "rewritten": [{"repository": r.repository, "digest": r.digest, "tags": r.tags} for r in result.rewritten],
         "failed": [f.model_dump() for f in result.failed],
         "result": "completed" if result.completed else "incomplete",
-    })
-
-
-def append_record(path: Path, fields: dict[str, object]) -> None:
-    """One line: the time and OS user, then `fields`."""
-    record = {
-        "time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "user": _os_user(),
-        **fields,
     }
+    append_audit_line(path, record)
+
+
+def append_audit_line(path: Path, record: Mapping[str, object]) -> None:
+    """One JSON line appended to the audit log (a deletion, or an undo). Raises OSError."""
     path.parent.mkdir(parents=True, exist_ok=True)
     line = json.dumps(record, separators=(",", ":")) + "\n"
     # O_APPEND keeps lines whole when two processes write at once.

@@ -4,6 +4,7 @@
     audit_log = "/var/log/ocitree/audit.jsonl"
     concurrency = 8                          # parallel fetches from a live registry
     timeout = 30                             # seconds a registry request may take in all
+    undo_keep_days = 14                      # days a run's saved data is kept for `ocitree undo`
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class Config:
     audit_log: Path = field(default_factory=lambda: state_dir() / "audit.jsonl")
     concurrency: int = 8
     timeout: float = 30.0
+    undo_keep_days: int = 14
     path: Path | None = None
 
 
@@ -69,4 +71,9 @@ def load_config() -> Config:
         if type(value) not in (int, float) or not 0 < value <= MAX_TIMEOUT:
             raise BadInputError(f"config file {path}: 'timeout' must be a number of seconds, more than 0 and at most {MAX_TIMEOUT}")
         config.timeout = float(value)
+    if "undo_keep_days" in doc:
+        value = doc["undo_keep_days"]
+        if type(value) is not int or not 0 <= value <= 3650:
+            raise BadInputError(f"config file {path}: 'undo_keep_days' must be a whole number of days from 0 to 3650")
+        config.undo_keep_days = value
     return config

@@ -20,6 +20,7 @@ from .model import Registry
 from .plan import ArtifactRef, DeleteEntry, DeletionPlan, ExecutionResult, FailedStep, RewriteEntry
 from .planner import plan_deletion
 from .stores.base import Deletion, DurableSteps, Store
+from .undo.recorder import UndoRecorder
 
 StepCallback = Callable[[int, int, ArtifactRef], None]  # (done, total, artifact just deleted)
 
@@ -36,15 +37,17 @@ def execute_plan(
         fresh = session.current()
         _refuse_if_stale(plan, fresh)
         deletion = session.begin(fresh)
+        undo = UndoRecorder(plan, store, fresh)  # each step saves what it deletes first, for `ocitree undo`
         runs = InterruptedRuns()
         runs.begin(plan, fresh)  # write-ahead: a run killed from here on is finished by running it again
-        failed = _apply(plan, deletion, on_step)
+        failed = _apply(plan, deletion, on_step, undo)
         if failed is None:
             try:
                 deletion.commit()
             except OcitreeError as exc:
                 failed = FailedStep(repository="", digest="", tags=[], error=str(exc))
     result = _result(plan, deletion.durable, failed)
+    undo.finish(result)
     try:
         runs.finish(plan, result)
     except OSError:
@@ -72,7 +75,8 @@ def _refuse_if_stale(plan: DeletionPlan, fresh: Registry) -> None:
         )
 
 
-def _apply(plan: DeletionPlan, deletion: Deletion, on_step: StepCallback | None) -> FailedStep | None:
+def _apply(plan: DeletionPlan, deletion: Deletion, on_step: StepCallback | None,
+           undo: UndoRecorder) -> FailedStep | None:
     """Every step in the plan's order, stopping at the first failure, which it returns."""
     total = len(plan.delete)
     done = 0
@@ -80,8 +84,10 @@ def _apply(plan: DeletionPlan, deletion: Deletion, on_step: StepCallback | None)
     try:
         # Referrers indexes first: top-down, no index is left listing a deleted accessory.
         for step in plan.rewrite:
+            undo.save(step.repository, step.digest, rewritten=True)
             deletion.rewrite_referrers(step.repository, step.digest, set(step.remove))
         for step in plan.delete:
+            undo.save(step.repository, step.digest)
             deletion.delete(step.repository, step.digest)
             done += 1
             if on_step:

@@ -9,12 +9,13 @@ asks the store's Deletion to remove the tag, and appends the run to the audit lo
 
 from __future__ import annotations
 
+import datetime as _dt
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from .audit import append_record
+from .audit import append_audit_line, os_user
 from .errors import BadInputError, OcitreeError, StalePlanError, StoreError, UnknownReferenceError
 from .model import Artifact, Registry, Repository
 from .names import short_digest
@@ -158,7 +159,9 @@ def _refuse_if_stale(plan: UntagPlan, fresh: Registry) -> None:
 
 def append_untag_record(path: Path, plan: UntagPlan, result: UntagResult) -> None:
     """One line in the audit log, as a deletion's, with `action` saying what it was."""
-    append_record(path, {
+    append_audit_line(path, {
+        "time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "user": os_user(),
         "action": "untag",
         "source": plan.source,
         "targets": [plan.reference],

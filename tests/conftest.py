@@ -8,7 +8,7 @@ import pytest
 
 from ocitree.sample_data.builder import RegistryBuilder
 
-pytest_plugins = ["tests.registry_server"]
+pytest_plugins = ["tests.helpers.registry_server"]
 
 SOURCE_KINDS = ["sample", "layout", "registry"]
 
@@ -33,8 +33,8 @@ def isolated_home(tmp_path_factory, monkeypatch):
 def make_source(request, tmp_path):
     """A function that turns a RegistryBuilder into a SOURCE string of one kind.
 
-    Each kind lives in tests/sources/<kind>_source.py as `make_source(builder, tmp_path, request) -> str`."""
-    module = importlib.import_module(f"tests.sources.{request.param}_source")
+    Each kind lives in tests/helpers/sources/<kind>_source.py as `make_source(builder, tmp_path, request) -> str`."""
+    module = importlib.import_module(f"tests.helpers.sources.{request.param}_source")
 
     def make(builder: RegistryBuilder) -> str:
         return module.make_source(builder, tmp_path, request)

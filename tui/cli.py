@@ -6,6 +6,8 @@
     ocitree delete SOURCE REF... [--yes]   show the plan, ask, delete
     ocitree prune SOURCE [RULE...] [--yes] delete by rule (keep last N, older than, untagged, a Harbor policy)
     ocitree untag SOURCE REPO:TAG [--yes]  remove one tag, keep the manifest
+    ocitree history SOURCE [--json] [--purge]   the runs ocitree executed on SOURCE
+    ocitree undo SOURCE [RUN] [--yes] [--retag] restore what a run deleted
     ocitree demo [--reset]                 the demo working copy
     ocitree web [SOURCE]                   serve the TUI to a browser (extra: web)
 
@@ -42,7 +44,7 @@ if TYPE_CHECKING:
 # need them are imported where they are used.
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_REFUSED = 0, 1, 2, 3
-SUBCOMMANDS = ("ls", "plan", "delete", "prune", "untag", "demo", "web")
+SUBCOMMANDS = ("ls", "plan", "delete", "prune", "untag", "history", "undo", "demo", "web")
 # A first argument that looks like a command word, not a file, directory or HOST[:PORT].
 _COMMAND_WORD = re.compile(r"^[a-z][a-z0-9-]*\Z")
 
@@ -105,7 +107,7 @@ def _protect_option(p: argparse.ArgumentParser) -> None:
 def build_parser() -> dict[str, argparse.ArgumentParser]:
     parsers: dict[str, argparse.ArgumentParser] = {}
     top = _Parser(prog="ocitree", description="Open a registry as a tree and delete with Harbor's reference rules.",
-                  epilog="commands: ls, plan, delete, prune, untag, demo, web (ocitree COMMAND --help). "
+                  epilog="commands: ls, plan, delete, prune, untag, history, undo, demo, web (ocitree COMMAND --help). "
                          "Exit codes: 0 done, 1 operational failure, 2 bad input, 3 refused by the rules.")
     top.add_argument("--version", action="version", version=f"ocitree {_version()}")
     top.add_argument("source", nargs="?", help="sample file, OCI layout directory, or registry URL (default: the demo registry)")
@@ -138,6 +140,9 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     from .untag_command import add_untag_parser
 
     parsers["untag"] = add_untag_parser(_Parser, _source_options, _protect_option)
+    from .history_command import add_history_parsers
+
+    parsers.update(add_history_parsers(_Parser, _source_options))
 
     p = _Parser(prog="ocitree demo", description="The demo registry's working copy in your data directory.")
     p.add_argument("--reset", action="store_true", help="restore the working copy from the bundled demo")
@@ -273,14 +278,15 @@ def _result_json(plan: DeletionPlan, result: ExecutionResult | None) -> dict:
 
 def _confirm(plan: DeletionPlan, err: Terminal) -> bool:
     n = len(plan.delete)
-    return _ask(err, f"Delete {n} artifact{'s' if n != 1 else ''}?", "deleting", "delete")
+    return _ask(f"Delete {n} artifact{'s' if n != 1 else ''}? [y/N] ", err, "deleting", "delete")
 
 
-def _ask(err: Terminal, question: str, doing: str = "deleting", verb: str = "delete") -> bool:
-    """`question [y/N]` on the terminal; without one, nothing is done (exit 2: pass --yes)."""
+def _ask(question: str, err: Terminal, doing: str = "deleting", verb: str = "delete") -> bool:
+    """A yes/no question on the terminal; standard input that is not one needs --yes instead."""
     if not sys.stdin.isatty():
-        raise BadInputError(f"not {doing} without confirmation: standard input is not a terminal; pass --yes to {verb} from a script")
-    err.print(printable(question) + " [y/N] ", end="", markup=False, highlight=False)
+        raise BadInputError(f"not {doing} without confirmation: standard input is not a terminal; "
+                            f"pass --yes to {verb} from a script")
+    err.print(question, end="", markup=False)
     answer = sys.stdin.readline().strip().lower()
     return answer in ("y", "yes")
 
@@ -341,12 +347,8 @@ def cmd_plan_or_delete(args, out: Terminal, err: Terminal, deleting: bool) -> in
     if deleting and options.read_only:
         raise BadInputError("--read-only: nothing to delete; use 'ocitree plan' to preview")
     store = open_store(args.source, options)
-    read_only_reason = getattr(store, "read_only_reason", None)  # registry storage without --api or --offline
-    if deleting and read_only_reason:
-        store.close()
-        from ocitree.core.stores.registry_storage.store import DELETE_HOW
-
-        raise BadInputError(f"{args.source}: read-only ({read_only_reason}): {DELETE_HOW}; nothing was deleted")
+    if deleting:
+        _refuse_storage_without_mode(store, args.source, "nothing was deleted")
     try:
         registry = _load(store, err)
         targets, resumed, notes = resolve_targets_resuming(registry, args.refs)
@@ -362,6 +364,16 @@ def cmd_plan_or_delete(args, out: Terminal, err: Terminal, deleting: bool) -> in
         return _confirm_and_execute(plan, store, args, out, err, config)
     finally:
         store.close()
+
+
+def _refuse_storage_without_mode(store: Store, source: str, outcome: str) -> None:
+    """Registry storage opened without --api or --offline cannot be written: say how, before any I/O."""
+    reason = getattr(store, "read_only_reason", None)
+    if reason:
+        store.close()
+        from ocitree.core.stores.registry_storage.store import DELETE_HOW
+
+        raise BadInputError(f"{source}: read-only ({reason}): {DELETE_HOW}; {outcome}")
 
 
 def _confirm_and_execute(plan: DeletionPlan, store, args, out: Terminal, err: Terminal, config, render=None) -> int:
@@ -450,6 +462,7 @@ def cmd_untag(args, out: Terminal, err: Terminal) -> int:
     if options.read_only:
         raise BadInputError("--read-only: nothing to untag; 'ocitree ls' shows the tags")
     store = open_store(args.source, options)
+    _refuse_storage_without_mode(store, args.source, "nothing was untagged")
     try:
         plan = plan_untag(_load(store, err), ref.repository, ref.tag or "", protect)
         if not plan.allowed:
@@ -463,7 +476,7 @@ def cmd_untag(args, out: Terminal, err: Terminal) -> int:
             raise StoreError(refusal)
         if not args.json:
             out.print(render_untag(plan, store.sees_untagged))
-        if not args.yes and not _ask(err, f"Remove the tag {plan.reference}?", "untagging", "untag"):
+        if not args.yes and not _ask(printable(f"Remove the tag {plan.reference}? [y/N] "), err, "untagging", "untag"):
             say(err, "Cancelled; nothing was untagged.")
             return EXIT_OK
         try:
@@ -478,6 +491,22 @@ def cmd_untag(args, out: Terminal, err: Terminal) -> int:
         else:
             say(out, f"Untagged {plan.reference}; the manifest {short_digest(plan.digest)} stays.")
         return EXIT_OK
+    finally:
+        store.close()
+
+
+def cmd_undo(args, out: Terminal, err: Terminal) -> int:
+    from .history_command import cmd_undo as undo
+
+    config = load_config()
+    options = _options(args, config)
+    if options.read_only:
+        raise BadInputError("--read-only: nothing can be restored")
+    store = open_store(args.source, options)
+    _refuse_storage_without_mode(store, args.source, "nothing was restored")
+    try:
+        return undo(args, out, err, store, lambda s: _load(s, err),
+                    lambda question: _ask(question, err, "restoring", "restore"), config.audit_log)
     finally:
         store.close()
 
@@ -552,7 +581,7 @@ def cmd_tui(args) -> int:
         store.close()
         raise
     code = app.return_code or EXIT_OK
-    if app.deleting:  # never cut a deletion short (the app does not quit during one)
+    if app.main_screen.deleting:  # never cut a deletion short (the app does not quit during one)
         store.close()
         return code
     from .process_exit import end_unless_idle
@@ -580,6 +609,12 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_prune(args, out, err)
         if command == "untag":
             return cmd_untag(args, out, err)
+        if command == "history":
+            from .history_command import cmd_history
+
+            return cmd_history(args, out, err)
+        if command == "undo":
+            return cmd_undo(args, out, err)
         if command == "demo":
             return cmd_demo(args, out, err)
         if command == "web":

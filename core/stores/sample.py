@@ -15,18 +15,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .. import media_types as mt
-from ..dates import parse_created
 from ..durable_files import write_atomically
 from ..errors import BadInputError, MalformedDataError, StoreError
 from ..gc_pause import gc_paused
 from ..json_text import NestedTooDeeply, dump_json, load_json
 from ..manifest import validation_message
-from ..model import Artifact, BlobRef, ChildRef, PlatformInfo, Registry, Repository
+from ..model import Registry, Repository
 from .base import Deletion, DeletionSession, LoadProgress, ProgressCallback, Store
 from .options import SourceOptions, StoreSource
 from .sample_fast import Doubt, read_registry
-from .sample_format import SampleArtifact, SampleFile
+from .sample_format import SampleFile
 
 
 def _place(loc: tuple[int | str, ...]) -> str:
@@ -89,39 +87,6 @@ def parse_sample(raw: str | bytes, where: str) -> tuple[SampleFile, dict[str, An
         raise MalformedDataError(f"{where}: at {_place(err['loc'])} = {shown}: {msg}") from None
 
 
-def _artifact(repository: str, entry: SampleArtifact) -> Artifact:
-    children: tuple[ChildRef, ...] = ()
-    if entry.manifests is not None:
-        children = tuple(
-            ChildRef(
-                digest=c.digest,
-                media_type=c.media_type or mt.OCI_MANIFEST,
-                size=c.size,
-                platform=PlatformInfo(c.platform.os, c.platform.architecture, c.platform.variant) if c.platform else None,
-                annotations=c.annotations,
-            )
-            for c in entry.manifests
-        )
-    blobs = tuple(BlobRef(b.digest, b.size, b.media_type) for b in ([entry.config] if entry.config else []) + entry.layers)
-    config_type = entry.config.media_type if entry.config else None
-    if entry.config and not config_type:
-        config_type = mt.OCI_CONFIG
-    return Artifact(
-        repository=repository,
-        digest=entry.digest,
-        media_type=entry.resolved_media_type(),
-        size=entry.size,
-        children=children,
-        blobs=blobs,
-        subject=entry.subject,
-        artifact_type=entry.artifact_type,
-        config_media_type=config_type,
-        annotations=entry.annotations,
-        tags=list(entry.tags),
-        created=parse_created(entry.created),
-    )
-
-
 def registry_from_sample(sample: SampleFile, source: str) -> Registry:
     repos = []
     for name, entries in sample.repositories.items():
@@ -136,10 +101,22 @@ def registry_from_sample(sample: SampleFile, source: str) -> Registry:
                     raise MalformedDataError(f"{source}: at repositories.{name}[{i}].tags: tag {tag!r} is on two artifacts")
                 seen_tags[tag] = e.digest
         try:
-            repos.append(Repository(name, (_artifact(name, e) for e in entries)))
+            repos.append(Repository(name, (e.to_artifact(name) for e in entries)))
         except MalformedDataError as exc:
             raise MalformedDataError(f"{source}: {exc}") from None
     return Registry(source, repos, protect=sample.protect)
+
+
+def write_document(path: Path, doc: dict[str, Any], unchanged: str) -> None:
+    """Write a sample document back atomically. Raises StoreError saying `unchanged` (the file stands)."""
+    try:
+        data = dump_json(doc, indent=2) + b"\n"  # a lone surrogate stays the escape it was
+    except NestedTooDeeply:
+        raise StoreError(f"{path}: nested too deeply to be written back; {unchanged}") from None
+    try:
+        write_atomically(path, data)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot write ({exc.strerror}); {unchanged}") from None
 
 
 class SampleStore(Store):
@@ -262,15 +239,7 @@ class _SampleDeletion(Deletion):
                     entry["manifests"] = [c for c in entry["manifests"] if c.get("digest") not in remove]
         for name, digests in self._deleted.items():
             repositories[name] = [e for e in repositories[name] if e.get("digest") not in digests]
-        path = self.path
-        try:
-            data = dump_json(self._doc, indent=2) + b"\n"  # a lone surrogate stays the escape it was
-        except NestedTooDeeply:
-            raise StoreError(f"{path}: nested too deeply to be written back; nothing was deleted") from None
-        try:
-            write_atomically(path, data)
-        except OSError as exc:
-            raise StoreError(f"{path}: cannot write ({exc.strerror}); the file is unchanged") from None
+        write_document(self.path, self._doc, "the file is unchanged; nothing was deleted")
         self.durable.deleted |= {(name, d) for name, digests in self._deleted.items() for d in digests}
         self.durable.rewritten |= {(name, d) for name, indexes in self._rewritten.items() for d in indexes}
         self.durable.untagged |= self._untagged

@@ -5,14 +5,16 @@ converting them, took 2.5 s and 780 MB. This reader walks the document with the
 json module's own C scanner one entry at a time (an entry's dicts are dropped as
 soon as it is converted, so the whole parsed document never exists at once),
 checks each entry by hand and builds Artifacts directly, sharing repeated strings
-and platforms.
+and platforms. What it knows of the format it takes from sample_format.py: the keys
+each object may have (from the models' fields) and what the fields mean (the
+converter both readers call).
 
 It is deliberately narrower than the models: on ANY doubt (an unknown key, a type
 it does not expect, a bad digest or tag, a duplicate, a cycle, odd JSON) it gives
-up and returns None, and the caller reads the file the reference way, through the
+up (raises Doubt), and the caller reads the file the reference way, through the
 pydantic models, which accept or word the precise error. So this module never
 decides that input is invalid; it only recognises input that certainly is valid.
-tests/test_sample_loading.py checks that the two paths agree.
+tests/unit/test_sample_loading.py checks that the two paths agree.
 """
 
 from __future__ import annotations
@@ -24,12 +26,14 @@ from json import JSONDecodeError
 from json.decoder import JSONDecoder
 from typing import Any
 
-from .. import media_types as mt
+from pydantic import BaseModel
+
 from ..dates import parse_created
 from ..errors import MalformedDataError
+from ..manifest import Platform
 from ..model import Artifact, BlobRef, ChildRef, PlatformInfo, Registry, Repository
 from ..names import is_repository_name
-from .sample_format import FORMAT
+from .sample_format import FORMAT, SampleArtifact, SampleBlob, SampleChild, SampleFile, child_ref, entry_artifact
 
 # The same grammar as manifest.DIGEST_PATTERN (pydantic-core's `$` is an end-of-text anchor).
 _DIGEST = re.compile(r"sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128}").fullmatch
@@ -51,11 +55,22 @@ _scan_value: Callable[[str, int], tuple[Any, int]] = getattr(
     JSONDecoder(object_pairs_hook=_unique_keys), "scan_once")  # json.loads' settings, keys checked
 _MAX_SIZE = 2**63 - 1  # beyond any real size; bigger ones take the reference path
 
-_ENTRY_KEYS = frozenset({"digest", "tags", "mediaType", "size", "artifactType", "annotations", "config", "layers", "manifests", "subject", "created"})
-_BLOB_KEYS = frozenset({"digest", "size", "mediaType"})
-_CHILD_KEYS = frozenset({"digest", "size", "mediaType", "platform", "annotations"})
-_PLATFORM_KEYS = frozenset({"os", "architecture", "variant", "os.version"})
-_TOP_KEYS = frozenset({"format", "protect", "repositories"})
+
+def _keys(model: type[BaseModel], required: bool = False) -> frozenset[str]:
+    """The JSON keys of `model` (its aliases: the models also take a field's Python name, which this
+    reader leaves to them), or only those of its required fields."""
+    return frozenset(field.alias or name for name, field in model.model_fields.items()
+                     if field.is_required() or not required)
+
+
+# Keys other than these are a doubt. A required key missing reads as None, which no check here passes
+# (tests/unit/test_sample_loading.py deletes each one).
+_ENTRY_KEYS = _keys(SampleArtifact)
+_BLOB_KEYS = _keys(SampleBlob)
+_CHILD_KEYS = _keys(SampleChild)
+_PLATFORM_KEYS = _keys(Platform)
+_TOP_KEYS = _keys(SampleFile)
+_TOP_REQUIRED = _keys(SampleFile, required=True)
 
 
 class Doubt(Exception):
@@ -158,12 +173,13 @@ class EntryReader:
         if type(value) is not dict or not value.keys() <= _CHILD_KEYS:
             raise Doubt
         get = value.get
-        return ChildRef(
+        annotations = get("annotations")
+        return child_ref(
             self._digest(get("digest")),
-            self._media_type(get("mediaType")) or mt.OCI_MANIFEST,
+            self._media_type(get("mediaType")),
             _size(get("size", 0)),
             self._platform(get("platform")),
-            _annotations(get("annotations")),
+            None if annotations is None else _annotations(annotations),  # most have none: no call
         )
 
     def artifact(self, repository: str, entry: object) -> Artifact:
@@ -178,7 +194,7 @@ class EntryReader:
             if type(tag) is not str or not _TAG(tag):
                 raise Doubt
         manifests = get("manifests")
-        children: tuple[ChildRef, ...] = ()
+        children: tuple[ChildRef, ...] | None = None
         if manifests is not None:
             if type(manifests) is not list:
                 raise Doubt
@@ -186,35 +202,30 @@ class EntryReader:
         layers = get("layers", [])
         if type(layers) is not list:
             raise Doubt
-        blobs = tuple(map(self._blob, layers))
         config = get("config")
-        config_type = None
-        if config is not None:
-            config_blob = self._blob(config)
-            blobs = (config_blob, *blobs)
-            config_type = config_blob.media_type or mt.OCI_CONFIG
         subject = get("subject")
         if type(subject) is dict:  # a full descriptor is accepted for its digest
             subject = subject.get("digest")
-        media_type = self._media_type(get("mediaType")) or (mt.OCI_INDEX if manifests is not None else mt.OCI_MANIFEST)
         artifact_type = get("artifactType")
         if artifact_type is not None:
             if type(artifact_type) is not str:
                 raise Doubt
             artifact_type = self._strings.setdefault(artifact_type, artifact_type)
-        return Artifact(
+        annotations = get("annotations")
+        created = get("created")
+        return entry_artifact(
             repository,
             self._digest(get("digest")),
-            media_type,
+            self._media_type(get("mediaType")),
             _size(get("size", 0)),
             children,
-            blobs,
+            None if config is None else self._blob(config),
+            tuple(map(self._blob, layers)),
             self._digest(subject) if subject is not None else None,
             artifact_type,
-            config_type,
-            _annotations(get("annotations")),
+            None if annotations is None else _annotations(annotations),  # most entries have neither: no call
             tags,
-            _created(get("created")),
+            None if created is None else _created(created),
         )
 
 
@@ -320,6 +331,6 @@ def read_registry(text: str, source: str) -> Registry:
             more, i = _after_item(text, i, "}")
     except (IndexError, KeyError, TypeError, ValueError, RecursionError):
         raise Doubt from None  # JSONDecodeError included: json.loads words it
-    if i != len(text) or "repositories" not in seen:
+    if i != len(text) or not _TOP_REQUIRED <= seen:
         raise Doubt
     return Registry(source, repositories.values(), protect=protect)

@@ -29,6 +29,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from .. import media_types as mt
 from ..dates import parse_created
 from ..manifest import Digest, Platform
+from ..model import Artifact, BlobRef, ChildRef, PlatformInfo
 from ..names import check_repository_name, check_tag
 
 FORMAT = "ocitree-sample/1"
@@ -88,10 +89,22 @@ class SampleArtifact(BaseModel):
         # Accept a full descriptor as well as a bare digest.
         return value.get("digest") if isinstance(value, dict) else value
 
-    def resolved_media_type(self) -> str:
-        if self.media_type:
-            return self.media_type
-        return mt.OCI_INDEX if self.manifests is not None else mt.OCI_MANIFEST
+    def to_artifact(self, repository: str) -> Artifact:
+        """The Artifact this validated entry describes (the reference reading)."""
+        children: tuple[ChildRef, ...] | None = None
+        if self.manifests is not None:
+            children = tuple(
+                child_ref(c.digest, c.media_type, c.size,
+                          PlatformInfo(c.platform.os, c.platform.architecture, c.platform.variant) if c.platform else None,
+                          c.annotations)
+                for c in self.manifests
+            )
+        return entry_artifact(
+            repository, self.digest, self.media_type, self.size, children,
+            BlobRef(self.config.digest, self.config.size, self.config.media_type) if self.config else None,
+            tuple(BlobRef(b.digest, b.size, b.media_type) for b in self.layers),
+            self.subject, self.artifact_type, self.annotations, list(self.tags), parse_created(self.created),
+        )
 
 
 class SampleFile(BaseModel):
@@ -116,3 +129,36 @@ class SampleFile(BaseModel):
             except Exception as exc:
                 raise ValueError(str(exc)) from None
         return value
+
+
+# What an entry's fields mean, once for both readers (this module's models, and the fast reader of
+# sample_fast.py, which checks the same fields by hand): the defaults the format promises live here.
+
+
+def child_ref(digest: str, media_type: str | None, size: int, platform: PlatformInfo | None,
+              annotations: dict[str, str] | None) -> ChildRef:
+    """An entry of `manifests`; without a mediaType (or with an empty one) it is an OCI image manifest."""
+    return ChildRef(digest, media_type or mt.OCI_MANIFEST, size, platform, annotations)
+
+
+def entry_artifact(repository: str, digest: str, media_type: str | None, size: int,
+                   children: tuple[ChildRef, ...] | None, config: BlobRef | None, layers: tuple[BlobRef, ...],
+                   subject: str | None, artifact_type: str | None, annotations: dict[str, str] | None,
+                   tags: list[str], created: float | None) -> Artifact:
+    """The Artifact of one checked entry. `children` is None when the entry has no `manifests` (an
+    empty list still makes an index); without a mediaType the entry is an OCI index or image
+    manifest by that, and a config without one is an OCI image config."""
+    return Artifact(
+        repository,
+        digest,
+        media_type or (mt.OCI_MANIFEST if children is None else mt.OCI_INDEX),
+        size,
+        children or (),
+        layers if config is None else (config, *layers),
+        subject,
+        artifact_type,
+        None if config is None else config.media_type or mt.OCI_CONFIG,
+        annotations,
+        tags,
+        created,
+    )

@@ -1,1 +1,1 @@
-"""Modal screens: confirmation, refusal, progress, errors, help."""
+"""The main screen (main.py) and the modal screens: confirmation, refusal, progress, errors, help."""

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Static
+from textual.widget import Widget
+from textual.widgets import Button
 
 from ocitree.core.model import Registry
 from ocitree.core.plan import DeletionPlan
@@ -18,11 +19,14 @@ from .plan_view import plan_text
 
 class ConfirmDeleteScreen(DialogScreen[bool]):
     BINDINGS = [
-        Binding("y", "confirm", "Delete", id="confirm.yes"),
-        Binding("n", "cancel", "Cancel", id="confirm.no"),
+        # The help (`?`) lists those with a tooltip, with the dialogs' scroll keys and the refusal's.
+        Binding("y", "confirm", "Delete", id="confirm.yes", tooltip="Delete: run the plan shown"),
+        Binding("n", "cancel", "Cancel", id="confirm.no", tooltip="Cancel: nothing is deleted (Cancel has the focus)"),
         Binding("n", "close", "Close", id="preview.close"),
-        Binding("escape", "cancel", "Cancel", show=False, id="confirm.escape"),
+        Binding("escape", "cancel", "Cancel", show=False, id="confirm.escape",
+                tooltip="Cancel: nothing is deleted (Cancel has the focus)"),
         Binding("escape", "close", "Close", show=False, id="preview.escape"),
+        Binding("tab", "app.focus_next", "Next button", show=False, tooltip="Move between the buttons"),
     ]
     AUTO_FOCUS = "#cancel"
 
@@ -33,24 +37,34 @@ class ConfirmDeleteScreen(DialogScreen[bool]):
         self.blob_reclaim = blob_reclaim
         self.read_only = read_only  # a preview: the same plan, and no way to run it
 
-    def compose(self) -> ComposeResult:
+    @property
+    def noun(self) -> str:
         n = len(self.plan.delete)
-        noun = f"{n} artifact{'s' if n != 1 else ''}"
+        return f"{n} artifact{'s' if n != 1 else ''}"
+
+    def frame_class(self) -> str:
+        return "preview" if self.read_only else "danger"
+
+    def dialog_title(self) -> Text:
         if self.read_only:
-            title = Text(f"Read-only preview: deleting would take {noun}", "bold")
-            keys = "n or Esc close   up/down scroll   (read-only: nothing can be deleted)"
+            title = Text(f"Read-only preview: deleting would take {self.noun}", "bold")
         else:
-            title = Text(f"Delete {noun}?", "bold")
-            keys = "y delete   n or Esc cancel   up/down scroll"
+            title = Text(f"Delete {self.noun}?", "bold")
         title.append(f"\n{self.plan.summary()}")
-        with Vertical(id="dialog", classes="preview" if self.read_only else "danger"):
-            yield Static(title, id="dialog-title")
-            yield TextLines(plan_text(self.plan, self.registry, self.blob_reclaim), id="dialog-body")
-            yield Static(Text(keys, "dim"), id="dialog-keys")
-            with Horizontal(id="dialog-buttons"):
-                if not self.read_only:
-                    yield Button(f"Delete {noun}", variant="error", id="delete", compact=True)
-                yield Button("Close" if self.read_only else "Cancel", variant="primary", id="cancel", compact=True)
+        return title
+
+    def dialog_body(self) -> Widget:
+        return TextLines(plan_text(self.plan, self.registry, self.blob_reclaim))
+
+    def dialog_keys(self) -> str:
+        if self.read_only:
+            return "n or Esc close   up/down scroll   (read-only: nothing can be deleted)"
+        return "y delete   n or Esc cancel   up/down scroll"
+
+    def dialog_buttons(self) -> Iterable[Button]:
+        if not self.read_only:
+            yield Button(f"Delete {self.noun}", variant="error", id="delete", compact=True)
+        yield Button("Close" if self.read_only else "Cancel", variant="primary", id="cancel", compact=True)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("confirm", "cancel"):

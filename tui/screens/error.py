@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Static
+from textual.widget import Widget
+from textual.widgets import Button
 
 from ocitree.core.names import short_digest
 from ocitree.core.plan import ExecutionResult
@@ -57,15 +58,19 @@ class ErrorScreen(DialogScreen[str | None]):
         self.body = body
         self.can_close = can_close
 
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog", classes="error"):
-            yield Static(Text(self.title_text, "bold"), id="dialog-title")
-            yield TextLines(self.body, id="dialog-body")
-            with Horizontal(id="dialog-buttons"):
-                yield Button("Reload (r)", id="retry", compact=True)
-                yield Button("Quit (q)", id="quit", compact=True)
-                if self.can_close:
-                    yield Button("Close", variant="primary", id="close", compact=True)
+    FRAME = "error"
+
+    def dialog_title(self) -> Text:
+        return Text(self.title_text, "bold")
+
+    def dialog_body(self) -> Widget:
+        return TextLines(self.body)
+
+    def dialog_buttons(self) -> Iterable[Button]:
+        yield Button("Reload (r)", id="retry", compact=True)
+        yield Button("Quit (q)", id="quit", compact=True)
+        if self.can_close:
+            yield Button("Close", variant="primary", id="close", compact=True)
 
     def on_mount(self) -> None:
         if not self.can_close:

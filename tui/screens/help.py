@@ -1,18 +1,47 @@
-"""`?`: every key, read from the bindings themselves so the list cannot drift."""
+"""`?`: every key, read from the bindings themselves so the list cannot drift: each binding
+with a tooltip is a row, and bindings with the same tooltip share one."""
 
 from __future__ import annotations
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Static
 
 from .dialog import DialogScreen
 
 KeySection = tuple[str, list[tuple[str, str]]]
+
+KEY_NAMES = {
+    "slash": "/",
+    "question_mark": "?",
+    "delete": "Delete",
+    "escape": "Esc",
+    "enter": "Enter",
+    "tab": "Tab",
+    "pageup": "PageUp",
+    "pagedown": "PageDown",
+    "home": "Home",
+    "end": "End",
+}
+
+
+def binding_rows(bindings: list[BindingType]) -> list[tuple[str, str]]:
+    """(keys, tooltip) for every binding with a tooltip, in order; `1, 2, ... 9` reads `1-9`."""
+    keys_of: dict[str, list[str]] = {}
+    for binding in bindings:
+        if isinstance(binding, Binding) and binding.tooltip:
+            keys_of.setdefault(binding.tooltip, []).append(KEY_NAMES.get(binding.key, binding.key))
+    return [(_keys_text(keys), tooltip) for tooltip, keys in keys_of.items()]
+
+
+def _keys_text(keys: list[str]) -> str:
+    if len(keys) > 2 and all(k.isdigit() for k in keys):
+        return f"{keys[0]}-{keys[-1]}"
+    return ", ".join(keys)
 
 
 def help_text(sections: list[KeySection]) -> Group:
@@ -51,12 +80,16 @@ class HelpScreen(DialogScreen[None]):
         super().__init__()
         self.sections = sections
 
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog", classes="help"):
-            yield Static(Text("Keys", "bold"), id="dialog-title")
-            with VerticalScroll(id="dialog-body", can_focus=False):
-                yield Static(help_text(self.sections), id="help-text")
-            yield Static(Text("Esc, ? or q close", "dim"), id="dialog-keys")
+    FRAME = "help"
+
+    def dialog_title(self) -> Text:
+        return Text("Keys", "bold")
+
+    def dialog_body(self) -> Widget:
+        return VerticalScroll(Static(help_text(self.sections), id="help-text"), can_focus=False)
+
+    def dialog_keys(self) -> str:
+        return "Esc, ? or q close"
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import cast
 
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.widget import Widget
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -22,7 +22,6 @@ API_NOTE = ("A live registry's API lists manifests only through tags and indexes
 
 class LeftoversScreen(DialogScreen[LeftoverKind | None]):
     DEFAULT_CSS = """
-    LeftoversScreen #dialog { width: 76; }
     LeftoversScreen OptionList { height: auto; max-height: 8; }
     """
     BINDINGS = [
@@ -36,7 +35,13 @@ class LeftoversScreen(DialogScreen[LeftoverKind | None]):
         self.groups = groups
         self.sees_untagged = sees_untagged
 
-    def compose(self) -> ComposeResult:
+    def dialog_title(self) -> Text:
+        return Text("Leftovers", "bold")
+
+    def dialog_keys(self) -> str:
+        return "up/down choose   Enter mark   Esc close"
+
+    def dialog_body(self) -> Widget:
         options = []
         for g in self.groups:
             markable = bool(g.artifacts)
@@ -47,12 +52,7 @@ class LeftoversScreen(DialogScreen[LeftoverKind | None]):
         note = Text("Enter marks a whole group; Delete then shows the one plan.", "dim")
         if not self.sees_untagged:
             note.append("\n" + API_NOTE)
-        with Vertical(id="dialog"):
-            yield Static(Text("Leftovers", "bold"), id="dialog-title")
-            with Vertical(id="dialog-body"):
-                yield OptionList(*options)
-                yield Static(note)
-            yield Static(Text("up/down choose   Enter mark   Esc close", "dim"), id="dialog-keys")
+        return Vertical(OptionList(*options), Static(note))
 
     def action_mark(self) -> None:
         options = self.query_one(OptionList)

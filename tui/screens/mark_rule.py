@@ -4,12 +4,13 @@ Returns a `MarkRuleRequest` (the rule and whether it covers every repository) or
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
+from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from ocitree.core.errors import BadInputError
@@ -26,7 +27,6 @@ class MarkRuleRequest:
 
 class MarkByRuleScreen(DialogScreen[MarkRuleRequest | None]):
     DEFAULT_CSS = """
-    MarkByRuleScreen #dialog { width: 72; }
     MarkByRuleScreen .rule-row { height: auto; }
     MarkByRuleScreen .rule-row Label { width: 16; padding: 0 1 0 0; }
     MarkByRuleScreen .rule-row Input { width: 1fr; }
@@ -42,30 +42,29 @@ class MarkByRuleScreen(DialogScreen[MarkRuleRequest | None]):
         super().__init__()
         self.repository = repository
 
-    def compose(self) -> ComposeResult:
+    def dialog_title(self) -> Text:
         where = f"repository {self.repository}" if self.repository else "every repository"
-        with Vertical(id="dialog"):
-            yield Static(Text.assemble(("Mark by rule", "bold"), f"\nTop-level artifacts of {where}; children and accessories go with them."),
-                         id="dialog-title")
-            with VerticalScroll(id="dialog-body"):  # at 80x24 the dialog is taller than its room
-                with Horizontal(classes="rule-row"):
-                    yield Label("Tags (globs)")
-                    yield Input(placeholder="* (every tag must match one)", id="rule-tags", compact=True)
-                with Horizontal(classes="rule-row"):
-                    yield Label("Keep last")
-                    yield Input(placeholder="N newest per repository", id="rule-keep", restrict=r"[0-9]*", compact=True)
-                with Horizontal(classes="rule-row"):
-                    yield Label("Older than")
-                    yield Input(placeholder="90d, 12h, 2w", id="rule-age", compact=True)
-                yield Checkbox("Untagged top-level images and indexes", id="rule-untagged")
-                yield Checkbox("Orphaned accessories (subject gone)", id="rule-orphans")
-                yield Checkbox("Every repository", value=self.repository is None, id="rule-all",
-                               disabled=self.repository is None)
-                yield Static("", id="rule-error")
-            yield Static(Text("Tab next field   Enter or ctrl+s mark   Esc cancel", "dim"), id="dialog-keys")
-            with Horizontal(id="dialog-buttons"):
-                yield Button("Mark", variant="warning", id="mark", compact=True)
-                yield Button("Cancel", variant="primary", id="cancel", compact=True)
+        return Text.assemble(("Mark by rule", "bold"), f"\nTop-level artifacts of {where}; children and accessories go with them.")
+
+    def dialog_body(self) -> Widget:
+        return VerticalScroll(  # at 80x24 the dialog is taller than its room
+            Horizontal(Label("Tags (globs)"), Input(placeholder="* (every tag must match one)", id="rule-tags", compact=True),
+                       classes="rule-row"),
+            Horizontal(Label("Keep last"), Input(placeholder="N newest per repository", id="rule-keep", restrict=r"[0-9]*", compact=True),
+                       classes="rule-row"),
+            Horizontal(Label("Older than"), Input(placeholder="90d, 12h, 2w", id="rule-age", compact=True), classes="rule-row"),
+            Checkbox("Untagged top-level images and indexes", id="rule-untagged"),
+            Checkbox("Orphaned accessories (subject gone)", id="rule-orphans"),
+            Checkbox("Every repository", value=self.repository is None, id="rule-all", disabled=self.repository is None),
+            Static("", id="rule-error"),
+        )
+
+    def dialog_keys(self) -> str:
+        return "Tab next field   Enter or ctrl+s mark   Esc cancel"
+
+    def dialog_buttons(self) -> Iterable[Button]:
+        yield Button("Mark", variant="warning", id="mark", compact=True)
+        yield Button("Cancel", variant="primary", id="cancel", compact=True)
 
     def request(self) -> MarkRuleRequest:
         tags = tuple(t for t in self.query_one("#rule-tags", Input).value.replace(",", " ").split() if t)

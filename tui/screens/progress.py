@@ -12,10 +12,18 @@ from ocitree.core.names import short_digest
 from ocitree.core.plan import ArtifactRef
 
 from ..literal import literal
+from .dialog import FRAME_CSS
 
 
 class DeletingScreen(ModalScreen[None]):
-    """Has no keys: a deletion against a live registry runs to its end or its first failure."""
+    """Has no keys: a deletion against a live registry runs to its end or its first failure.
+    The dialogs' frame, with a progress bar and no title, body or buttons of its own."""
+
+    DEFAULT_CSS = FRAME_CSS + """
+    #delete-progress {
+        margin: 1 0;
+    }
+    """
 
     def __init__(self, total: int, source: str) -> None:
         super().__init__()
@@ -34,3 +42,6 @@ class DeletingScreen(ModalScreen[None]):
         self.query_one("#delete-step", Static).update(
             Text(f"deleted {done} of {total}: {literal(ref.repository)}@{short_digest(ref.digest)}")
         )
+
+    def show_step(self, text: str) -> None:
+        self.query_one("#delete-step", Static).update(text)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.widget import Widget
 from textual.widgets import Button, Static
 
 from .dialog import DialogScreen
@@ -19,21 +20,26 @@ class QuitDuringDeletionScreen(DialogScreen[bool]):
     ]
     AUTO_FOCUS = "#keep"
 
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog", classes="danger"):
-            yield Static(Text("A deletion is running. Stop it and quit?", "bold"), id="dialog-title")
-            yield Static(
-                Text(
-                    "It stops after the artifact being deleted now. What remains is consistent (an index "
-                    "goes before its children, a subject before its accessories); open the source again "
-                    "and delete the same to finish."
-                ),
-                id="dialog-body",
+    FRAME = "danger"
+
+    def dialog_title(self) -> Text:
+        return Text("A deletion is running. Stop it and quit?", "bold")
+
+    def dialog_body(self) -> Widget:
+        return Static(
+            Text(
+                "It stops after the artifact being deleted now. What remains is consistent (an index "
+                "goes before its children, a subject before its accessories); open the source again "
+                "and delete the same to finish."
             )
-            yield Static(Text("y stop and quit   n or Esc keep deleting", "dim"), id="dialog-keys")
-            with Horizontal(id="dialog-buttons"):
-                yield Button("Stop and quit", variant="error", id="stop", compact=True)
-                yield Button("Keep deleting", variant="primary", id="keep", compact=True)
+        )
+
+    def dialog_keys(self) -> str:
+        return "y stop and quit   n or Esc keep deleting"
+
+    def dialog_buttons(self) -> Iterable[Button]:
+        yield Button("Stop and quit", variant="error", id="stop", compact=True)
+        yield Button("Keep deleting", variant="primary", id="keep", compact=True)
 
     def action_stop(self) -> None:
         self.dismiss(True)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Static
+from textual.widget import Widget
+from textual.widgets import Button
 
 from ocitree.core.model import Registry
 from ocitree.core.plan import DeletionPlan
@@ -22,7 +23,7 @@ class RefusalScreen(DialogScreen[str | None]):
     """Dismisses with JUMP when the user wants to see the first referencing index."""
 
     BINDINGS = [
-        Binding("g", "jump", "Go to index", id="refusal.jump"),
+        Binding("g", "jump", "Go to index", id="refusal.jump", tooltip="On a refusal: go to the first referencing index"),
         Binding("escape", "close", "Close", id="refusal.close"),
         Binding("n", "close", "Close", show=False),
     ]
@@ -36,18 +37,23 @@ class RefusalScreen(DialogScreen[str | None]):
             ((r.repository, r.parents[0].digest) for r in plan.refusals if r.reason == "referenced" and r.parents), None
         )
 
-    def compose(self) -> ComposeResult:
+    FRAME = "refused"
+
+    def dialog_title(self) -> Text:
         title = Text("Refused: nothing will be deleted", "bold")
         title.append(f"\n{self.plan.summary()}")
-        keys = "g go to the first referencing index   Esc close" if self.first_parent else "Esc close"
-        with Vertical(id="dialog", classes="refused"):
-            yield Static(title, id="dialog-title")
-            yield TextLines(refusal_text(self.plan, self.registry), id="dialog-body")
-            yield Static(Text(keys, "dim"), id="dialog-keys")
-            with Horizontal(id="dialog-buttons"):
-                if self.first_parent:
-                    yield Button("Go to index", id="jump", compact=True)
-                yield Button("Close", variant="primary", id="close", compact=True)
+        return title
+
+    def dialog_body(self) -> Widget:
+        return TextLines(refusal_text(self.plan, self.registry))
+
+    def dialog_keys(self) -> str:
+        return "g go to the first referencing index   Esc close" if self.first_parent else "Esc close"
+
+    def dialog_buttons(self) -> Iterable[Button]:
+        if self.first_parent:
+            yield Button("Go to index", id="jump", compact=True)
+        yield Button("Close", variant="primary", id="close", compact=True)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "jump":  # a protected tag has no index to go to: not offered

@@ -1,21 +1,21 @@
 """Untag (`t`): which tag (when the artifact has several), a confirmation, the store removes the
 tag, and the tree shows the change in place. No rule lives here: core.untag plans and executes.
 
-The host (the screen that shows the tree) provides what UntagHost lists; it binds `t` to
-`untagger(host).start()` where `untagger(host).key_state()` is "offered", and to
-`untagger(host).explain()` where it is "refused" (so the footer does not offer it, and the
-key says why)."""
+The main screen binds `t` to `untagger(screen).start()` where `untagger(screen).key_state()` is
+"offered", and to `untagger(screen).explain()` where it is "refused" (so the footer does not offer
+it, and the key says why); everything else of the flow lives here."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Literal
 from weakref import WeakKeyDictionary
 
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, OptionList, Static
+from textual.containers import Vertical
+from textual.widget import Widget
+from textual.widgets import Button, OptionList
 from textual.widgets.option_list import Option
 
 from ocitree.core.errors import OcitreeError, StalePlanError
@@ -25,52 +25,19 @@ from ocitree.core.untag import UntagPlan, apply_untag, execute_untag, plan_untag
 from ..literal import literal
 from ..widgets.text_lines import TextLines
 from .dialog import DialogScreen
-from .error import ErrorScreen
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from ocitree.core.model import Registry
-    from ocitree.core.stores.base import Store
 
-    from ..widgets.registry_tree import RegistryTree
+    from .main import MainScreen
 
 KeyState = Literal["offered", "refused", "none"]
 
 
-class UntagHost(Protocol):
-    """What the untag flow uses of the screen that shows the tree (OcitreeApp today)."""
-
-    registry: Registry | None
-    store: Store
-    protect: list[str]
-    audit_log: Path | None
-    read_only: bool
-    loading: bool
-    deleting: bool
-    filter_text: str
-
-    @property
-    def tree(self) -> RegistryTree: ...
-    def notify(self, message: str, *, title: str = "", severity: Any = "information", timeout: float | None = None,
-               markup: bool = True) -> None: ...
-    def push_screen(self, screen: Any, callback: Any = None) -> Any: ...
-    def refresh_bindings(self) -> None: ...
-    def run_worker(self, work: Any, *args: Any, **kwargs: Any) -> Any: ...
-    def call_from_thread(self, callback: Any, *args: Any) -> Any: ...
-    def apply_filter_text(self, text: str) -> None: ...
-    # the details pane, the header and the delete previews follow the model:
-    def _show_details(self) -> None: ...
-    def _update_header(self) -> None: ...
-    def _cursor_place(self) -> tuple[str, str | None] | None: ...
-    def _refresh_matches(self) -> None: ...
-    _preview_cache: dict[tuple[str, str], Text]
+_untaggers: WeakKeyDictionary[MainScreen, Untagger] = WeakKeyDictionary()
 
 
-_untaggers: WeakKeyDictionary[Any, Untagger] = WeakKeyDictionary()
-
-
-def untagger(host: UntagHost) -> Untagger:
+def untagger(host: MainScreen) -> Untagger:
     """The one Untagger of `host`, made on first use."""
     found = _untaggers.get(host)
     if found is None:
@@ -82,7 +49,7 @@ class Untagger:
     """The `t` flow of one host, and what its source can do (asked once, off the UI thread:
     a live registry answers over the network)."""
 
-    def __init__(self, host: UntagHost) -> None:
+    def __init__(self, host: MainScreen) -> None:
         self.host = host
         self.refusal: str | None = None  # why the source cannot untag, once known
         self.known = False
@@ -95,7 +62,7 @@ class Untagger:
     def key_state(self) -> KeyState:
         """"offered": `t` untags (and the footer shows it); "refused": `t` says why not; "none": no registry yet."""
         host = self.host
-        if host.registry is None or host.loading or host.deleting or self.running:
+        if host.registry is None or host.loading_registry or host.deleting or self.running:
             return "none"
         if host.read_only:
             return "refused"
@@ -110,7 +77,7 @@ class Untagger:
         if self._asking:
             return
         self._asking = True
-        entry = self.host.tree.cursor_entry
+        entry = self.host.registry_tree.cursor_entry
         repository = entry.repository if entry is not None and entry.repository else next(iter(registry.repositories), "")
         self.host.run_worker(lambda: self._ask_store(repository, registry), thread=True, group="untag-support",
                              exit_on_error=False)
@@ -118,11 +85,11 @@ class Untagger:
     def _ask_store(self, repository: str, registry: Registry) -> None:
         failed_on = None
         try:
-            refusal = self.host.store.untag_refusal(repository)
+            refusal = self.host.ocitree.store.untag_refusal(repository)
         except OcitreeError as exc:
-            refusal = f"could not find out whether {self.host.store.source} can remove a tag alone: {exc}; r reloads and asks again"
+            refusal = f"could not find out whether {self.host.ocitree.store.source} can remove a tag alone: {exc}; r reloads and asks again"
             failed_on = registry
-        self.host.call_from_thread(self._answered, refusal, failed_on)
+        self.host.app.call_from_thread(self._answered, refusal, failed_on)
 
     def _answered(self, refusal: str | None, failed_on: Registry | None) -> None:
         self.refusal, self.known, self._asking, self._failed_on = refusal, True, False, failed_on
@@ -134,7 +101,7 @@ class Untagger:
         if host.read_only:
             host.notify("Read-only: no tag can be removed.", severity="warning")
         elif not self.known:
-            host.notify(f"Finding out whether {literal(host.store.source)} can remove a tag alone; "
+            host.notify(f"Finding out whether {literal(host.ocitree.store.source)} can remove a tag alone; "
                         "press t again in a moment.", markup=False)
         elif self.refusal is not None:
             host.notify(literal(self.refusal), title="Cannot untag", severity="error", markup=False, timeout=10)
@@ -144,7 +111,7 @@ class Untagger:
     def start(self) -> None:
         """`t` on a row: choose the tag (if several), confirm, untag."""
         host = self.host
-        entry = host.tree.cursor_entry
+        entry = host.registry_tree.cursor_entry
         registry = host.registry
         if registry is None or entry is None or entry.key is None:
             host.notify("Only an artifact's tags can be removed: move to a tagged artifact.", severity="warning")
@@ -161,7 +128,7 @@ class Untagger:
         if len(tags) == 1:
             self._confirm(repo.name, tags[0])
         else:
-            host.push_screen(ChooseTagScreen(repo.name, tags),
+            host.app.push_screen(ChooseTagScreen(repo.name, tags),
                              callback=lambda tag: self._confirm(repo.name, tag) if tag else None)
 
     def _confirm(self, repository: str, tag: str) -> None:
@@ -169,14 +136,14 @@ class Untagger:
         if host.registry is None:
             return
         try:
-            plan = plan_untag(host.registry, repository, tag, host.protect)
+            plan = plan_untag(host.registry, repository, tag, host.ocitree.protect)
         except OcitreeError as exc:
             host.notify(literal(str(exc)), severity="error", markup=False)
             return
         if not plan.allowed:
             host.notify(literal(plan.refusal_text()), title="Cannot untag", severity="error", markup=False, timeout=10)
             return
-        host.push_screen(ConfirmUntagScreen(plan, host.store.sees_untagged),
+        host.app.push_screen(ConfirmUntagScreen(plan, host.ocitree.store.sees_untagged),
                          callback=lambda ok: self._run(plan) if ok else host.notify("Cancelled: no tag was removed."))
 
     def _run(self, plan: UntagPlan) -> None:
@@ -186,25 +153,26 @@ class Untagger:
 
     def _execute(self, plan: UntagPlan) -> None:
         try:
-            execute_untag(plan, self.host.store, self.host.audit_log)
+            execute_untag(plan, self.host.ocitree.store, self.host.ocitree.audit_log)
         except Exception as exc:  # StalePlanError, StoreError, or a bug
-            self.host.call_from_thread(self._failed, exc)
+            self.host.app.call_from_thread(self._failed, exc)
             return
-        self.host.call_from_thread(self._done, plan)
+        self.host.app.call_from_thread(self._done, plan)
 
     def _done(self, plan: UntagPlan) -> None:
         self.running = False
         host = self.host
-        if host.registry is not None:
-            apply_untag(host.registry, plan.repository, plan.tag)
-            host._preview_cache.clear()
-            if host.tree.filter is not None:
+        view = host.view
+        if view is not None:
+            apply_untag(view.registry, plan.repository, plan.tag)  # a new graph for the repository: the view's caches follow
+            view.previews.clear()
+            if host.registry_tree.filter is not None:
                 host.apply_filter_text(host.filter_text)  # rebuilds the rows, filtered by what is there now
             else:
-                host.tree.rebuild(host.tree.expanded_repositories(), host._cursor_place())
-            host._refresh_matches()  # a find for the tag removed matches nothing now
-        host._update_header()
-        host._show_details()
+                host.registry_tree.rebuild(host.registry_tree.expanded_repositories(), host.cursor_place())
+            host.refresh_matches()  # a find for the tag removed matches nothing now
+        host.update_header()
+        host.show_details()
         host.refresh_bindings()
         after = " It is now untagged: a prune --untagged candidate." if plan.becomes_untagged else ""
         host.notify(f"Removed the tag {literal(plan.reference)}; the manifest stays.{after}", title="Untagged", markup=False)
@@ -216,7 +184,7 @@ class Untagger:
         body.append(literal(str(exc) if isinstance(exc, OcitreeError) else f"{type(exc).__name__}: {exc}"))
         if isinstance(exc, StalePlanError):
             body.append("\n\nPress r to reload and see the registry as it is now.")
-        self.host.push_screen(ErrorScreen("Untag refused by the store", body))
+        self.host.show_error("Untag refused by the store", body)
         self.host.refresh_bindings()
 
 
@@ -224,7 +192,6 @@ class ChooseTagScreen(DialogScreen[str | None]):
     """Which of the artifact's tags to remove."""
 
     DEFAULT_CSS = """
-    ChooseTagScreen #dialog { width: 60; }
     ChooseTagScreen OptionList { height: auto; max-height: 12; }
     """
     BINDINGS = [
@@ -238,12 +205,14 @@ class ChooseTagScreen(DialogScreen[str | None]):
         self.repository = repository
         self.tags = tags
 
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
-            yield Static(Text(f"Remove which tag of {literal(self.repository)}?", "bold"), id="dialog-title")
-            with Vertical(id="dialog-body"):
-                yield OptionList(*(Option(Text(literal(t)), id=str(i)) for i, t in enumerate(self.tags)))
-            yield Static(Text("up/down choose   Enter untag   Esc cancel", "dim"), id="dialog-keys")
+    def dialog_title(self) -> Text:
+        return Text(f"Remove which tag of {literal(self.repository)}?", "bold")
+
+    def dialog_body(self) -> Widget:
+        return Vertical(OptionList(*(Option(Text(literal(t)), id=str(i)) for i, t in enumerate(self.tags))))
+
+    def dialog_keys(self) -> str:
+        return "up/down choose   Enter untag   Esc cancel"
 
     def action_choose(self) -> None:
         highlighted = self.query_one(OptionList).highlighted
@@ -273,18 +242,23 @@ class ConfirmUntagScreen(DialogScreen[bool]):
         self.plan = plan
         self.sees_untagged = sees_untagged
 
-    def compose(self) -> ComposeResult:
-        plan = self.plan
-        title = Text(f"Remove the tag {literal(plan.reference)}?", "bold")
-        title.append(f"\nThe manifest {short_digest(plan.digest)} is not deleted.")
-        body = Text(literal(plan.effect(self.sees_untagged)))
-        with Vertical(id="dialog", classes="danger" if plan.becomes_untagged else ""):
-            yield Static(title, id="dialog-title")
-            yield TextLines(body, id="dialog-body")
-            yield Static(Text("y untag   n or Esc cancel", "dim"), id="dialog-keys")
-            with Horizontal(id="dialog-buttons"):
-                yield Button(f"Untag {literal(plan.tag)}", variant="error", id="untag", compact=True)
-                yield Button("Cancel", variant="primary", id="cancel", compact=True)
+    def frame_class(self) -> str:
+        return "danger" if self.plan.becomes_untagged else ""
+
+    def dialog_title(self) -> Text:
+        title = Text(f"Remove the tag {literal(self.plan.reference)}?", "bold")
+        title.append(f"\nThe manifest {short_digest(self.plan.digest)} is not deleted.")
+        return title
+
+    def dialog_body(self) -> Widget:
+        return TextLines(Text(literal(self.plan.effect(self.sees_untagged))))
+
+    def dialog_keys(self) -> str:
+        return "y untag   n or Esc cancel"
+
+    def dialog_buttons(self) -> Iterable[Button]:
+        yield Button(f"Untag {literal(self.plan.tag)}", variant="error", id="untag", compact=True)
+        yield Button("Cancel", variant="primary", id="cancel", compact=True)
 
     def action_confirm(self) -> None:
         self.dismiss(True)

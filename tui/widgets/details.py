@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ocitree.core.dates import CreatedTimes, format_created
-from ocitree.core.model import Registry, Repository
+from ocitree.core.model import Repository
 from ocitree.core.names import short_hex
-from ocitree.core.protection import ProtectionRule, first_protected
+from ocitree.core.protection import first_protected
 from ocitree.core.sizes import lists_text
 
 from ..literal import literal
 from ..ls_output import display_tag, shared_marker
 from .entries import Entry, group_title
 
-from .labels import SizeCache, shown_tags
+from .labels import shown_tags
+
+if TYPE_CHECKING:
+    from ..registry_view import RegistryView
 
 LIST_LIMIT = 25  # rows listed per section; the tree shows the rest
 
@@ -39,15 +44,8 @@ def _heading(text: Text, title: str) -> None:
     text.append("\n")
 
 
-_summaries: dict[str, tuple[Repository, list[tuple[str, str]]]] = {}
-
-
 def repository_summary(repo: Repository) -> list[tuple[str, str]]:
-    """Counts for a repository row, computed once per repository graph: walking 100,000
-    artifacts on every cursor move over the repository rows would cost tens of ms."""
-    cached = _summaries.get(repo.name)
-    if cached is not None and cached[0] is repo:
-        return cached[1]
+    """Counts for a repository row (RegistryView.summary keeps them per repository graph)."""
     arts = repo.artifacts.values()
     top = [d for d in repo.artifacts if repo.is_top_level(d)]
     summary = [
@@ -58,7 +56,6 @@ def repository_summary(repo: Repository) -> list[tuple[str, str]]:
         ("Accessories", str(len(repo.subjects))),
         ("Untagged top-level", str(sum(1 for d in top if not repo.artifacts[d].tags))),
     ]
-    _summaries[repo.name] = (repo, summary)
     return summary
 
 
@@ -71,15 +68,9 @@ def artifact_name(repo: Repository, digest: str) -> str:
     return f"{literal(repo.name)} (untagged)"
 
 
-def details_text(
-    registry: Registry,
-    entry: Entry | None,
-    preview: Text | None,
-    rules: tuple[ProtectionRule, ...],
-    jump_targets: list[ArtifactKey],
-    sizes: SizeCache | None = None,
-) -> Text:
+def details_text(view: RegistryView, entry: Entry | None, preview: Text | None, jump_targets: list[ArtifactKey]) -> Text:
     """The pane's content; fills `jump_targets` with the parents (or subjects) keys 1-9 reach."""
+    registry, rules, sizes = view.registry, view.rules, view.sizes
     text = Text()
     if entry is None:
         text.append("Nothing under the cursor.")
@@ -95,7 +86,7 @@ def details_text(
         if repo is None or not repo.artifacts:
             text.append("No artifacts left.")
             return text
-        for name, value in repository_summary(repo):
+        for name, value in view.summary(repo):
             _field(text, name, value)
         return text
     if entry.kind == "missing":
@@ -116,7 +107,6 @@ def details_text(
     digest = entry.digest
     artifact = repo.artifacts[digest]
     kind = repo.kind_of(digest)
-    sizes = sizes or SizeCache()
     tags = list(artifact.tags)
     title = Text()
     title.append(kind, "bold")

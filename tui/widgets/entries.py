@@ -32,37 +32,43 @@ class Entry:
         return (self.repository, self.digest) if self.kind == "artifact" and self.digest else None
 
 
-_root_items: dict[str, tuple[Repository, list[str], frozenset[str]]] = {}
+class RootItems:
+    """Per repository graph (a deletion makes a new one), the digests shown directly under a
+    repository: its top-level artifacts, then those the top level does not lead to (accessories
+    whose subject is gone, accessories of each other), which would otherwise hang under nothing.
+
+    Sorting 100,000 artifacts takes tens of ms, so the load worker works them out before the
+    first key press needs them (RegistryView.prepare)."""
+
+    def __init__(self) -> None:
+        self._by_name: dict[str, tuple[Repository, list[str], frozenset[str]]] = {}
+
+    def of(self, repo: Repository) -> list[str]:
+        """A copy: callers sort and extend it."""
+        return list(self._roots(repo)[0])
+
+    def set_of(self, repo: Repository) -> frozenset[str]:
+        return self._roots(repo)[1]
+
+    def _roots(self, repo: Repository) -> tuple[list[str], frozenset[str]]:
+        cached = self._by_name.get(repo.name)
+        if cached is not None and cached[0] is repo:
+            return cached[1], cached[2]
+        top = repo.top_level()
+        items = [a.digest for a in top] + [a.digest for a, _ in repo.detached(top)]
+        roots = frozenset(items)
+        self._by_name[repo.name] = (repo, items, roots)
+        return items, roots
 
 
-def root_items(repo: Repository) -> list[str]:
-    """Digests shown directly under a repository: its top-level artifacts, then those the top
-    level does not lead to (accessories whose subject is gone, accessories of each other), which
-    would otherwise hang under nothing.
-
-    Kept per repository graph (a deletion makes a new one): sorting 100,000 artifacts takes
-    tens of ms, so the load worker works it out before the first key press needs it."""
-    return list(_roots(repo)[0])
-
-
-def _roots(repo: Repository) -> tuple[list[str], frozenset[str]]:
-    cached = _root_items.get(repo.name)
-    if cached is not None and cached[0] is repo:
-        return cached[1], cached[2]
-    top = repo.top_level()
-    items = [a.digest for a in top] + [a.digest for a, _ in repo.detached(top)]
-    _root_items[repo.name] = (repo, items, frozenset(items))
-    return items, frozenset(items)
-
-
-def items_below(registry: Registry, entry: Entry) -> list[Entry]:
+def items_below(registry: Registry, entry: Entry, roots: RootItems) -> list[Entry]:
     if entry.kind == "group":
         return entry.items or []
     if entry.kind == "repository":
         repo = registry.repositories.get(entry.repository)
         if repo is None:
             return []
-        return [Entry("artifact", repo.name, d) for d in root_items(repo)]
+        return [Entry("artifact", repo.name, d) for d in roots.of(repo)]
     if entry.kind != "artifact":
         return []
     repo = registry.repositories.get(entry.repository)
@@ -121,15 +127,15 @@ def group_title(registry: Registry | None, entry: Entry) -> str:
     return f"{len(items):,} {noun}: {entry_name(registry, items[0])} .. {entry_name(registry, items[-1])}"
 
 
-def path_to(repo: Repository, digest: str) -> list[tuple[str, str, str | None]]:
+def path_to(repo: Repository, digest: str, roots: RootItems) -> list[tuple[str, str, str | None]]:
     """A chain `(digest, relation, via)` from a row directly under the repository down to
     `digest`: up through the first parent, or to the subject of an accessory."""
     chain: list[tuple[str, str, str | None]] = []
     current = digest
     seen = {digest}
-    roots = _roots(repo)[1]
+    top = roots.set_of(repo)
     while True:
-        if current in roots:  # includes where root_items breaks a loop of accessories
+        if current in top:  # includes where RootItems breaks a loop of accessories
             chain.append((current, "top", None))
             break
         parents = repo.parents_of(current)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from ocitree.core.model import Registry, Repository
 from ocitree.core.protection import ProtectionRule, first_protected
 
-from .entries import root_items
+from .entries import RootItems
 
 ArtifactKey = tuple[str, str]
 _HEX = re.compile(r"^[0-9a-f]+$")
@@ -76,7 +76,8 @@ def _joined(texts: list[str]) -> tuple[str, list[int]]:
 class SearchWords:
     """Per repository graph: the lower-case words a filter is matched against."""
 
-    def __init__(self) -> None:
+    def __init__(self, roots: RootItems | None = None) -> None:
+        self.roots = roots if roots is not None else RootItems()
         self._cache: dict[str, tuple[Repository, tuple, RepoWords]] = {}
 
     def of(self, repo: Repository, rules: tuple[ProtectionRule, ...]) -> RepoWords:
@@ -88,7 +89,7 @@ class SearchWords:
             for child in artifact.children:
                 if child.platform is not None:
                     platforms.setdefault(child.digest, []).append(str(child.platform))
-        top = set(root_items(repo))
+        top = self.roots.set_of(repo)
         words: dict[str, str] = {}
         for digest, artifact in repo.artifacts.items():
             parts = list(artifact.tags)

@@ -14,7 +14,7 @@ from itertools import accumulate
 
 from ocitree.core.model import Registry, Repository
 
-from .entries import root_items
+from .entries import RootItems
 from .search import Match, query_hex_prefix
 
 _SEP = "\n"  # never in a tag (tag grammar) nor in a digest
@@ -23,10 +23,10 @@ _SEP = "\n"  # never in a tag (tag grammar) nor in a digest
 class _RepositoryIndex:
     __slots__ = ("repo", "lowered_name", "order", "hex_text", "hex_starts", "tag_text", "tag_starts", "tag_items")
 
-    def __init__(self, repo: Repository):
+    def __init__(self, repo: Repository, roots: RootItems):
         self.repo = repo
         self.lowered_name = repo.name.lower()
-        order = root_items(repo)
+        order = roots.of(repo)
         placed = set(order)
         order.extend(d for d in repo.artifacts if d not in placed)
         self.order = order
@@ -63,8 +63,9 @@ class _RepositoryIndex:
 
 
 class FindIndex:
-    def __init__(self, registry: Registry):
+    def __init__(self, registry: Registry, roots: RootItems | None = None):
         self.registry = registry
+        self.roots = roots if roots is not None else RootItems()
         self._repos: dict[str, _RepositoryIndex] = {}
         for repo in registry.repositories.values():
             self._index(repo)
@@ -72,7 +73,7 @@ class FindIndex:
     def _index(self, repo: Repository) -> _RepositoryIndex:
         entry = self._repos.get(repo.name)
         if entry is None or entry.repo is not repo:
-            entry = self._repos[repo.name] = _RepositoryIndex(repo)
+            entry = self._repos[repo.name] = _RepositoryIndex(repo, self.roots)
         return entry
 
     def matches(self, query: str, shown=None) -> list[Match]:

@@ -1,6 +1,8 @@
 """RegistryTree: repositories, top-level artifacts, children and accessories.
 
-Built for registries of 100,000 artifacts (see /work/shared/docs/textual-notes.md):
+Built for registries of 100,000 artifacts. Textual's Tree (`src/textual/widgets/_tree.py` in
+Textualize/textual) invalidates every line after each node it adds, expands or collapses: 100,000
+adds on a mounted tree blocked the app for 6.5 s (Textual 8.2.8, measured headless). So
 nodes are created only when their parent is expanded, in chunks, wide levels are
 grouped, labels are drawn from the model when a line is painted (so a marker that
 changes needs a repaint of its lines, not a rebuild), and label widths are not
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from rich.style import Style
 from rich.text import Text
@@ -25,9 +27,13 @@ from ocitree.core.dates import CreatedTimes, format_created
 from ocitree.core.model import Registry, Repository
 
 from ..literal import literal
-from .entries import Entry, entry_name, grouped, has_items, items_below, path_to, root_items
+from .entries import Entry, entry_name, grouped, has_items, items_below, path_to
 from .filtering import FilterResult
-from .labels import RowStyles, SizeCache, row_text
+from .labels import RowStyles, row_text
+from .tree_reset import clear_tree
+
+if TYPE_CHECKING:
+    from ..registry_view import RegistryView
 
 CHUNK = 100  # nodes added between yields to the event loop
 FIRST_FRAME = 1 / 60  # seconds a chunked fill waits, so the key's own frame is not delayed by it
@@ -38,23 +44,31 @@ ArtifactKey = tuple[str, str]
 
 
 class RegistryTree(Tree[Entry]):
+    # The help (`?`) lists every binding with a tooltip, in this order; bindings with the same
+    # tooltip share a row. up, down and the sibling keys are Tree's, repeated for the help.
     BINDINGS = [
+        Binding("up", "cursor_up", "Up", show=False, tooltip="Move up"),
+        Binding("k", "cursor_up", "Up", show=False, id="up", tooltip="Move up"),
+        Binding("down", "cursor_down", "Down", show=False, tooltip="Move down"),
+        Binding("j", "cursor_down", "Down", show=False, id="down", tooltip="Move down"),
+        Binding("right", "expand", "Expand", show=False, id="expand", tooltip="Expand; on an expanded row, go to its first child"),
+        Binding("left", "collapse", "Collapse", show=False, id="collapse", tooltip="Collapse; on a collapsed row, go to its parent"),
+        Binding("enter", "toggle", "Expand/collapse", show=False, id="toggle", tooltip="Expand or collapse"),
         Binding("space", "mark", "Mark", tooltip="Mark or unmark the artifact for deletion", id="mark"),
-        Binding("right", "expand", "Expand", show=False, id="expand"),
-        Binding("left", "collapse", "Collapse", show=False, id="collapse"),
-        Binding("enter", "toggle", "Expand/collapse", show=False, id="toggle"),
-        Binding("l", "expand", "Expand", show=False, id="expand.vim"),
-        Binding("h", "collapse", "Collapse", show=False, id="collapse.vim"),
-        Binding("j", "cursor_down", "Down", show=False, id="down"),
-        Binding("k", "cursor_up", "Up", show=False, id="up"),
-        Binding("home", "scroll_home", "First", show=False),
-        Binding("end", "scroll_end", "Last", show=False),
-        Binding("g", "scroll_home", "First", show=False, id="first.vim"),
-        Binding("G", "scroll_end", "Last", show=False, id="last.vim"),
-        Binding("e", "expand_repository", "Expand all", show=False, id="expand.all"),
-        Binding("E", "collapse_repository", "Collapse all", show=False, id="collapse.all"),
-        Binding("pageup", "page_up", "Page up", show=False),
-        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False, tooltip="Move a page"),
+        Binding("pagedown", "page_down", "Page down", show=False, tooltip="Move a page"),
+        Binding("home", "scroll_home", "First", show=False, tooltip="First or last row"),
+        Binding("end", "scroll_end", "Last", show=False, tooltip="First or last row"),
+        Binding("g", "scroll_home", "First", show=False, id="first.vim", tooltip="First or last row"),
+        Binding("G", "scroll_end", "Last", show=False, id="last.vim", tooltip="First or last row"),
+        Binding("l", "expand", "Expand", show=False, id="expand.vim", tooltip="Expand, collapse (as right and left)"),
+        Binding("h", "collapse", "Collapse", show=False, id="collapse.vim", tooltip="Expand, collapse (as right and left)"),
+        Binding("e", "expand_repository", "Expand all", show=False, id="expand.all",
+                tooltip="Expand every row of this repository; collapse it all"),
+        Binding("E", "collapse_repository", "Collapse all", show=False, id="collapse.all",
+                tooltip="Expand every row of this repository; collapse it all"),
+        Binding("shift+up", "cursor_previous_sibling", "Previous sibling", show=False, tooltip="Previous or next sibling"),
+        Binding("shift+down", "cursor_next_sibling", "Next sibling", show=False, tooltip="Previous or next sibling"),
     ]
 
     COMPONENT_CLASSES = Tree.COMPONENT_CLASSES | {
@@ -78,10 +92,10 @@ class RegistryTree(Tree[Entry]):
         self.show_root = False
         self.guide_depth = 3
         self.auto_expand = False
+        self.view: RegistryView | None = None  # the loaded registry and what is worked out from it
         self.registry: Registry | None = None
         self.marked: dict[ArtifactKey, None] = {}  # insertion-ordered set
         self._rules: tuple = ()
-        self._sizes = SizeCache()
         self._rows_by_key: dict[ArtifactKey, list[TreeNode[Entry]]] = {}
         self._populated: list[TreeNode[Entry]] = []  # nodes whose `items` were computed
         self._same: ArtifactKey | None = None
@@ -94,11 +108,11 @@ class RegistryTree(Tree[Entry]):
 
     # -- the model --------------------------------------------------------------------------
 
-    def set_registry(self, registry: Registry, protect: Iterable[str] = ()) -> None:
+    def set_registry(self, view: RegistryView) -> None:
         """Show a (re)loaded registry: the tree starts over with repositories collapsed."""
-        self.registry = registry
-        self._rules = registry.protection_rules(protect)
-        self._sizes.clear()
+        self.view = view
+        self.registry = view.registry
+        self._rules = view.rules
         self._orders.clear()
         self._times.clear()
         self.marked = {k: None for k in self.marked if self._exists(k)}
@@ -109,8 +123,7 @@ class RegistryTree(Tree[Entry]):
         self._rows_by_key.clear()
         self._populated = []
         self._same = None
-        self._tree_nodes.clear()  # Tree.clear() keeps the old nodes in its id map
-        self.clear()
+        clear_tree(self)
         entry = entry_of(self.root)
         entry.items = None
         entry.filled = 0
@@ -119,6 +132,11 @@ class RegistryTree(Tree[Entry]):
         if self.root.children:
             self.sync_lines()
             self.move_cursor(self.root.children[0])
+
+    @property
+    def loaded_view(self) -> RegistryView:
+        assert self.view is not None, "the tree shows no registry yet"
+        return self.view
 
     def _exists(self, key: ArtifactKey) -> bool:
         repo = self.registry.repositories.get(key[0]) if self.registry else None
@@ -157,7 +175,7 @@ class RegistryTree(Tree[Entry]):
                     digests = [d for d in digests if d in shown]
                 items = [Entry("artifact", entry.repository, d) for d in digests]
             else:
-                items = items_below(self.registry, entry)
+                items = items_below(self.registry, entry, self.loaded_view.roots)
                 if self.filter is not None and entry.kind != "group" and not self.filter.matches(entry.key):
                     items = [e for e in items if self.filter.shows(e.key)]
             entry.items = items if entry.kind == "group" else grouped(items)
@@ -189,6 +207,8 @@ class RegistryTree(Tree[Entry]):
 
     # Speed (issue 10): Tree invalidates its line cache and schedules a layout after every node
     # it adds, and splits every label into lines; 500 rows paid both 500 times per expansion.
+    # A private hook with no public equivalent: tests/functional/test_tui_textual_internals.py fails if
+    # Textual stops calling it on each add.
     def _invalidate(self) -> None:
         if not getattr(self, "_adding", False):  # Tree.__init__ calls this before ours runs
             super()._invalidate()
@@ -235,9 +255,9 @@ class RegistryTree(Tree[Entry]):
         cached = self._orders.get((repository, order))
         if cached is not None and cached[0] is repo:
             return cached[1]
-        digests = root_items(repo)
+        digests = self.loaded_view.roots.of(repo)
         if order == "size":
-            size = self._sizes.size
+            size = self.loaded_view.sizes.size
             digests.sort(key=lambda d: -size(repo, d))  # stable: equal sizes keep the name order
         elif order == "created":
             times = self._created_times(repo)
@@ -406,7 +426,7 @@ class RegistryTree(Tree[Entry]):
             return super().render_label(node, base_style, style)
         key = entry.key
         same = key is not None and key == self._same and node is not self.cursor_node
-        label = row_text(self.registry, entry, self._row_styles(), self._rules, self._sizes, key in self.marked, same)
+        label = row_text(self.registry, entry, self._row_styles(), self._rules, self.loaded_view.sizes, key in self.marked, same)
         icon = (self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE) if node.allow_expand else ""
         self._add_created(node, label, len(icon))
         label.stylize(style)
@@ -505,7 +525,7 @@ class RegistryTree(Tree[Entry]):
         if digest not in repo.artifacts:
             return None
         node = self.repository_node(repository)
-        for d, relation, via in path_to(repo, digest):
+        for d, relation, via in path_to(repo, digest, self.loaded_view.roots):
             if node is None:
                 return None
             if not node.is_expanded:
@@ -532,7 +552,7 @@ class RegistryTree(Tree[Entry]):
             self._rows_by_key.pop(key, None)
         for name in repositories:
             self._add_new_roots(name)
-        self._sizes.clear()
+        self.loaded_view.sizes.clear()
         if self._same is not None and self._same not in self._rows_by_key:
             self._same = None
         for key in [k for k in self.marked if k in gone]:
@@ -617,7 +637,7 @@ class RegistryTree(Tree[Entry]):
         repo = self.registry.repositories.get(name)
         if repo is None:
             return
-        for digest in root_items(repo):
+        for digest in self.loaded_view.roots.of(repo):
             if digest not in shown:
                 entry = Entry("artifact", name, digest)
                 add = repo_node.add if has_items(self.registry, entry) else repo_node.add_leaf

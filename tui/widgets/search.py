@@ -9,7 +9,7 @@ from textual.widgets import Input
 
 from ocitree.core.model import Registry
 
-from .entries import root_items
+from .entries import RootItems
 
 _HEX = re.compile(r"^[0-9a-f]+$")
 MIN_BARE_HEX = 4  # "ab" alone would match one digest in 256; with "sha256:" any length goes
@@ -31,7 +31,7 @@ def query_hex_prefix(lowered: str) -> str | None:
     return None
 
 
-def find_matches(registry: Registry, query: str, shown=None) -> list[Match]:
+def find_matches(registry: Registry, query: str, shown=None, roots: RootItems | None = None) -> list[Match]:
     """Matches in tree order; with a filter on (`shown`, a FilterResult), only rows it shows.
     Every match by scanning the registry (find_index.FindIndex gives the same, indexed)."""
     q = query.strip()
@@ -39,6 +39,7 @@ def find_matches(registry: Registry, query: str, shown=None) -> list[Match]:
         return []
     lowered = q.lower()
     hex_prefix = query_hex_prefix(lowered)
+    roots = roots if roots is not None else RootItems()
     matches: list[Match] = []
     for name in sorted(registry.repositories):
         repo = registry.repositories[name]
@@ -46,7 +47,7 @@ def find_matches(registry: Registry, query: str, shown=None) -> list[Match]:
             continue
         if lowered in name.lower():
             matches.append(Match(name))
-        order = root_items(repo)
+        order = roots.of(repo)
         placed = set(order)
         order.extend(d for d in repo.artifacts if d not in placed)
         for digest in order:

@@ -1,0 +1,1 @@
+"""Tests through real components: docker-registry, skopeo, subprocesses, the Textual app."""

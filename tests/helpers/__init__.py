@@ -1,0 +1,1 @@
+"""What tests share: loopback servers (docker-registry, token server, fault proxy), fakes, builders."""
