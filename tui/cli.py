@@ -5,6 +5,7 @@
     ocitree plan SOURCE REF... [--json]    what deleting REF would do; changes nothing
     ocitree delete SOURCE REF... [--yes]   show the plan, ask, delete
     ocitree prune SOURCE [RULE...] [--yes] delete by rule (keep last N, older than, untagged, a Harbor policy)
+    ocitree untag SOURCE REPO:TAG [--yes]  remove one tag, keep the manifest
     ocitree history SOURCE [--json] [--purge]   the runs ocitree executed on SOURCE
     ocitree undo SOURCE [RUN] [--yes] [--retag] restore what a run deleted
     ocitree demo [--reset]                 the demo working copy
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
 # need them are imported where they are used.
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT, EXIT_REFUSED = 0, 1, 2, 3
-SUBCOMMANDS = ("ls", "plan", "delete", "prune", "history", "undo", "demo", "web")
+SUBCOMMANDS = ("ls", "plan", "delete", "prune", "untag", "history", "undo", "demo", "web")
 # A first argument that looks like a command word, not a file, directory or HOST[:PORT].
 _COMMAND_WORD = re.compile(r"^[a-z][a-z0-9-]*\Z")
 
@@ -106,7 +107,7 @@ def _protect_option(p: argparse.ArgumentParser) -> None:
 def build_parser() -> dict[str, argparse.ArgumentParser]:
     parsers: dict[str, argparse.ArgumentParser] = {}
     top = _Parser(prog="ocitree", description="Open a registry as a tree and delete with Harbor's reference rules.",
-                  epilog="commands: ls, plan, delete, prune, history, undo, demo, web (ocitree COMMAND --help). "
+                  epilog="commands: ls, plan, delete, prune, untag, history, undo, demo, web (ocitree COMMAND --help). "
                          "Exit codes: 0 done, 1 operational failure, 2 bad input, 3 refused by the rules.")
     top.add_argument("--version", action="version", version=f"ocitree {_version()}")
     top.add_argument("source", nargs="?", help="sample file, OCI layout directory, or registry URL (default: the demo registry)")
@@ -136,6 +137,9 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
 
     parsers["prune"] = add_prune_parser(_Parser, _source_options, _protect_option)
 
+    from .untag_command import add_untag_parser
+
+    parsers["untag"] = add_untag_parser(_Parser, _source_options, _protect_option)
     from .history_command import add_history_parsers
 
     parsers.update(add_history_parsers(_Parser, _source_options))
@@ -445,6 +449,52 @@ def cmd_prune(args, out: Terminal, err: Terminal) -> int:
         store.close()
 
 
+def cmd_untag(args, out: Terminal, err: Terminal) -> int:
+    from ocitree.core.errors import StoreError
+    from ocitree.core.untag import execute_untag, parse_tag_reference, plan_untag
+
+    from .untag_command import render_untag, untag_json
+
+    config = load_config()
+    protect = _protect_patterns(args, config)
+    ref = parse_tag_reference(args.ref)
+    options = _options(args, config)
+    if options.read_only:
+        raise BadInputError("--read-only: nothing to untag; 'ocitree ls' shows the tags")
+    store = open_store(args.source, options)
+    _refuse_storage_without_mode(store, args.source, "nothing was untagged")
+    try:
+        plan = plan_untag(_load(store, err), ref.repository, ref.tag or "", protect)
+        if not plan.allowed:
+            if args.json:
+                _print_json(out, untag_json(plan, None))
+            else:
+                say(err, f"ocitree: {plan.refusal_text()}")
+            return EXIT_REFUSED
+        refusal = store.untag_refusal(plan.repository)
+        if refusal is not None:
+            raise StoreError(refusal)
+        if not args.json:
+            out.print(render_untag(plan, store.sees_untagged))
+        if not args.yes and not _ask(printable(f"Remove the tag {plan.reference}? [y/N] "), err, "untagging", "untag"):
+            say(err, "Cancelled; nothing was untagged.")
+            return EXIT_OK
+        try:
+            result = execute_untag(plan, store, audit_log=config.audit_log)
+        except StalePlanError as exc:
+            say(err, f"ocitree: {exc}")
+            return EXIT_REFUSED
+        if result.audit_log is None:
+            say(err, f"ocitree: warning: could not append to the audit log {config.audit_log}")
+        if args.json:
+            _print_json(out, untag_json(plan, result))
+        else:
+            say(out, f"Untagged {plan.reference}; the manifest {short_digest(plan.digest)} stays.")
+        return EXIT_OK
+    finally:
+        store.close()
+
+
 def cmd_undo(args, out: Terminal, err: Terminal) -> int:
     from .history_command import cmd_undo as undo
 
@@ -557,6 +607,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_plan_or_delete(args, out, err, deleting=command == "delete")
         if command == "prune":
             return cmd_prune(args, out, err)
+        if command == "untag":
+            return cmd_untag(args, out, err)
         if command == "history":
             from .history_command import cmd_history
 

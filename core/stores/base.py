@@ -30,6 +30,8 @@ class DurableSteps:
 
     deleted: set[tuple[str, str]] = field(default_factory=set)
     rewritten: set[tuple[str, str]] = field(default_factory=set)
+    #: (repository, tag) pairs removed by untag(), the manifests kept
+    untagged: set[tuple[str, str]] = field(default_factory=set)
 
 
 class Deletion(ABC):
@@ -50,6 +52,11 @@ class Deletion(ABC):
         """Write the OCI 1.1 fallback referrers index `digest` anew without the entries `remove`,
         under the same tag, and drop the old one. Raises StoreError."""
         raise StoreError(f"{repository}@{digest}: this source cannot rewrite a referrers index; nothing was deleted")
+
+    def untag(self, repository: str, tag: str) -> None:
+        """Remove one tag and keep the manifest it names (durable as `durable.untagged`, a file store's
+        at commit). Only where Store.untag_refusal() is None. Raises StoreError."""
+        raise StoreError(f"{repository}:{tag}: this source cannot remove a tag alone; nothing was untagged")
 
     def commit(self) -> None:
         """Make the steps durable (a file store writes here; a registry already has). Raises StoreError."""
@@ -112,6 +119,13 @@ class Store(ABC):
 
     @abstractmethod
     def load(self, progress: ProgressCallback | None = None) -> Registry: ...
+
+    def untag_refusal(self, repository: str) -> str | None:
+        """None when this source can remove a tag from `repository` and keep the manifest; else one
+        line saying why not and what to do instead. A live registry finds out by asking (once)."""
+        if self.read_only:
+            return f"{self.source}: opened read-only; nothing was untagged"
+        return f"{self.source}: this kind of source cannot remove a tag alone; delete the manifest instead"
 
     @abstractmethod
     def session(self, repositories: set[str]) -> DeletionSession: ...

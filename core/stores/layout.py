@@ -31,8 +31,8 @@ from .base import Deletion, DeletionSession, LoadProgress, ProgressCallback, Sto
 from .layout_reader import (INDEX_FILE, LayoutContents, ManifestCountCallback, blob_path, find_layouts, is_layout, read_index_bytes,
                             read_layout, unreferenced_blobs)
 from .layout_sharing import layout_blob_scope, sharing_layouts
-from .layout_writer import (blob_candidates, digests_in_use, index_replacing, index_without, read_pending,
-                            remove_blobs, serialize_index, write_pending)
+from .layout_writer import (blob_candidates, digests_in_use, index_replacing, index_untagging, index_without,
+                            read_pending, remove_blobs, serialize_index, write_pending)
 from .options import SourceOptions, StoreSource
 
 LOCK_FILE = INDEX_FILE + ".lock"
@@ -121,6 +121,9 @@ class LayoutStore(Store):
         readers = sharing_layouts(scope, set(changed))
         return _LayoutSession(self, {name: everything[name] for name in sorted(readers)}, set(changed), scope)
 
+    def untag_refusal(self, repository: str) -> str | None:
+        return super().untag_refusal(repository) if self.read_only else None
+
 
 class _LayoutSession(DeletionSession):
     def __init__(self, store: LayoutStore, layouts: dict[str, Path], changed: set[str], scope: BlobScope):
@@ -179,6 +182,7 @@ class _LayoutDeletion(Deletion):
         self._contents = contents
         self._deleted: dict[str, set[str]] = {}
         self._rewritten: dict[str, dict[str, bytes]] = {}  # layout -> old referrers index -> new bytes
+        self._untagged: dict[str, set[str]] = {}  # layout -> tags removed, manifests kept
         #: blobs left behind after a successful commit (unused, safe to remove by hand)
         self.blob_failures: list[str] = []
 
@@ -189,6 +193,16 @@ class _LayoutDeletion(Deletion):
         if contents is None or digest not in contents.repository.artifacts or digest in deleted:
             raise StoreError(f"{repository}@{digest} is no longer in {self.layouts[repository]}")
         deleted.add(digest)
+
+    def untag(self, repository: str, tag: str) -> None:
+        """At commit, index.json loses the entry naming `tag` (see index_untagging)."""
+        contents = self._contents.get(repository)
+        assert repository in self.changed, "only the layouts the session was opened for change"
+        untagged = self._untagged.setdefault(repository, set())
+        digest = contents.repository.tags.get(tag) if contents is not None else None
+        if digest is None or digest in self._deleted.get(repository, ()) or tag in untagged:
+            raise StoreError(f"{repository}:{tag} is no longer in {self.layouts[repository]}")
+        untagged.add(tag)
 
     def rewrite_referrers(self, repository: str, digest: str, remove: set[str]) -> None:
         """The new index is written at commit, as a blob, before index.json names it instead of the old one."""
@@ -204,8 +218,10 @@ class _LayoutDeletion(Deletion):
     def commit(self) -> None:
         changes = []  # (name, index path as written: a symlink's target, new bytes)
         pending = {name: read_pending(layout) for name, layout in self.layouts.items()}
-        for name, deleted in self._deleted.items():
-            if not deleted:
+        for name in sorted(set(self._deleted) | set(self._untagged)):
+            deleted = self._deleted.get(name, set())
+            untagged = self._untagged.get(name, set())
+            if not deleted and not untagged:
                 continue
             layout = self.layouts[name]
             contents = self._contents[name]
@@ -226,8 +242,12 @@ class _LayoutDeletion(Deletion):
             rewritten = self._rewritten.get(name, {})
             if rewritten:
                 doc = index_replacing(doc, {old: (digest_of(new), len(new)) for old, new in rewritten.items()})
+            doc = index_without(doc, deleted)
+            if untagged:
+                reached = {c.digest for d, a in contents.repository.artifacts.items() if d not in deleted for c in a.children}
+                doc = index_untagging(doc, untagged, reached)
             try:
-                data = serialize_index(index_without(doc, deleted), contents.index_raw)
+                data = serialize_index(doc, contents.index_raw)
             except NestedTooDeeply:
                 raise StoreError(f"{index_path}: nested too deeply to be written back; nothing was deleted") from None
             changes.append((name, target, data))
@@ -273,11 +293,13 @@ class _LayoutDeletion(Deletion):
             except OSError:
                 pass  # the blobs are gone; a stale record only costs the next commit a check
         self._deleted = {}
+        self._untagged = {}
 
     def _made_durable(self, name: str) -> None:
         rewritten = self._rewritten.get(name, {})
         self.durable.rewritten |= {(name, digest) for digest in rewritten}
         self.durable.deleted |= {(name, digest) for digest in self._deleted.get(name, ()) if digest not in rewritten}
+        self.durable.untagged |= {(name, tag) for tag in self._untagged.get(name, ())}
 
     @staticmethod
     def _write_new_blobs(layout: Path, blobs: Iterable[bytes]) -> None:

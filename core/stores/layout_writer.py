@@ -18,6 +18,7 @@ from ..durable_files import discard, fsync_directory, write_atomically
 from ..json_text import dump_json
 from ..model import Repository
 from ..names import is_digest
+from .layout_reader import REF_NAME
 
 PENDING_FILE = "ocitree-pending-blobs.json"
 
@@ -58,6 +59,36 @@ def index_replacing(doc: dict[str, Any], replaced: dict[str, tuple[str, int]]) -
         for e in doc["manifests"]
     ]
     return out
+
+
+def index_untagging(doc: dict[str, Any], removed: set[str], reached: set[str]) -> dict[str, Any]:
+    """index.json without the entries naming a tag in `removed`. A manifest left with no entry that
+    no index in the layout lists (`reached`) keeps one entry without its name: a layout holds only
+    what index.json leads to, and untagging must not delete. All else (order, other fields) kept."""
+    out = dict(doc)
+    listed = {e.get("digest") for e in doc["manifests"] if _ref_name(e) not in removed}
+    manifests = []
+    for entry in doc["manifests"]:
+        if _ref_name(entry) not in removed:
+            manifests.append(entry)
+            continue
+        digest = entry.get("digest")
+        if digest in listed or digest in reached:
+            continue
+        annotations = {k: v for k, v in entry["annotations"].items() if k != REF_NAME}
+        unnamed = {k: v for k, v in entry.items() if k != "annotations"}
+        if annotations:
+            unnamed["annotations"] = annotations
+        manifests.append(unnamed)
+        listed.add(digest)
+    out["manifests"] = manifests
+    return out
+
+
+def _ref_name(entry: dict[str, Any]) -> str | None:
+    annotations = entry.get("annotations")
+    name = annotations.get(REF_NAME) if isinstance(annotations, dict) else None
+    return name if isinstance(name, str) else None
 
 
 def serialize_index(doc: dict[str, Any], original: bytes) -> bytes:

@@ -157,6 +157,9 @@ class SampleStore(Store):
             raise StoreError(f"{self.path}: opened read-only; nothing was deleted")
         return _SampleSession(self)
 
+    def untag_refusal(self, repository: str) -> str | None:
+        return super().untag_refusal(repository) if self.read_only else None
+
 
 class _SampleSession(DeletionSession):
     def __init__(self, store: SampleStore) -> None:
@@ -200,6 +203,7 @@ class _SampleDeletion(Deletion):
         self._present = present
         self._deleted: dict[str, set[str]] = {}
         self._rewritten: dict[str, dict[str, set[str]]] = {}  # repository -> referrers index -> entries removed
+        self._untagged: set[tuple[str, str]] = set()  # (repository, tag)
 
     def delete(self, repository: str, digest: str) -> None:
         deleted = self._deleted.setdefault(repository, set())
@@ -213,10 +217,21 @@ class _SampleDeletion(Deletion):
             raise StoreError(f"{repository}@{digest} is no longer in {self.path}")
         self._rewritten.setdefault(repository, {}).setdefault(digest, set()).update(remove)
 
+    def untag(self, repository: str, tag: str) -> None:
+        entries = self._doc["repositories"].get(repository, [])
+        if (repository, tag) in self._untagged or not any(tag in e.get("tags", ()) for e in entries
+                                                          if e.get("digest") not in self._deleted.get(repository, ())):
+            raise StoreError(f"{repository}:{tag} is no longer in {self.path}")
+        self._untagged.add((repository, tag))
+
     def commit(self) -> None:
-        if not (any(self._deleted.values()) or self._rewritten):
+        if not (any(self._deleted.values()) or self._rewritten or self._untagged):
             return
         repositories = self._doc["repositories"]
+        for name, tag in self._untagged:
+            for entry in repositories[name]:
+                if tag in entry.get("tags", ()):
+                    entry["tags"] = [t for t in entry["tags"] if t != tag]
         for name, indexes in self._rewritten.items():
             for entry in repositories[name]:
                 remove = indexes.get(entry.get("digest"))
@@ -227,3 +242,4 @@ class _SampleDeletion(Deletion):
         write_document(self.path, self._doc, "the file is unchanged; nothing was deleted")
         self.durable.deleted |= {(name, d) for name, digests in self._deleted.items() for d in digests}
         self.durable.rewritten |= {(name, d) for name, indexes in self._rewritten.items() for d in indexes}
+        self.durable.untagged |= self._untagged

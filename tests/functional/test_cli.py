@@ -275,7 +275,7 @@ def test_version_and_unknown_commands(tmp_path, capsys, monkeypatch):
     assert main(["frobnicate"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert "unknown command 'frobnicate'" in err and "ls, plan, delete, prune, history, undo, demo, web" in err
+    assert "unknown command 'frobnicate'" in err and "ls, plan, delete, prune, untag, history, undo, demo, web" in err
     assert "no such file" not in err
 
 

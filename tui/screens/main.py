@@ -57,6 +57,7 @@ from .mark_rule import MarkByRuleScreen, MarkRuleRequest
 from .progress import DeletingScreen
 from .quit import QuitDuringDeletionScreen
 from .refusal import JUMP, RefusalScreen
+from .untag import untagger
 
 if TYPE_CHECKING:
     from ..app import OcitreeApp
@@ -114,11 +115,15 @@ class MainScreen(Screen[None]):
         Binding("r", "reload", "Reload", tooltip="Load the registry again from the source", id="reload"),
         Binding("question_mark", "help", "Help", tooltip="This list of keys", id="help"),
         Binding("q", "app.quit", "Quit", tooltip="Quit", id="quit"),
+        # After q: on a narrow footer t is what gives way. Shown only where the source can untag.
+        Binding("t", "untag", "Untag", tooltip="Remove a tag, keep the manifest (where the source can)", id="untag"),
+        Binding("t", "untag_why", "Untag", tooltip="Remove a tag, keep the manifest (where the source can)", show=False,
+                id="untag.why"),
         # Not an action of ours (Screen has it): listed with the tree's keys in the help.
         Binding("tab", "app.focus_next", "Focus next", show=False,
                 tooltip="Move the focus to the details pane (arrows, j/k, PageUp/PageDown scroll it) and back"),
     ]
-    HELP_HIDDEN = frozenset({"preview", "app.focus_next"})  # a read-only twin; a key of the tree's section
+    HELP_HIDDEN = frozenset({"preview", "untag_why", "app.focus_next"})  # twins; a key of the tree's section
 
     # -- the state the footer and the header follow -------------------------------------------
     view: var[RegistryView | None] = var(None, bindings=True, init=False)  # the last loaded registry
@@ -817,6 +822,12 @@ class MainScreen(Screen[None]):
 
         open_history(self)
 
+    def action_untag(self) -> None:
+        untagger(self).start()
+
+    def action_untag_why(self) -> None:
+        untagger(self).explain()
+
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen(self.key_sections()))
 
@@ -853,6 +864,8 @@ class MainScreen(Screen[None]):
             return self.read_only
         if action == "unmark_all":
             return self.marked > 0
+        if action in ("untag", "untag_why"):  # the footer offers t only where the source can untag
+            return untagger(self).key_state() == ("offered" if action == "untag" else "refused")
         if action in ("next_match", "previous_match"):
             return bool(self.matches)
         if action == "clear_search":

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -71,6 +72,8 @@ class RegistryStore(Store):
         self.journal = DeletionJournal(self.host)
         self._pool: ThreadPoolExecutor | None = None
         self._referrers: bool | None = None  # does the registry have the referrers API?
+        self._untag_refusal: str | None = None
+        self._untag_known = False  # has untag_refusal asked the registry yet?
         self.last_requests = 0  # manifest requests of the last read (for tests and benchmarks)
 
     @property
@@ -117,12 +120,41 @@ class RegistryStore(Store):
             raise StoreError(f"{self.source}: opened read-only; nothing was deleted")
         return RegistrySession(self, repositories)
 
+    def untag_refusal(self, repository: str) -> str | None:
+        """The OCI distribution spec lets a registry support DELETE by tag; whether this one does is
+        found out once, with a DELETE of a tag no repository has (random): 404 says it looks tags up
+        to delete them, CNCF distribution 2.x answers 400 DIGEST_INVALID to any DELETE by tag."""
+        if self.read_only:
+            return super().untag_refusal(repository)
+        if not self._untag_known:
+            self._untag_refusal = self._ask_untag(repository)
+            self._untag_known = True
+        return self._untag_refusal
+
+    def _ask_untag(self, repository: str) -> str | None:
+        probe = f"ocitree-untag-probe-{secrets.token_hex(16)}"
+        response = self.client.request("DELETE", f"/v2/{repo_path(repository)}/manifests/{probe}",
+                                       f"checking whether {self.host} can remove a tag alone",
+                                       ok=(*DELETE_DONE, 400, 404, 405), repository=repository)
+        if response.status_code == 405:
+            return (f"registry {self.host} does not allow deleting ({status_text(405, response.content)}): enable "
+                    f"deletion in its configuration (CNCF distribution: storage.delete.enabled: true) to untag; nothing was untagged")
+        if response.status_code == 400:
+            return untag_unsupported(self.host, status_text(400, response.content))
+        return None
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
         self.client.close()
         self.cache.close()
+
+
+def untag_unsupported(host: str, answer: str) -> str:
+    return (f"registry {host} cannot remove a tag alone: it answers DELETE by tag with {answer}, as CNCF "
+            f"distribution before v3 does; to drop the tag, push another manifest under it, or delete the manifest "
+            f"(which removes all its tags); nothing was untagged")
 
 
 class RegistrySession(DeletionSession):
@@ -221,6 +253,35 @@ class RegistryDeletion(Deletion):
             self._delete(repository, digest)
             self.gone.setdefault(repository, []).append(digest)
         self.durable.rewritten.add((repository, digest))
+
+    def untag(self, repository: str, tag: str) -> None:
+        """DELETE /v2/<name>/manifests/<tag>, where the registry supports it (Store.untag_refusal)."""
+        repo = self._fresh.repositories.get(repository)
+        digest = repo.tags.get(tag) if repo is not None else None
+        if repo is None or digest is None:
+            raise StoreError(f"{shown(repository)}:{shown(tag)} is no longer in the registry; nothing was untagged")
+        if repo.is_top_level(digest) and repo.artifacts[digest].tags == [tag]:
+            try:  # nothing else will list it: the journal keeps it in ocitree's view (a prune --untagged candidate)
+                self.store.journal.add(repository, [digest])
+            except StoreError as exc:
+                raise StoreError(f"{exc}; nothing was untagged") from None
+        client = self.store.client
+        what = f"removing the tag {shown(repository)}:{shown(tag)}"
+        try:
+            response = client.request("DELETE", f"/v2/{repo_path(repository)}/manifests/{tag}", what,
+                                      ok=(*DELETE_DONE, 400, 404, 405), repository=repository)
+            still = manifest_present(client, repository, tag) if response.status_code in (*DELETE_DONE, 404) else True
+        except StoreError as exc:
+            raise StoreError(f"{exc}; nothing was untagged") from None
+        if response.status_code == 400:
+            raise StoreError(untag_unsupported(self.store.host, status_text(400, response.content)))
+        if response.status_code == 405:
+            raise StoreError(self._disabled_message(response))
+        if still:
+            raise StoreError(f"registry {self.store.host} answered {status_text(response.status_code, response.content)} "
+                             f"to {what}, yet the tag still names a manifest: check that this account may delete in "
+                             f"{shown(repository)}; nothing was untagged")
+        self.durable.untagged.add((repository, tag))
 
     def _journal_dependents(self, repository: str, digest: str) -> None:
         """Write down what this DELETE could leave unreachable, before sending it."""
