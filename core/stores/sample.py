@@ -44,7 +44,7 @@ def decode_sample(raw: bytes, where: str) -> str:
         raise MalformedDataError(f"{where}: not UTF-8 text") from None
 
 
-PIECE_BYTES = 8 << 20  # what is read and decoded at a time: big enough that the pieces cost nothing
+PIECE_BYTES = 1 << 20  # read and decoded at a time: small beside the model, big enough that the pieces cost nothing
 
 
 def text_pieces(fh: BinaryIO, where: str) -> Iterator[str]:

@@ -112,14 +112,20 @@ def _created(value: object) -> float | None:
 
 
 class EntryReader:
-    """Converts parsed sample entries to Artifacts, sharing equal strings, platforms and
-    blobs across the whole file (media types, platforms, child digests and base layers
-    repeat by the hundred thousand). Written for speed: locals, few calls."""
+    """Converts parsed sample entries to Artifacts, sharing equal strings and platforms
+    across the whole file, and digests and blobs within a repository (media types,
+    platforms, child digests and base layers repeat by the hundred thousand). Written for
+    speed: locals, few calls."""
 
     def __init__(self) -> None:
         self._strings: dict[str, str] = {}  # media types, platform parts
-        self._digests: dict[str, str] = {}  # digests already checked
         self._platforms: dict[tuple[object, object, object], PlatformInfo] = {}
+        self.next_repository()
+
+    def next_repository(self) -> None:
+        """Forget the digests and blobs seen: children and blobs are mostly the repository's
+        own, and keeping a million digests would add 150 MB to the peak of a load."""
+        self._digests: dict[str, str] = {}  # digests already checked
         self._blobs: dict[str, BlobRef] = {}
 
     def _digest(self, value: object) -> str:
@@ -323,6 +329,7 @@ def _repository(window: _Window, i: int, name: str, reader: EntryReader) -> tupl
     tags: set[str] = set()
     more, i = window.step(_open_array, i)
     text = window.text
+    reader.next_repository()
     scan, skip, to_artifact = _scan_value, _SKIP, reader.artifact
     while more:
         # Window.step inlined: this runs once per artifact.
