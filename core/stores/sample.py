@@ -147,20 +147,22 @@ class SampleStore(Store):
 
     def _read(self, keep_document: bool = False) -> tuple[Registry, dict[str, Any] | None]:
         """The registry, and the parsed document when `keep_document` (a deletion rewrites it)."""
+        where = str(self.path)
         with gc_paused():
             if not keep_document:
                 try:
                     with self._open() as fh:
-                        return read_registry(text_pieces(fh, str(self.path)), self.source), None
+                        return read_registry(text_pieces(fh, where), self.source), None
                 except Doubt:
-                    pass  # the reference reading below words what is wrong, or reads the rarer forms
-            text = decode_sample(self._raw(), str(self.path))  # the only copy kept while it is parsed
-            try:
-                registry = read_registry(text, self.source)
-            except Doubt:
-                sample, doc = parse_sample(text, str(self.path))
-                return registry_from_sample(sample, self.source), doc if keep_document else None
-            return registry, parse_document(text, str(self.path)) if keep_document else None
+                    pass  # read whole below, through the models: they word what is wrong, or read the rarer forms
+            text = decode_sample(self._raw(), where)  # the only copy kept while it is parsed
+            if keep_document:
+                try:
+                    return read_registry(text, self.source), parse_document(text, where)
+                except Doubt:
+                    pass
+            sample, doc = parse_sample(text, where)
+            return registry_from_sample(sample, self.source), doc if keep_document else None
 
     def _open(self) -> BinaryIO:
         try:

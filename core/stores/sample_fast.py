@@ -3,7 +3,8 @@
 Validating 100,000 entries with the pydantic models of sample_format.py, then
 converting them, took 2.5 s and 780 MB. This reader walks the document with the
 json module's own C scanner one entry at a time (an entry's dicts are dropped as
-soon as it is converted, so the whole parsed document never exists at once),
+soon as it is converted, so the whole parsed document never exists at once; the
+store hands it the text in pieces, so neither does the whole text),
 checks each entry by hand and builds Artifacts directly, sharing repeated strings
 and platforms. What it knows of the format it takes from sample_format.py: the keys
 each object may have (from the models' fields) and what the fields mean (the
