@@ -37,14 +37,12 @@ class RegistryView:
         self._summaries: dict[str, tuple[Repository, list[tuple[str, str]]]] = {}
         self._find_index: FindIndex | None = None
 
-    def prepare(self) -> None:
-        """What the first expansions and cursor moves need (tens of ms per 100,000 artifacts)."""
-        for repo in self.registry.repositories.values():
-            self.roots.of(repo)
-            self.summary(repo)
-
     def warm(self) -> None:
-        """What the first `/` and `f` need, worked out while nobody is typing."""
+        """What the first expansions, cursor moves, `/` and `f` need, worked out after the first
+        screen while nobody is typing (each is also worked out on demand, for one repository)."""
+        for repo in list(self.registry.repositories.values()):
+            self.roots.of(repo)  # tens of ms per 100,000 artifacts
+            self.summary(repo)
         self.find_index()
         for repo in list(self.registry.repositories.values()):
             self.words.of(repo, self.rules)

@@ -7,16 +7,18 @@ so two ocitree processes deleting from one file never lose each other's change.
 
 from __future__ import annotations
 
+import codecs
 import fcntl
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from pydantic import ValidationError
 
 from ..durable_files import write_atomically
-from ..errors import BadInputError, MalformedDataError, StoreError
+from ..errors import BadInputError, MalformedDataError, OcitreeError, StoreError
 from ..gc_pause import gc_paused
 from ..json_text import NestedTooDeeply, dump_json, load_json
 from ..manifest import validation_message
@@ -40,6 +42,24 @@ def decode_sample(raw: bytes, where: str) -> str:
         return raw.decode(json.detect_encoding(raw), "surrogatepass")
     except UnicodeDecodeError:
         raise MalformedDataError(f"{where}: not UTF-8 text") from None
+
+
+PIECE_BYTES = 1 << 20  # read and decoded at a time: small beside the model, big enough that the pieces cost nothing
+
+
+def text_pieces(fh: BinaryIO, where: str) -> Iterator[str]:
+    """The text of an open sample file a piece at a time, decoded as decode_sample decodes it whole."""
+    raw = fh.read(PIECE_BYTES)
+    decoder = codecs.getincrementaldecoder(json.detect_encoding(raw))("surrogatepass")
+    try:
+        while raw:
+            yield decoder.decode(raw)
+            raw = fh.read(PIECE_BYTES)
+        yield decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise MalformedDataError(f"{where}: not UTF-8 text") from None
+    except OSError as exc:
+        raise StoreError(f"{where}: cannot read ({exc.strerror})") from None
 
 
 class _DuplicateKey(Exception):
@@ -127,23 +147,41 @@ class SampleStore(Store):
 
     def _read(self, keep_document: bool = False) -> tuple[Registry, dict[str, Any] | None]:
         """The registry, and the parsed document when `keep_document` (a deletion rewrites it)."""
-        try:
-            raw = self.path.read_bytes()
-        except FileNotFoundError:
-            raise BadInputError(f"{self.path}: no such file; give a sample file, an OCI layout directory or a registry URL") from None
-        except IsADirectoryError:
-            raise BadInputError(f"{self.path}: is a directory without an oci-layout file") from None
-        except OSError as exc:
-            raise StoreError(f"{self.path}: cannot read ({exc.strerror})") from None
-        text = decode_sample(raw, str(self.path))
-        del raw  # the text is the only copy kept while the file is read
+        where = str(self.path)
         with gc_paused():
-            try:
-                registry = read_registry(text, self.source)
-            except Doubt:
-                sample, doc = parse_sample(text, str(self.path))
-                return registry_from_sample(sample, self.source), doc if keep_document else None
-            return registry, parse_document(text, str(self.path)) if keep_document else None
+            if not keep_document:
+                try:
+                    with self._open() as fh:
+                        return read_registry(text_pieces(fh, where), self.source), None
+                except Doubt:
+                    pass  # read whole below, through the models: they word what is wrong, or read the rarer forms
+            text = decode_sample(self._raw(), where)  # the only copy kept while it is parsed
+            if keep_document:
+                try:
+                    return read_registry(text, self.source), parse_document(text, where)
+                except Doubt:
+                    pass
+            sample, doc = parse_sample(text, where)
+            return registry_from_sample(sample, self.source), doc if keep_document else None
+
+    def _open(self) -> BinaryIO:
+        try:
+            return self.path.open("rb")
+        except OSError as exc:
+            raise self._unreadable(exc) from None
+
+    def _raw(self) -> bytes:
+        try:
+            return self.path.read_bytes()
+        except OSError as exc:
+            raise self._unreadable(exc) from None
+
+    def _unreadable(self, exc: OSError) -> OcitreeError:
+        if isinstance(exc, FileNotFoundError):
+            return BadInputError(f"{self.path}: no such file; give a sample file, an OCI layout directory or a registry URL")
+        if isinstance(exc, IsADirectoryError):
+            return BadInputError(f"{self.path}: is a directory without an oci-layout file")
+        return StoreError(f"{self.path}: cannot read ({exc.strerror})")
 
     def load(self, progress: ProgressCallback | None = None) -> Registry:
         registry, _ = self._read()

@@ -3,7 +3,8 @@
 Validating 100,000 entries with the pydantic models of sample_format.py, then
 converting them, took 2.5 s and 780 MB. This reader walks the document with the
 json module's own C scanner one entry at a time (an entry's dicts are dropped as
-soon as it is converted, so the whole parsed document never exists at once),
+soon as it is converted, so the whole parsed document never exists at once; the
+store hands it the text in pieces, so neither does the whole text),
 checks each entry by hand and builds Artifacts directly, sharing repeated strings
 and platforms. What it knows of the format it takes from sample_format.py: the keys
 each object may have (from the models' fields) and what the fields mean (the
@@ -21,10 +22,10 @@ from __future__ import annotations
 
 import json.decoder
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from json import JSONDecodeError
 from json.decoder import JSONDecoder
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -53,6 +54,8 @@ def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
 
 _scan_value: Callable[[str, int], tuple[Any, int]] = getattr(
     JSONDecoder(object_pairs_hook=_unique_keys), "scan_once")  # json.loads' settings, keys checked
+_T = TypeVar("_T")
+_MAX_STEP = 64 << 20  # characters one entry may span when read in pieces; a bigger one takes the reference path
 _MAX_SIZE = 2**63 - 1  # beyond any real size; bigger ones take the reference path
 
 
@@ -110,14 +113,20 @@ def _created(value: object) -> float | None:
 
 
 class EntryReader:
-    """Converts parsed sample entries to Artifacts, sharing equal strings, platforms and
-    blobs across the whole file (media types, platforms, child digests and base layers
-    repeat by the hundred thousand). Written for speed: locals, few calls."""
+    """Converts parsed sample entries to Artifacts, sharing equal strings and platforms
+    across the whole file, and digests and blobs within a repository (media types,
+    platforms, child digests and base layers repeat by the hundred thousand). Written for
+    speed: locals, few calls."""
 
     def __init__(self) -> None:
         self._strings: dict[str, str] = {}  # media types, platform parts
-        self._digests: dict[str, str] = {}  # digests already checked
         self._platforms: dict[tuple[object, object, object], PlatformInfo] = {}
+        self.next_repository()
+
+    def next_repository(self) -> None:
+        """Forget the digests and blobs seen: children and blobs are mostly the repository's
+        own, and keeping a million digests would add 150 MB to the peak of a load."""
+        self._digests: dict[str, str] = {}  # digests already checked
         self._blobs: dict[str, BlobRef] = {}
 
     def _digest(self, value: object) -> str:
@@ -265,72 +274,158 @@ def _after_item(text: str, i: int, close: str) -> tuple[bool, int]:
     raise Doubt
 
 
-def _repository(text: str, i: int, name: str, reader: EntryReader) -> tuple[Repository, int]:
+class _Window:
+    """The part of the file's text not parsed yet, read a piece at a time: what is parsed is
+    dropped, so the text of a million artifacts (805 MB) is never held beside their model.
+
+    Every step parses from an index into `text`; a step that fails, or that ends at the end
+    of the window (a number, or whitespace, may go on in the next piece), is repeated after
+    the next piece is appended. Only a step that fails with the whole rest of the file in
+    the window is a Doubt."""
+
+    __slots__ = ("text", "_pieces", "ended")
+
+    def __init__(self, pieces: Iterable[str]) -> None:
+        self.text = ""
+        self._pieces = iter(pieces)
+        self.ended = False
+
+    def refill(self, i: int) -> int:
+        """Drop the text before `i` and append the next piece; returns the index `i` now has.
+        Raises Doubt when the file has no more text (the step failed on all of it)."""
+        if self.ended or len(self.text) - i > _MAX_STEP:
+            raise Doubt  # an error in the middle of a big file must not pull the rest of it in
+        for piece in self._pieces:
+            if piece:
+                self.text = self.text[i:] + piece
+                return 0
+        self.ended = True
+        return i
+
+    def step(self, parse: Callable[[str, int], tuple[_T, int]], i: int) -> tuple[_T, int]:
+        """parse(text, i), on enough of the file: its result and the index after it."""
+        while True:
+            try:
+                result, end = parse(self.text, i)
+            except (Doubt, ValueError):  # JSONDecodeError included
+                if self.ended:
+                    raise
+            else:
+                if end < len(self.text) or self.ended:
+                    return result, end
+            i = self.refill(i)
+
+
+def _open_array(text: str, i: int) -> tuple[bool, int]:
+    """At an array: (it has items, the index of the first one, or the one after the array)."""
     i = _expect(text, i, "[")
+    if text[i : i + 1] == "]":
+        return False, _skip(text, i + 1)
+    return True, i
+
+
+def _repository(window: _Window, i: int, name: str, reader: EntryReader) -> tuple[Repository, int]:
     artifacts: list[Artifact] = []
     digests: set[str] = set()
     tags: set[str] = set()
-    more = text[i : i + 1] != "]"
-    if not more:
-        i = _skip(text, i + 1)
+    more, i = window.step(_open_array, i)
+    text = window.text
+    reader.next_repository()
     scan, skip, to_artifact = _scan_value, _SKIP, reader.artifact
     while more:
+        # Window.step inlined: this runs once per artifact.
         try:
-            entry, i = scan(text, i)
-        except StopIteration:
-            raise Doubt from None
-        i = skip(text, i).end()
+            entry, end = scan(text, i)
+        except (StopIteration, ValueError):  # the entry goes on in the next piece, or is no JSON
+            i = window.refill(i)
+            text = window.text
+            continue
+        end = skip(text, end).end()
+        char = text[end : end + 1]
+        if not char and not window.ended:  # what follows the entry is in the next piece
+            i = window.refill(i)
+            text = window.text
+            continue
         artifact = to_artifact(name, entry)
         if artifact.digest in digests or not tags.isdisjoint(artifact.tags) or len(set(artifact.tags)) != len(artifact.tags):
             raise Doubt  # the reference path words which digest or tag is doubled
         digests.add(artifact.digest)
         tags.update(artifact.tags)
         artifacts.append(artifact)
-        more, i = _after_item(text, i, "]")
+        if char == ",":
+            i = skip(text, end + 1).end()
+            if i == len(text) and not window.ended:
+                i = window.step(_after_comma, end)[1]
+                text = window.text
+        elif char == "]":
+            more = False
+            i = window.step(_after_comma, end)[1]
+        else:
+            raise Doubt
     try:
         return Repository(name, artifacts), i
     except MalformedDataError:
         raise Doubt from None  # a cycle: reported only once the whole file has been validated
 
 
-def read_registry(text: str, source: str) -> Registry:
-    """The registry in sample file `text`, or Doubt when it is not certainly valid."""
+def _after_comma(text: str, i: int) -> tuple[None, int]:
+    """Past the ',' or ']' at `i` and the whitespace after it."""
+    return None, _skip(text, i + 1)
+
+
+def read_registry(text: str | Iterable[str], source: str) -> Registry:
+    """The registry in a sample file, given as its text or as pieces of its text (then no more
+    than a piece or two of it is held at once); Doubt when it is not certainly valid."""
+    window = _Window([text] if isinstance(text, str) else text)
+    step = window.step
     reader = EntryReader()
     seen: set[str] = set()
     protect: list[str] = []
     repositories: dict[str, Repository] = {}
     try:
-        i = _expect(text, _skip(text, 0), "{")
-        more = text[i : i + 1] != "}"
-        if not more:
-            i = _skip(text, i + 1)
+        more, i = step(_open_object, 0)
         while more:
-            key, i = _key(text, i)
+            key, i = step(_key, i)
             if key in seen or key not in _TOP_KEYS:
                 raise Doubt
             seen.add(key)
             if key == "repositories":
-                i = _expect(text, i, "{")
-                more_repos = text[i : i + 1] != "}"
-                if not more_repos:
-                    i = _skip(text, i + 1)
+                more_repos, i = step(_open_object_at, i)
                 while more_repos:
-                    name, i = _key(text, i)
+                    name, i = step(_key, i)
                     if name in repositories or not is_repository_name(name):
                         raise Doubt
-                    repositories[name], i = _repository(text, i, name, reader)
-                    more_repos, i = _after_item(text, i, "}")
+                    repositories[name], i = _repository(window, i, name, reader)
+                    more_repos, i = step(_after_member, i)
             else:
-                value, i = _value(text, i)
+                value, i = step(_value, i)
                 if key == "format" and value != FORMAT:
                     raise Doubt
                 if key == "protect":
                     if type(value) is not list or any(type(p) is not str for p in value):
                         raise Doubt
                     protect = value
-            more, i = _after_item(text, i, "}")
+            more, i = step(_after_member, i)
+        while not window.ended:  # only whitespace may follow, in this piece or the next
+            i = _skip(window.text, window.refill(i))
     except (IndexError, KeyError, TypeError, ValueError, RecursionError):
         raise Doubt from None  # JSONDecodeError included: json.loads words it
-    if i != len(text) or not _TOP_REQUIRED <= seen:
+    if i != len(window.text) or not _TOP_REQUIRED <= seen:
         raise Doubt
     return Registry(source, repositories.values(), protect=protect)
+
+
+def _open_object(text: str, i: int) -> tuple[bool, int]:
+    """At the start of the file: (the top object has members, the index of the first one)."""
+    return _open_object_at(text, _skip(text, i))
+
+
+def _open_object_at(text: str, i: int) -> tuple[bool, int]:
+    i = _expect(text, i, "{")
+    if text[i : i + 1] == "}":
+        return False, _skip(text, i + 1)
+    return True, i
+
+
+def _after_member(text: str, i: int) -> tuple[bool, int]:
+    return _after_item(text, i, "}")

@@ -24,6 +24,7 @@ from ocitree.core import media_types as mt
 from ocitree.core.errors import MalformedDataError
 from ocitree.core.manifest import Platform
 from ocitree.core.model import Registry
+from ocitree.core.stores import sample as sample_store
 from ocitree.core.stores.sample import SampleStore, parse_sample, registry_from_sample
 from ocitree.core.stores.sample_fast import Doubt, read_registry
 from ocitree.core.stores.sample_format import SampleArtifact, SampleBlob, SampleChild
@@ -68,8 +69,17 @@ def reference(text: str) -> dict | str:
 
 
 def fast(text: str) -> dict | None:
+    """What the fast reader makes of `text`, the same whether it gets the text whole or in
+    pieces (the store reads the file a piece at a time: any token may be cut)."""
+    whole = fast_in_pieces(text, len(text) or 1)
+    for size in (1, 7) if len(text) < 20_000 else (997,):
+        assert fast_in_pieces(text, size) == whole, f"read in pieces of {size} characters"
+    return whole
+
+
+def fast_in_pieces(text: str, size: int) -> dict | None:
     try:
-        return view(read_registry(text, SOURCE))
+        return view(read_registry((text[i : i + size] for i in range(0, len(text), size)), SOURCE))
     except Doubt:
         return None
 
@@ -327,6 +337,27 @@ def test_other_encodings_load_as_json_reads_them(encoding, tmp_path):
     path = tmp_path / SOURCE
     path.write_bytes(GOOD.encode(encoding))
     assert view(SampleStore(path).load())["repositories"] == view(read_registry(GOOD, str(path)))["repositories"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-32-le"])
+def test_a_file_read_in_pieces_loads_as_when_read_whole(encoding, tmp_path, monkeypatch):
+    """The store reads a file 1 MiB at a time; in pieces of 5 bytes, pieces cut characters of every width."""
+    text = json.dumps({"format": "ocitree-sample/1", "repositories": {REPO: [
+        {"digest": D1, "tags": ["v1"], "annotations": {"note": "caf\u00e9 \u2603 \U0001f600 " * 3}}]}}, ensure_ascii=False)
+    path = tmp_path / SOURCE
+    path.write_bytes(text.encode(encoding))
+    monkeypatch.setattr(sample_store, "PIECE_BYTES", 5)
+    loaded = view(SampleStore(path).load())
+    assert loaded == view(read_registry(text, str(path)))
+    assert loaded["repositories"][REPO]["artifacts"][D1].annotations == {"note": "caf\u00e9 \u2603 \U0001f600 " * 3}
+
+
+def test_bytes_that_are_not_utf8_in_a_later_piece_are_refused_as_when_read_whole(tmp_path, monkeypatch):
+    path = tmp_path / SOURCE
+    path.write_bytes(file_text([{"digest": D1, "annotations": {"note": "x" * 40}}]).encode().replace(b"x" * 40, b"x" * 20 + b"\xff" + b"x" * 19))
+    monkeypatch.setattr(sample_store, "PIECE_BYTES", 5)
+    with pytest.raises(MalformedDataError, match=r"registry\.json: not UTF-8 text$"):
+        SampleStore(path).load()
 
 
 # -- generated entries ------------------------------------------------------------------------------

@@ -269,9 +269,7 @@ class MainScreen(Screen[None]):
                     pass
 
         def read() -> RegistryView:
-            view = RegistryView(store.load(progress), protect)
-            view.prepare()  # what the first expansions need
-            return view
+            return RegistryView(store.load(progress), protect)  # the rest is worked out after the first screen (warm_up)
 
         try:
             view = await in_daemon_thread(read, "ocitree-load")
@@ -323,7 +321,8 @@ class MainScreen(Screen[None]):
         self.show_details()
         if not self.query_text:  # drop a "reload failed" line; keep a filter's match line
             self.set_status(None)
-        self.warm_up(view)
+        # After the first screen is painted: the warm-up thread would hold the GIL half the time.
+        self.call_after_refresh(self.warm_up, view)
 
     @work(exclusive=True, group="warm", exit_on_error=False)
     async def warm_up(self, view: RegistryView) -> None:

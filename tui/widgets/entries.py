@@ -38,7 +38,7 @@ class RootItems:
     whose subject is gone, accessories of each other), which would otherwise hang under nothing.
 
     Sorting 100,000 artifacts takes tens of ms, so the load worker works them out before the
-    first key press needs them (RegistryView.prepare)."""
+    first key press needs them (RegistryView.warm)."""
 
     def __init__(self) -> None:
         self._by_name: dict[str, tuple[Repository, list[str], frozenset[str]]] = {}
