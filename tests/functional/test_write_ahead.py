@@ -118,8 +118,6 @@ def test_registry_prune_killed_after_a_few_deletes_is_finished_by_the_same_prune
     killed(process)
     registry_proxy.clear()
     assert not present(registry.url, v1.digest)
-    left = [m for m in images if present(registry.url, m.digest)]
-    assert len(left) >= len(images) - 4
 
     # Another rule does not finish this one's run: it names none of what the cut-off run left.
     other = prune_json(registry_proxy.url, "--tags", "v9", "--dry-run", capsys=capsys)
@@ -127,7 +125,10 @@ def test_registry_prune_killed_after_a_few_deletes_is_finished_by_the_same_prune
     # The same prune plans the leftovers under the REF it deleted, and says so.
     preview = prune_json(registry_proxy.url, "--tags", "v1", "--dry-run", capsys=capsys)
     assert [(r["reference"], r["digest"]) for r in preview["resumed"]] == [(f"{R}:v1", v1.digest)]
-    assert {d["digest"] for d in preview["delete"]} == {m.digest for m in left}
+    # The DELETE under way at the kill may land later: what is present now is planned, and no more than v1's.
+    left = {m.digest for m in images if present(registry.url, m.digest)}
+    assert len(left) >= len(images) - 5
+    assert left <= {d["digest"] for d in preview["delete"]} <= {m.digest for m in images}
 
     assert main(["prune", registry_proxy.url, "--tags", "v1", "--yes"]) == 0
     assert f"{R}:v1 was deleted by a prune interrupted at" in capsys.readouterr().err
