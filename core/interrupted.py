@@ -11,7 +11,8 @@ A completed run forgets its REFs; a run that stopped keeps them.
 
 File: `<state_dir>/interrupted.json`, rewritten atomically under a sidecar lock:
 `{"version": 2, "runs": {source: {reference: {"time": ..., "repository": ..., "digest": ...,
-"leftovers": [digest, ...]}}}}`. Version 1 files (leftovers of a whole run under every REF)
+"leftovers": [digest, ...], "rule": ...}}}}`; `rule`, written by `ocitree prune`, names the rule
+that chose the REF, so that the same prune finishes the run (a different rule names other REFs). Version 1 files (leftovers of a whole run under every REF)
 are not used: they cannot tell one REF's leftovers from another's.
 """
 
@@ -75,6 +76,8 @@ class InterruptedRuns:
         for target in plan.targets:
             under = _reached(registry, target.repository, [target.digest], deleting.get(target.repository, set()))
             entry = {"time": stamp, "repository": target.repository, "digest": target.digest, "leftovers": under}
+            if plan.prune_rule is not None:
+                entry["rule"] = plan.prune_rule
             for name in _names(target.reference, target.repository, target.digest):
                 entries[name] = entry
         for r in plan.resumed:
@@ -86,7 +89,14 @@ class InterruptedRuns:
                 entries[name] = entry
 
         def change(runs: dict[str, Any]) -> None:
-            runs.setdefault(source_key(plan.source), {}).update(entries)
+            refs = runs.setdefault(source_key(plan.source), {})
+            for name, entry in entries.items():
+                old = refs.get(name)
+                # The rule that chose this artifact still chose it when another command re-runs it.
+                if "rule" not in entry and isinstance(old, dict) and isinstance(old.get("rule"), str) \
+                        and (old.get("repository"), old.get("digest")) == (entry["repository"], entry["digest"]):
+                    entry = {**entry, "rule": old["rule"]}
+                refs[name] = entry
 
         try:
             self._update(change)
@@ -124,11 +134,14 @@ class InterruptedRuns:
     def lookup(self, source: str, reference: str) -> ResumedRef | None:
         return _resumed(reference, self._read()["runs"].get(source_key(source), {}).get(reference))
 
-    def recorded(self, source: str) -> list[ResumedRef]:
-        """Every REF recorded for `source`, the REF as typed before its `repository@digest` name."""
+    def recorded(self, source: str, rule: str | None = None) -> list[ResumedRef]:
+        """Every REF recorded for `source` (with `rule`: only those that prune rule chose), the REF
+        as typed before its `repository@digest` name."""
         refs = self._read()["runs"].get(source_key(source), {})
         found = []
         for name in sorted(refs, key=lambda n: "@" in n):
+            if rule is not None and (not isinstance(refs[name], dict) or refs[name].get("rule") != rule):
+                continue
             try:
                 reference = str(parse_reference(name))  # a damaged key is skipped, never printed
             except OcitreeError:
@@ -246,3 +259,27 @@ def resolve_targets_resuming(
             seen.add(key)
             targets.append(TargetRef(repository=artifact.repository, digest=artifact.digest, reference=str(ref)))
     return targets, resumed, notes
+
+
+def resumed_by_rule(
+    registry: Registry, rule: str, runs: InterruptedRuns | None = None
+) -> tuple[list[ResumedRef], list[str]]:
+    """The REFs a cut-off `ocitree prune` with this same rule already deleted and whose leftovers
+    are still present: the prune resumes them as `delete` resumes a REF named again. Only the
+    rule's own REFs: leftovers of another command's run are that command's to finish (or the
+    leftovers view's). Returns (resumed, notes)."""
+    resumed: list[ResumedRef] = []
+    notes: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    for found in (runs or InterruptedRuns()).recorded(registry.source, rule):
+        repo = registry.repositories.get(found.repository)
+        key = (found.repository, found.digest)
+        if repo is None or key in seen or found.digest in repo.artifacts:
+            continue  # its repository is gone, or its artifact stands and the rule selects it afresh
+        seen.add(key)
+        present = sum(1 for d in dict.fromkeys(found.leftovers) if d in repo.artifacts)
+        if present:
+            notes.append(f"{found.reference} was deleted by a prune interrupted at {found.time}; "
+                         f"planning the {present} artifact{'s' if present != 1 else ''} it left")
+            resumed.append(found)
+    return resumed, notes

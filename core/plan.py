@@ -199,6 +199,9 @@ class DeletionPlan(BaseModel):
     retained: list[RetainedEntry] = Field(default_factory=list)  # prune only: candidates kept, with why
     reclaim: ReclaimInfo = Field(default_factory=ReclaimInfo)
     garbage_collect: GarbageCollectFigures | None = None  # registry storage only
+    # prune only: the rule that chose the targets, kept in the write-ahead record so that the
+    # same prune, run again, finishes a run cut off (core/interrupted.py); not part of the JSON
+    prune_rule: str | None = Field(default=None, exclude=True)
 
     @property
     def repositories(self) -> set[str]:

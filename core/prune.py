@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 
 from .dates import CreatedTimes
 from .errors import BadInputError
 from .gc_pause import gc_paused
 from .model import Artifact, Registry, Repository
-from .plan import DeletionPlan, RetainedEntry, RetainReason, TargetRef, trusted_builder
+from .plan import DeletionPlan, ResumedRef, RetainedEntry, RetainReason, TargetRef, trusted_builder
 from .planner import plan_deletion
 from .retention_policy import RetentionPolicy, RetentionRule
 
@@ -55,6 +55,14 @@ class PruneRule:
             raise BadInputError("say what to prune: --keep-last, --older-than, --tags, --untagged, --orphans or --policy")
         if self.keep_last is not None and self.keep_last < 0:
             raise BadInputError("--keep-last takes a whole number, 0 or more")
+
+
+def rule_key(rule: PruneRule | RetentionPolicy) -> str:
+    """The rule as the write-ahead record keeps it: the same prune run again (globs in any order,
+    on another day) finishes a run of it that was cut off."""
+    if isinstance(rule, PruneRule):
+        rule = replace(rule, repos=tuple(sorted(set(rule.repos))), tags=tuple(sorted(set(rule.tags))))
+    return repr(rule)
 
 
 @dataclass
@@ -218,49 +226,60 @@ def _rule_retains(rule: RetentionRule, selected: list[Artifact], times: CreatedT
                 yield artifact.digest, "newer"
 
 
-def plan_prune(registry: Registry, selection: Selection, protect: Iterable[str] = ()) -> DeletionPlan:
+def plan_prune(registry: Registry, selection: Selection, protect: Iterable[str] = (),
+               resumed: Iterable[ResumedRef] = ()) -> DeletionPlan:
     """One DeletionPlan for every selected target the rules allow.
 
     Unlike `delete`, a target the rules refuse (an index outside the plan lists it, or it or an
     accessory that would go with it carries a protected tag) is retained with the reason and the
-    rest proceeds: the planner runs again without it."""
+    rest proceeds: the planner runs again without it. `resumed`: REFs of this rule that a cut-off
+    run already deleted (core/interrupted.py), whose leftovers the rules re-check as in `delete`."""
     with gc_paused():  # a prune plans hundreds of thousands of entries and makes no garbage cycles
-        return _plan_prune(registry, selection, list(protect))
+        return _plan_prune(registry, selection, list(protect), list(resumed))
 
 
-def _plan_prune(registry: Registry, selection: Selection, protect: list[str]) -> DeletionPlan:
+def _plan_prune(registry: Registry, selection: Selection, protect: list[str], resumed: list[ResumedRef]) -> DeletionPlan:
     targets = list(selection.targets)
     retained = list(selection.retained)
     while True:
-        plan = plan_deletion(registry, targets, protect)
+        plan = plan_deletion(registry, targets, protect, resumed)
         if plan.allowed:
             break
         dropped: dict[tuple[str, str], RetainReason] = {}
-        target_keys = {(t.repository, t.digest) for t in targets}
+        owners: dict[tuple[str, str], tuple[str, str]] = {}
+        for r in resumed:  # a resumed REF answers for itself and for what it left (unless a target)
+            owners.update(((r.repository, d), (r.repository, r.digest)) for d in [*r.leftovers, r.digest])
+        owners.update(((t.repository, t.digest), (t.repository, t.digest)) for t in targets)
         for refusal in plan.refusals:
             reason: RetainReason = "referenced" if refusal.reason == "referenced" else "protected"
             repo = registry.repositories[refusal.repository]
-            for key in _responsible_targets(repo, refusal.digest, target_keys):
+            for key in _responsible_targets(repo, refusal.digest, owners):
                 dropped.setdefault(key, reason)
-        if not dropped:  # cannot happen: every refusal traces back to a target
+        if not dropped:  # cannot happen: every refusal traces back to a target or a resumed REF
             raise AssertionError("prune: a refusal that no target explains")
         for key, reason in dropped.items():
-            artifact = registry.repositories[key[0]].artifacts[key[1]]
-            retained.append(_retained(artifact, reason))
+            artifact = registry.repositories[key[0]].artifacts.get(key[1])
+            if artifact is not None:
+                retained.append(_retained(artifact, reason))
+            else:  # a resumed REF, deleted before: what it left stays (a protected tag among it)
+                retained.append(_new_retained(repository=key[0], digest=key[1], tags=[], reason=reason))
         targets = [t for t in targets if (t.repository, t.digest) not in dropped]
+        resumed = [r for r in resumed if (r.repository, r.digest) not in dropped]
     plan.retained = retained
     return plan
 
 
-def _responsible_targets(repo: Repository, digest: str, targets: set[tuple[str, str]]) -> set[tuple[str, str]]:
-    """The targets whose deletion reaches `digest`, walking up through parents and subjects."""
+def _responsible_targets(repo: Repository, digest: str, owners: dict[tuple[str, str], tuple[str, str]]) -> set[tuple[str, str]]:
+    """The targets (or resumed REFs) whose deletion reaches `digest`, walking up through parents
+    and subjects. `owners`: each target, and what answers for it, by (repository, digest)."""
     found: set[tuple[str, str]] = set()
     seen = {digest}
     stack = [digest]
     while stack:
         d = stack.pop()
-        if (repo.name, d) in targets:
-            found.add((repo.name, d))
+        owner = owners.get((repo.name, d))
+        if owner is not None:
+            found.add(owner)
             continue
         for up in (*repo.parents_of(d), *repo.subjects.get(d, ())):
             if up not in seen:

@@ -24,7 +24,7 @@ class OcitreeApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "ocitree"
     ENABLE_COMMAND_PALETTE = True
-    NOTIFICATION_TIMEOUT = 3  # a toast sits over the details pane's last lines: not for long
+    NOTIFICATION_TIMEOUT = 3  # placed clear of the details pane (app.tcss); short, as a status line
     # Under 80 columns the details pane goes below the tree instead of beside it.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-wide")]
 

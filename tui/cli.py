@@ -427,7 +427,9 @@ def cmd_prune(args, out: Terminal, err: Terminal) -> int:
     store = open_store(args.source, options)
     try:
         registry = _load(store, err)
-        plan = prune_plan(registry, args, protect)
+        plan, notes = prune_plan(registry, args, protect)
+        for note in notes:
+            say(err, f"ocitree: {note}")
         plan.retained.sort(key=lambda r: (r.repository, r.digest))
         if args.untagged and not store.sees_untagged:
             say(err, "ocitree: note: a live registry lists manifests only through tags and indexes; untagged "

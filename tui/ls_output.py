@@ -65,8 +65,8 @@ def artifact_label(repo: Repository, artifact: Artifact, platform: str | None = 
     if repo.is_shared(artifact.digest):
         parts.append(shared_marker(repo, artifact.digest))
     parts.append(size_text(repo, artifact.digest))
-    if created is not None:
-        parts.append("created " + format_created(created))
+    if created is not None or repo.kind_of(artifact.digest) in ("image", "index"):
+        parts.append("created " + format_created(created))  # `-`: an image or index with no date
     return " ".join(parts)
 
 

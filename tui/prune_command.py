@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from ocitree.core.plan import DeletionPlan
     from ocitree.core.prune import PruneRule, Selection
+    from ocitree.core.retention_policy import RetentionPolicy
 
 RETAINED_WORDING = {
     "keep_last": "one of the newest (--keep-last)",
@@ -78,20 +79,33 @@ def check_args(args: argparse.Namespace) -> None:
         rule_from_args(args)
 
 
-def select(registry, args: argparse.Namespace, now: float | None = None) -> Selection:
-    from ocitree.core.prune import select_by_policy, select_by_rule
+def _rule(args: argparse.Namespace) -> PruneRule | RetentionPolicy:
     from ocitree.core.retention_policy import load_policy
 
+    return load_policy(args.policy) if args.policy is not None else rule_from_args(args)
+
+
+def select(registry, rule: PruneRule | RetentionPolicy, now: float | None = None) -> Selection:
+    from ocitree.core.prune import PruneRule, select_by_policy, select_by_rule
+
     now = time.time() if now is None else now
-    if args.policy is not None:
-        return select_by_policy(registry, load_policy(args.policy), now)
-    return select_by_rule(registry, rule_from_args(args), now)
+    if isinstance(rule, PruneRule):
+        return select_by_rule(registry, rule, now)
+    return select_by_policy(registry, rule, now)
 
 
-def prune_plan(registry, args: argparse.Namespace, protect: list[str]) -> DeletionPlan:
-    from ocitree.core.prune import plan_prune
+def prune_plan(registry, args: argparse.Namespace, protect: list[str]) -> tuple[DeletionPlan, list[str]]:
+    """The plan, with the REFs a cut-off run of this same rule already deleted resumed (their
+    leftovers re-checked by the rules); and a note for each of those."""
+    from ocitree.core.interrupted import resumed_by_rule
+    from ocitree.core.prune import plan_prune, rule_key
 
-    return plan_prune(registry, select(registry, args), protect)
+    rule = _rule(args)
+    key = rule_key(rule)
+    resumed, notes = resumed_by_rule(registry, key)
+    plan = plan_prune(registry, select(registry, rule), protect, resumed)
+    plan.prune_rule = key
+    return plan, notes
 
 
 def render_retained(plan: DeletionPlan) -> RenderableType:

@@ -44,9 +44,9 @@ def test_ls_in_a_pipe_never_cuts_a_line(tmp_path):
     assert done.returncode == 0, done.stderr
     line = next(li for li in done.stdout.splitlines() if LONG_TAG in li)
     assert len(line) > 100 and "…" not in line
-    assert re.search(r" sha256:[0-9a-f]{12} index \[1 platform\] manifest \d+ B, total \d+\.\d KiB$", line)  # every field there
+    assert re.search(r" sha256:[0-9a-f]{12} index \[1 platform\] manifest \d+ B, total \d+\.\d KiB created -$", line)  # every field there
     child_line = next(li for li in done.stdout.splitlines() if child[:19] in li)
-    assert "image linux/arm64/v8" in child_line and child_line.endswith(" KiB")
+    assert "image linux/arm64/v8" in child_line and child_line.endswith(" KiB created -")
     assert not any(" K" == li[-2:] for li in done.stdout.splitlines())  # no size cut to "1.1 K"
 
 
@@ -98,7 +98,27 @@ def test_ls_text_streams_the_tree_with_its_markers(tmp_path, capsys):
     assert lines[0].startswith(str(path)) and lines[0].endswith("1 repositories, 5 artifacts")
     assert lines[1] == "└── r/a"
     assert [li[:12] for li in lines[2:]] == ["    ├── one ", "    │   ├── ", "    │   └── ", "    ├── two ", "    │   └── ", "    └── (unt"]
-    assert "shared x2" in lines[3] and "shared x2" in lines[6] and lines[3].endswith(" KiB")
+    assert "shared x2" in lines[3] and "shared x2" in lines[6] and lines[3].endswith(" KiB created -")
+
+
+def test_ls_text_shows_a_dash_where_a_created_date_is_unknown_and_json_null(tmp_path, capsys):
+    from ocitree.tui.cli import main
+
+    b = RegistryBuilder()
+    dated = b.image("r/a", ["dated"], seed="dated", created="2026-03-01T12:00:00Z")
+    undated = b.image("r/a", ["undated"], seed="undated")
+    b.accessory("r/a", dated, "signature")  # an accessory has no build date: no created field at all
+    path = b.write_sample(tmp_path / "s.json")
+    assert main(["ls", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert next(li for li in lines if " dated " in li).endswith(" created 2026-03-01T12:00:00Z")
+    assert next(li for li in lines if " undated " in li).endswith(" created -")
+    signature = next(li for li in lines if " signature" in li)
+    assert "created" not in signature
+    assert main(["ls", str(path), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    created = {e["digest"]: e["created"] for r in doc["repositories"] for e in r["artifacts"]}
+    assert created[dated.digest] == "2026-03-01T12:00:00Z" and created[undated.digest] is None
 
 
 HOSTILE = ["plain", "\x1b[2J\x07", "caf\u00e9", "\u202e", "\x7f", "\ud800", "\U0001f600", "\"\\/\t\n"]

@@ -220,3 +220,49 @@ def test_a_prune_plan_is_the_plan_its_json_validates_to():
     assert again == p
     assert again.model_dump_json() == text
     assert [e.model_fields_set for e in p.delete] == [e.model_fields_set for e in again.delete]
+
+
+def _cut_off_v1(tmp_path):
+    """A sample where a prune `--tags 'v*'` was cut off after deleting index v1: its children a and b,
+    and a's signature (cosign-tagged), are left, recorded under `team/app:v1` for that rule."""
+    from ocitree.core.interrupted import InterruptedRuns
+    from ocitree.core.prune import rule_key
+
+    def build(with_index: bool):
+        b = RegistryBuilder()
+        made = {"a": b.image("team/app", arch="amd64", seed="a"), "b": b.image("team/app", arch="arm64", seed="b")}
+        made["sig"] = b.accessory("team/app", made["a"], "signature")
+        made["v2"] = b.image("team/app", tags=["v2"], seed="v2")
+        if with_index:
+            made["v1"] = b.index("team/app", [made["a"], made["b"]], tags=["v1"])
+        return b, made
+
+    path = tmp_path / "registry.json"
+    b, made = build(True)
+    b.write_sample(path)
+    registry = SampleStore(str(path)).load()
+    rule = PruneRule(tags=("v*",))
+    plan = plan_prune(registry, select_by_rule(registry, rule, NOW))
+    plan.prune_rule = rule_key(rule)
+    InterruptedRuns().begin(plan, registry)  # the write-ahead record; then the run was killed after v1
+    build(False)[0].write_sample(path)
+    return str(path), made
+
+
+def test_the_same_prune_finishes_a_cut_off_run_and_another_rule_does_not(tmp_path, capsys):
+    path, made = _cut_off_v1(tmp_path)
+    code, other = _prune_json(path, "--tags", "v2", "--dry-run", capsys=capsys)
+    assert other["resumed"] == [] and _deleted(other) == {made["v2"].digest}
+    code, doc = _prune_json(path, "--tags", "v*", "--yes", capsys=capsys)
+    assert code == 0
+    assert [r["reference"] for r in doc["resumed"]] == ["team/app:v1"]
+    assert _deleted(doc) == {made["a"].digest, made["b"].digest, made["sig"].digest, made["v2"].digest}
+    assert not SampleStore(path).load().repositories["team/app"].artifacts
+
+
+def test_a_resumed_leftover_with_a_protected_tag_keeps_what_that_ref_left_and_the_rest_proceeds(tmp_path, capsys):
+    path, made = _cut_off_v1(tmp_path)
+    code, doc = _prune_json(path, "--tags", "v*", "--protect", "sha256-*", "--dry-run", capsys=capsys)
+    assert code == 0 and doc["resumed"] == []
+    assert _deleted(doc) == {made["v2"].digest}
+    assert [(r["digest"], r["reason"]) for r in doc["retained"]] == [(made["v1"].digest, "protected")]

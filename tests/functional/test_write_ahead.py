@@ -96,6 +96,51 @@ def test_registry_delete_killed_after_a_few_deletes_is_finished_by_the_same_comm
     assert main(["delete", registry_proxy.url, f"{R}:v1", "--yes"]) == 2
 
 
+def prune_json(*args: str, capsys) -> dict:
+    capsys.readouterr()
+    assert main(["prune", *args, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.registry
+def test_registry_prune_killed_after_a_few_deletes_is_finished_by_the_same_prune(registry, registry_proxy, capsys):
+    b = RegistryBuilder()
+    images, shared, v1, own, v2 = large_index_and_neighbour(b, 30)
+    push_builder(b, registry.url)
+    registry_proxy.add(Fault(method="DELETE", path="/manifests/sha256:", delay=0.2))
+
+    process = ocitree_process("prune", registry_proxy.url, "--tags", "v1", "--yes")
+    deadline = time.monotonic() + 60
+    while sum(1 for m, _, status in registry_proxy.answers if m == "DELETE" and status == 202) < 4:
+        assert time.monotonic() < deadline and process.poll() is None, process.stderr.read().decode()
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    killed(process)
+    registry_proxy.clear()
+    assert not present(registry.url, v1.digest)
+
+    # Another rule does not finish this one's run: it names none of what the cut-off run left.
+    other = prune_json(registry_proxy.url, "--tags", "v9", "--dry-run", capsys=capsys)
+    assert other["resumed"] == [] and other["delete"] == []
+    # The same prune plans the leftovers under the REF it deleted, and says so.
+    preview = prune_json(registry_proxy.url, "--tags", "v1", "--dry-run", capsys=capsys)
+    assert [(r["reference"], r["digest"]) for r in preview["resumed"]] == [(f"{R}:v1", v1.digest)]
+    # The DELETE under way at the kill may land later: what is present now is planned, and no more than v1's.
+    left = {m.digest for m in images if present(registry.url, m.digest)}
+    assert len(left) >= len(images) - 5
+    assert left <= {d["digest"] for d in preview["delete"]} <= {m.digest for m in images}
+
+    assert main(["prune", registry_proxy.url, "--tags", "v1", "--yes"]) == 0
+    assert f"{R}:v1 was deleted by a prune interrupted at" in capsys.readouterr().err
+    assert not any(present(registry.url, m.digest) for m in images)
+    # Nothing else: the child v1 shared with v2, and v2, stay.
+    assert all(present(registry.url, m.digest) for m in (shared, own, v2))
+    assert present(registry.url, "v2")
+    # Finished: the same prune now finds nothing, and resumes nothing.
+    again = prune_json(registry_proxy.url, "--tags", "v1", "--dry-run", capsys=capsys)
+    assert again["resumed"] == [] and again["delete"] == []
+
+
 def test_sample_delete_killed_after_the_file_is_written_is_finished_by_the_same_command(tmp_path, capsys):
     b = RegistryBuilder()
     images, shared, v1, own, v2 = large_index_and_neighbour(b, 3)
