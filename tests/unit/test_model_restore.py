@@ -13,36 +13,21 @@ from ocitree.core.model import Artifact, BlobRef, Registry, Repository
 from ocitree.core.reclaim import _count_shared
 from ocitree.core.stores.sample import SampleStore
 from ocitree.sample_data.generate import Shape, generate_registry
+from tests.helpers.registry_maps import derived_maps
 
 DEMO = Path(__file__).resolve().parents[2] / "sample_data" / "demo.json"
 
 
-def derived(registry: Registry) -> dict[str, object]:
-    """Everything the graphs hold; lists whose order only follows build order are compared as sets."""
-    def listed(mapping: dict[str, list[str]]) -> dict[str, list[str]]:
-        return {k: sorted(v) for k, v in mapping.items()}
-
-    return {
-        "shared": registry.shared_digests,
-        "repositories": {name: {
-            "artifacts": repo.artifacts, "tags": repo.tags, "parents": listed(repo.parents),
-            "accessories": listed(repo.accessories), "subjects": listed(repo.subjects),
-            "accessory_kinds": repo.accessory_kinds, "blob_users": repo.blob_users,
-            "leftover_blobs": repo.leftover_blobs,
-        } for name, repo in registry.repositories.items()},
-    }
-
-
 def drop_and_restore(registry: Registry, rng: random.Random, count: int) -> None:
     registry.shared_digests = _count_shared(registry)
-    before = derived(registry)
+    before = derived_maps(registry)
     everything = [a for repo in registry.repositories.values() for a in repo.artifacts.values()]
     gone = rng.sample(everything, min(count, len(everything)))
     registry.drop_artifacts((a.repository, a.digest) for a in gone)
-    assert derived(registry) != before  # the test would prove nothing if dropping changed nothing
+    assert derived_maps(registry) != before  # the test would prove nothing if dropping changed nothing
     rebuilt = registry.restore_artifacts(gone)
     assert rebuilt == {a.repository for a in gone}
-    assert derived(registry) == before
+    assert derived_maps(registry) == before
 
 
 @pytest.mark.parametrize("seed", range(8))
