@@ -143,3 +143,23 @@ async def test_an_undo_puts_the_rows_back_in_place_without_reading_the_source_ag
         below = [child.data.digest for child in node.children]
         assert set(children) <= set(below)
         assert loads == []
+
+
+async def test_the_cursor_follows_an_artifact_the_undo_puts_back_under_its_index(tmp_path):
+    app, path = demo_app(tmp_path)
+    index = digest_of(path, BASE, "v2.3")
+    child = digest_of(path, BASE, "v2.3-amd64")  # tagged: deleting v2.3 keeps it, at the top
+    async with app.run_test(size=(100, 40)) as pilot:
+        tree = app.main_screen.registry_tree
+        await settle(pilot)
+        await go_to(pilot, "v2.3")
+        assert cursor_key(app) == (BASE, index)
+        await press(pilot, "d", "y")
+        await go_to(pilot, "v2.3-amd64")
+        assert cursor_key(app) == (BASE, child) and tree.cursor_node.parent.data.kind == "repository"
+
+        await press(pilot, "H", "z", "y")
+        await settle(pilot)
+        node = tree.cursor_node
+        assert cursor_key(app) == (BASE, child)
+        assert node.parent.data.key == (BASE, index)  # under v2.3 again, opened to show it
