@@ -618,7 +618,7 @@ class RegistryTree(Tree[Entry]):
             assert found is not None
             if not found.is_expanded:
                 found.expand()
-            found = self._child_matching(found, lambda e, i=identity: _identity(e) == i)  # type: ignore[misc]
+            found = self._child_matching(found, lambda e, i=identity: _identity(e) == i)
             if found is None:
                 return None
         return found
