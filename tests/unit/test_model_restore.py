@@ -25,8 +25,10 @@ def drop_and_restore(registry: Registry, rng: random.Random, count: int) -> None
     gone = rng.sample(everything, min(count, len(everything)))
     registry.drop_artifacts((a.repository, a.digest) for a in gone)
     assert derived_maps(registry) != before  # the test would prove nothing if dropping changed nothing
+    untouched = {name: repo for name, repo in registry.repositories.items() if name not in {a.repository for a in gone}}
     rebuilt = registry.restore_artifacts(gone)
     assert rebuilt == {a.repository for a in gone}
+    assert all(registry.repositories[name] is repo for name, repo in untouched.items())  # only those are rebuilt
     assert derived_maps(registry) == before
 
 
