@@ -8,7 +8,7 @@ where data enters (core.manifest, the stores); the graph trusts its input.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from . import media_types as mt
 from .blob_scope import BlobScope
@@ -289,6 +289,11 @@ class Repository:
         return [s for s in self.subjects.get(digest, ()) if s not in self.artifacts]
 
 
+def _uses(repo: Repository, digest: str) -> bool:
+    """`digest in used_digests(repo)`, without building the set."""
+    return digest in repo.artifacts or digest in repo.blob_users or digest in repo.parents
+
+
 def used_digests(repo: Repository) -> set[str]:
     """Every digest the repository's artifacts use: as a manifest, an index entry, a config or a layer."""
     used = set(repo.artifacts)
@@ -337,9 +342,53 @@ class Registry:
             if repo is not None:
                 kept = (a for d, a in repo.artifacts.items() if d not in digests)
                 self.repositories[name] = rebuilt = Repository(name, kept, check_cycles=False)
+                rebuilt.leftover_blobs = repo.leftover_blobs  # still unused: nothing that went used them
                 if self.shared_digests is not None:
                     self._forget_shared(repo, rebuilt)
         return set(by_repo)
+
+    def restore_artifacts(self, restored: Iterable[Artifact]) -> set[str]:
+        """The inverse of drop_artifacts: put artifacts back (an undo restored them) and rebuild only
+        the graphs of their repositories. One the repository already holds under that digest is
+        replaced; a tag a restored artifact carries is taken from whatever artifact holds it now (an
+        undo with --retag moved it back). Returns the names of the repositories rebuilt."""
+        by_repo: dict[str, dict[str, Artifact]] = {}
+        for artifact in restored:
+            by_repo.setdefault(artifact.repository, {})[artifact.digest] = artifact
+        for name, artifacts in by_repo.items():
+            repo = self.repositories.get(name)
+            if repo is None:  # a repository that was never loaded: where its blobs live is not counted yet
+                self.repositories[name] = Repository(name, artifacts.values(), check_cycles=False)
+                self.shared_digests = None
+                continue
+            taken = {tag for artifact in artifacts.values() for tag in artifact.tags}
+            kept = (a if not taken.intersection(a.tags) else replace(a, tags=[t for t in a.tags if t not in taken])
+                    for d, a in repo.artifacts.items() if d not in artifacts)
+            rebuilt = Repository(name, [*kept, *artifacts.values()], check_cycles=False)
+            used = used_digests(rebuilt)
+            rebuilt.leftover_blobs = {d: n for d, n in repo.leftover_blobs.items() if d not in used}
+            self.repositories[name] = rebuilt
+            self._count_restored(repo, rebuilt, used)
+        return set(by_repo)
+
+    def _count_restored(self, before: Repository, after: Repository, still: set[str]) -> None:
+        """Digests `after` uses and `before` did not count one repository more (where another
+        repository of the same blob store uses them too)."""
+        shared = self.shared_digests
+        if shared is None:  # not counted yet
+            return
+        domain = self.blob_scope.domain
+        for digest in still - used_digests(before):
+            store = domain(after.name, digest)
+            counts = shared.get(store)
+            n = counts.get(digest) if counts is not None else None
+            if counts is not None and n is not None:
+                counts[digest] = n + 1
+                continue
+            # not shared before: it is now if another repository of that store uses it
+            if any(other is not after and domain(other.name, digest) == store and _uses(other, digest)
+                   for other in self.repositories.values()):
+                shared.setdefault(store, {})[digest] = 2
 
     def _forget_shared(self, before: Repository, after: Repository) -> None:
         """Digests `before` used and `after` no longer does count one repository less."""

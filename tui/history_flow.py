@@ -1,6 +1,7 @@
 """The TUI's way back: `H` opens the history; undoing a run plans it against the source as it is
 now (off the UI thread: a registry is asked about every blob), confirms it on the Delete
-confirmation, restores, and loads the tree again so the restored artifacts show where they were.
+confirmation, restores, and puts the restored artifacts back into the tree in place (rebuilt from
+what the run saved: the source is not read again), so they show where they were.
 
 The main screen keeps one entry point (`open_history`); everything else of the flow lives here."""
 
@@ -12,7 +13,9 @@ from rich.text import Text
 
 from ocitree.core.errors import OcitreeError
 from ocitree.core.printable import printable
-from ocitree.core.undo.restore import UndoPlan, execute_undo, plan_undo
+from ocitree.core.model import Artifact
+from ocitree.core.undo.restore import UndoPlan, execute_undo, plan_undo, read_touched
+from ocitree.core.undo.restored import restored_artifacts
 from ocitree.core.undo.saved import Run, RunBook
 
 from .history_text import undo_plan_lines
@@ -47,7 +50,9 @@ def _chosen(screen: MainScreen, book: RunBook, run_id: str | None) -> None:
 def _plan(screen: MainScreen, run: Run) -> None:
     store = screen.ocitree.store
     try:
-        plan = plan_undo(run, store, store.load())
+        # Against the repositories the run touched, as they are now: reading the whole source
+        # again for a few artifacts would cost a 100,000-artifact registry its full load time.
+        plan = plan_undo(run, store, read_touched(run, store))
     except Exception as exc:  # the source could not be read: nothing was written
         screen.app.call_from_thread(_failed, screen, "The undo could not be planned", exc, nothing_written=True)
         return
@@ -80,10 +85,14 @@ def _restore(screen: MainScreen, plan: UndoPlan) -> None:
     except Exception as exc:
         screen.app.call_from_thread(_failed, screen, "The undo stopped", exc, nothing_written=False)
         return
-    screen.app.call_from_thread(_restored, screen, plan, undo_run)
+    try:
+        artifacts = restored_artifacts(plan.restore)
+    except OcitreeError:  # a saved manifest the fast reader does not take and the full one refuses
+        artifacts = None
+    screen.app.call_from_thread(_restored, screen, plan, undo_run, artifacts)
 
 
-def _restored(screen: MainScreen, plan: UndoPlan, undo_run: Run) -> None:
+def _restored(screen: MainScreen, plan: UndoPlan, undo_run: Run, artifacts: list[Artifact] | None) -> None:
     screen.deleting = False
     n = len(plan.restore)
     if screen.stop_requested:  # ctrl+c was confirmed while restoring: the restore is whole, now quit
@@ -91,7 +100,10 @@ def _restored(screen: MainScreen, plan: UndoPlan, undo_run: Run) -> None:
                                                     f"(undo run {undo_run.id}), then stopped by ctrl+c"))
         return
     screen.notify(f"Restored {n} artifact{'s' if n != 1 else ''} (undo run {undo_run.id}).", title="Undone")
-    screen.load()  # the tree shows them again, the cursor and open repositories kept
+    if artifacts is None:  # a rewritten referrers index is new content: read the source again
+        screen.load()
+    else:
+        screen.apply_restoration(artifacts)
 
 
 def _failed(screen: MainScreen, title: str, exc: Exception, nothing_written: bool) -> None:

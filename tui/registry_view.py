@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from rich.text import Text
 
-from ocitree.core.model import Registry, Repository
+from ocitree.core.model import Artifact, Registry, Repository
 from ocitree.core.plan import TargetRef
 from ocitree.core.planner import plan_deletion
 
@@ -76,6 +76,12 @@ class RegistryView:
     def drop_artifacts(self, keys: list[ArtifactKey]) -> set[str]:
         """After a deletion: the model without `keys`; returns the repositories that changed."""
         repositories = self.registry.drop_artifacts(keys)
+        self.previews.clear()
+        return repositories
+
+    def restore_artifacts(self, artifacts: list[Artifact]) -> set[str]:
+        """After an undo: the model with `artifacts` back; returns the repositories that changed."""
+        repositories = self.registry.restore_artifacts(artifacts)
         self.previews.clear()
         return repositories
 

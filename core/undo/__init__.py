@@ -4,4 +4,5 @@
     adapter.py   the per-source part: what to save before a delete, how to check and restore
     recorder.py  the executor's one hook: save each step before it deletes
     restore.py   the undo plan (restore, conflicts, missing blobs) and its execution
+    restored.py  the restored artifacts rebuilt from the saved data, for a view to take in place
 """

@@ -50,6 +50,7 @@ class UndoAdapter(ABC):
             subject=artifact.subject,
             blobs=[b.digest for b in artifact.blobs],
             rewritten=rewritten,
+            created=artifact.created,
         )
 
     @abstractmethod

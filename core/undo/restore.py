@@ -110,6 +110,18 @@ def choose_run(book: RunBook, source: str, run_id: str | None) -> Run:
                         f"(see 'ocitree history {source}')")
 
 
+def read_touched(run: Run, store: Store) -> Registry:
+    """The repositories `run` deleted from, as the source holds them now, and only those: what
+    plan_undo checks against, without reading a whole registry for a few artifacts (the TUI).
+    A source that cannot read them on their own (a layout gone since) is read whole."""
+    names = {item.repository for item in run.saved()}
+    try:
+        with store.session(names) as session:
+            return session.current()
+    except StoreError:
+        return store.load()
+
+
 def plan_undo(run: Run, store: Store, current: Registry, retag: bool = False) -> UndoPlan:
     adapter = adapter_for(store)
     plan = UndoPlan(run=run, source=current.source, retag=retag, undoable=adapter is not None)

@@ -61,6 +61,7 @@ class SavedArtifact:
     position: int | None = None  # sample file: where the entry stood in its repository's list
     index_entries: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # layouts: (position, entry)
     rewritten: bool = False  # a referrers index written anew without some entries, not deleted
+    created: float | None = None  # the date the source read from its image config (not in the manifest)
 
     def to_json(self) -> dict[str, Any]:
         doc = asdict(self)
@@ -84,6 +85,7 @@ class SavedArtifact:
             position=doc.get("position") if isinstance(doc.get("position"), int) else None,
             index_entries=[(int(p), dict(e)) for p, e in doc.get("index_entries") or []],
             rewritten=bool(doc.get("rewritten")),
+            created=float(created) if isinstance(created := doc.get("created"), (int, float)) else None,
         )
 
     @property

@@ -94,3 +94,72 @@ async def test_an_undo_the_source_now_contradicts_is_refused_with_nothing_writte
         text = " ".join(screen_text(app).split())
         assert "v2.4 now names" in text and "--retag" in text, text
         assert stored(path) == moved
+
+
+async def test_an_undo_puts_the_rows_back_in_place_without_reading_the_source_again(tmp_path, monkeypatch):
+    from ocitree.core.reclaim import _count_shared
+    from ocitree.core.stores.sample import SampleStore
+    from tests.helpers.registry_maps import derived_maps
+
+    app, path = demo_app(tmp_path)
+    index = digest_of(path, BASE, "v2.4")
+    children = children_of(path, BASE, index)
+    kept = digest_of(path, BASE, "v2.3")
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        store = app.main_screen.ocitree.store
+        loads: list[object] = []
+        read = store.load
+        monkeypatch.setattr(store, "load", lambda *args, **kwargs: (loads.append(args), read(*args, **kwargs))[1])
+        tree = app.main_screen.registry_tree
+
+        await go_to(pilot, "v2.4")
+        await press(pilot, "d", "y")
+        assert not tree.nodes_of((BASE, index))
+        await go_to(pilot, "v2.3")
+        await press(pilot, "right")  # the row stays open across the undo
+        assert cursor_key(app) == (BASE, kept) and tree.cursor_node.is_expanded
+
+        await press(pilot, "H", "z")
+        assert isinstance(app.screen, ConfirmUndoScreen)
+        await press(pilot, "y")
+        await settle(pilot)
+        assert any("Restored 10 artifacts" in n for n in notifications(app))
+        assert loads == []  # neither planning nor showing the undo read the whole source
+        assert cursor_key(app) == (BASE, kept) and tree.cursor_node.is_expanded
+        assert "v2.4" in screen_text(app)
+
+        # What the screen holds now is what reading the file afresh gives.
+        shown = app.main_screen.registry
+        fresh = SampleStore(path).load()
+        if shown.shared_digests is not None:
+            fresh.shared_digests = _count_shared(fresh)
+        assert derived_maps(shown) == derived_maps(fresh)
+
+        await go_to(pilot, "v2.4")
+        await press(pilot, "right")
+        node = tree.cursor_node
+        assert cursor_key(app) == (BASE, index) and node.is_expanded
+        below = [child.data.digest for child in node.children]
+        assert set(children) <= set(below)
+        assert loads == []
+
+
+async def test_the_cursor_follows_an_artifact_the_undo_puts_back_under_its_index(tmp_path):
+    app, path = demo_app(tmp_path)
+    index = digest_of(path, BASE, "v2.3")
+    child = digest_of(path, BASE, "v2.3-amd64")  # tagged: deleting v2.3 keeps it, at the top
+    async with app.run_test(size=(100, 40)) as pilot:
+        tree = app.main_screen.registry_tree
+        await settle(pilot)
+        await go_to(pilot, "v2.3")
+        assert cursor_key(app) == (BASE, index)
+        await press(pilot, "d", "y")
+        await go_to(pilot, "v2.3-amd64")
+        assert cursor_key(app) == (BASE, child) and tree.cursor_node.parent.data.kind == "repository"
+
+        await press(pilot, "H", "z", "y")
+        await settle(pilot)
+        node = tree.cursor_node
+        assert cursor_key(app) == (BASE, child)
+        assert node.parent.data.key == (BASE, index)  # under v2.3 again, opened to show it

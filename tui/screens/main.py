@@ -32,7 +32,7 @@ from textual.widgets import Footer, Input, ProgressBar, Static, Tree
 from ocitree.core.errors import OcitreeError, StalePlanError
 from ocitree.core.executor import execute_plan
 from ocitree.core.leftovers import LeftoverGroup, LeftoverKind, find_leftovers
-from ocitree.core.model import Registry
+from ocitree.core.model import Artifact, Registry
 from ocitree.core.plan import ArtifactRef, DeletionPlan, ExecutionResult
 from ocitree.core.planner import plan_deletion
 from ocitree.core.prune import Selection, plan_prune, select_by_rule
@@ -568,14 +568,9 @@ class MainScreen(Screen[None]):
         view = self.view
         if deleted and view is not None:
             repositories = view.drop_artifacts(deleted)
-            self.ocitree.store.refresh_blob_scope(view.registry)
-            if self.registry_tree.filter is not None:  # the counts in the header follow what is left
-                self.registry_tree.filter = apply_filter(view.registry, self.filter_text, view.words, view.rules)
+            self.rows_changed_in_place(view)
             self.registry_tree.apply_deletion(deleted, repositories)
-            self.marked = len(self.registry_tree.marked)
-            self.refresh_matches()
-        self.update_header()
-        self.show_details()
+        self.after_change_in_place()
         if result.completed:
             self.notify(deletion_summary(plan, result), title="Deleted")
             if plan.rewrite:  # a rewritten referrers index is new content: read the source again
@@ -585,6 +580,30 @@ class MainScreen(Screen[None]):
         audit_log = self.ocitree.audit_log
         if audit_log is not None and result.audit_log is None:
             self.notify(f"Could not append to the audit log {literal(str(audit_log))}.", severity="warning")
+
+    def apply_restoration(self, artifacts: list[Artifact]) -> None:
+        """After an undo: the restored artifacts back in the view and the tree, in place, as a
+        deletion is applied (a reload would read the whole source again for a few artifacts)."""
+        view = self.view
+        if view is None:
+            self.load()
+            return
+        repositories = view.restore_artifacts(artifacts)
+        self.rows_changed_in_place(view)
+        self.registry_tree.apply_restoration([(a.repository, a.digest) for a in artifacts], repositories)
+        self.after_change_in_place()
+
+    def rows_changed_in_place(self, view: RegistryView) -> None:
+        """The view's registry changed in place: what is worked out from all of it follows."""
+        self.ocitree.store.refresh_blob_scope(view.registry)
+        if self.registry_tree.filter is not None:  # the counts in the header follow what is there now
+            self.registry_tree.filter = apply_filter(view.registry, self.filter_text, view.words, view.rules)
+
+    def after_change_in_place(self) -> None:
+        self.marked = len(self.registry_tree.marked)
+        self.refresh_matches()
+        self.update_header()
+        self.show_details()
 
     @on(DeletionFailed)
     def deletion_failed(self, message: DeletionFailed) -> None:
@@ -748,7 +767,7 @@ class MainScreen(Screen[None]):
         self.show_match_status()
 
     def refresh_matches(self) -> None:
-        """After a deletion: the matches that are left, without moving the cursor."""
+        """After a deletion or an undo: the matches there are now, without moving the cursor."""
         if not self.query_text or self.view is None:
             return
         self.matches = tuple(self.view.find(self.query_text))

@@ -563,6 +563,66 @@ class RegistryTree(Tree[Entry]):
         elif self.root.children:
             self.move_cursor(self.root.children[0])
 
+    def apply_restoration(self, restored: Iterable[ArtifactKey], repositories: set[str]) -> None:
+        """The model holds `restored` again (an undo): the rows of `repositories` are made anew
+        from it, the rows that were open open again, and the cursor stays on its row (on a row
+        that went under a restored index, it follows the artifact there)."""
+        cursor = self.cursor_node
+        cursor_key = cursor.data.key if cursor is not None and cursor.data is not None else None
+        listed = {e.repository for item in self._items(self.root)
+                  for e in ((item.items or ()) if item.kind == "group" else (item,))}
+        if not repositories <= listed:  # a repository the tree never had: its place among them is new
+            place = cursor_key or (entry_of(cursor).repository, None) if cursor is not None else None
+            self.rebuild(self.expanded_repositories(), place)
+            return
+        moved: tuple[TreeNode[Entry], tuple[_Identity, ...]] | None = None
+        for row in self.repository_rows():
+            if entry_of(row).repository not in repositories:
+                continue
+            if cursor is not None and row in _ancestors(cursor):
+                moved = (row, _identities(cursor, row))
+            opened = _opened_paths(row)
+            self._forget_subtree(row)
+            row.remove_children()
+            entry = entry_of(row)
+            entry.items, entry.filled = None, 0
+            self._populated = [n for n in self._populated if _attached(n, self.root)]
+            if row.is_expanded:
+                self._fill_now(row)
+                for path in opened:
+                    node = self._follow(row, path)
+                    if node is not None and not node.is_expanded:
+                        node.expand()
+            row.refresh()
+        self.loaded_view.sizes.clear()
+        if self._same is not None and self._same not in self._rows_by_key:
+            self._same = None
+        self.sync_lines()
+        if cursor is None:
+            return
+        if moved is None:
+            self.move_cursor(cursor)
+            return
+        landing = self._follow(moved[0], moved[1]) if moved[0].is_expanded else moved[0]
+        if landing is not None:
+            self.sync_lines()
+            self.move_cursor(landing)
+        elif cursor_key is None or self.reveal(cursor_key) is None:
+            self.move_cursor(moved[0])
+
+    def _follow(self, node: TreeNode[Entry], path: tuple[_Identity, ...]) -> TreeNode[Entry] | None:
+        """The row at `path` (identities of the rows on the way, groups left out) below `node`,
+        opening the rows on the way; None when the model no longer has such a row."""
+        found: TreeNode[Entry] | None = node
+        for identity in path:
+            assert found is not None
+            if not found.is_expanded:
+                found.expand()
+            found = self._child_matching(found, lambda e, i=identity: _identity(e) == i)
+            if found is None:
+                return None
+        return found
+
     def _forget_items(self, gone: set[ArtifactKey], repositories: set[str]) -> None:
         """Drop deleted artifacts from the item lists of populated nodes, so rows not yet
         created never appear, and remove groups left empty."""
@@ -647,6 +707,38 @@ class RegistryTree(Tree[Entry]):
                     repo_entry.items.append(entry)
                     repo_entry.filled = len(repo_entry.items)
         repo_node.refresh()
+
+
+_Identity = tuple[str, str | None, str, str | None]
+
+
+def _identity(entry: Entry) -> _Identity:
+    """What a row shows, the same on rows made again from the same model."""
+    return entry.kind, entry.digest, entry.relation, entry.via
+
+
+def _identities(node: TreeNode[Entry], top: TreeNode[Entry]) -> tuple[_Identity, ...]:
+    """The path from `top` down to `node`, groups left out (they are made again by position)."""
+    path = [node, *_ancestors(node)]
+    below = path[: path.index(top)]
+    return tuple(_identity(entry_of(n)) for n in reversed(below) if entry_of(n).kind != "group")
+
+
+def _opened_paths(top: TreeNode[Entry]) -> list[tuple[_Identity, ...]]:
+    """The rows open below `top`, as paths, shallowest first."""
+    paths: list[tuple[_Identity, ...]] = []
+    stack: list[tuple[TreeNode[Entry], tuple[_Identity, ...]]] = [(top, ())]
+    while stack:
+        node, path = stack.pop()
+        for child in node.children:
+            if not child.is_expanded:
+                continue
+            entry = entry_of(child)
+            below = path if entry.kind == "group" else (*path, _identity(entry))
+            if entry.kind != "group":
+                paths.append(below)
+            stack.append((child, below))
+    return sorted(paths, key=len)
 
 
 def entry_of(node: TreeNode[Entry]) -> Entry:
