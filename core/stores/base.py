@@ -110,6 +110,9 @@ class Store(ABC):
     source: str = ""
     #: a store that cannot delete at all (deletion disabled is found out on the first DELETE)
     read_only: bool = False
+    #: whether untag_refusal() finds out by sending a request that writes (a live registry's DELETE
+    #: of a random tag): then it is asked only when the operator asks to untag, never on its own
+    untag_check_writes: bool = False
     #: what happens to unused blobs after a delete: "gc" (a registry's garbage collector
     #: reclaims them later), "immediate" (the store removes them itself), "kept" (left in place)
     blob_reclaim: str = "gc"

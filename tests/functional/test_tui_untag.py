@@ -111,13 +111,48 @@ async def test_on_docker_registry_t_is_not_offered_and_says_distribution_cannot(
     try:
         async with app.run_test(size=(100, 30)) as pilot:
             await settle(pilot)
-            await until(pilot, lambda: untagger(app.main_screen).known)  # the one DELETE of a random tag, off the UI thread
-            await settle(pilot)
             assert "d Delete" in screen_text(app) and "t Untag" not in screen_text(app)
+            # Opening a registry writes nothing to it: the check (a DELETE of a random tag) waits for `t`.
+            assert not untagger(app.main_screen).known
             await go_to(pilot, "v1")
             await press(pilot, "t")
+            await until(pilot, lambda: untagger(app.main_screen).known)
+            await settle(pilot)
             assert not isinstance(app.screen, (ChooseTagScreen, ConfirmUntagScreen))
+            assert "t Untag" not in screen_text(app)
             said = [n for n in notifications(app) if "cannot remove a tag alone" in n]
             assert said and "DIGEST_INVALID" in said[0] and "push another manifest under it" in said[0]
+    finally:
+        store.close()
+
+
+@pytest.mark.registry
+async def test_on_a_registry_that_deletes_by_tag_t_asks_it_then_goes_on_to_the_untag(registry, registry_proxy):
+    """Nothing is sent before `t`; then one DELETE of a random tag, and a 404 (as a registry that
+    looks tags up to delete them answers) leads straight on to the confirmation."""
+    from ocitree.core.stores.registry.store import RegistryStore
+    from ocitree.sample_data.builder import RegistryBuilder
+    from tests.helpers.registry_fault_proxy import Fault
+    from tests.helpers.registry_push import push_builder
+
+    builder = RegistryBuilder()
+    builder.image("team/app", ["v1"])
+    push_builder(builder, registry.url)
+    registry_proxy.add(Fault(method="DELETE", path="/manifests/ocitree-untag-probe-", status=404,
+                             message="manifest unknown"))
+    store = RegistryStore(registry_proxy.url)
+    app = OcitreeApp(store)
+
+    def deletes() -> int:
+        return sum(1 for method, _ in registry_proxy.requests if method == "DELETE")
+
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot)
+            assert deletes() == 0
+            await go_to(pilot, "v1")
+            await press(pilot, "t")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmUntagScreen))
+            assert deletes() == 1
     finally:
         store.close()

@@ -56,6 +56,7 @@ class Untagger:
         self._asking = False
         self._failed_on: Registry | None = None  # the asking failed (the network): ask again after a reload
         self.running = False
+        self._pressed = False  # `t` was pressed while the source was being asked
 
     # -- can the source untag? ---------------------------------------------------------------
 
@@ -69,7 +70,10 @@ class Untagger:
         if self._failed_on is not None and host.registry is not self._failed_on:
             self.known, self._failed_on = False, None
         if not self.known:
-            self._ask(host.registry)
+            # A live registry finds out with a DELETE (of a random tag): sent only once `t` is pressed,
+            # so opening a registry never writes to it. A file source knows at once.
+            if not host.ocitree.store.untag_check_writes:
+                self._ask(host.registry)
             return "refused"
         return "offered" if self.refusal is None else "refused"
 
@@ -94,6 +98,12 @@ class Untagger:
     def _answered(self, refusal: str | None, failed_on: Registry | None) -> None:
         self.refusal, self.known, self._asking, self._failed_on = refusal, True, False, failed_on
         self.host.refresh_bindings()
+        if self._pressed:  # `t` asked: go on with the untag, or say why not
+            self._pressed = False
+            if refusal is None and failed_on is None:
+                self.start()
+            else:
+                self.explain()
 
     def explain(self) -> None:
         """`t` where the source cannot untag: say why, and what to do instead."""
@@ -101,8 +111,11 @@ class Untagger:
         if host.read_only:
             host.notify("Read-only: no tag can be removed.", severity="warning")
         elif not self.known:
-            host.notify(f"Finding out whether {literal(host.ocitree.store.source)} can remove a tag alone; "
-                        "press t again in a moment.", markup=False)
+            if host.registry is not None and not self._asking:
+                self._pressed = True
+                self._ask(host.registry)
+            host.notify(f"Asking {literal(host.ocitree.store.source)} whether it can remove a tag alone...",
+                        markup=False)
         elif self.refusal is not None:
             host.notify(literal(self.refusal), title="Cannot untag", severity="error", markup=False, timeout=10)
 

@@ -120,6 +120,8 @@ class RegistryStore(Store):
             raise StoreError(f"{self.source}: opened read-only; nothing was deleted")
         return RegistrySession(self, repositories)
 
+    untag_check_writes = True  # the check below is a DELETE: sent only when the operator asks to untag
+
     def untag_refusal(self, repository: str) -> str | None:
         """The OCI distribution spec lets a registry support DELETE by tag; whether this one does is
         found out once, with a DELETE of a tag no repository has (random): 404 says it looks tags up
