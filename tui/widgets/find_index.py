@@ -26,18 +26,21 @@ class _RepositoryIndex:
     def __init__(self, repo: Repository, roots: RootItems):
         self.repo = repo
         self.lowered_name = repo.name.lower()
+        # Tuples, not lists: a tuple of strings and ints drops out of the garbage collector's
+        # view after its first pass, where a list is walked by every full collection; with
+        # every repository's lists kept, each walk cost tens of ms on a key press at 100,000.
         order = roots.of(repo)
         placed = set(order)
         order.extend(d for d in repo.artifacts if d not in placed)
-        self.order = order
+        self.order = tuple(order)
         hexes = [d.partition(":")[2] for d in order]
         self.hex_text = _SEP + _SEP.join(hexes)
-        self.hex_starts = list(accumulate((len(h) + 1 for h in hexes), initial=0))
+        self.hex_starts = tuple(accumulate((len(h) + 1 for h in hexes), initial=0))
         tagged = [(i, _SEP.join(t.lower() for t in repo.artifacts[d].tags)) for i, d in enumerate(order) if repo.artifacts[d].tags]
-        self.tag_items = [i for i, _ in tagged]
+        self.tag_items = tuple(i for i, _ in tagged)
         texts = [t for _, t in tagged]
         self.tag_text = "\0".join(texts)
-        self.tag_starts = list(accumulate((len(t) + 1 for t in texts), initial=0))
+        self.tag_starts = tuple(accumulate((len(t) + 1 for t in texts), initial=0))
 
     def hex_hits(self, prefix: str) -> list[int]:
         text, starts, needle = self.hex_text, self.hex_starts, _SEP + prefix

@@ -166,13 +166,13 @@ class RegistryTree(Tree[Entry]):
             if entry.kind == "root":
                 names = sorted(self.registry.repositories)
                 if self.filter is not None:
-                    names = [n for n in names if n in self.filter.repositories]
+                    names = list(filter(self.filter.repositories.__contains__, names))
                 items = [Entry("repository", name) for name in names]
             elif entry.kind == "repository":
                 digests = self.top_level(entry.repository)
                 if self.filter is not None:
-                    shown = self.filter.visible.get(entry.repository, ())
-                    digests = [d for d in digests if d in shown]
+                    shown = self.filter.visible.get(entry.repository, set())
+                    digests = list(filter(shown.__contains__, digests))
                 items = [Entry("artifact", entry.repository, d) for d in digests]
             else:
                 items = items_below(self.registry, entry, self.loaded_view.roots)
