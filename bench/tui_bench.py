@@ -19,7 +19,9 @@ Each case runs in a fresh subprocess (its peak memory is its own), in an 80x24 h
                   repository (each of them), a group of 500 indexes and an index of 10
                   children, and collapsing a repository.
                   Filter: typing `f`, a filter, then Enter (timed) and Esc (timed) for each of
-                  FILTERS; sort: `o` pressed nine times (three rounds of name, created, size).
+                  FILTERS; find: typing `/`, a query, then Enter (timed: the jump to the first
+                  match) for each of FINDS, then Esc; sort: `o` pressed nine times (three
+                  rounds of name, created, size).
   memory          peak resident set size of the process (ru_maxrss), and the part of it
                   added after the imports and the registry were in place.
 
@@ -49,6 +51,8 @@ from pathlib import Path
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 # Filters timed: a platform, a kind, a marker, a digest prefix, a tag fragment, two words.
 FILTERS = ["arm64", "sbom", "shared", "0a1b", "v1", "signature shared"]
+# Finds timed (`/`): a tag fragment, a digest prefix, a repository name, one without a match.
+FINDS = ["v1", "0a1b", "app", "zzzz"]
 FIRST_SCREEN_TARGET_S = 2.0
 KEY_TARGET_MS = 50.0
 MEMORY_TARGET_MB = 500.0
@@ -193,6 +197,14 @@ def run_case(artifacts: int, repositories: int, store_kind: str, presses: int) -
                 await measure("filter: Enter", ["enter"])
                 await app.workers.wait_for_complete()
                 await measure("filter: Esc clears", ["escape"])
+                await app.workers.wait_for_complete()
+            for query in FINDS:
+                await pilot.press("slash")
+                await pilot.press(*query)
+                await app.workers.wait_for_complete()
+                await measure("find: Enter", ["enter"])
+                await app.workers.wait_for_complete()
+                await pilot.press("escape")
                 await app.workers.wait_for_complete()
             for _ in range(3):
                 await measure("sort: o", ["o"] * 3)  # name -> created -> size -> name

@@ -15,7 +15,7 @@ from ocitree.core.model import Artifact, Registry, Repository
 from ocitree.core.plan import TargetRef
 from ocitree.core.planner import plan_deletion
 
-from .widgets.entries import RootItems
+from .widgets.entries import Entry, RootItems
 from .widgets.filtering import FilterResult, SearchWords
 from .widgets.find_index import FindIndex
 from .widgets.labels import SizeCache
@@ -35,6 +35,7 @@ class RegistryView:
         self.words = SearchWords(self.roots)  # what `f` matches
         self.previews: dict[ArtifactKey, Text] = {}  # "If deleted: ..." per artifact
         self._summaries: dict[str, tuple[Repository, list[tuple[str, str]]]] = {}
+        self._top_entries: dict[tuple[str, str], tuple[Repository, list[Entry]]] = {}  # (repository, order) -> rows' entries
         self._find_index: FindIndex | None = None
 
     def warm(self) -> None:
@@ -56,6 +57,18 @@ class RegistryView:
         summary = repository_summary(repo)
         self._summaries[repo.name] = (repo, summary)
         return summary
+
+    def top_entries(self, repo: Repository, order: str, digests: list[str]) -> list[Entry]:
+        """The rows' entries of a repository's top level (`digests`, in `order`), made once per
+        graph and order and reused by every rebuild, filtered or not: making 9,000 per Enter
+        in the filter bar cost ~10 ms and left as many objects for the garbage collector to
+        walk. The tree starts their items over when it rebuilds (RegistryTree._reset_rows)."""
+        cached = self._top_entries.get((repo.name, order))
+        if cached is not None and cached[0] is repo:
+            return cached[1]
+        entries = [Entry("artifact", repo.name, d) for d in digests]
+        self._top_entries[(repo.name, order)] = (repo, entries)
+        return entries
 
     def find_index(self) -> FindIndex:
         index = self._find_index

@@ -107,6 +107,13 @@ async def test_filter_hides_what_does_not_match_and_counts_it_in_the_header(tmp_
         assert [c.data.platform.architecture for c in v24.children] == ["arm64"]
         await press(pilot, "escape")
         assert "filter:" not in header(app) and len(app.main_screen.registry_tree.root.children) == 7
+        # The rows start over without the filter: v2.4 lists every platform again.
+        await go_to(pilot, "v2.4")
+        await press(pilot, "right")
+        v24 = app.main_screen.registry_tree.cursor_node
+        assert app.main_screen.registry_tree.cursor_entry.key == (BASE, digest_of(path, BASE, "v2.4")) and v24.is_expanded
+        platforms = [c.data.platform.architecture for c in v24.children if c.data.platform is not None]
+        assert "arm64" in platforms and "amd64" in platforms
 
 
 async def test_filter_matches_kind_marker_digest_repository_and_several_words(tmp_path):

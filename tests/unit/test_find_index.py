@@ -50,3 +50,40 @@ def test_with_a_filter_on_the_index_keeps_what_the_scan_keeps():
         shown = apply_filter(registry, text, SearchWords(), parse_rules([]))
         for q in _queries(registry):
             assert index.matches(q, shown) == find_matches(registry, q, shown), (text, q)
+
+
+def test_the_filter_matches_each_word_against_each_artifact_s_words():
+    """The filter's index (tags in one text, kinds, platforms and markers as value -> digests)
+    matches what testing every word against every artifact's words matches."""
+    from ocitree.core.protection import first_protected, parse_rules
+    from ocitree.tui.widgets.entries import RootItems
+    from ocitree.tui.widgets.filtering import SearchWords, apply_filter
+
+    registry = generate_registry(Shape(repositories=3, indexes=30, children=3, share=0.3, nesting=0.2, accessories=0.5,
+                                       cosign_tags=0.5, missing=0.1), check_cycles=True)
+    rules = parse_rules(["*:release*"])
+    repo = registry.repositories[sorted(registry.repositories)[0]]
+    tag = next(a.tags[0] for a in repo.artifacts.values() if a.tags)
+    roots = RootItems()
+
+    def words_of(repo, digest):
+        artifact = repo.artifacts[digest]
+        parts = [*artifact.tags, repo.kind_of(digest)]
+        parts += [str(c.platform) for a in repo.artifacts.values() for c in a.children if c.digest == digest and c.platform]
+        parts += ["shared"] * repo.is_shared(digest) + ["orphaned"] * repo.is_orphaned(digest)
+        if digest in roots.set_of(repo) and not artifact.plain_tags and digest not in repo.subjects:
+            parts.append("untagged")
+        if artifact.tags and first_protected(rules, repo.name, artifact.tags):
+            parts.append("protected")
+        return [p.lower() for p in parts]
+
+    queries = ["arm64", "linux/arm64", "sbom", "signature", "shared", "untagged", "orphaned", "protected", "index",
+               "image", "e", "ARM64 shared", "signature sbom", tag, tag.upper(), "zzz-none"]
+    for text in queries:
+        result = apply_filter(registry, text, SearchWords(), rules)
+        for name, repo in registry.repositories.items():
+            expected = {d for d in repo.artifacts
+                        if all(w in name.lower() or any(w in p for p in words_of(repo, d)) for w in text.lower().split())}
+            assert result.matched.get(name, set()) == expected, (text, name)
+    assert apply_filter(registry, "arm64", SearchWords(), rules).count > 0  # the shape has what the queries look for
+    assert apply_filter(registry, "signature sbom", SearchWords(), rules).count == 0

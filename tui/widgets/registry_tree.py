@@ -121,6 +121,11 @@ class RegistryTree(Tree[Entry]):
     def _reset_rows(self) -> None:
         """Start the rows over from the model (after a reload, a new filter or order)."""
         self._rows_by_key.clear()
+        for node in self._populated:  # top-level entries are reused (see top_entries): start them over
+            populated = entry_of(node)
+            if populated.kind != "group":  # a group's items are what it groups, not worked out
+                populated.items = None
+            populated.filled = 0
         self._populated = []
         self._same = None
         clear_tree(self)
@@ -166,14 +171,15 @@ class RegistryTree(Tree[Entry]):
             if entry.kind == "root":
                 names = sorted(self.registry.repositories)
                 if self.filter is not None:
-                    names = [n for n in names if n in self.filter.repositories]
+                    names = list(filter(self.filter.repositories.__contains__, names))
                 items = [Entry("repository", name) for name in names]
             elif entry.kind == "repository":
-                digests = self.top_level(entry.repository)
+                tops = self.top_entries(entry.repository)
                 if self.filter is not None:
-                    shown = self.filter.visible.get(entry.repository, ())
-                    digests = [d for d in digests if d in shown]
-                items = [Entry("artifact", entry.repository, d) for d in digests]
+                    shown = self.filter.visible.get(entry.repository, set())
+                    items = [e for e in tops if e.digest in shown]
+                else:
+                    items = list(tops)  # a copy: a deletion's new roots are appended to it
             else:
                 items = items_below(self.registry, entry, self.loaded_view.roots)
                 if self.filter is not None and entry.kind != "group" and not self.filter.matches(entry.key):
@@ -265,6 +271,14 @@ class RegistryTree(Tree[Entry]):
             digests.sort(key=lambda d: -(times.of(d) or float("-inf")))
         self._orders[(repository, order)] = (repo, digests)
         return digests
+
+    def top_entries(self, repository: str) -> list[Entry]:
+        """The rows' entries of top_level(), kept by the view and reused by every rebuild."""
+        assert self.registry is not None
+        repo = self.registry.repositories.get(repository)
+        if repo is None:
+            return []
+        return self.loaded_view.top_entries(repo, self.order, self.top_level(repository))
 
     # -- filter and order ---------------------------------------------------------------------
 
