@@ -507,8 +507,8 @@ def cmd_undo(args, out: Terminal, err: Terminal) -> int:
     store = open_store(args.source, options)
     _refuse_storage_without_mode(store, args.source, "nothing was restored")
     try:
-        return undo(args, out, err, store, lambda s: _load(s, err),
-                    lambda question: _ask(question, err, "restoring", "restore"), config.audit_log)
+        return undo(args, out, err, store, lambda question: _ask(question, err, "restoring", "restore"),
+                    config.audit_log)
     finally:
         store.close()
 

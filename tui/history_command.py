@@ -116,17 +116,17 @@ def _saved_json(saved: Any) -> dict[str, Any]:
 
 
 def cmd_undo(args: argparse.Namespace, out: Console, err: Console, store: Store,
-             load: Callable[[Store], Any], confirm: Callable[[str], bool], audit_log: Any) -> int:
-    """Plan, show, ask (unless --yes), restore. `load` and `confirm` are the command line's own."""
+             confirm: Callable[[str], bool], audit_log: Any) -> int:
+    """Plan, show, ask (unless --yes), restore. `confirm` is the command line's own."""
     from ocitree.core.errors import OcitreeError
-    from ocitree.core.undo.restore import choose_run, execute_undo, plan_undo
+    from ocitree.core.undo.restore import choose_run, execute_undo, plan_undo, read_touched
     from ocitree.core.undo.saved import RunBook
 
     from .history_text import undo_plan_lines
 
     book = RunBook()
     run = choose_run(book, store.source, args.run)
-    current = load(store)
+    current = read_touched(run, store)  # only the repositories the run changed: a few artifacts need no whole registry
     plan = plan_undo(run, store, current, retag=args.retag)
     if not plan.allowed:
         if args.json:

@@ -420,3 +420,18 @@ def test_history_and_undo_show_a_hostile_source_name_as_escapes(tmp_path, capsys
     for code, out, err in outputs:
         assert not any(is_unsafe_char(c) for c in (out + err).replace("\n", ""))
     assert SHOWN in outputs[2][1] and SHOWN in outputs[3][2]
+
+
+def test_undo_reads_only_the_repositories_its_run_changed(tmp_path, capsys):
+    """A root of layouts where another layout has become unreadable since the delete: the undo
+    still plans and restores, because it reads only team/app (a whole-source load would stop at
+    other/app)."""
+    builder, m = scenario()
+    root = builder.write_layouts(tmp_path / "layouts")
+    delete(capsys, str(root), "team/app:v1")
+    (root / "other" / "app" / "index.json").write_text("{ not json")
+
+    code, out, err = run(capsys, "undo", str(root), "--yes", "--json")
+
+    assert code == 0, err
+    assert {r["digest"] for r in json.loads(out)["restored"]} == {m["v1"].digest, m["b"].digest, m["sig"].digest}
