@@ -42,6 +42,15 @@ async def test_mark_by_rule_marks_the_targets_and_delete_shows_what_was_retained
         text = screen_text(app)
         assert "Delete 6 artifacts?" in text and "Retained by the rule (2)" in text
         assert "keep_last" in text
+        # The run is recorded under the rule `ocitree prune --repos team/app --tags 'v*' --keep-last 2`
+        # says, so that command finishes it if it is cut off.
+        from ocitree.core.prune import rule_key
+        from ocitree.tui.cli import build_parser
+        from ocitree.tui.prune_command import _rule
+
+        args = build_parser()["prune"].parse_args([str(path), "--repos", "team/app", "--tags", "v*", "--keep-last", "2"])
+        plan = app.main_screen.plan(list(app.main_screen.registry_tree.marked))
+        assert plan.prune_rule == rule_key(_rule(args))
         await press(pilot, "y")
         await settle(pilot)
     left = stored(path)

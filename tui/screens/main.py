@@ -16,7 +16,7 @@ import asyncio
 import gc
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 from rich.text import Text
@@ -35,7 +35,7 @@ from ocitree.core.leftovers import LeftoverGroup, LeftoverKind, find_leftovers
 from ocitree.core.model import Artifact, Registry
 from ocitree.core.plan import ArtifactRef, DeletionPlan, ExecutionResult
 from ocitree.core.planner import plan_deletion
-from ocitree.core.prune import Selection, plan_prune, select_by_rule
+from ocitree.core.prune import Selection, plan_prune, rule_key, select_by_rule
 from ocitree.core.stores.base import LoadProgress
 
 from ..daemon_thread import in_daemon_thread
@@ -181,6 +181,8 @@ class MainScreen(Screen[None]):
         self.restore_point: RestorePoint | None = None  # where a reload puts the cursor back
         self.stop_requested = False  # ctrl+c during a deletion, confirmed
         self.rule_marks: Selection | None = None  # the marks `m` or `L` made, planned as a prune
+        # the rule of `m`'s marks as `ocitree prune` says it: that command finishes a cut-off run of them
+        self.rule_marks_key: str | None = None
 
     # -- layout ---------------------------------------------------------------------------------
 
@@ -437,6 +439,9 @@ class MainScreen(Screen[None]):
         selection = select_by_rule(registry, request.rule, time.time(), repositories)
         self.set_marks([(t.repository, t.digest) for t in selection.targets])
         self.rule_marks = selection
+        # One repository's marks are `ocitree prune --repos REPOSITORY` with the same flags.
+        scoped = replace(request.rule, repos=tuple(repositories)) if repositories and not request.rule.repos else request.rule
+        self.rule_marks_key = rule_key(scoped) if repositories is None or not request.rule.repos else None
         retained = len(selection.retained)
         self.notify(f"Marked {len(selection.targets)} by rule; {retained} candidate{'s' if retained != 1 else ''} retained "
                     "(Delete shows the plan and why).")
@@ -456,6 +461,7 @@ class MainScreen(Screen[None]):
         self.set_marks(keys)
         # Leftovers plan like a prune: one that an index outside the plan still lists is retained, not a refusal of all.
         self.rule_marks = Selection([target_ref(k) for k in keys], [])
+        self.rule_marks_key = None  # no rule of `ocitree prune` names a leftovers group
         self.notify(f"Marked {len(keys)}: {group.title}. Delete shows the plan.")
 
     # -- deleting --------------------------------------------------------------------------------
@@ -506,7 +512,9 @@ class MainScreen(Screen[None]):
         assert registry is not None
         if self.rule_marks is not None and set(keys) == set(self.registry_tree.marked):
             targets = [target_ref(k) for k in keys]
-            return plan_prune(registry, Selection(targets, list(self.rule_marks.retained)), protect)
+            plan = plan_prune(registry, Selection(targets, list(self.rule_marks.retained)), protect)
+            plan.prune_rule = self.rule_marks_key  # recorded with each REF: the same prune finishes a cut-off run
+            return plan
         return plan_deletion(registry, [target_ref(k) for k in keys], protect)
 
     def refusal_closed(self, plan: DeletionPlan, choice: str | None) -> None:
