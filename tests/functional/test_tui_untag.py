@@ -7,7 +7,7 @@ import pytest
 
 from ocitree.core.stores.sample import SampleStore
 from ocitree.tui.app import OcitreeApp
-from ocitree.tui.screens.untag import ChooseTagScreen, ConfirmUntagScreen, untagger
+from ocitree.tui.screens.untag import ChooseTagScreen, ConfirmUntagScreen
 
 from .test_tui_flows import cursor_key, go_to, notifications, row_of
 from tests.helpers.tui_pilot import MemoryStore, demo_app, digest_of, press, screen_text, settle, stored, until
@@ -113,10 +113,10 @@ async def test_on_docker_registry_t_is_not_offered_and_says_distribution_cannot(
             await settle(pilot)
             assert "d Delete" in screen_text(app) and "t Untag" not in screen_text(app)
             # Opening a registry writes nothing to it: the check (a DELETE of a random tag) waits for `t`.
-            assert not untagger(app.main_screen).known
+            assert not app.main_screen.untagger.known
             await go_to(pilot, "v1")
             await press(pilot, "t")
-            await until(pilot, lambda: untagger(app.main_screen).known)
+            await until(pilot, lambda: app.main_screen.untagger.known)
             await settle(pilot)
             assert not isinstance(app.screen, (ChooseTagScreen, ConfirmUntagScreen))
             assert "t Untag" not in screen_text(app)

@@ -57,7 +57,7 @@ from .mark_rule import MarkByRuleScreen, MarkRuleRequest
 from .progress import DeletingScreen
 from .quit import QuitDuringDeletionScreen
 from .refusal import JUMP, RefusalScreen
-from .untag import untagger
+from .untag import Untagger
 
 if TYPE_CHECKING:
     from ..app import OcitreeApp
@@ -183,6 +183,7 @@ class MainScreen(Screen[None]):
         self.rule_marks: Selection | None = None  # the marks `m` or `L` made, planned as a prune
         # the rule of `m`'s marks as `ocitree prune` says it: that command finishes a cut-off run of them
         self.rule_marks_key: str | None = None
+        self.untagger = Untagger(self)  # the `t` flow, and whether the source can untag once asked
 
     # -- layout ---------------------------------------------------------------------------------
 
@@ -849,10 +850,10 @@ class MainScreen(Screen[None]):
         open_history(self)
 
     def action_untag(self) -> None:
-        untagger(self).start()
+        self.untagger.start()
 
     def action_untag_why(self) -> None:
-        untagger(self).explain()
+        self.untagger.explain()
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen(self.key_sections()))
@@ -891,7 +892,7 @@ class MainScreen(Screen[None]):
         if action == "unmark_all":
             return self.marked > 0
         if action in ("untag", "untag_why"):  # the footer offers t only where the source can untag
-            return untagger(self).key_state() == ("offered" if action == "untag" else "refused")
+            return self.untagger.key_state() == ("offered" if action == "untag" else "refused")
         if action in ("next_match", "previous_match"):
             return bool(self.matches)
         if action == "clear_search":

@@ -1,15 +1,14 @@
 """Untag (`t`): which tag (when the artifact has several), a confirmation, the store removes the
 tag, and the tree shows the change in place. No rule lives here: core.untag plans and executes.
 
-The main screen binds `t` to `untagger(screen).start()` where `untagger(screen).key_state()` is
-"offered", and to `untagger(screen).explain()` where it is "refused" (so the footer does not offer
+The main screen holds one Untagger and binds `t` to its `start()` where its `key_state()` is
+"offered", and to its `explain()` where it is "refused" (so the footer does not offer
 it, and the key says why); everything else of the flow lives here."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Literal
-from weakref import WeakKeyDictionary
 
 from rich.text import Text
 from textual.binding import Binding
@@ -32,17 +31,6 @@ if TYPE_CHECKING:
     from .main import MainScreen
 
 KeyState = Literal["offered", "refused", "none"]
-
-
-_untaggers: WeakKeyDictionary[MainScreen, Untagger] = WeakKeyDictionary()
-
-
-def untagger(host: MainScreen) -> Untagger:
-    """The one Untagger of `host`, made on first use."""
-    found = _untaggers.get(host)
-    if found is None:
-        found = _untaggers[host] = Untagger(host)
-    return found
 
 
 class Untagger:
