@@ -139,8 +139,7 @@ class RegistryStore(Store):
                                        f"checking whether {self.host} can remove a tag alone",
                                        ok=(*DELETE_DONE, 400, 404, 405), repository=repository)
         if response.status_code == 405:
-            return (f"registry {self.host} does not allow deleting ({status_text(405, response.content)}): enable "
-                    f"deletion in its configuration (CNCF distribution: storage.delete.enabled: true) to untag; nothing was untagged")
+            return deletion_disabled(self.host, response, "to untag; nothing was untagged")
         if response.status_code == 400:
             return untag_unsupported(self.host, status_text(400, response.content))
         return None
@@ -151,6 +150,13 @@ class RegistryStore(Store):
             self._pool = None
         self.client.close()
         self.cache.close()
+
+
+def deletion_disabled(host: str, response: httpx.Response, then: str) -> str:
+    """A 405 to a DELETE: deletion is off in the registry's configuration; `then` says what to do after."""
+    return (f"registry {host} does not allow deleting ({status_text(405, response.content)}): enable deletion in the "
+            f"registry's configuration (CNCF distribution: storage.delete.enabled: true, or "
+            f"REGISTRY_STORAGE_DELETE_ENABLED=true) {then}")
 
 
 def untag_unsupported(host: str, answer: str) -> str:
@@ -278,7 +284,7 @@ class RegistryDeletion(Deletion):
         if response.status_code == 400:
             raise StoreError(untag_unsupported(self.store.host, status_text(400, response.content)))
         if response.status_code == 405:
-            raise StoreError(self._disabled_message(response))
+            raise StoreError(deletion_disabled(self.store.host, response, "to untag; nothing was untagged"))
         if still:
             raise StoreError(f"registry {self.store.host} answered {status_text(response.status_code, response.content)} "
                              f"to {what}, yet the tag still names a manifest: check that this account may delete in "
@@ -333,6 +339,4 @@ class RegistryDeletion(Deletion):
                              f"{self._nothing_or_count()}")
 
     def _disabled_message(self, response: httpx.Response) -> str:
-        return (f"registry {self.store.host} does not allow deleting ({status_text(405, response.content)}): "
-                f"enable deletion in the registry's configuration (CNCF distribution: storage.delete.enabled: true, "
-                f"or REGISTRY_STORAGE_DELETE_ENABLED=true) and run again; {self._nothing_or_count()}")
+        return deletion_disabled(self.store.host, response, f"and run again; {self._nothing_or_count()}")
