@@ -248,7 +248,7 @@ async def test_tui_shows_the_date_in_the_details_and_in_the_row_when_the_width_a
         assert "Created: " + OLD in screen  # the details pane
         assert "total 1.5 KiB  2020-05-01" in screen  # the row, whole
         await go_to(pilot, "undated")
-        assert "Created" not in screen_text(app)  # undated: no line (at 80x24 it would push the parents out)
+        assert "Created: -" in screen_text(app)  # undated: shown as unknown, as `ls` does
 
     async with OcitreeApp(SampleStore(path)).run_test(size=(80, 24)) as pilot:
         await settle(pilot)

@@ -113,7 +113,8 @@ def details_text(view: RegistryView, entry: Entry | None, preview: Text | None, 
     plain_tags = artifact.plain_tags
     if plain_tags:
         title.append(" " + literal(plain_tags[0]), "bold")
-    elif entry.relation == "child" and entry.platform:
+    platform_in_title = not plain_tags and entry.relation == "child" and bool(entry.platform)
+    if platform_in_title:
         title.append(" " + literal(str(entry.platform)), "bold")
     text.append_text(title)
     text.append("\n")
@@ -123,7 +124,7 @@ def details_text(view: RegistryView, entry: Entry | None, preview: Text | None, 
         text.append("If deleted: ", "bold")
         text.append_text(preview)
         text.append("\n")
-    text.append("\n")
+    # No blank line before the fields: at 80x24 the Accessories and Parents headings must fit.
     # The whole digest alone on its line: selecting the line copies exactly the digest.
     text.append("Digest:", "bold")
     text.append("\n")
@@ -133,10 +134,10 @@ def details_text(view: RegistryView, entry: Entry | None, preview: Text | None, 
     if artifact.artifact_type:
         _field(text, "Artifact type", artifact.artifact_type)
     _field(text, "Size", sizes.label(repo, digest))
-    created = CreatedTimes(repo).of(digest) if kind in ("image", "index") else None
-    if created is not None:  # only when known: at 80x24 a `-` line pushed the parents below the edge
-        _field(text, "Created", format_created(created))
-    if entry.platform:
+    if kind in ("image", "index"):  # unknown shows as `-`, as in `ls`
+        created = CreatedTimes(repo).of(digest)
+        _field(text, "Created", format_created(created) if created is not None else "-")
+    if entry.platform and not platform_in_title:  # said once: at 80x24 every line counts
         _field(text, "Platform", str(entry.platform))
     if artifact.is_index:
         _field(text, "Lists", lists_text(repo, digest))
