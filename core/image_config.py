@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 
 from . import media_types as mt
 from .dates import parse_created
-from .json_text import load_json
+from .json_text import load_json_checked_later
 from .model import Artifact, BlobRef
 
 # Image configs are a few KiB (a long history makes tens); a "config" larger than this is not one.
@@ -41,7 +41,7 @@ def created_from_config(digest: str, data: bytes) -> float | None:
     if hashlib.new(algorithm, data).hexdigest() != hexpart:
         return None
     try:
-        doc = load_json(data)
+        doc = load_json_checked_later(data)  # only the `created` string is read
     except (ValueError, UnicodeDecodeError):  # NestedTooDeeply included
         return None
     if not isinstance(doc, dict):

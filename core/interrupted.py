@@ -23,16 +23,18 @@ import json
 import os
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from pathlib import Path
 
 from .durable_files import exclusive_lock, write_atomically
 from .errors import OcitreeError, StoreError, UnknownReferenceError
 from .model import Registry
 from .names import is_digest, is_repository_name
-from .plan import DeletionPlan, ExecutionResult, ResumedRef, TargetRef
 from .paths import state_dir
 from .references import Reference, parse_reference
+
+if TYPE_CHECKING:  # core.plan is pydantic: `ocitree ls` notes cut-off runs without importing it (issue 10)
+    from .plan import DeletionPlan, ExecutionResult, ResumedRef, TargetRef
 
 VERSION = 2
 
@@ -159,6 +161,8 @@ def _resumed(reference: str, entry: object) -> ResumedRef | None:
     if not is_repository_name(repository) or not is_digest(digest):
         return None  # damaged: nothing to resume under this REF
     leftovers = [d for d in _list(entry.get("leftovers")) if is_digest(d)]
+    from .plan import ResumedRef
+
     return ResumedRef(reference=reference, repository=repository, digest=digest,
                       time=_time(entry.get("time")), leftovers=leftovers)
 
@@ -229,6 +233,8 @@ def resolve_targets_resuming(
 ) -> tuple[list[TargetRef], list[ResumedRef], list[str]]:
     """Like planner.resolve_targets, but a REF whose artifact a cut-off run already deleted
     resolves to a ResumedRef for the planner. Returns (targets, resumed, notes)."""
+    from .plan import TargetRef
+
     runs = runs or InterruptedRuns()
     targets: list[TargetRef] = []
     resumed: list[ResumedRef] = []

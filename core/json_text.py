@@ -14,7 +14,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
+
+_orjson_loads: Callable[[bytes], Any] | None
+try:
+    from orjson import loads as _orjson_loads
+except ImportError:  # a dependency, but reading must not fail over speed
+    _orjson_loads = None
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -32,6 +39,19 @@ def load_json(data: str | bytes, **options: Any) -> Any:
         return json.loads(data, **options)
     except RecursionError:
         raise NestedTooDeeply() from None
+
+
+def load_json_checked_later(data: bytes) -> Any:
+    """load_json, three times faster through orjson where it reads the text (json where it does
+    not: NaN, a lone surrogate, a BOM, other encodings), for readers that check the type of every
+    value they use: orjson returns an integer beyond 64 bits as a float, where json keeps it exact,
+    and a reader expecting an int must then take its careful path."""
+    if _orjson_loads is not None:
+        try:
+            return _orjson_loads(data)
+        except ValueError:  # orjson.JSONDecodeError is one
+            pass
+    return load_json(data)
 
 
 def dump_json(doc: Any, **options: Any) -> bytes:

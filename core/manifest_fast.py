@@ -10,12 +10,12 @@ pydantic path, which gives the same result or the same error as before.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from typing import Any, cast
 
 from . import media_types as mt
+from .json_text import load_json_checked_later
 from .model import Artifact, BlobRef, ChildRef, PlatformInfo
 
 # The same language as core.manifest.DIGEST_PATTERN (pydantic-core's `$` is end of text).
@@ -163,7 +163,7 @@ def artifact_from_bytes(
     """Manifest bytes -> Artifact: the fast path for the usual shape, else core.manifest's pydantic
     path, which raises MalformedDataError naming `where()` (built only then: it costs in a hot loop)."""
     try:
-        doc = json.loads(data)
+        doc = load_json_checked_later(data)  # is_plain_index checks every value's type (a big int is a float here)
     except (ValueError, RecursionError):
         doc = None  # the pydantic path below words the error
     artifact = artifact_from_doc(repository, digest, doc, declared, len(data), tags)

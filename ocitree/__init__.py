@@ -5,9 +5,16 @@ installs them as `ocitree.core`, `ocitree.tui` and `ocitree.sample_data`, so tha
 one top-level package and nothing another distribution could overwrite.
 """
 
-from importlib.metadata import PackageNotFoundError, version
 
-try:
-    __version__ = version("ocitree")
-except PackageNotFoundError:  # running from a checkout that was never installed
-    __version__ = "0+unknown"
+
+def __getattr__(name: str) -> str:
+    """`ocitree.__version__`, read from the installed metadata when asked: importing
+    importlib.metadata cost every command 20 ms of its start (issue 10)."""
+    if name != "__version__":
+        raise AttributeError(f"module 'ocitree' has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("ocitree")
+    except PackageNotFoundError:  # running from a checkout that was never installed
+        return "0+unknown"

@@ -49,13 +49,18 @@ SUBCOMMANDS = ("ls", "plan", "delete", "prune", "untag", "history", "undo", "dem
 _COMMAND_WORD = re.compile(r"^[a-z][a-z0-9-]*\Z")
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+class _VersionAction(argparse.Action):
+    """`--version`, reading the installed metadata only when asked (importlib.metadata is 20 ms
+    of every command's start)."""
 
-    try:
-        return version("ocitree")
-    except PackageNotFoundError:  # running from a checkout that was never installed
-        return "unknown"
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help="show the version and exit"):
+        super().__init__(option_strings=option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        import ocitree
+
+        print(f"ocitree {ocitree.__version__}")  # to stdout, as argparse's own version action
+        parser.exit()
 
 
 def _check_command(word: str) -> None:
@@ -109,7 +114,7 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     top = _Parser(prog="ocitree", description="Open a registry as a tree and delete with Harbor's reference rules.",
                   epilog="commands: ls, plan, delete, prune, untag, history, undo, demo, web (ocitree COMMAND --help). "
                          "Exit codes: 0 done, 1 operational failure, 2 bad input, 3 refused by the rules.")
-    top.add_argument("--version", action="version", version=f"ocitree {_version()}")
+    top.add_argument("--version", action=_VersionAction)
     top.add_argument("source", nargs="?", help="sample file, OCI layout directory, or registry URL (default: the demo registry)")
     _protect_option(top)
     _source_options(top)
@@ -292,7 +297,7 @@ def _ask(question: str, err: Terminal, doing: str = "deleting", verb: str = "del
 
 
 def cmd_ls(args, out: Terminal, err: Terminal) -> int:
-    from ocitree.core.interrupted import unfinished_notes  # imports core.plan, so pydantic (issue 10: a cost left here)
+    from ocitree.core.interrupted import unfinished_notes
 
     from .json_text import indented_json
     from .ls_output import registry_json, write_registry

@@ -7,12 +7,17 @@ core/printable.py, which Rich would otherwise pass straight to the terminal.
 
 from __future__ import annotations
 
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from ocitree.core.printable import printable as literal
+
+if TYPE_CHECKING:  # `ocitree ls` streams plain lines through literal() without importing Rich's Text
+    from rich.text import Text
 
 __all__ = ["literal", "literal_text"]
 
 
 def literal_text(value: object, style: str = "") -> Text:
+    from rich.text import Text
+
     return Text(literal(value), style=style)

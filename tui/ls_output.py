@@ -48,24 +48,26 @@ def display_tag(tag: str) -> str:
 
 def artifact_label(repo: Repository, artifact: Artifact, platform: str | None = None, marker: str | None = None,
                    created: float | None = None) -> str:
+    digest = artifact.digest
+    kind = repo.kind_of(digest)
     parts = []
     if marker:  # what is odd about an artifact the top level does not lead to (Repository.detached)
-        missing = repo.missing_subjects(artifact.digest)
+        missing = repo.missing_subjects(digest)
         parts.append(marker.upper() + (" (missing subject " + ", ".join(short_digest(d) for d in missing) + ")" if missing else ""))
     if artifact.tags:
         parts.append(", ".join(display_tag(t) for t in artifact.tags))
-    elif repo.is_top_level(artifact.digest):
+    elif repo.is_top_level(digest):
         parts.append("(untagged)")
-    parts.append(short_digest(artifact.digest))
-    parts.append(repo.kind_of(artifact.digest))
+    parts.append(short_digest(digest))
+    parts.append(kind)
     if platform:
         parts.append(literal(platform))
     if artifact.is_index:
-        parts.append(f"[{lists_text(repo, artifact.digest)}]")
-    if repo.is_shared(artifact.digest):
-        parts.append(shared_marker(repo, artifact.digest))
-    parts.append(size_text(repo, artifact.digest))
-    if created is not None or repo.kind_of(artifact.digest) in ("image", "index"):
+        parts.append(f"[{lists_text(repo, digest)}]")
+    if repo.is_shared(digest):
+        parts.append(shared_marker(repo, digest))
+    parts.append(size_label(artifact.size, total_size(repo, digest)))
+    if created is not None or kind in ("image", "index"):
         parts.append("created " + format_created(created))  # `-`: an image or index with no date
     return " ".join(parts)
 

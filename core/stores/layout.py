@@ -30,7 +30,7 @@ from ..model import Registry, Repository
 from .base import Deletion, DeletionSession, LoadProgress, ProgressCallback, Store
 from .layout_reader import (INDEX_FILE, LayoutContents, ManifestCountCallback, blob_path, find_layouts, is_layout, read_index_bytes,
                             read_layout, unreferenced_blobs)
-from .layout_sharing import layout_blob_scope, sharing_layouts
+from .layout_sharing import BlobListings, layout_blob_scope, sharing_layouts
 from .layout_writer import (blob_candidates, digests_in_use, index_replacing, index_untagging, index_without,
                             read_pending, remove_blobs, serialize_index, write_pending)
 from .options import SourceOptions, StoreSource
@@ -77,7 +77,8 @@ class LayoutStore(Store):
 
     def load(self, progress: ProgressCallback | None = None) -> Registry:
         self.layouts = find_layouts(self.path)  # a reload sees layouts added or removed since
-        scope = layout_blob_scope(self.path, self.layouts, self.blob_reclaim)
+        listings = BlobListings()  # listed once for the scope and the leftovers
+        scope = layout_blob_scope(self.path, self.layouts, self.blob_reclaim, listings)
         total = len(self.layouts)
         if progress:
             progress(LoadProgress(0, total, f"found {total} layout{'s' if total != 1 else ''}"))
@@ -85,7 +86,7 @@ class LayoutStore(Store):
         with gc_paused():
             self._read_all(repositories, total, progress)
         by_name = {r.name: r for r in repositories}
-        for name, blobs in unreferenced_blobs(self.layouts, by_name).items():
+        for name, blobs in unreferenced_blobs(self.layouts, by_name, listings).items():
             by_name[name].leftover_blobs = blobs
         return Registry(self.source, repositories, blob_scope=scope)
 

@@ -26,6 +26,7 @@ from ..json_text import NestedTooDeeply, load_json
 from ..manifest_fast import artifact_from_bytes, is_plain_index
 from ..model import Artifact, Repository
 from ..names import is_repository_name, is_tag, short_digest
+from .layout_sharing import BlobListings
 
 LAYOUT_FILE = "oci-layout"
 INDEX_FILE = "index.json"
@@ -175,10 +176,9 @@ def read_layout(
         if on_manifests and len(artifacts) % 1000 == 0:
             on_manifests(len(artifacts))
     date_images(artifacts.values(), lambda digest: _blob_file(blobs_dir, digest))
-    try:
-        repository = Repository(name, artifacts.values())
-    except MalformedDataError as exc:
-        raise MalformedDataError(f"{layout}: {exc}") from None
+    # No cycle check: each manifest matched its digest above, and an index that lists itself
+    # (through any chain) would need its own sha256 inside itself.
+    repository = Repository(name, artifacts.values(), check_cycles=False)
     return LayoutContents(repository, index_doc, index_raw)
 
 
@@ -296,7 +296,8 @@ def _artifact(
                                lambda: _where(path, index_path, digest, parent, all_tags))
 
 
-def unreferenced_blobs(layouts: dict[str, Path], repositories: dict[str, Repository]) -> dict[str, dict[str, int]]:
+def unreferenced_blobs(layouts: dict[str, Path], repositories: dict[str, Repository],
+                       listings: BlobListings | None = None) -> dict[str, dict[str, int]]:
     """Repository name -> {digest: size} of blob files in its layout that no manifest uses:
     what a delete cut off after rewriting index.json leaves. Layouts whose blob directories are
     one directory (a symlink) count their users together; the leftovers go to the first of them."""
@@ -307,10 +308,10 @@ def unreferenced_blobs(layouts: dict[str, Path], repositories: dict[str, Reposit
         repo = repositories.get(name)
         if repo is None:
             continue
-        used = set(repo.artifacts)
-        for artifact in repo.artifacts.values():
-            used.update(c.digest for c in artifact.children)
-            used.update(b.digest for b in artifact.blobs)
+        arts = repo.artifacts.values()
+        used = set(repo.artifacts)  # flat list comprehensions: a generator per artifact cost twice as much
+        used.update([c.digest for a in arts for c in a.children])
+        used.update([b.digest for a in arts for b in a.blobs])
         try:
             algorithms = [e.name for e in os.scandir(layout / "blobs") if e.is_dir()]
         except OSError:
@@ -326,12 +327,12 @@ def unreferenced_blobs(layouts: dict[str, Path], repositories: dict[str, Reposit
             if owners[real] != name:
                 continue
             used = users[real]
-            try:
-                entries = list(os.scandir(real))
-            except OSError:
+            entries = (listings or BlobListings()).entries(real)
+            if entries is None:
                 continue
+            prefix = algorithm + ":"
             for entry in entries:
-                digest = f"{algorithm}:{entry.name}"
+                digest = prefix + entry.name
                 if digest in used or not entry.is_file(follow_symlinks=False):
                     continue
                 try:

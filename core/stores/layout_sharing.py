@@ -13,6 +13,7 @@ ocitree cannot see (layouts elsewhere), so nothing is ever removed from it: unac
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from ..blob_scope import BlobScope, Reclaim
@@ -20,7 +21,25 @@ from ..blob_scope import BlobScope, Reclaim
 ALGORITHMS = ("sha256", "sha512")
 
 
-def layout_blob_scope(root: Path, layouts: dict[str, Path], reclaim: Reclaim) -> BlobScope:
+class BlobListings:
+    """Each blob directory's entries, listed once per load: the blob scope and the leftover count
+    both look at every blob file name (29,000 of them in a 25,000-manifest root)."""
+
+    def __init__(self) -> None:
+        self._listed: dict[str, list[os.DirEntry[str]] | None] = {}
+
+    def entries(self, directory: str) -> list[os.DirEntry[str]] | None:
+        """None: no such directory, or unreadable (reading the layout says so)."""
+        if directory not in self._listed:
+            try:
+                self._listed[directory] = list(os.scandir(directory))
+            except OSError:
+                self._listed[directory] = None
+        return self._listed[directory]
+
+
+def layout_blob_scope(root: Path, layouts: dict[str, Path], reclaim: Reclaim,
+                      listings: BlobListings | None = None) -> BlobScope:
     real_root = os.path.realpath(root)
     domains: dict[tuple[str, str], str] = {}
     private: set[str] = set()  # blob directories that are some layout's own, not reached through a symlink
@@ -33,7 +52,7 @@ def layout_blob_scope(root: Path, layouts: dict[str, Path], reclaim: Reclaim) ->
             by_directory.setdefault((directory, algorithm), []).append(name)
             if directory == os.path.join(own, "blobs", algorithm):
                 private.add(directory)
-    files, links, hard_links = _blob_links(by_directory)
+    files, links, hard_links = _blob_links(by_directory, listings or BlobListings())
     unaccounted: dict[str, str] = {}
     for (name, algorithm), directory in domains.items():
         if directory not in private and not _inside(directory, real_root) and directory not in unaccounted:
@@ -59,28 +78,19 @@ def layout_blob_scope(root: Path, layouts: dict[str, Path], reclaim: Reclaim) ->
 
 
 def _blob_links(
-    by_directory: dict[tuple[str, str], list[str]],
-) -> tuple[dict[tuple[str, str], str], dict[tuple[str, str], list[str]], dict[tuple[str, str], tuple[int, int, int]]]:
+    by_directory: dict[tuple[str, str], list[str]], listings: BlobListings,
+) -> tuple[dict[tuple[str, str], str], dict[tuple[str, str], list[str]], HardLinkedBlobs]:
     """Blob files that are symlinks: (layout, digest) -> the real directory of the file they lead to,
-    and (that directory, digest) -> the link paths; and blob files with several hard links (removing
-    one of those frees no space): (directory, digest) -> (device, inode, links). Each real directory
-    is listed once."""
+    and (that directory, digest) -> the link paths; and the blob files with several hard links
+    (HardLinkedBlobs, read when a plan first asks). Each real directory is listed once."""
     files: dict[tuple[str, str], str] = {}
     links: dict[tuple[str, str], list[str]] = {}
-    hard_links: dict[tuple[str, str], tuple[int, int, int]] = {}
     for (directory, algorithm), names in by_directory.items():
-        try:
-            entries = list(os.scandir(directory))
-        except OSError:
+        entries = listings.entries(directory)
+        if entries is None:
             continue  # no such directory (no blobs of this algorithm), or unreadable: reading the layout says so
         for entry in entries:
-            if not entry.is_symlink():
-                try:
-                    st = entry.stat(follow_symlinks=False)
-                except OSError:
-                    continue
-                if st.st_nlink > 1:
-                    hard_links[(directory, f"{algorithm}:{entry.name}")] = (st.st_dev, st.st_ino, st.st_nlink)
+            if not entry.is_symlink():  # the directory entry's type: no stat
                 continue
             target = os.path.realpath(entry.path)
             target_directory, target_name = os.path.split(target)
@@ -90,7 +100,46 @@ def _blob_links(
             for name in names:
                 files[(name, digest)] = target_directory
             links.setdefault((target_directory, digest), []).append(entry.path)
-    return files, links, hard_links
+    return files, links, HardLinkedBlobs(list(by_directory))
+
+
+class HardLinkedBlobs(Mapping[tuple[str, str], tuple[int, int, int]]):
+    """Blob files with several hard links (removing one of those frees no space):
+    (directory, digest) -> (device, inode, links). Finding them takes a stat of every blob file
+    (most of `ocitree ls` on a large root, which never asks), so it waits for the first plan."""
+
+    def __init__(self, directories: list[tuple[str, str]]) -> None:
+        self._directories = directories  # (real blob directory, algorithm)
+        self._found: dict[tuple[str, str], tuple[int, int, int]] | None = None
+
+    def _read(self) -> dict[tuple[str, str], tuple[int, int, int]]:
+        if self._found is None:
+            found: dict[tuple[str, str], tuple[int, int, int]] = {}
+            for directory, algorithm in self._directories:
+                try:
+                    entries = list(os.scandir(directory))
+                except OSError:
+                    continue
+                for entry in entries:
+                    if entry.is_symlink():
+                        continue
+                    try:
+                        st = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    if st.st_nlink > 1:
+                        found[(directory, f"{algorithm}:{entry.name}")] = (st.st_dev, st.st_ino, st.st_nlink)
+            self._found = found
+        return self._found
+
+    def __getitem__(self, key: tuple[str, str]) -> tuple[int, int, int]:
+        return self._read()[key]
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._read())
+
+    def __len__(self) -> int:
+        return len(self._read())
 
 
 def sharing_layouts(scope: BlobScope, names: set[str]) -> set[str]:

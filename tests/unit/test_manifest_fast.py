@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from ocitree.core import media_types as mt
 from ocitree.core.errors import MalformedDataError
 from ocitree.core.manifest import artifact_from_parsed, manifest_media_type, parse_manifest
-from ocitree.core.manifest_fast import artifact_from_doc
+from ocitree.core.manifest_fast import artifact_from_bytes, artifact_from_doc
 
 D1 = "sha256:" + "a" * 64
 D2 = "sha256:" + "b" * 64
@@ -143,3 +143,50 @@ def test_mutated_documents_agree_with_pydantic(base, data):
         else:
             parent[path[-1]] = data.draw(_values)
     check_same(doc, data.draw(st.sampled_from([None, mt.OCI_INDEX, mt.OCI_MANIFEST])))
+
+
+# Texts where orjson (the fast parser) and json read differently or not at all. Each must give
+# what the pydantic path gives for the same bytes: the same Artifact, or the same error.
+_IMAGE_TEXT = json.dumps(IMAGE)
+ODD_TEXTS = {
+    "a size beyond 64 bits (orjson: a float)": _IMAGE_TEXT.replace('"size": 20', '"size": 18446744073709551616'),
+    "a lone surrogate in an annotation": _IMAGE_TEXT.replace('"v"}', '"\\ud800"}'),
+    "NaN as a size": _IMAGE_TEXT.replace('"size": 20', '"size": NaN'),
+    "a duplicate key (the last counts)": _IMAGE_TEXT.replace('"schemaVersion": 2', '"schemaVersion": 1, "schemaVersion": 2'),
+}
+
+
+def _from_bytes(data: bytes):
+    try:
+        return artifact_from_bytes("repo", D1, data, None, ["t"], lambda: "here")
+    except MalformedDataError as exc:
+        return str(exc)
+
+
+def _pydantic_path(data: bytes):
+    try:
+        manifest = parse_manifest(data, None, "here")
+    except MalformedDataError as exc:
+        return str(exc)
+    return artifact_from_parsed("repo", D1, manifest, manifest_media_type(manifest, None), len(data), ["t"])
+
+
+@pytest.mark.parametrize("name", sorted(ODD_TEXTS))
+def test_texts_the_fast_parser_reads_differently_give_the_pydantic_paths_answer(name):
+    data = ODD_TEXTS[name].encode()
+    assert _from_bytes(data) == _pydantic_path(data)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_a_manifest_in_another_encoding_reads_as_before(encoding):
+    data = _IMAGE_TEXT.encode(encoding)
+    result = _from_bytes(data)
+    assert result == _pydantic_path(data)
+    plain = _from_bytes(_IMAGE_TEXT.encode())
+    assert not isinstance(result, str) and result.blobs == plain.blobs  # json reads a BOM and UTF-16: so does ocitree
+
+
+def test_a_size_beyond_64_bits_is_kept_exact():
+    result = _from_bytes(ODD_TEXTS["a size beyond 64 bits (orjson: a float)"].encode())
+    sizes = [b.size for b in result.blobs] if not isinstance(result, str) else []
+    assert isinstance(result, str) or 18446744073709551616 in sizes  # never 1.8446744073709552e19
