@@ -59,13 +59,13 @@ def descriptor_ok(d: object) -> bool:
         return False
     digest = d.get("digest")
     size = d.get("size")
+    if not (type(d.get("mediaType")) is str and type(digest) is str and _digest(digest) is not None
+            and type(size) is int and size >= 0):
+        return False
+    if len(d) == 3:  # those three and nothing else: most configs and layers, checked
+        return True
     return (
-        type(d.get("mediaType")) is str
-        and type(digest) is str
-        and _digest(digest) is not None
-        and type(size) is int
-        and size >= 0
-        and _platform_ok(d.get("platform"))
+        _platform_ok(d.get("platform"))
         and _annotations_ok(d.get("annotations"))
         and _is_str_or_none(d.get("artifactType"))
         and "media_type" not in d  # _DESCRIPTOR_NAMES, spelled out: this runs 80,000 times a listing

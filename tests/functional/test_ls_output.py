@@ -141,3 +141,29 @@ def test_ls_json_is_byte_identical_on_a_real_listing(tmp_path, capsys):
     path.write_bytes(DEMO_PATH.read_bytes())
     assert main(["ls", str(path), "--json"]) == 0
     assert capsys.readouterr().out == json.dumps(registry_json(SampleStore(path).load()), indent=2) + "\n"
+
+
+@pytest.mark.parametrize("flags", [[], ["--json"]])
+def test_a_listing_reaches_a_file_whole_though_the_process_ends_without_freeing_it(tmp_path, flags):
+    """`ls` ends its process without freeing the registry (tui.cli.run): every byte must be out first."""
+    from ocitree.core.stores.sample import SampleStore
+    from ocitree.sample_data.generate import Shape, write_sample
+    from ocitree.tui.ls_output import registry_json, write_registry
+    import io
+
+    path = tmp_path / "big.json"
+    write_sample(Shape.for_total(40, repositories=2, children=4), path)  # smaller than a write buffer
+    registry = SampleStore(path).load()
+    if flags:
+        expected = indented_json(registry_json(registry)) + "\n"
+    else:
+        buffer = io.StringIO()
+        write_registry(registry, buffer)
+        expected = buffer.getvalue()
+    listing = tmp_path / "listing"
+    env = {k: v for k, v in _env().items() if k != "PYTHONUNBUFFERED"}  # buffered, as a user's shell runs it
+    with open(listing, "w") as fh:
+        done = subprocess.run([sys.executable, "-m", "ocitree", "ls", str(path), *flags], stdout=fh,
+                              stderr=subprocess.PIPE, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert listing.read_text() == expected
