@@ -16,7 +16,9 @@ docker-registry on loopback each run (not measured).
              docker-registry of 2,040 manifests with 400 tags, then with 2,440 tags (tag-heavy:
              20 tags per index). Floor: a plain Python process with one keep-alive http.client
              connection sending the catalog, each tags/list and one conditional GET
-             (If-None-Match: "<digest>", answered 304) per tag.
+             (If-None-Match: "<digest>", answered 304) per tag. Exact floor (a second row): the
+             same plus one HEAD per manifest no tag names, the question an exact warm listing
+             must still ask (a cached manifest may have been deleted since).
   tui        the TUI's first screen with the tree, in tmux at 80x24, on sample files of 100,000
              and 1,000,000 artifacts: from starting the process to the pane showing the first
              repository; peak memory (VmHWM) at that moment. Floor: a Textual app that
@@ -137,7 +139,7 @@ def floor_layouts(root: str) -> None:
     print(count)
 
 
-def floor_registry(url: str, tags_file: str) -> None:
+def floor_registry(url: str, tags_file: str, heads_file: str = "") -> None:
     import http.client
     import json as j
     from urllib.parse import urlsplit
@@ -162,6 +164,12 @@ def floor_registry(url: str, tags_file: str) -> None:
         unchanged += response.status == 304
     if unchanged != len(tags):
         print(f"floor: {len(tags) - unchanged} of {len(tags)} conditional GETs were not answered 304", file=sys.stderr)
+    if heads_file:  # the exact floor: also ask for each manifest no tag names, as an exact listing must
+        with open(heads_file) as fh:
+            for repo, digest in j.load(fh):
+                conn.request("HEAD", f"/v2/{repo}/manifests/{digest}", headers={"Accept": accept})
+                response = conn.getresponse()
+                response.read()
     print(len(tags))
 
 
@@ -345,12 +353,19 @@ def bench_registry(runner: Runner, rounds: int, results: list) -> None:
             tags = [[m.repository, tag, m.digest] for r in builder.repositories() for m in builder.manifests(r) for tag in m.tags]
             tags_file = runner.scratch / "tags.json"
             tags_file.write_text(json.dumps(tags))
+            untagged = [[m.repository, m.digest] for r in builder.repositories() for m in builder.manifests(r) if not m.tags]
+            heads_file = runner.scratch / "heads.json"
+            heads_file.write_text(json.dumps(untagged))
             runner.timed(runner.ocitree("ls", server.url, "--json"))  # fills the manifest cache
-            floor, ours = [], []
+            floor, exact_floor, ours = [], [], []
             for _ in range(rounds):
                 floor.append(runner.timed(runner.floor("registry", server.url, str(tags_file))))
+                exact_floor.append(runner.timed(runner.floor("registry", server.url, str(tags_file), str(heads_file))))
                 ours.append(runner.timed(runner.ocitree("ls", server.url, "--json")))
             _row(results, key, f"{label} ({manifests:,} manifests, {len(tags):,} tags)", floor, ours)
+            # What exactness costs: a warm load still asks the registry about every manifest no tag
+            # names (core/stores/registry/loader.py), so this floor adds one HEAD for each.
+            _row(results, key + "-exact", f"  same, floor + {len(untagged):,} HEADs by digest", exact_floor, ours)
     finally:
         server.stop()
 
