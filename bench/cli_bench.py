@@ -11,7 +11,9 @@ docker-registry on loopback each run (not measured).
 
   layouts    `ocitree ls ROOT --json` and `ocitree ls ROOT` (piped to a file) on a root of
              20 OCI layouts, 25,020 manifests. Floor: a plain Python process that reads every
-             index.json and json-parses every manifest blob it reaches.
+             index.json and json-parses every manifest blob it reaches. Exact floor (second
+             rows): the same plus what an exact listing must do (each manifest checked against
+             its digest, each image config read for its date, each blob directory listed).
   registry   warm `ocitree ls URL --json` (manifest cache filled by one run before) against a
              docker-registry of 2,040 manifests with 400 tags, then with 2,440 tags (tag-heavy:
              20 tags per index). Floor: a plain Python process with one keep-alive http.client
@@ -115,7 +117,10 @@ def sample_file(artifacts: int) -> Path:
 # -- floors (each runs as its own process: `python cli_bench.py --floor KIND ARGS`) ------------------
 
 
-def floor_layouts(root: str) -> None:
+def floor_layouts(root: str, exact: str = "") -> None:
+    """`exact`: also what an exact listing must do beyond parsing: check each manifest against its
+    digest, read each image config once (its created date) and list the blob directory (leftovers)."""
+    import hashlib
     import json as j
 
     count = 0
@@ -127,15 +132,28 @@ def floor_layouts(root: str) -> None:
             index = j.loads(fh.read())
         queue = [m["digest"] for m in index["manifests"]]
         seen = set(queue)
+        configs = set()
         while queue:
             digest = queue.pop()
             with open(os.path.join(dirpath, "blobs", "sha256", digest[7:]), "rb") as fh:
-                doc = j.loads(fh.read())
+                data = fh.read()
+            doc = j.loads(data)
             count += 1
+            if exact:
+                assert hashlib.sha256(data).hexdigest() == digest[7:]
+                if "config" in doc and doc["config"]["mediaType"] == "application/vnd.oci.image.config.v1+json":
+                    configs.add(doc["config"]["digest"])
             for child in doc.get("manifests", ()):
                 if child["digest"] not in seen:
                     seen.add(child["digest"])
                     queue.append(child["digest"])
+        if exact:
+            for digest in configs:
+                with open(os.path.join(dirpath, "blobs", "sha256", digest[7:]), "rb") as fh:
+                    data = fh.read()
+                assert hashlib.sha256(data).hexdigest() == digest[7:]
+                j.loads(data).get("created")
+            len(os.listdir(os.path.join(dirpath, "blobs", "sha256")))
     print(count)
 
 
@@ -315,13 +333,18 @@ def bench_layouts(runner: Runner, rounds: int, results: list) -> None:
     root = layout_root()
     print(f"layouts: {root}", flush=True)
     runner.timed(runner.ocitree("ls", str(root), "--json"))  # warm the page cache
-    floor, js, text = [], [], []
+    floor, exact_floor, js, text = [], [], [], []
     for _ in range(rounds):
         floor.append(runner.timed(runner.floor("layouts", str(root))))
+        exact_floor.append(runner.timed(runner.floor("layouts", str(root), "exact")))
         js.append(runner.timed(runner.ocitree("ls", str(root), "--json")))
         text.append(runner.timed(runner.ocitree("ls", str(root))))
     _row(results, "layouts-json", "ls LAYOUT_ROOT --json (20 layouts, 25,020 manifests)", floor, js)
     _row(results, "layouts-text", "ls LAYOUT_ROOT, text to a file", floor, text)
+    # What exactness costs: ocitree checks each manifest's digest, reads image configs for dates
+    # and lists blob directories for leftovers; this floor does those too (in the plainest way).
+    _row(results, "layouts-json-exact", "  ls --json, floor + digests, configs, blob listing", exact_floor, js)
+    _row(results, "layouts-text-exact", "  ls text, floor + digests, configs, blob listing", exact_floor, text)
 
 
 def bench_registry(runner: Runner, rounds: int, results: list) -> None:
