@@ -655,12 +655,9 @@ def run() -> None:
     finished command left in _LEFT_FOR_EXIT (its output flushed first; ls holds no other state)."""
     code = main()
     if _LEFT_FOR_EXIT:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except (OSError, ValueError):
-                pass
-        os._exit(code)
+        from .process_exit import end_now
+
+        end_now(code)
     sys.exit(code)
 
 
