@@ -159,19 +159,11 @@ def _cutter(width: int):
 
 
 def registry_json(registry: Registry) -> dict:
-    times: dict[str, CreatedTimes] = {}
-
-    def created(repo: Repository, digest: str) -> str | None:
-        per_repo = times.get(repo.name)
-        if per_repo is None:
-            per_repo = times[repo.name] = CreatedTimes(repo)
-        seconds = per_repo.of(digest)
-        return None if seconds is None else format_created(seconds)
-
-    def one(repo: Repository, artifact: Artifact, platform: str | None, path: frozenset, marker: str | None = None) -> dict:
+    def node(repo: Repository, times: CreatedTimes, artifact: Artifact, platform: str | None, path: frozenset,
+             marker: str | None = None) -> dict:
         digest = artifact.digest
         parents = repo.parents.get(digest, ())
-        is_accessory = digest in repo.subjects
+        seconds = times.of(digest)
         out: dict[str, Any] = {
             "digest": digest,
             "media_type": artifact.media_type,
@@ -181,34 +173,37 @@ def registry_json(registry: Registry) -> dict:
             "total_size": total_size(repo, digest),
             "platform": platform,
             "parents": list(parents),
-            "shared": repo.is_shared(digest),
+            "shared": len(parents) > 1,  # Repository.is_shared
             "artifact_type": artifact.artifact_type,
             "annotations": artifact.annotations or {},
-            "created": created(repo, digest),
+            "created": None if seconds is None else format_created(seconds),
             "children": [],
             "accessories": [],
             "missing_children": [],
             "marker": marker,  # what is odd about an artifact the top level does not lead to
-            "missing_subjects": repo.missing_subjects(digest) if is_accessory else [],
+            "missing_subjects": repo.missing_subjects(digest) if digest in repo.subjects else [],
         }
-        if not artifact.children and digest not in repo.accessories:
+        accessories = repo.accessories.get(digest)
+        if not artifact.children and not accessories:
             return out  # most artifacts: nothing below
         path = path | {digest}
+        arts = repo.artifacts
         for child in artifact.children:
-            c = repo.artifacts.get(child.digest)
+            c = arts.get(child.digest)
             if c is None:
                 out["missing_children"].append(child.digest)
             elif c.digest not in path:
-                out["children"].append(one(repo, c, str(child.platform) if child.platform else None, path))
-        for acc in repo.accessories.get(artifact.digest, ()):
-            if acc in repo.artifacts and acc not in path:
-                out["accessories"].append(one(repo, repo.artifacts[acc], None, path))
+                out["children"].append(node(repo, times, c, str(child.platform) if child.platform else None, path))
+        for acc in accessories or ():
+            if acc in arts and acc not in path:
+                out["accessories"].append(node(repo, times, arts[acc], None, path))
         return out
 
     def roots(repo: Repository) -> list[dict]:
         top = repo.top_level()
-        return ([one(repo, a, None, frozenset()) for a in top]
-                + [one(repo, a, None, frozenset(), marker) for a, marker in repo.detached(top)])
+        times = CreatedTimes(repo)
+        return ([node(repo, times, a, None, frozenset()) for a in top]
+                + [node(repo, times, a, None, frozenset(), marker) for a, marker in repo.detached(top)])
 
     doc: dict[str, Any] = {
         "source": registry.source,
