@@ -124,7 +124,8 @@ class _RepositoryPlan:
         rewrites = self._referrers_rewrites()  # fallback referrers indexes are bookkeeping
         self._rule2_refuse_referenced(targets)  # rule 2: a target an index still lists is refused
         self._rule6_refuse_protected(rules)  # rule 6: nothing that goes may carry a protected tag
-        self._write_entries(rewrites)  # the safe order: top-down
+        if not self.plan.refusals:  # rule 7: a refused plan lists only its reasons; a prune then plans again
+            self._write_entries(rewrites)  # the safe order: top-down
         return list(self.chosen)
 
     # Decisions ------------------------------------------------------------------------------
