@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 
+from .media_types import INDEX_TYPES
 from .model import Artifact, Repository
 
 CREATED_ANNOTATION = "org.opencontainers.image.created"
@@ -61,19 +62,20 @@ class CreatedTimes:
         value: float | None = None
         if artifact is not None:
             if artifact.is_index:
-                dated = [t for c in artifact.children if (t := self._of_child(c.digest)) is not None]
+                arts = self.repo.artifacts
+                dated: list[float] = []
+                for entry in artifact.children:
+                    # An image's own time at once: a prune asks for every child of thousands of indexes.
+                    child = arts.get(entry.digest)
+                    if child is not None and child.created is not None and child.media_type not in INDEX_TYPES:
+                        dated.append(child.created)
+                    elif (t := self.of(entry.digest)) is not None:
+                        dated.append(t)
                 value = max(dated) if dated else self._own(artifact)
             else:
                 value = artifact.created if artifact.created is not None else self._own(artifact)
         memo[digest] = value
         return value
-
-    def _of_child(self, digest: str) -> float | None:
-        # An image's own time at once: a prune asks for every child of thousands of indexes.
-        child = self.repo.artifacts.get(digest)
-        if child is not None and child.created is not None and not child.is_index:
-            return child.created
-        return self.of(digest)
 
     @staticmethod
     def _own(artifact: Artifact) -> float | None:

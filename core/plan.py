@@ -36,14 +36,18 @@ def trusted_builder(model: type[_Model]) -> Callable[..., _Model]:
     # One set for every instance: pydantic only ever adds a field name to it, and each is in it already.
     every_field = set(model.model_fields)
     new = model.__new__
-    set_slot = object.__setattr__
+    # BaseModel's slots, set through their descriptors: no attribute lookup per instance.
+    set_dict = BaseModel.__dict__["__dict__"].__set__
+    set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+    set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+    set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
     def build(**values: Any) -> _Model:
         instance = new(model)
-        set_slot(instance, "__dict__", values)
-        set_slot(instance, "__pydantic_fields_set__", every_field)
-        set_slot(instance, "__pydantic_extra__", None)
-        set_slot(instance, "__pydantic_private__", None)
+        set_dict(instance, values)
+        set_fields_set(instance, every_field)
+        set_extra(instance, None)
+        set_private(instance, None)
         return instance
 
     return build

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Sequence
 
+from .media_types import ACCESSORY
 from .media_types import REFERRERS  # the accessory kind of an OCI 1.1 fallback referrers index (core.tag_schemes)
 from .model import Registry, Repository, is_fallback_tag
 from .plan import (DeleteEntry, DeleteWhy, DeletionPlan, KeepEntry, KeepReason, MissingEntry, ParentRef, ReclaimInfo,
@@ -113,14 +114,18 @@ class _RepositoryPlan:
         """Adds this repository's part to the plan; returns the digests it deletes."""
         self._rule1_targets(targets)  # rule 1: what the user named goes
         self._finish_cut_off_run(resumed)  # rules 3 and 5 for what a cut-off run left under a deleted REF
-        while self.queue:  # each artifact that goes, in the order found
-            digest = self.queue.popleft()
-            self._rule3_children(digest)  # rule 3: the index cascade (with rules 4, 5 and 8)
-            self._rule5_accessories(digest)  # rule 5: accessories go with their subject
+        queue, arts, accessories = self.queue, self.arts, self.repo.accessories
+        while queue:  # each artifact that goes, in the order found (most list nothing and have no accessory)
+            digest = queue.popleft()
+            if arts[digest].children:
+                self._rule3_children(digest)  # rule 3: the index cascade (with rules 4, 5 and 8)
+            if digest in accessories:
+                self._rule5_accessories(digest)  # rule 5: accessories go with their subject
         rewrites = self._referrers_rewrites()  # fallback referrers indexes are bookkeeping
         self._rule2_refuse_referenced(targets)  # rule 2: a target an index still lists is refused
         self._rule6_refuse_protected(rules)  # rule 6: nothing that goes may carry a protected tag
-        self._write_entries(rewrites)  # the safe order: top-down
+        if not self.plan.refusals:  # rule 7: a refused plan lists only its reasons; a prune then plans again
+            self._write_entries(rewrites)  # the safe order: top-down
         return list(self.chosen)
 
     # Decisions ------------------------------------------------------------------------------
@@ -155,8 +160,9 @@ class _RepositoryPlan:
     def _parents_left(self, digest: str) -> int:
         """How many real parents are not (yet) being deleted, counted on first sight."""
         left = self.remaining.get(digest)
-        if left is None:
-            left = self.remaining[digest] = len(self._real_parents(digest))
+        if left is None:  # without referrers indexes every parent is real: no list to filter
+            parents = self._real_parents(digest) if self.referrers else self.parents.get(digest, ())
+            left = self.remaining[digest] = len(parents)
         return left
 
     # Steps, in the order `run` takes them ------------------------------------------------------
@@ -293,6 +299,7 @@ class _RepositoryPlan:
         """What goes in a safe order, what is rewritten, and what stays with the reason decided above."""
         repo, plan, arts, chosen = self.repo, self.plan, self.arts, self.chosen
         name, delete, tags_removed = repo.name, plan.delete, plan.tags_removed
+        subjects, kinds, platform_under = self.subjects, self.kinds, self._platform_under
         for digest in _execution_order(repo, chosen):
             why, via = chosen[digest]
             artifact = arts[digest]
@@ -302,12 +309,13 @@ class _RepositoryPlan:
                     repository=name,
                     digest=digest,
                     media_type=artifact.media_type,
-                    kind=repo.kind_of(digest),
+                    # repo.kind_of, read in place: this runs for every artifact a prune deletes
+                    kind=kinds.get(digest, ACCESSORY) if digest in subjects else artifact.kind,
                     tags=list(tags),
                     why=why,
                     via=via,
                     size=artifact.size,
-                    platform=self._platform_under(via, digest),
+                    platform=platform_under(via, digest),
                 )
             )
             if tags:
@@ -376,16 +384,14 @@ def _execution_order(repo: Repository, chosen: dict[str, tuple[DeleteWhy, str | 
         edges[digest] = outs
         for o in outs:
             indegree[o] += 1
-    ready = deque([d for d, n in indegree.items() if n == 0])
-    order: list[str] = []
+    # Kahn's algorithm, first in first out: the list of what is ready is the order, walked as it grows.
+    order = [d for d, n in indegree.items() if n == 0]
     nothing: list[str] = []
-    while ready:
-        digest = ready.popleft()
-        order.append(digest)
+    for digest in order:
         for o in edges.get(digest, nothing):
             indegree[o] -= 1
             if indegree[o] == 0:
-                ready.append(o)
+                order.append(o)
     if len(order) < len(chosen):  # only a hand-made subject loop can get here
         placed = set(order)
         order.extend(d for d in chosen if d not in placed)

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
-from typing import Protocol, cast
 
 from .blob_scope import BlobScope
 from .model import Artifact, Registry, Repository, used_digests
@@ -30,17 +29,18 @@ def reclaimable(registry: Registry, chosen: Mapping[str, Iterable[str]]) -> tupl
     several = set().union(*shared.values())  # the only digests whose users need counting
     stores: dict[str, _StoreTally] = {}
     order: dict[tuple[str, str], None] = {}  # (blob store, digest) as first met, for hard links
+    # A digest no other repository of its store uses is freed or not by its own repository alone:
+    # summed there. Only digests several repositories use wait for every repository's part (a few
+    # against millions: merging all into one table made a million-artifact prune super-linear).
+    # With hard links every blob file is weighed at the end, so all wait.
+    alone = not scope.hard_links
     for name, digests in chosen.items():
         repo = registry.repositories[name]
         gone = [repo.artifacts[d] for d in digests]
-        still, emptied = _left_in(repo, gone, several)
-        # the manifests and blobs that go, with their sizes (the last one stated stands)
-        sized = {b.digest: b.size for a in gone for b in cast(_Stored, (a, *a.blobs))}
+        sized = _sizes(gone)
+        still, emptied = _left_in(repo, gone, sized, several)
         if one_store:
-            tally = _tally(stores, "")
-            tally.still.update(still)
-            tally.emptied.update(emptied)
-            tally.sizes.update(sized)
+            _tally(stores, "").add_repository(sized, still, emptied, several)
             continue
         for digest in still:
             _tally(stores, scope.domain(name, digest)).still.add(digest)
@@ -48,16 +48,22 @@ def reclaimable(registry: Registry, chosen: Mapping[str, Iterable[str]]) -> tupl
             _tally(stores, scope.domain(name, digest)).emptied[digest] += 1
         for digest, size in sized.items():
             domain = scope.domain(name, digest)
-            _tally(stores, domain).sizes[digest] = size
-            order[(domain, digest)] = None
+            tally = _tally(stores, domain)
+            if alone and digest not in several:
+                if digest not in still:
+                    tally.alone_blobs += 1
+                    tally.alone_bytes += size
+            else:
+                tally.sizes[digest] = size
+                order[(domain, digest)] = None
     freed_bytes = 0
     staying_in: dict[str, set[str]] = {}  # blob store -> digests of the deletion that stay there
     kept: dict[str, list[int]] = {}  # unaccounted blob store -> [blobs, bytes]
     for domain, tally in stores.items():
         staying = staying_in[domain] = tally.staying(shared.get(domain, {}))
         # What goes less what stays: most of a big deletion is freed.
-        blobs = len(tally.sizes) - len(staying)
-        size = sum(tally.sizes.values()) - sum(map(tally.sizes.__getitem__, staying))
+        blobs = tally.alone_blobs + len(tally.sizes) - len(staying)
+        size = tally.alone_bytes + sum(tally.sizes.values()) - sum(map(tally.sizes.__getitem__, staying))
         if domain not in scope.unaccounted:
             freed_bytes += size
         elif blobs:
@@ -72,29 +78,42 @@ def reclaimable(registry: Registry, chosen: Mapping[str, Iterable[str]]) -> tupl
     return freed_bytes, notes
 
 
-class _Blob(Protocol):
-    """What a blob store holds: a manifest or a blob."""
-
-    @property
-    def digest(self) -> str: ...
-
-    @property
-    def size(self) -> int: ...
-
-
-_Stored = tuple[_Blob, ...]  # an artifact's manifest and its blobs
+def _sizes(gone: list[Artifact]) -> dict[str, int]:
+    """The manifests and blobs that go, with their sizes (the last one stated stands)."""
+    sized: dict[str, int] = {}
+    for artifact in gone:
+        sized[artifact.digest] = artifact.size
+        for blob in artifact.blobs:
+            sized[blob.digest] = blob.size
+    return sized
 
 
 class _StoreTally:
-    """One blob store's part of a deletion, digest by digest."""
+    """One blob store's part of a deletion: digests only one repository uses, summed as each
+    repository's part comes; digests several use, one by one."""
 
-    __slots__ = ("sizes", "still", "emptied")
+    __slots__ = ("sizes", "still", "emptied", "alone_blobs", "alone_bytes")
 
     def __init__(self) -> None:
         self.sizes: dict[str, int] = {}  # manifests and blobs that go -> bytes, as first met
         self.still: set[str] = set()  # used after the deletion by what stays in one of its repositories
         #: repositories of the deletion that use it now and not after, for digests several repositories use
         self.emptied: Counter[str] = Counter()
+        self.alone_blobs = 0  # freed, of those no other repository uses (not in `sizes`)
+        self.alone_bytes = 0
+
+    def add_repository(self, sized: dict[str, int], still: AbstractSet[str], emptied: Iterable[str],
+                       several: set[str]) -> None:
+        """One repository's part: `sized` what goes, `still` what it still uses, `emptied` as
+        _left_in says; `several` the digests several repositories use."""
+        held = sized.keys() & several  # wait for every repository's part
+        in_use = (sized.keys() & still) - held  # still used here, by what stays
+        self.alone_blobs += len(sized) - len(held) - len(in_use)
+        self.alone_bytes += sum(sized.values()) - sum(map(sized.__getitem__, held)) - sum(map(sized.__getitem__, in_use))
+        for digest in held:
+            self.sizes[digest] = sized[digest]
+        self.still.update(several.intersection(still))
+        self.emptied.update(emptied)
 
     def staying(self, outside: Mapping[str, int]) -> set[str]:
         """Of the manifests and blobs that go, those a repository still uses. `outside`: repositories
@@ -128,24 +147,27 @@ def _removed_uses(gone: list[Artifact]) -> Counter[str]:
     return removed
 
 
-def _left_in(repo: Repository, gone: list[Artifact], counted: AbstractSet[str]) -> tuple[Iterable[str], Iterable[str]]:
+def _left_in(repo: Repository, gone: list[Artifact], sized: Mapping[str, int],
+             counted: AbstractSet[str]) -> tuple[set[str], Iterable[str]]:
     """Of the digests the artifacts `gone` use, those an artifact of `repo` that stays still uses,
-    and of those in `counted`, the ones it uses now and not after."""
+    and of those in `counted`, the ones it uses now and not after. `sized`: _sizes(gone)."""
     if 2 * len(gone) > len(repo.artifacts):  # most of it goes (a prune): what stays is quicker to read
         going = {a.digest for a in gone}
         stays = _used_by([a for d, a in repo.artifacts.items() if d not in going])
-        used = _used_by(gone)
-        left = used & stays
-        return left, (counted & used) - left
+        # What `gone` uses: its manifests and blobs (`sized`) and its indexes' entries. Only the
+        # few that stay use are looked up, not every one copied into a set.
+        listed = {c.digest for a in gone if a.children for c in a.children}
+        left = (sized.keys() & stays) | (listed & stays)
+        return left, {d for d in counted if (d in sized or d in listed) and d not in left}
     # Else by counts, in proportion to the deletion: a use is left where the repository counts more.
     removed = _removed_uses(gone)
     arts, blob_users, parents = repo.artifacts, repo.blob_users, repo.parents
-    still: list[str] = []
+    still: set[str] = set()
     emptied: list[str] = []
     for digest, n in removed.items():
         uses = (digest in arts) + blob_users.get(digest, 0) + len(parents.get(digest, ()))
         if uses > n:
-            still.append(digest)
+            still.add(digest)
         elif uses and digest in counted:
             emptied.append(digest)
     return still, emptied
