@@ -269,20 +269,21 @@ def _plan_prune(registry: Registry, selection: Selection, protect: list[str], re
     return plan
 
 
-def _responsible_targets(repo: Repository, digest: str, owners: dict[tuple[str, str], tuple[str, str]]) -> set[tuple[str, str]]:
+def _responsible_targets(repo: Repository, digest: str, owners: dict[tuple[str, str], tuple[str, str]]) -> list[tuple[str, str]]:
     """The targets (or resumed REFs) whose deletion reaches `digest`, walking up through parents
-    and subjects. `owners`: each target, and what answers for it, by (repository, digest)."""
-    found: set[tuple[str, str]] = set()
+    and subjects, in the order found: a set's order changed with the hash seed, and with it the
+    order of `retained` in the JSON. `owners`: each target, and what answers for it, by (repository, digest)."""
+    found: dict[tuple[str, str], None] = {}
     seen = {digest}
     stack = [digest]
     while stack:
         d = stack.pop()
         owner = owners.get((repo.name, d))
         if owner is not None:
-            found.add(owner)
+            found[owner] = None
             continue
         for up in (*repo.parents_of(d), *repo.subjects.get(d, ())):
             if up not in seen:
                 seen.add(up)
                 stack.append(up)
-    return found
+    return list(found)

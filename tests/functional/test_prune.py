@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -266,3 +267,31 @@ def test_a_resumed_leftover_with_a_protected_tag_keeps_what_that_ref_left_and_th
     assert code == 0 and doc["resumed"] == []
     assert _deleted(doc) == {made["v2"].digest}
     assert [(r["digest"], r["reason"]) for r in doc["retained"]] == [(made["v1"].digest, "protected")]
+
+
+def test_the_targets_a_refusal_traces_back_to_come_in_the_order_found_whatever_the_hash_seed(tmp_path):
+    """A protected signature on a child three indexes list: the refusal traces back to all three,
+    and they are retained in the order the walk finds them (a set's order changed with the seed,
+    and with it the order of `retained` in prune's JSON)."""
+    b = RegistryBuilder()
+    child = b.image("r/app", annotations={CREATED: _day(1)})
+    b.accessory("r/app", child, "signature", tags=["release-sig"])
+    for tag in ("v1", "v2", "v3"):
+        b.index("r/app", [child], [tag], annotations={"release": tag})  # three distinct indexes
+    path = b.write_sample(tmp_path / "r.json")
+    probe = (
+        "import sys\n"
+        "from ocitree.core.prune import _responsible_targets\n"
+        "from ocitree.core.stores.sample import SampleStore\n"
+        "repo = SampleStore(sys.argv[1]).load().repositories['r/app']\n"
+        "owners = {('r/app', d): ('r/app', d) for d, a in repo.artifacts.items() if a.tags and a.is_index}\n"
+        "signature = next(d for d, a in repo.artifacts.items() if 'release-sig' in a.tags)\n"
+        "print([repo.artifacts[d].tags[0] for _, d in _responsible_targets(repo, signature, owners)])\n"
+    )
+    orders = set()
+    for seed in range(8):
+        done = subprocess.run([sys.executable, "-c", probe, str(path)], capture_output=True, text=True,
+                              env={**os.environ, "PYTHONHASHSEED": str(seed)})
+        assert done.returncode == 0, done.stderr
+        orders.add(done.stdout.strip())
+    assert len(orders) == 1, orders
