@@ -14,14 +14,20 @@ import json
 
 def indented_json(doc: object) -> str:
     """json.dumps(doc, indent=2), byte for byte."""
+    return indented_json_bytes(doc).decode("ascii")
+
+
+def indented_json_bytes(doc: object) -> bytes:
+    """json.dumps(doc, indent=2) as ASCII bytes, for writing straight to a binary stream: a 30 MB
+    listing decoded to text and encoded back was three more copies of it (issue 10)."""
     try:
         import orjson
     except ImportError:  # a dependency, but ls must not fail over speed
-        return json.dumps(doc, indent=2)
+        return json.dumps(doc, indent=2).encode("ascii")
     try:
         data = orjson.dumps(doc, option=orjson.OPT_INDENT_2)
     except TypeError:  # orjson.JSONEncodeError is a TypeError
-        return json.dumps(doc, indent=2)
+        return json.dumps(doc, indent=2).encode("ascii")
     if not data.isascii() or b"\x7f" in data:
-        return json.dumps(doc, indent=2)
-    return data.decode("ascii")
+        return json.dumps(doc, indent=2).encode("ascii")
+    return data
