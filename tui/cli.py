@@ -22,7 +22,7 @@ import re
 import shutil
 import sys
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from ocitree.core.config import MAX_TIMEOUT, Config, load_config
 from ocitree.core.errors import BadInputError, OcitreeError, StalePlanError
@@ -265,7 +265,9 @@ def _load(store: Store, err: Terminal):
 
 
 def _print_json(out: Terminal, doc: dict) -> None:
-    _write_json(out.file, doc)
+    from .json_text import write_json
+
+    write_json(out.file, doc)
 
 
 def _result_json(plan: DeletionPlan, result: ExecutionResult | None) -> dict:
@@ -297,6 +299,7 @@ def _ask(question: str, err: Terminal, doing: str = "deleting", verb: str = "del
 def cmd_ls(args, out: Terminal, err: Terminal) -> int:
     from ocitree.core.interrupted import unfinished_notes
 
+    from .json_text import write_json
     from .ls_output import registry_json, write_registry
 
     config = load_config()
@@ -313,7 +316,7 @@ def cmd_ls(args, out: Terminal, err: Terminal) -> int:
 
             with gc_paused():  # tens of thousands of dicts, no cycles: the collector's passes were 60% of building them
                 doc = registry_json(registry)
-            _write_json(out.file, doc)
+            write_json(out.file, doc)
             _LEFT_FOR_EXIT[:] = [registry, doc]  # printed: the process may end without freeing them (run)
         else:  # on a terminal, lines wider than it end in an ellipsis; in a pipe they are never cut
             write_registry(registry, out.file, width=_terminal_width(out.file))
@@ -326,24 +329,6 @@ def cmd_ls(args, out: Terminal, err: Terminal) -> int:
         raise MalformedDataError(f"{args.source}: indexes nested too deeply to print as a tree "
                                  "(thousands of levels); open it in the TUI or use 'ocitree plan'") from None
     return EXIT_OK
-
-
-def _write_json(stream: IO[str], doc: object) -> None:
-    """`doc` as json.dumps(doc, indent=2) writes it, and a newline: as bytes through the stream's
-    binary buffer where it has one (a 30 MB listing decoded to text and encoded back was three
-    more copies of it)."""
-    from .json_text import indented_json_bytes
-
-    data = indented_json_bytes(doc)
-    buffer = getattr(stream, "buffer", None)
-    if buffer is None:
-        stream.write(data.decode("ascii") + "\n")
-    else:
-        stream.flush()  # what was written as text goes first
-        buffer.write(data)
-        buffer.write(b"\n")
-        buffer.flush()
-    stream.flush()
 
 
 def _terminal_width(stream) -> int | None:

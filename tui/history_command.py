@@ -5,9 +5,10 @@ Engine and Rich are imported where used, as for the other commands."""
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from .json_text import write_json
 
 if TYPE_CHECKING:
     from ocitree.core.stores.base import Store
@@ -41,8 +42,7 @@ def add_history_parsers(parser_class: type[argparse.ArgumentParser],
 
 
 def _print_json(out: Console, doc: dict[str, Any]) -> None:
-    out.file.write(json.dumps(doc, indent=2) + "\n")
-    out.file.flush()
+    write_json(out.file, doc)
 
 
 def _print_lines(out: Console, lines: list[str]) -> None:
