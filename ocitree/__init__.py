@@ -5,9 +5,15 @@ installs them as `ocitree.core`, `ocitree.tui` and `ocitree.sample_data`, so tha
 one top-level package and nothing another distribution could overwrite.
 """
 
-from importlib.metadata import PackageNotFoundError, version
 
-try:
-    __version__ = version("ocitree")
-except PackageNotFoundError:  # running from a checkout that was never installed
-    __version__ = "0+unknown"
+def __getattr__(name: str) -> str:
+    # __version__ is looked up when asked for: importing importlib.metadata to work it out cost every
+    # command 30 ms at start (issue 10), and only --version and the packaging tests want it.
+    if name != "__version__":
+        raise AttributeError(f"module 'ocitree' has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("ocitree")
+    except PackageNotFoundError:  # running from a checkout that was never installed
+        return "0+unknown"
