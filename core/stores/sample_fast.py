@@ -147,6 +147,14 @@ def _created(value: object) -> float | None:
     return created
 
 
+def _bounded(size: str) -> int:
+    """A size of _SIZE_TEXT as an int, or Doubt when beyond what _size takes."""
+    value = int(size)
+    if value > _MAX_SIZE:
+        raise Doubt
+    return value
+
+
 class EntryReader:
     """Converts parsed sample entries to Artifacts, sharing equal strings and platforms
     across the whole file, and digests and blobs within a repository (media types,
@@ -224,26 +232,22 @@ class EntryReader:
     def index(self, repository: str, text: str, entry: re.Match[str]) -> Artifact:
         """What `artifact` makes of the entry `entry` (an _INDEX_ENTRY match in `text`) holds."""
         digest, tags, media_type, size, _ = entry.groups()
-        children = _CHILDREN(text, entry.start(5), entry.end(5))
-        sizes = [int(size)] + [int(child[2]) for child in children]
-        if max(sizes) > _MAX_SIZE:
-            raise Doubt
         strings, platforms = self._strings, self._platforms
-        refs = []
-        for (child_type, child_digest, _, os_name, architecture, given), child_size in zip(children, sizes[1:]):
+        children = []
+        for child_type, child_digest, child_size, os_name, architecture, given in _CHILDREN(text, entry.start(5), entry.end(5)):
             key = (os_name, architecture, given[_VARIANT_AT:-1] if given else None)  # as _platform has it
             platform = platforms.get(key)
             if platform is None:
                 platforms[key] = platform = PlatformInfo(*key)
-            refs.append(child_ref(self._checked_digest(child_digest),
-                                  strings.setdefault(child_type, child_type) if child_type else None,
-                                  child_size, platform, None))
+            children.append(child_ref(self._checked_digest(child_digest),
+                                      strings.setdefault(child_type, child_type) if child_type else None,
+                                      _bounded(child_size), platform, None))
         return entry_artifact(
             repository,
             self._checked_digest(digest),
             strings.setdefault(media_type, media_type) if media_type else None,
-            sizes[0],
-            tuple(refs),
+            _bounded(size),
+            tuple(children),
             None,
             (),
             None,
@@ -256,19 +260,18 @@ class EntryReader:
     def image(self, repository: str, text: str, entry: re.Match[str]) -> Artifact:
         """What `artifact` makes of the entry `entry` (an _IMAGE_ENTRY match in `text`) holds."""
         digest, tags, media_type, size, config_type, config_digest, config_size, _ = entry.groups()
-        sizes = [int(size), int(config_size)]
-        layers = _BLOBS(text, entry.start(8), entry.end(8))
-        sizes += [int(layer[2]) for layer in layers]
-        if max(sizes) > _MAX_SIZE:
-            raise Doubt
+        blob = self._checked_blob
+        digest = self._checked_digest(digest)
+        config = blob(config_digest, _bounded(config_size), config_type)
+        layers = tuple([blob(d, _bounded(s), m) for m, d, s in _BLOBS(text, entry.start(8), entry.end(8))])
         return entry_artifact(
             repository,
-            self._checked_digest(digest),
+            digest,
             self._strings.setdefault(media_type, media_type) if media_type else None,
-            sizes[0],
+            _bounded(size),
             None,
-            self._checked_blob(config_digest, sizes[1], config_type),
-            tuple([self._checked_blob(d, s, m) for (m, d, _), s in zip(layers, sizes[2:])]),
+            config,
+            layers,
             None,
             None,
             None,
