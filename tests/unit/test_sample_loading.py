@@ -503,3 +503,31 @@ def test_a_size_beyond_what_the_fast_reader_takes_is_left_to_the_models(size, tm
     path.write_text(compact_file([entry]))
     assert fast(compact_file([entry])) is None
     assert view(SampleStore(path).load()) == reference_load(path)
+
+
+GENERATED_TEXT = compact_file([GEN_IMAGE, GEN_INDEX])
+TRICKY_GENERATED = {  # name: (file bytes, whether the models read it)
+    "a size twice": (GENERATED_TEXT.replace('"size":10,', '"size":10,"size":11,', 1), False),
+    "a child's digest twice": (GENERATED_TEXT.replace(f'"digest":"{D3}","size":0', f'"digest":"{D3}","digest":"{D3}","size":0'), False),
+    "a NaN size": (GENERATED_TEXT.replace('"size":10,', '"size":NaN,', 1), False),
+    "a size of 2**64": (GENERATED_TEXT.replace('"size":10,', f'"size":{2**64},', 1), True),
+    "a size written 1e1": (GENERATED_TEXT.replace('"size":10,', '"size":1e1,', 1), True),
+    "a lone surrogate escape in a media type": (GENERATED_TEXT.replace('"mediaType":""', '"mediaType":"\\ud800"', 1), True),
+    "an escaped slash in a media type": (GENERATED_TEXT.replace("application/vnd", "application\\/vnd", 1), True),
+    "a byte order mark": ("\ufeff" + GENERATED_TEXT, True),
+}
+
+
+@pytest.mark.parametrize("name", TRICKY_GENERATED)
+def test_generated_text_with_a_json_oddity_loads_or_fails_as_the_models_read_it(name, tmp_path):
+    """What a user sees of such a file, the registry or the error, is what the models make of it."""
+    text, valid = TRICKY_GENERATED[name]
+    path = tmp_path / SOURCE
+    path.write_bytes(text.encode("utf-8", "surrogatepass"))
+    expected = reference_load(path)
+    assert isinstance(expected, dict) == valid, expected
+    try:
+        got: dict | str = view(SampleStore(path).load())
+    except MalformedDataError as exc:
+        got = str(exc)
+    assert got == expected
