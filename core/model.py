@@ -127,14 +127,17 @@ class Repository:
         self.leftover_blobs: dict[str, int] = {}
         parents = self.parents
         blob_users = self.blob_users
+        indexes: list[str] = []  # artifacts with children
         for artifact in self.artifacts.values():
             for tag in artifact.tags:
                 self.tags[tag] = artifact.digest
-            seen: set[str] = set()
-            for child in artifact.children:
-                if child.digest not in seen:
-                    seen.add(child.digest)
-                    parents.setdefault(child.digest, []).append(artifact.digest)
+            if artifact.children:
+                indexes.append(artifact.digest)
+                seen: set[str] = set()
+                for child in artifact.children:
+                    if child.digest not in seen:
+                        seen.add(child.digest)
+                        parents.setdefault(child.digest, []).append(artifact.digest)
             for blob in {b.digest for b in artifact.blobs}:
                 blob_users[blob] = blob_users.get(blob, 0) + 1
             if artifact.subject:
@@ -149,7 +152,9 @@ class Repository:
             elif self.artifacts[digest].is_index and (subject := fallback_subject(tag)) is not None:
                 self._add_accessory(subject, digest)
                 self.accessory_kinds[digest] = mt.REFERRERS
-        if check_cycles:
+        # A cycle passes through an index that an index lists: most repositories have none, and
+        # then the walk of every index's children is skipped.
+        if check_cycles and any(digest in parents for digest in indexes):
             self._check_cycles()
 
     def _add_accessory(self, subject: str, accessory: str) -> None:

@@ -6,10 +6,9 @@ one top-level package and nothing another distribution could overwrite.
 """
 
 
-
 def __getattr__(name: str) -> str:
     """`ocitree.__version__`, read from the installed metadata when asked: importing
-    importlib.metadata cost every command 20 ms of its start (issue 10)."""
+    importlib.metadata cost every command 20-30 ms of its start (issue 10)."""
     if name != "__version__":
         raise AttributeError(f"module 'ocitree' has no attribute {name!r}")
     from importlib.metadata import PackageNotFoundError, version

@@ -576,7 +576,10 @@ def cmd_tui(args) -> int:
     protect = _protect_patterns(args, config)
     source = args.source or str(demo_copy())
     store = open_store(source, _options(args, config))  # the password comes from standard input first
-    from .app import OcitreeApp  # Textual loads only when the TUI is wanted
+    from ocitree.core.gc_pause import gc_paused
+
+    with gc_paused():  # its objects all live as long as the app: collections while importing found nothing
+        from .app import OcitreeApp  # Textual loads only when the TUI is wanted
     from .web import watch_parent_when_served
 
     watch_parent_when_served()

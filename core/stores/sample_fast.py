@@ -6,7 +6,10 @@ json module's own C scanner one entry at a time (an entry's dicts are dropped as
 soon as it is converted, so the whole parsed document never exists at once; the
 store hands it the text in pieces, so neither does the whole text),
 checks each entry by hand and builds Artifacts directly, sharing repeated strings
-and platforms. What it knows of the format it takes from sample_format.py: the keys
+and platforms. Image and index entries written as ocitree's own generator writes them
+(compact, its key order, plain strings) are not made into dicts at all: one regular
+expression per entry checks it and finds its fields, and the Artifact is built from
+the text. What it knows of the format it takes from sample_format.py: the keys
 each object may have (from the models' fields) and what the fields mean (the
 converter both readers call).
 
@@ -37,9 +40,41 @@ from ..names import is_repository_name
 from .sample_format import FORMAT, SampleArtifact, SampleBlob, SampleChild, SampleFile, child_ref, entry_artifact
 
 # The same grammar as manifest.DIGEST_PATTERN (pydantic-core's `$` is an end-of-text anchor).
-_DIGEST = re.compile(r"sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128}").fullmatch
+_DIGEST_TEXT = r"sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128}"
+_DIGEST = re.compile(_DIGEST_TEXT).fullmatch
 # Tighter than names.is_tag (whose `$` also allows a trailing newline): a doubt costs only speed.
-_TAG = re.compile(r"[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}").fullmatch
+_TAG_TEXT = r"[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}"
+_TAG = re.compile(_TAG_TEXT).fullmatch
+
+# Image and index entries as ocitree.sample_data.generate writes them (json.dumps, compact) are
+# matched whole and built from the text (EntryReader.image, EntryReader.index): no JSON objects are
+# made and checked key by key, which took most of a load's time. Only what certainly is such an entry
+# matches: no whitespace, these keys in this order and each once, strings that need no escape, sizes
+# as plain integers. Any other entry (other keys or order, whitespace, escapes, media type
+# parameters) is read the general way.
+_PLAIN_TEXT = r"[a-zA-Z0-9._+/-]*"  # no character JSON escapes, nor one of the text around it
+_SIZE_TEXT = r"0|[1-9][0-9]{0,18}"  # JSON's integers, not negative; the readers check the bound
+_TAGS_TEXT = rf'(?:,"tags":\[((?:"{_TAG_TEXT}"(?:,"{_TAG_TEXT}")*)?)\])?'  # the text between the brackets
+_BLOB_TEXT = rf'\{{"mediaType":"({_PLAIN_TEXT})","digest":"({_DIGEST_TEXT})","size":({_SIZE_TEXT})\}}'
+_CHILD_TEXT = (rf'\{{"mediaType":"({_PLAIN_TEXT})","digest":"({_DIGEST_TEXT})","size":({_SIZE_TEXT}),'
+               rf'"platform":\{{"os":"({_PLAIN_TEXT})","architecture":"({_PLAIN_TEXT})"(,"variant":"{_PLAIN_TEXT}")?\}}\}}')
+_VARIANT_AT = len(',"variant":"')  # where the variant starts in the last group of _CHILD_TEXT
+
+
+def _list_of(item: str) -> str:
+    """A group of the text inside a JSON array of `item`s (their own groups made non-capturing)."""
+    item = re.sub(r"\((?!\?)", "(?:", item)
+    return f"((?:{item}(?:,{item})*)?)"
+
+
+_IMAGE_ENTRY = re.compile(
+    rf'\{{"digest":"({_DIGEST_TEXT})"{_TAGS_TEXT},"mediaType":"({_PLAIN_TEXT})","size":({_SIZE_TEXT}),'
+    rf'"config":{_BLOB_TEXT},"layers":\[{_list_of(_BLOB_TEXT)}\]\}}')
+_INDEX_ENTRY = re.compile(
+    rf'\{{"digest":"({_DIGEST_TEXT})"{_TAGS_TEXT},"mediaType":"({_PLAIN_TEXT})","size":({_SIZE_TEXT}),'
+    rf'"manifests":\[{_list_of(_CHILD_TEXT)}\]\}}')
+_BLOBS: Callable[[str, int, int], list[tuple[str, str, str]]] = re.compile(_BLOB_TEXT).findall
+_CHILDREN: Callable[[str, int, int], list[tuple[str, str, str, str, str, str]]] = re.compile(_CHILD_TEXT).findall
 # The json module's own scanner parts, which typeshed does not declare: their types are stated here.
 _SKIP: Callable[[str, int], re.Match[str]] = getattr(json.decoder, "WHITESPACE").match  # [ \t\n\r]*: always matches
 scanstring: Callable[[str, int, bool], tuple[str, int]] = getattr(json.decoder, "scanstring")
@@ -112,6 +147,14 @@ def _created(value: object) -> float | None:
     return created
 
 
+def _bounded(size: str) -> int:
+    """A size of _SIZE_TEXT as an int, or Doubt when beyond what _size takes."""
+    value = int(size)
+    if value > _MAX_SIZE:
+        raise Doubt
+    return value
+
+
 class EntryReader:
     """Converts parsed sample entries to Artifacts, sharing equal strings and platforms
     across the whole file, and digests and blobs within a repository (media types,
@@ -169,6 +212,72 @@ class EntryReader:
         blob = BlobRef(self._digest(digest), _size(size), self._strings.setdefault(media_type, media_type))
         self._blobs[blob.digest] = blob
         return blob
+
+    def _checked_digest(self, digest: str) -> str:
+        """_digest, for a digest already checked."""
+        known = self._digests.get(digest)
+        if known is None:
+            self._digests[digest] = known = digest
+        return known
+
+    def _checked_blob(self, digest: str, size: int, media_type: str) -> BlobRef:
+        """_blob, for fields already checked."""
+        blob = self._blobs.get(digest)
+        if blob is not None and blob.size == size and blob.media_type == media_type:
+            return blob
+        blob = BlobRef(self._checked_digest(digest), size, self._strings.setdefault(media_type, media_type))
+        self._blobs[blob.digest] = blob
+        return blob
+
+    def index(self, repository: str, text: str, entry: re.Match[str]) -> Artifact:
+        """What `artifact` makes of the entry `entry` (an _INDEX_ENTRY match in `text`) holds."""
+        digest, tags, media_type, size, _ = entry.groups()
+        strings, platforms = self._strings, self._platforms
+        children = []
+        for child_type, child_digest, child_size, os_name, architecture, given in _CHILDREN(text, entry.start(5), entry.end(5)):
+            key = (os_name, architecture, given[_VARIANT_AT:-1] if given else None)  # as _platform has it
+            platform = platforms.get(key)
+            if platform is None:
+                platforms[key] = platform = PlatformInfo(*key)
+            children.append(child_ref(self._checked_digest(child_digest),
+                                      strings.setdefault(child_type, child_type) if child_type else None,
+                                      _bounded(child_size), platform, None))
+        return entry_artifact(
+            repository,
+            self._checked_digest(digest),
+            strings.setdefault(media_type, media_type) if media_type else None,
+            _bounded(size),
+            tuple(children),
+            None,
+            (),
+            None,
+            None,
+            None,
+            tags[1:-1].split('","') if tags else [],
+            None,
+        )
+
+    def image(self, repository: str, text: str, entry: re.Match[str]) -> Artifact:
+        """What `artifact` makes of the entry `entry` (an _IMAGE_ENTRY match in `text`) holds."""
+        digest, tags, media_type, size, config_type, config_digest, config_size, _ = entry.groups()
+        blob = self._checked_blob
+        digest = self._checked_digest(digest)
+        config = blob(config_digest, _bounded(config_size), config_type)
+        layers = tuple([blob(d, _bounded(s), m) for m, d, s in _BLOBS(text, entry.start(8), entry.end(8))])
+        return entry_artifact(
+            repository,
+            digest,
+            self._strings.setdefault(media_type, media_type) if media_type else None,
+            _bounded(size),
+            None,
+            config,
+            layers,
+            None,
+            None,
+            None,
+            tags[1:-1].split('","') if tags else [],
+            None,
+        )
 
     def _media_type(self, value: object) -> str | None:
         """An optional mediaType: a shared string, or None when absent or empty."""
@@ -331,22 +440,31 @@ def _repository(window: _Window, i: int, name: str, reader: EntryReader) -> tupl
     more, i = window.step(_open_array, i)
     text = window.text
     reader.next_repository()
-    scan, skip, to_artifact = _scan_value, _SKIP, reader.artifact
+    scan, skip, to_artifact, match_image, match_index = _scan_value, _SKIP, reader.artifact, _IMAGE_ENTRY.match, _INDEX_ENTRY.match
     while more:
         # Window.step inlined: this runs once per artifact.
-        try:
-            entry, end = scan(text, i)
-        except (StopIteration, ValueError):  # the entry goes on in the next piece, or is no JSON
-            i = window.refill(i)
-            text = window.text
-            continue
+        written = match_image(text, i) or match_index(text, i)  # an entry as the generator writes it
+        if written is not None:
+            end = written.end()
+        else:
+            try:
+                entry, end = scan(text, i)
+            except (StopIteration, ValueError):  # the entry goes on in the next piece, or is no JSON
+                i = window.refill(i)
+                text = window.text
+                continue
         end = skip(text, end).end()
         char = text[end : end + 1]
         if not char and not window.ended:  # what follows the entry is in the next piece
             i = window.refill(i)
             text = window.text
             continue
-        artifact = to_artifact(name, entry)
+        if written is None:
+            artifact = to_artifact(name, entry)
+        elif written.re is _IMAGE_ENTRY:
+            artifact = reader.image(name, text, written)
+        else:
+            artifact = reader.index(name, text, written)
         if artifact.digest in digests or not tags.isdisjoint(artifact.tags) or len(set(artifact.tags)) != len(artifact.tags):
             raise Doubt  # the reference path words which digest or tag is doubled
         digests.add(artifact.digest)

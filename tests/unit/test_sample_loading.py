@@ -25,6 +25,7 @@ from ocitree.core.errors import MalformedDataError
 from ocitree.core.manifest import Platform
 from ocitree.core.model import Registry
 from ocitree.core.stores import sample as sample_store
+from ocitree.core.stores import sample_fast
 from ocitree.core.stores.sample import SampleStore, parse_sample, registry_from_sample
 from ocitree.core.stores.sample_fast import Doubt, read_registry
 from ocitree.core.stores.sample_format import SampleArtifact, SampleBlob, SampleChild
@@ -434,3 +435,99 @@ def nearly_good_entries(draw) -> dict:
 @given(st.lists(good_entries, max_size=3), nearly_good_entries())
 def test_generated_entry_with_one_odd_value_agrees(good, odd):
     assert_agree(file_text([*good, odd]))
+
+
+# -- entries as ocitree.sample_data.generate writes them ----------------------------------------------
+# Compact and in the generator's key order, image and index entries are read from their text
+# (EntryReader.image and EntryReader.index), not as JSON objects: what that reading accepts, and
+# what it makes, must be what the models make, wherever such an entry differs.
+
+D4 = "sha256:" + "4" * 64
+GEN_IMAGE = {
+    "digest": D1, "tags": ["a", "v1.0"], "mediaType": mt.OCI_MANIFEST, "size": 10,
+    "config": {"mediaType": mt.OCI_CONFIG, "digest": D2, "size": 3},
+    "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": D3, "size": 5},
+               {"mediaType": "", "digest": D2, "size": 7}],  # D2 again, as another blob
+}
+GEN_INDEX = {
+    "digest": D4, "tags": ["b"], "mediaType": mt.OCI_INDEX, "size": 5,
+    "manifests": [{"mediaType": mt.OCI_MANIFEST, "digest": D1, "size": 10,
+                   "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}},
+                  {"mediaType": "", "digest": D3, "size": 0, "platform": {"os": "linux", "architecture": "amd64"}},
+                  {"mediaType": mt.OCI_MANIFEST, "digest": D2, "size": 2**63 - 1,
+                   "platform": {"os": "linux", "architecture": "arm", "variant": ""}}],
+}
+GENERATED = {"image": GEN_IMAGE, "index": GEN_INDEX}
+
+
+def compact_file(entries: list) -> str:
+    return json.dumps({"format": "ocitree-sample/1", "repositories": {REPO: entries}}, separators=(",", ":"))
+
+
+def test_entries_as_the_generator_writes_them_are_read_from_their_text(monkeypatch):
+    bare_image = dict(GEN_IMAGE, digest="sha256:" + "5" * 64, tags=[], mediaType="", layers=[])
+    del bare_image["tags"]
+    empty_index = dict(GEN_INDEX, digest="sha256:" + "6" * 64, tags=[], manifests=[])
+    text = compact_file([GEN_IMAGE, GEN_INDEX, bare_image, empty_index])
+    expected = reference(text)
+    assert not isinstance(expected, str), expected
+    monkeypatch.setattr(sample_fast.EntryReader, "artifact", lambda *args: pytest.fail("read as JSON objects"))
+    assert fast(text) == expected
+
+
+SIZE_EDGES = [2**63 - 1, 2**63, 10**19 - 1, 10**19, 0, -0.0, 1e2]
+GENERATED_CASES = [(name, path, value) for name, base in GENERATED.items()
+                   for path, value in _mutations(base) + [(p, v) for p, _ in _mutations(base) if p[-1] == "size" for v in SIZE_EDGES]]
+
+
+def changed_generated_file(name: str, path: tuple, value) -> str:
+    return compact_file([_mutate(e, path, value) if n == name else copy.deepcopy(e) for n, e in GENERATED.items()])
+
+
+@pytest.mark.parametrize("case", GENERATED_CASES, ids=map(case_id, GENERATED_CASES))
+def test_a_generated_entry_changed_anywhere_is_read_as_the_models_read_it(case):
+    text = changed_generated_file(*case)
+    expected = reference(text)
+    got = fast(text)
+    if isinstance(expected, str) or left_to_the_models(*case[1:]):
+        assert got is None, "the fast reader accepted what the models refuse, or read a value it leaves to them"
+    else:
+        assert got == expected
+
+
+@pytest.mark.parametrize("size", [2**63, 10**19 - 1])
+def test_a_size_beyond_what_the_fast_reader_takes_is_left_to_the_models(size, tmp_path):
+    """19 digits still look like a plain size to the text reading: it must check the bound itself."""
+    entry = dict(GEN_IMAGE, size=size)
+    path = tmp_path / SOURCE
+    path.write_text(compact_file([entry]))
+    assert fast(compact_file([entry])) is None
+    assert view(SampleStore(path).load()) == reference_load(path)
+
+
+GENERATED_TEXT = compact_file([GEN_IMAGE, GEN_INDEX])
+TRICKY_GENERATED = {  # name: (file bytes, whether the models read it)
+    "a size twice": (GENERATED_TEXT.replace('"size":10,', '"size":10,"size":11,', 1), False),
+    "a child's digest twice": (GENERATED_TEXT.replace(f'"digest":"{D3}","size":0', f'"digest":"{D3}","digest":"{D3}","size":0'), False),
+    "a NaN size": (GENERATED_TEXT.replace('"size":10,', '"size":NaN,', 1), False),
+    "a size of 2**64": (GENERATED_TEXT.replace('"size":10,', f'"size":{2**64},', 1), True),
+    "a size written 1e1": (GENERATED_TEXT.replace('"size":10,', '"size":1e1,', 1), True),
+    "a lone surrogate escape in a media type": (GENERATED_TEXT.replace('"mediaType":""', '"mediaType":"\\ud800"', 1), True),
+    "an escaped slash in a media type": (GENERATED_TEXT.replace("application/vnd", "application\\/vnd", 1), True),
+    "a byte order mark": ("\ufeff" + GENERATED_TEXT, True),
+}
+
+
+@pytest.mark.parametrize("name", TRICKY_GENERATED)
+def test_generated_text_with_a_json_oddity_loads_or_fails_as_the_models_read_it(name, tmp_path):
+    """What a user sees of such a file, the registry or the error, is what the models make of it."""
+    text, valid = TRICKY_GENERATED[name]
+    path = tmp_path / SOURCE
+    path.write_bytes(text.encode("utf-8", "surrogatepass"))
+    expected = reference_load(path)
+    assert isinstance(expected, dict) == valid, expected
+    try:
+        got: dict | str = view(SampleStore(path).load())
+    except MalformedDataError as exc:
+        got = str(exc)
+    assert got == expected
