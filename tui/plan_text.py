@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from ocitree.core.names import short_digest
-from ocitree.core.plan import DeletionPlan, ExecutionResult, GarbageCollectFigures
 
 from .literal import literal, literal_text
 from .ls_output import display_tag, human_bytes, reclaimable_now, registry_json, size_text  # noqa: F401 (their home was here)
+
+if TYPE_CHECKING:  # pydantic, which the first screen does without (issue 10)
+    from ocitree.core.plan import DeletionPlan, ExecutionResult, GarbageCollectFigures
 
 
 def _tags(tags: list[str]) -> str:

@@ -8,12 +8,11 @@ earlier registry can leak into the next one. The load worker builds it, off the 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
 from ocitree.core.model import Artifact, Registry, Repository
-from ocitree.core.plan import TargetRef
-from ocitree.core.planner import plan_deletion
 
 from .widgets.entries import Entry, RootItems
 from .widgets.filtering import FilterResult, SearchWords
@@ -21,6 +20,9 @@ from .widgets.find_index import FindIndex
 from .widgets.labels import SizeCache
 from .widgets.search import Match
 from .widgets.details import repository_summary
+
+if TYPE_CHECKING:  # pydantic: the planner is imported for the first preview, after the first screen (issue 10)
+    from ocitree.core.plan import TargetRef
 
 ArtifactKey = tuple[str, str]
 
@@ -41,6 +43,8 @@ class RegistryView:
     def warm(self) -> None:
         """What the first expansions, cursor moves, `/` and `f` need, worked out after the first
         screen while nobody is typing (each is also worked out on demand, for one repository)."""
+        import ocitree.core.planner  # noqa: F401 (pydantic and the planner, for the first preview: not before the first screen)
+
         for repo in list(self.registry.repositories.values()):
             self.roots.of(repo)  # tens of ms per 100,000 artifacts
             self.summary(repo)
@@ -81,6 +85,8 @@ class RegistryView:
 
     def preview(self, key: ArtifactKey) -> Text:
         """The one-line plan summary the details pane shows for deleting `key` alone."""
+        from ocitree.core.planner import plan_deletion
+
         plan = plan_deletion(self.registry, [target_ref(key)], self.protect)
         text = Text(plan.summary(), "bold" if plan.allowed else "bold reverse")
         self.previews[key] = text
@@ -102,4 +108,6 @@ class RegistryView:
 def target_ref(key: ArtifactKey) -> TargetRef:
     """An artifact as the planner's target, named by digest."""
     repository, digest = key
+    from ocitree.core.plan import TargetRef
+
     return TargetRef(repository=repository, digest=digest, reference=f"{repository}@{digest}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -43,3 +44,24 @@ def test_importing_every_core_module_never_imports_textual_or_the_tui():
     # Every module on disk was really imported (the walk cannot silently skip one).
     assert _core_modules_on_disk() - {"ocitree.core"} <= set(report["imported"])
     assert {"ocitree.core.planner", "ocitree.core.executor", "ocitree.core.stores.sample"} <= set(report["imported"])
+
+
+def test_the_tui_starts_on_a_layout_or_a_registry_without_pydantic_or_the_planner(tmp_path):
+    """The first screen does not wait for pydantic and the plan machinery (about 0.1 s of the app's
+    imports): they come when first used, or from the warm-up after the first screen (issue 10)."""
+    probe = (
+        "import sys, argparse\n"
+        "from ocitree.tui.cli import open_store, _options, load_config\n"
+        "store = open_store(sys.argv[1], _options(argparse.Namespace(), load_config()))\n"
+        "import ocitree.tui.app\n"
+        "print(sorted(m for m in ('pydantic', 'ocitree.core.plan', 'ocitree.core.planner', 'ocitree.core.untag') if m in sys.modules))\n"
+    )
+    from ocitree.sample_data.builder import RegistryBuilder
+
+    b = RegistryBuilder()
+    b.image("team/app", ["v1"])
+    root = b.write_layouts(tmp_path / "layouts")
+    for source in (str(root), "http://127.0.0.1:9"):  # a registry is not asked anything before the load
+        proc = subprocess.run([sys.executable, "-c", probe, source], capture_output=True, text=True, env={**os.environ, "XDG_CONFIG_HOME": str(tmp_path)})
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.strip() == "[]", (source, proc.stdout)

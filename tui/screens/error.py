@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.binding import Binding
@@ -10,11 +11,13 @@ from textual.widget import Widget
 from textual.widgets import Button
 
 from ocitree.core.names import short_digest
-from ocitree.core.plan import ExecutionResult
 
 from ..literal import literal
 from ..widgets.text_lines import TextLines
 from .dialog import DialogScreen
+
+if TYPE_CHECKING:  # pydantic, which the first screen does without (issue 10)
+    from ocitree.core.plan import ExecutionResult
 
 RETRY = "retry"
 QUIT = "quit"

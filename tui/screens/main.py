@@ -30,12 +30,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, ProgressBar, Static, Tree
 
 from ocitree.core.errors import OcitreeError, StalePlanError
-from ocitree.core.executor import execute_plan
-from ocitree.core.leftovers import LeftoverGroup, LeftoverKind, find_leftovers
 from ocitree.core.model import Artifact, Registry
-from ocitree.core.plan import ArtifactRef, DeletionPlan, ExecutionResult
-from ocitree.core.planner import plan_deletion
-from ocitree.core.prune import Selection, plan_prune, rule_key, select_by_rule
 from ocitree.core.stores.base import LoadProgress
 
 from ..daemon_thread import in_daemon_thread
@@ -52,15 +47,20 @@ from .confirm import ConfirmDeleteScreen
 from .dialog import DialogScreen
 from .error import QUIT, RETRY, ErrorScreen, result_text
 from .help import HelpScreen, KeySection, binding_rows
-from .leftovers import LeftoversScreen
-from .mark_rule import MarkByRuleScreen, MarkRuleRequest
 from .progress import DeletingScreen
 from .quit import QuitDuringDeletionScreen
 from .refusal import JUMP, RefusalScreen
 from .untag import Untagger
 
 if TYPE_CHECKING:
+    # pydantic and the plan machinery: imported when first used (warm_up does it after the first
+    # screen), so that starting the app does not wait for them (issue 10).
+    from ocitree.core.leftovers import LeftoverGroup, LeftoverKind
+    from ocitree.core.plan import ArtifactRef, DeletionPlan, ExecutionResult
+    from ocitree.core.prune import Selection
+
     from ..app import OcitreeApp
+    from .mark_rule import MarkRuleRequest
 
 ArtifactKey = tuple[str, str]
 BarMode = Literal["find", "filter"]  # what the bar at the bottom does with its text
@@ -429,6 +429,8 @@ class MainScreen(Screen[None]):
     def action_mark_by_rule(self) -> None:
         entry = self.registry_tree.cursor_entry
         repository = entry.repository if entry is not None else None
+        from .mark_rule import MarkByRuleScreen
+
         self.app.push_screen(MarkByRuleScreen(repository), callback=self.mark_by_rule)
 
     def mark_by_rule(self, request: MarkRuleRequest | None) -> None:
@@ -437,6 +439,8 @@ class MainScreen(Screen[None]):
             return
         entry = self.registry_tree.cursor_entry
         repositories = None if request.all_repositories or entry is None else [entry.repository]
+        from ocitree.core.prune import rule_key, select_by_rule
+
         selection = select_by_rule(registry, request.rule, time.time(), repositories)
         self.set_marks([(t.repository, t.digest) for t in selection.targets])
         self.rule_marks = selection
@@ -450,6 +454,10 @@ class MainScreen(Screen[None]):
     def action_leftovers(self) -> None:
         if self.registry is None:
             return
+        from ocitree.core.leftovers import find_leftovers
+
+        from .leftovers import LeftoversScreen
+
         groups = find_leftovers(self.registry)
         self.app.push_screen(LeftoversScreen(groups, self.ocitree.store.sees_untagged),
                              callback=lambda kind: self.mark_leftovers(groups, kind))
@@ -460,6 +468,8 @@ class MainScreen(Screen[None]):
         group = next(g for g in groups if g.kind == kind)
         keys = list(group.artifacts)
         self.set_marks(keys)
+        from ocitree.core.prune import Selection
+
         # Leftovers plan like a prune: one that an index outside the plan still lists is retained, not a refusal of all.
         self.rule_marks = Selection([target_ref(k) for k in keys], [])
         self.rule_marks_key = None  # no rule of `ocitree prune` names a leftovers group
@@ -509,6 +519,9 @@ class MainScreen(Screen[None]):
     def plan(self, keys: list[ArtifactKey]) -> DeletionPlan:
         """Marks a rule made plan as a prune (refused candidates retained, the rest goes);
         marks made by hand plan as one delete (one refusal refuses all)."""
+        from ocitree.core.planner import plan_deletion
+        from ocitree.core.prune import Selection, plan_prune
+
         registry, protect = self.registry, self.ocitree.protect
         assert registry is not None
         if self.rule_marks is not None and set(keys) == set(self.registry_tree.marked):
@@ -550,6 +563,8 @@ class MainScreen(Screen[None]):
             if now - last >= PROGRESS_INTERVAL or done == total:
                 last = now
                 self.app.call_from_thread(screen.advance, done, total, ref)
+
+        from ocitree.core.executor import execute_plan
 
         try:
             result = execute_plan(plan, self.ocitree.store, on_step, self.ocitree.audit_log)

@@ -4,17 +4,21 @@ lives in the plan; this only words it."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 
 from ocitree.core import media_types as mt
 from ocitree.core.model import Artifact, Registry
 from ocitree.core.names import short_digest, short_hex
-from ocitree.core.plan import DeleteEntry, DeletionPlan, KeepEntry, ParentRef
 from ocitree.core.tag_schemes import plain_tags
 
 from ..prune_command import RETAINED_WORDING
 from ..literal import literal
 from ..plan_text import display_tag, garbage_collect_advice, reclaim_lines
+
+if TYPE_CHECKING:  # pydantic, which the first screen does without (issue 10)
+    from ocitree.core.plan import DeleteEntry, DeletionPlan, KeepEntry, ParentRef
 
 
 def _artifact(registry: Registry, repository: str, digest: str | None) -> Artifact | None:

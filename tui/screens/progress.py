@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -9,10 +11,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, ProgressBar, Static
 
 from ocitree.core.names import short_digest
-from ocitree.core.plan import ArtifactRef
 
 from ..literal import literal
 from .dialog import FRAME_CSS
+
+if TYPE_CHECKING:  # pydantic, which the first screen does without (issue 10)
+    from ocitree.core.plan import ArtifactRef
 
 
 class DeletingScreen(ModalScreen[None]):

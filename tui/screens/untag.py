@@ -19,13 +19,13 @@ from textual.widgets.option_list import Option
 
 from ocitree.core.errors import OcitreeError, StalePlanError
 from ocitree.core.names import short_digest
-from ocitree.core.untag import UntagPlan, apply_untag, execute_untag, plan_untag, untag_choices
 
 from ..literal import literal
 from ..widgets.text_lines import TextLines
 from .dialog import DialogScreen
 
 if TYPE_CHECKING:
+    from ocitree.core.untag import UntagPlan  # pydantic: imported where `t` is used, not at start (issue 10)
     from ocitree.core.model import Registry
 
     from .main import MainScreen
@@ -121,6 +121,8 @@ class Untagger:
         artifact = repo.artifacts.get(entry.key[1]) if repo is not None else None
         if repo is None or artifact is None:
             return
+        from ocitree.core.untag import untag_choices
+
         tags = untag_choices(repo, artifact)
         if not tags:
             host.notify(f"{literal(repo.name)}@{short_digest(artifact.digest)} has no tag to remove.", markup=False,
@@ -137,6 +139,8 @@ class Untagger:
         if host.registry is None:
             return
         try:
+            from ocitree.core.untag import plan_untag
+
             plan = plan_untag(host.registry, repository, tag, host.ocitree.protect)
         except OcitreeError as exc:
             host.notify(literal(str(exc)), severity="error", markup=False)
@@ -154,6 +158,8 @@ class Untagger:
 
     def _execute(self, plan: UntagPlan) -> None:
         try:
+            from ocitree.core.untag import execute_untag
+
             execute_untag(plan, self.host.ocitree.store, self.host.ocitree.audit_log)
         except Exception as exc:  # StalePlanError, StoreError, or a bug
             self.host.app.call_from_thread(self._failed, exc)
@@ -165,6 +171,8 @@ class Untagger:
         host = self.host
         view = host.view
         if view is not None:
+            from ocitree.core.untag import apply_untag
+
             apply_untag(view.registry, plan.repository, plan.tag)  # a new graph for the repository: the view's caches follow
             view.previews.clear()
             if host.registry_tree.filter is not None:
