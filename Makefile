@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo check test fuzz bench bench-plan bench-tui bench-registry bench-cli bench-storage screenshots clean
+.PHONY: demo check test fuzz bench bench-plan bench-prune bench-tui bench-registry bench-cli bench-storage screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,10 +43,14 @@ fuzz: $(VENV)/.installed-test
 	OCITREE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/functional/test_fuzz_readers.py -q -p no:cacheprovider --hypothesis-show-statistics
 
 # Benchmarks measure; they are not tests. Each prints a table and writes bench/results/*.json.
-bench: bench-plan bench-tui bench-registry bench-cli bench-storage
+bench: bench-plan bench-prune bench-tui bench-registry bench-cli bench-storage
 
 bench-plan: $(VENV)/.installed-test
 	$(BIN)/python -m bench.plan_bench
+
+# A prune by rule on a million artifacts: from the loaded registry to the one plan (issue 12).
+bench-prune: $(VENV)/.installed-test
+	$(BIN)/python -m bench.prune_bench
 
 bench-tui: $(VENV)/.installed-test
 	$(BIN)/python -m bench.tui_bench
