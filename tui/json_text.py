@@ -5,7 +5,10 @@ Python's json module falls back to its pure-Python encoder whenever `indent` is 
 for the documents ocitree makes (str keys, str/int/bool/None values), except that it leaves
 non-ASCII characters and DEL unescaped where json.dumps writes `\\uXXXX`; those documents, and
 anything orjson refuses (an integer beyond 64 bits, a lone surrogate), take json.dumps, so
-the output never depends on which encoder ran."""
+the output never depends on which encoder ran. One difference is left, in numbers only: a float
+smaller than 0.0001 is written `0.00001` where json.dumps writes `1e-05` (the same number). The
+only floats ocitree writes are created times in seconds (`history --json`), never that small
+but within a tenth of a millisecond of 1970."""
 
 from __future__ import annotations
 
