@@ -62,6 +62,20 @@ def text_pieces(fh: BinaryIO, where: str) -> Iterator[str]:
         raise StoreError(f"{where}: cannot read ({exc.strerror})") from None
 
 
+def _reporting_read(pieces: Iterator[str], fh: BinaryIO, progress: ProgressCallback) -> Iterator[str]:
+    """`pieces`, saying after each how many MiB of the file were read: a million artifacts take
+    15 s, and the bar shows how far along the load is rather than only that it is alive."""
+    try:
+        total = max(1, -(-os.fstat(fh.fileno()).st_size // 2**20))
+    except (OSError, ValueError):
+        yield from pieces
+        return
+    for piece in pieces:
+        yield piece
+        done = min(total, -(-fh.tell() // 2**20))
+        progress(LoadProgress(done, total, f"{done} of {total} MiB read"))
+
+
 class _DuplicateKey(Exception):
     pass
 
@@ -145,14 +159,18 @@ class SampleStore(Store):
         self.source = str(self.path)
         self.read_only = (options or SourceOptions()).read_only
 
-    def _read(self, keep_document: bool = False) -> tuple[Registry, dict[str, Any] | None]:
+    def _read(self, keep_document: bool = False,
+              progress: ProgressCallback | None = None) -> tuple[Registry, dict[str, Any] | None]:
         """The registry, and the parsed document when `keep_document` (a deletion rewrites it)."""
         where = str(self.path)
         with gc_paused():
             if not keep_document:
                 try:
                     with self._open() as fh:
-                        return read_registry(text_pieces(fh, where), self.source), None
+                        pieces = text_pieces(fh, where)
+                        if progress is not None:
+                            pieces = _reporting_read(pieces, fh, progress)
+                        return read_registry(pieces, self.source), None
                 except Doubt:
                     pass  # read whole below, through the models: they word what is wrong, or read the rarer forms
             text = decode_sample(self._raw(), where)  # the only copy kept while it is parsed
@@ -184,7 +202,7 @@ class SampleStore(Store):
         return StoreError(f"{self.path}: cannot read ({exc.strerror})")
 
     def load(self, progress: ProgressCallback | None = None) -> Registry:
-        registry, _ = self._read()
+        registry, _ = self._read(progress=progress)
         if progress:
             n = registry.artifact_count
             progress(LoadProgress(n, n, "loaded"))

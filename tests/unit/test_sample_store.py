@@ -212,3 +212,23 @@ def test_a_deletion_starts_only_from_the_state_its_session_read(tmp_path):
         with pytest.raises(ValueError, match="current"):
             session.begin(loaded_earlier)
     assert path.read_bytes() == before
+
+
+def test_loading_a_large_sample_file_says_how_many_mib_are_read(tmp_path):
+    """A million artifacts take 15 s: the loading bar shows how far along, not only that it runs."""
+    from ocitree.core.stores.base import LoadProgress
+    from ocitree.core.stores.sample import SampleStore
+    from ocitree.sample_data.generate import Shape, write_sample
+
+    path = tmp_path / "big.json"
+    write_sample(Shape.for_total(8000, repositories=2, children=4), path)
+    size_mib = -(-path.stat().st_size // 2**20)
+    assert size_mib >= 3  # several pieces, so several reports
+    seen: list[LoadProgress] = []
+    registry = SampleStore(path).load(seen.append)
+    assert registry.artifact_count > 7000
+    reads = [p for p in seen if p.message.endswith("MiB read")]
+    assert [p.total for p in reads] == [size_mib] * len(reads)
+    assert [p.done for p in reads] == sorted(p.done for p in reads) and reads[-1].done == size_mib
+    assert len(reads) >= 3
+    assert seen[-1].done == seen[-1].total  # and the last report says the load is complete
