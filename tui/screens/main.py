@@ -287,8 +287,9 @@ class MainScreen(Screen[None]):
             return
         p = message.progress
         self.query_one("#loading-progress", ProgressBar).update(total=p.total, progress=p.done)
-        what = f" {literal(p.message)}" if p.message else ""
-        self.query_one("#loading-text", Static).update(Text(f"Loading {literal(self.ocitree.store.source)}:{what}"))
+        # The step on a line of its own: after a long source path it was cut off at 80 columns.
+        what = f"\n{literal(p.message)}" if p.message else ""
+        self.query_one("#loading-text", Static).update(Text(f"Loading {literal(self.ocitree.store.source)}{what}"))
 
     @on(LoadFailed)
     def load_failed(self, message: LoadFailed) -> None:
