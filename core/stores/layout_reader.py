@@ -301,6 +301,7 @@ def unreferenced_blobs(layouts: dict[str, Path], repositories: dict[str, Reposit
     """Repository name -> {digest: size} of blob files in its layout that no manifest uses:
     what a delete cut off after rewriting index.json leaves. Layouts whose blob directories are
     one directory (a symlink) count their users together; the leftovers go to the first of them."""
+    listings = listings or BlobListings()
     users: dict[str, set[str]] = {}  # real blob directory -> digests some layout uses there
     owners: dict[str, str] = {}  # real blob directory -> the repository its leftovers are shown under
     directories: dict[str, list[tuple[str, str]]] = {}  # repository -> [(algorithm, real directory)]
@@ -327,7 +328,7 @@ def unreferenced_blobs(layouts: dict[str, Path], repositories: dict[str, Reposit
             if owners[real] != name:
                 continue
             used = users[real]
-            entries = (listings or BlobListings()).entries(real)
+            entries = listings.entries(real)
             if entries is None:
                 continue
             prefix = algorithm + ":"

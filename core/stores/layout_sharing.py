@@ -115,12 +115,9 @@ class HardLinkedBlobs(Mapping[tuple[str, str], tuple[int, int, int]]):
     def _read(self) -> dict[tuple[str, str], tuple[int, int, int]]:
         if self._found is None:
             found: dict[tuple[str, str], tuple[int, int, int]] = {}
+            listings = BlobListings()  # listed now, when a plan asks, not at the load
             for directory, algorithm in self._directories:
-                try:
-                    entries = list(os.scandir(directory))
-                except OSError:
-                    continue
-                for entry in entries:
+                for entry in listings.entries(directory) or ():
                     if entry.is_symlink():
                         continue
                     try:
