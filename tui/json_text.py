@@ -16,25 +16,25 @@ import json
 from typing import IO
 
 
-def indented_json(doc: object) -> str:
-    """json.dumps(doc, indent=2), byte for byte."""
-    return indented_json_bytes(doc).decode("ascii")
-
-
 def indented_json_bytes(doc: object) -> bytes:
     """json.dumps(doc, indent=2) as ASCII bytes, for writing straight to a binary stream: a 30 MB
     listing decoded to text and encoded back was three more copies of it (issue 10)."""
+    data = _orjson_bytes(doc)
+    return data if data is not None else json.dumps(doc, indent=2).encode("ascii")
+
+
+def _orjson_bytes(doc: object) -> bytes | None:
+    """orjson's bytes where they are json.dumps's; None where orjson is missing, refuses the
+    document, or leaves a character unescaped."""
     try:
         import orjson
     except ImportError:  # a dependency, but ls must not fail over speed
-        return json.dumps(doc, indent=2).encode("ascii")
+        return None
     try:
         data = orjson.dumps(doc, option=orjson.OPT_INDENT_2)
     except TypeError:  # orjson.JSONEncodeError is a TypeError
-        return json.dumps(doc, indent=2).encode("ascii")
-    if not data.isascii() or b"\x7f" in data:
-        return json.dumps(doc, indent=2).encode("ascii")
-    return data
+        return None
+    return data if data.isascii() and b"\x7f" not in data else None
 
 
 def write_json(stream: IO[str], doc: object) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from ocitree.sample_data.builder import RegistryBuilder
-from ocitree.tui.json_text import indented_json
+from ocitree.tui.json_text import indented_json_bytes
 
 LONG_TAG = "release-" + "x" * 92  # 100 characters
 
@@ -128,7 +128,7 @@ HOSTILE = ["plain", "\x1b[2J\x07", "caf\u00e9", "\u202e", "\x7f", "\ud800", "\U0
 def test_json_text_is_byte_identical_to_json_dumps(value):
     doc = {"source": "x", "repositories": [{"name": "r", "artifacts": [{"a": value, "annotations": {str(value): value},
                                                                       "children": [], "tags": []}]}]}
-    assert indented_json(doc) == json.dumps(doc, indent=2)
+    assert indented_json_bytes(doc).decode("ascii") == json.dumps(doc, indent=2)
 
 
 def test_ls_json_is_byte_identical_on_a_real_listing(tmp_path, capsys):
@@ -155,7 +155,7 @@ def test_a_listing_reaches_a_file_whole_though_the_process_ends_without_freeing_
     write_sample(Shape.for_total(40, repositories=2, children=4), path)  # smaller than a write buffer
     registry = SampleStore(path).load()
     if flags:
-        expected = indented_json(registry_json(registry)) + "\n"
+        expected = indented_json_bytes(registry_json(registry)).decode("ascii") + "\n"
     else:
         buffer = io.StringIO()
         write_registry(registry, buffer)
