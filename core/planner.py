@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Sequence
 
-from .media_types import ACCESSORY
 from .media_types import REFERRERS  # the accessory kind of an OCI 1.1 fallback referrers index (core.tag_schemes)
 from .model import Registry, Repository, is_fallback_tag
 from .plan import (DeleteEntry, DeleteWhy, DeletionPlan, KeepEntry, KeepReason, MissingEntry, ParentRef, ReclaimInfo,
@@ -299,7 +298,7 @@ class _RepositoryPlan:
         """What goes in a safe order, what is rewritten, and what stays with the reason decided above."""
         repo, plan, arts, chosen = self.repo, self.plan, self.arts, self.chosen
         name, delete, tags_removed = repo.name, plan.delete, plan.tags_removed
-        subjects, kinds, platform_under = self.subjects, self.kinds, self._platform_under
+        platform_under = self._platform_under
         for digest in _execution_order(repo, chosen):
             why, via = chosen[digest]
             artifact = arts[digest]
@@ -309,8 +308,7 @@ class _RepositoryPlan:
                     repository=name,
                     digest=digest,
                     media_type=artifact.media_type,
-                    # repo.kind_of, read in place: this runs for every artifact a prune deletes
-                    kind=kinds.get(digest, ACCESSORY) if digest in subjects else artifact.kind,
+                    kind=repo.kind_of(digest),
                     tags=list(tags),
                     why=why,
                     via=via,
