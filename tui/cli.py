@@ -350,11 +350,11 @@ def cmd_plan_or_delete(args, out: Terminal, err: Terminal, deleting: bool) -> in
     config = load_config()
     protect = _protect_patterns(args, config)
     options = _options(args, config)
-    if deleting and options.read_only:
-        raise BadInputError("--read-only: nothing to delete; use 'ocitree plan' to preview")
-    store = open_store(args.source, options)
     if deleting:
-        _refuse_storage_without_mode(store, args.source, "nothing was deleted")
+        store = _open_to_change(args.source, options, "--read-only: nothing to delete; use 'ocitree plan' to preview",
+                                "nothing was deleted")
+    else:
+        store = open_store(args.source, options)
     try:
         registry = _load(store, err)
         targets, resumed, notes = resolve_targets_resuming(registry, args.refs)
@@ -370,6 +370,17 @@ def cmd_plan_or_delete(args, out: Terminal, err: Terminal, deleting: bool) -> in
         return _confirm_and_execute(plan, store, args, out, err, config)
     finally:
         store.close()
+
+
+def _open_to_change(source: str, options: SourceOptions, read_only: str, outcome: str) -> Store:
+    """The source a command changes (delete, untag, undo): with --read-only it says
+    `read_only` before opening anything; registry storage without --api or --offline is refused
+    before any I/O, ending with `outcome`."""
+    if options.read_only:
+        raise BadInputError(read_only)
+    store = open_store(source, options)
+    _refuse_storage_without_mode(store, source, outcome)
+    return store
 
 
 def _refuse_storage_without_mode(store: Store, source: str, outcome: str) -> None:
@@ -466,11 +477,8 @@ def cmd_untag(args, out: Terminal, err: Terminal) -> int:
     config = load_config()
     protect = _protect_patterns(args, config)
     ref = parse_tag_reference(args.ref)
-    options = _options(args, config)
-    if options.read_only:
-        raise BadInputError("--read-only: nothing to untag; 'ocitree ls' shows the tags")
-    store = open_store(args.source, options)
-    _refuse_storage_without_mode(store, args.source, "nothing was untagged")
+    store = _open_to_change(args.source, _options(args, config), "--read-only: nothing to untag; 'ocitree ls' shows the tags",
+                            "nothing was untagged")
     try:
         plan = plan_untag(_load(store, err), ref.repository, ref.tag or "", protect)
         if not plan.allowed:
@@ -507,11 +515,8 @@ def cmd_undo(args, out: Terminal, err: Terminal) -> int:
     from .history_command import cmd_undo as undo
 
     config = load_config()
-    options = _options(args, config)
-    if options.read_only:
-        raise BadInputError("--read-only: nothing can be restored")
-    store = open_store(args.source, options)
-    _refuse_storage_without_mode(store, args.source, "nothing was restored")
+    store = _open_to_change(args.source, _options(args, config), "--read-only: nothing can be restored",
+                            "nothing was restored")
     try:
         return undo(args, out, err, store, lambda question: _ask(question, err, "restoring", "restore"),
                     config.audit_log)
