@@ -31,7 +31,7 @@ from ocitree.core.errors import BadInputError
 from ocitree.core.gc_pause import gc_paused
 from ocitree.core.model import Artifact, BlobRef, ChildRef, PlatformInfo, Registry, Repository
 from ocitree.core.protection import parse_rules
-from ocitree.core.stores.sample_format import FORMAT
+from ocitree.core.stores.sample_entries import FORMAT
 from ocitree.core.tag_schemes import cosign_tag
 
 SIGNATURE_TYPE = mt.COSIGN_SIGNATURE

@@ -13,20 +13,19 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..durable_files import write_atomically
 from ..errors import BadInputError, MalformedDataError, OcitreeError, StoreError
 from ..gc_pause import gc_paused
 from ..json_text import NestedTooDeeply, dump_json, load_json
-from ..manifest import validation_message
 from ..model import Registry, Repository
 from .base import Deletion, DeletionSession, LoadProgress, ProgressCallback, Store
 from .options import SourceOptions, StoreSource
 from .sample_fast import Doubt, read_registry
-from .sample_format import SampleFile
+
+if TYPE_CHECKING:
+    from .sample_format import SampleFile
 
 
 def _place(loc: tuple[int | str, ...]) -> str:
@@ -110,6 +109,12 @@ def parse_document(text: str | bytes, where: str) -> Any:
 
 def parse_sample(raw: str | bytes, where: str) -> tuple[SampleFile, dict[str, Any]]:
     """The reference reading: every entry through the pydantic models, which word any error."""
+    # Imported here: a well-formed file never comes this way, and pydantic is 0.085 s of a start.
+    from pydantic import ValidationError
+
+    from ..manifest import validation_message
+    from .sample_format import SampleFile
+
     doc = parse_document(raw, where)
     try:
         return SampleFile.model_validate(doc), doc

@@ -9,8 +9,8 @@ checks each entry by hand and builds Artifacts directly, sharing repeated string
 and platforms. Image and index entries written as ocitree's own generator writes them
 (compact, its key order, plain strings) are not made into dicts at all: one regular
 expression per entry checks it and finds its fields, and the Artifact is built from
-the text. What it knows of the format it takes from sample_format.py: the keys
-each object may have (from the models' fields) and what the fields mean (the
+the text. What it knows of the format it takes from sample_entries.py: the keys
+each object may have (the models' aliases) and what the fields mean (the
 converter both readers call).
 
 It is deliberately narrower than the models: on ANY doubt (an unknown key, a type
@@ -30,14 +30,12 @@ from json import JSONDecodeError
 from json.decoder import JSONDecoder
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
-
 from ..dates import parse_created
 from ..errors import MalformedDataError
-from ..manifest import Platform
 from ..model import Artifact, BlobRef, ChildRef, PlatformInfo, Registry, Repository
 from ..names import is_repository_name
-from .sample_format import FORMAT, SampleArtifact, SampleBlob, SampleChild, SampleFile, child_ref, entry_artifact
+from .sample_entries import (BLOB_KEYS, CHILD_KEYS, ENTRY_KEYS, FORMAT, PLATFORM_KEYS, TOP_KEYS, TOP_REQUIRED, child_ref,
+                             entry_artifact)
 
 # The same grammar as manifest.DIGEST_PATTERN (pydantic-core's `$` is an end-of-text anchor).
 _DIGEST_TEXT = r"sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128}"
@@ -92,23 +90,6 @@ _scan_value: Callable[[str, int], tuple[Any, int]] = getattr(
 _T = TypeVar("_T")
 _MAX_STEP = 64 << 20  # characters one entry may span when read in pieces; a bigger one takes the reference path
 _MAX_SIZE = 2**63 - 1  # beyond any real size; bigger ones take the reference path
-
-
-def _keys(model: type[BaseModel], required: bool = False) -> frozenset[str]:
-    """The JSON keys of `model` (its aliases: the models also take a field's Python name, which this
-    reader leaves to them), or only those of its required fields."""
-    return frozenset(field.alias or name for name, field in model.model_fields.items()
-                     if field.is_required() or not required)
-
-
-# Keys other than these are a doubt. A required key missing reads as None, which no check here passes
-# (tests/unit/test_sample_loading.py deletes each one).
-_ENTRY_KEYS = _keys(SampleArtifact)
-_BLOB_KEYS = _keys(SampleBlob)
-_CHILD_KEYS = _keys(SampleChild)
-_PLATFORM_KEYS = _keys(Platform)
-_TOP_KEYS = _keys(SampleFile)
-_TOP_REQUIRED = _keys(SampleFile, required=True)
 
 
 class Doubt(Exception):
@@ -184,7 +165,7 @@ class EntryReader:
     def _platform(self, value: object) -> PlatformInfo | None:
         if value is None:
             return None
-        if type(value) is not dict or not value.keys() <= _PLATFORM_KEYS:
+        if type(value) is not dict or not value.keys() <= PLATFORM_KEYS:
             raise Doubt
         key = (value.get("os"), value.get("architecture"), value.get("variant"))
         platform = self._platforms.get(key)
@@ -199,7 +180,7 @@ class EntryReader:
         return platform
 
     def _blob(self, value: object) -> BlobRef:
-        if type(value) is not dict or not value.keys() <= _BLOB_KEYS:
+        if type(value) is not dict or not value.keys() <= BLOB_KEYS:
             raise Doubt
         digest = value.get("digest")
         size = value.get("size", 0)
@@ -288,7 +269,7 @@ class EntryReader:
         return self._strings.setdefault(value, value)
 
     def _child(self, value: object) -> ChildRef:
-        if type(value) is not dict or not value.keys() <= _CHILD_KEYS:
+        if type(value) is not dict or not value.keys() <= CHILD_KEYS:
             raise Doubt
         get = value.get
         annotations = get("annotations")
@@ -302,7 +283,7 @@ class EntryReader:
 
     def artifact(self, repository: str, entry: object) -> Artifact:
         """The Artifact core.stores.sample builds from the validated model of `entry`."""
-        if type(entry) is not dict or not entry.keys() <= _ENTRY_KEYS:
+        if type(entry) is not dict or not entry.keys() <= ENTRY_KEYS:
             raise Doubt
         get = entry.get
         tags = get("tags", [])
@@ -504,7 +485,7 @@ def read_registry(text: str | Iterable[str], source: str) -> Registry:
         more, i = step(_open_object, 0)
         while more:
             key, i = step(_key, i)
-            if key in seen or key not in _TOP_KEYS:
+            if key in seen or key not in TOP_KEYS:
                 raise Doubt
             seen.add(key)
             if key == "repositories":
@@ -528,7 +509,7 @@ def read_registry(text: str | Iterable[str], source: str) -> Registry:
             i = _skip(window.text, window.refill(i))
     except (IndexError, KeyError, TypeError, ValueError, RecursionError):
         raise Doubt from None  # JSONDecodeError included: json.loads words it
-    if i != len(window.text) or not _TOP_REQUIRED <= seen:
+    if i != len(window.text) or not TOP_REQUIRED <= seen:
         raise Doubt
     return Registry(source, repositories.values(), protect=protect)
 

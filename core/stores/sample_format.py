@@ -26,13 +26,11 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from .. import media_types as mt
 from ..dates import parse_created
 from ..manifest import Digest, Platform
 from ..model import Artifact, BlobRef, ChildRef, PlatformInfo
 from ..names import check_repository_name, check_tag
-
-FORMAT = "ocitree-sample/1"
+from .sample_entries import FORMAT, child_ref, entry_artifact
 
 
 def _tag(value: str) -> str:
@@ -129,36 +127,3 @@ class SampleFile(BaseModel):
             except Exception as exc:
                 raise ValueError(str(exc)) from None
         return value
-
-
-# What an entry's fields mean, once for both readers (this module's models, and the fast reader of
-# sample_fast.py, which checks the same fields by hand): the defaults the format promises live here.
-
-
-def child_ref(digest: str, media_type: str | None, size: int, platform: PlatformInfo | None,
-              annotations: dict[str, str] | None) -> ChildRef:
-    """An entry of `manifests`; without a mediaType (or with an empty one) it is an OCI image manifest."""
-    return ChildRef(digest, media_type or mt.OCI_MANIFEST, size, platform, annotations)
-
-
-def entry_artifact(repository: str, digest: str, media_type: str | None, size: int,
-                   children: tuple[ChildRef, ...] | None, config: BlobRef | None, layers: tuple[BlobRef, ...],
-                   subject: str | None, artifact_type: str | None, annotations: dict[str, str] | None,
-                   tags: list[str], created: float | None) -> Artifact:
-    """The Artifact of one checked entry. `children` is None when the entry has no `manifests` (an
-    empty list still makes an index); without a mediaType the entry is an OCI index or image
-    manifest by that, and a config without one is an OCI image config."""
-    return Artifact(
-        repository,
-        digest,
-        media_type or (mt.OCI_MANIFEST if children is None else mt.OCI_INDEX),
-        size,
-        children or (),
-        layers if config is None else (config, *layers),
-        subject,
-        artifact_type,
-        None if config is None else config.media_type or mt.OCI_CONFIG,
-        annotations,
-        tags,
-        created,
-    )

@@ -46,6 +46,10 @@ def test_importing_every_core_module_never_imports_textual_or_the_tui():
     assert {"ocitree.core.planner", "ocitree.core.executor", "ocitree.core.stores.sample"} <= set(report["imported"])
 
 
+# What must not be imported yet when the first screen is up (issue 10).
+_LATER = "('pydantic', 'ocitree.core.plan', 'ocitree.core.planner', 'ocitree.core.untag')"
+
+
 def test_the_tui_starts_on_a_layout_or_a_registry_without_pydantic_or_the_planner(tmp_path):
     """The first screen does not wait for pydantic and the plan machinery (about 0.1 s of the app's
     imports): they come when first used, or from the warm-up after the first screen (issue 10)."""
@@ -54,7 +58,7 @@ def test_the_tui_starts_on_a_layout_or_a_registry_without_pydantic_or_the_planne
         "from ocitree.tui.cli import open_store, _options, load_config\n"
         "store = open_store(sys.argv[1], _options(argparse.Namespace(), load_config()))\n"
         "import ocitree.tui.app\n"
-        "print(sorted(m for m in ('pydantic', 'ocitree.core.plan', 'ocitree.core.planner', 'ocitree.core.untag') if m in sys.modules))\n"
+        f"print(sorted(m for m in {_LATER} if m in sys.modules))\n"
     )
     from ocitree.sample_data.builder import RegistryBuilder
 
@@ -65,3 +69,37 @@ def test_the_tui_starts_on_a_layout_or_a_registry_without_pydantic_or_the_planne
         proc = subprocess.run([sys.executable, "-c", probe, source], capture_output=True, text=True, env={**os.environ, "XDG_CONFIG_HOME": str(tmp_path)})
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.strip() == "[]", (source, proc.stdout)
+
+
+def test_the_tui_shows_a_sample_file_without_pydantic_or_the_planner(tmp_path):
+    """A well-formed sample file is read by the fast reader alone: the pydantic models are only for
+    a file it doubts. Checked once the loaded registry is on screen, where the warm-up starts."""
+    probe = (
+        "import asyncio, sys, argparse\n"
+        "from ocitree.tui.cli import open_store, _options, load_config\n"
+        "from ocitree.tui.app import OcitreeApp\n"
+        "from ocitree.tui.screens.main import MainScreen\n"
+        "seen = []\n"
+        "def first_screen(screen, view):\n"
+        f"    seen.append((sorted(m for m in {_LATER} if m in sys.modules), sorted(view.registry.repositories)))\n"
+        "    screen.app.exit()\n"
+        "MainScreen.warm_up = first_screen\n"
+        "async def run():\n"
+        "    app = OcitreeApp(open_store(sys.argv[1], _options(argparse.Namespace(), load_config())))\n"
+        "    async with app.run_test() as pilot:\n"
+        "        while not seen:\n"
+        "            await pilot.pause(0.05)\n"
+        "asyncio.run(run())\n"
+        "print(seen)\n"
+    )
+    from ocitree.sample_data.builder import RegistryBuilder
+
+    b = RegistryBuilder()
+    b.image("team/app", ["v1"])
+    b.index("team/app", [b.image("team/app"), b.image("team/app", arch="arm64")], ["v2"])
+    path = tmp_path / "sample.json"
+    path.write_text(json.dumps(b.to_sample()))
+    proc = subprocess.run([sys.executable, "-c", probe, str(path)], capture_output=True, text=True,
+                          env={**os.environ, "XDG_CONFIG_HOME": str(tmp_path)}, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[([], ['team/app'])]", proc.stdout

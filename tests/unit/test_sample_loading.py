@@ -25,10 +25,10 @@ from ocitree.core.errors import MalformedDataError
 from ocitree.core.manifest import Platform
 from ocitree.core.model import Registry
 from ocitree.core.stores import sample as sample_store
-from ocitree.core.stores import sample_fast
+from ocitree.core.stores import sample_entries, sample_fast
 from ocitree.core.stores.sample import SampleStore, parse_sample, registry_from_sample
 from ocitree.core.stores.sample_fast import Doubt, read_registry
-from ocitree.core.stores.sample_format import SampleArtifact, SampleBlob, SampleChild
+from ocitree.core.stores.sample_format import SampleArtifact, SampleBlob, SampleChild, SampleFile
 from ocitree.sample_data.builder import RegistryBuilder
 from ocitree.sample_data.generate import Shape, write_sample
 
@@ -171,8 +171,8 @@ VALUES = [None, True, False, 0, 1, -1, 1.0, 1.5, 2**64, "", "x", "1", [], ["x"],
 DELETE = "DELETE"
 
 
-def _json_keys(model) -> set[str]:
-    return {field.alias or name for name, field in model.model_fields.items()}
+def _json_keys(model, required: bool = False) -> set[str]:
+    return {field.alias or name for name, field in model.model_fields.items() if field.is_required() or not required}
 
 
 def test_the_entries_use_every_key():
@@ -182,6 +182,19 @@ def test_the_entries_use_every_key():
     assert set(IMAGE["config"]) | set(IMAGE["layers"][0]) | set(SIGNATURE["config"]) == _json_keys(SampleBlob)
     assert set(child) == _json_keys(SampleChild)
     assert set(child["platform"]) == _json_keys(Platform)
+
+
+def test_the_fast_readers_key_sets_are_the_models_keys():
+    """sample_entries.py spells the keys out so that the fast reader does not import pydantic: they
+    must not drift from the models (a key only the models know would send every file using it the
+    slow way; one only the fast reader knows would let it through unchecked)."""
+    assert sample_entries.ENTRY_KEYS == _json_keys(SampleArtifact)
+    assert sample_entries.BLOB_KEYS == _json_keys(SampleBlob)
+    assert sample_entries.CHILD_KEYS == _json_keys(SampleChild)
+    assert sample_entries.PLATFORM_KEYS == _json_keys(Platform)
+    assert sample_entries.TOP_KEYS == _json_keys(SampleFile)
+    assert sample_entries.TOP_REQUIRED == _json_keys(SampleFile, required=True)
+    assert sample_entries.FORMAT == SampleFile.model_fields["format"].default
 
 
 def _mutations(entry: dict, path: tuple = ()) -> list[tuple[tuple, object]]:
