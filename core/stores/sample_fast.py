@@ -59,15 +59,24 @@ _CHILD_TEXT = (rf'\{{"mediaType":"({_PLAIN_TEXT})","digest":"({_DIGEST_TEXT})","
 _VARIANT_AT = len(',"variant":"')  # where the variant starts in the last group of _CHILD_TEXT
 
 
+def _uncaptured(item: str) -> str:
+    """`item` with its groups made non-capturing."""
+    return re.sub(r"\((?!\?)", "(?:", item)
+
+
 def _list_of(item: str) -> str:
     """A group of the text inside a JSON array of `item`s (their own groups made non-capturing)."""
-    item = re.sub(r"\((?!\?)", "(?:", item)
+    item = _uncaptured(item)
     return f"((?:{item}(?:,{item})*)?)"
 
 
+# The first two layers are groups of the match (the generator writes an image's base layer and its
+# own): finding them again in the text with _BLOBS took 0.13 s of the 1.2 s a 100k file took to
+# load. Any further layers are the text of the last group.
 _IMAGE_ENTRY = re.compile(
     rf'\{{"digest":"({_DIGEST_TEXT})"{_TAGS_TEXT},"mediaType":"({_PLAIN_TEXT})","size":({_SIZE_TEXT}),'
-    rf'"config":{_BLOB_TEXT},"layers":\[{_list_of(_BLOB_TEXT)}\]\}}')
+    rf'"config":{_BLOB_TEXT},"layers":\[(?:{_BLOB_TEXT}(?:,{_BLOB_TEXT}((?:,{_uncaptured(_BLOB_TEXT)})*))?)?\]\}}')
+_MORE_LAYERS = _IMAGE_ENTRY.groups  # the group of the layers after the second
 _INDEX_ENTRY = re.compile(
     rf'\{{"digest":"({_DIGEST_TEXT})"{_TAGS_TEXT},"mediaType":"({_PLAIN_TEXT})","size":({_SIZE_TEXT}),'
     rf'"manifests":\[{_list_of(_CHILD_TEXT)}\]\}}')
@@ -240,11 +249,21 @@ class EntryReader:
 
     def image(self, repository: str, text: str, entry: re.Match[str]) -> Artifact:
         """What `artifact` makes of the entry `entry` (an _IMAGE_ENTRY match in `text`) holds."""
-        digest, tags, media_type, size, config_type, config_digest, config_size, _ = entry.groups()
+        (digest, tags, media_type, size, config_type, config_digest, config_size,
+         type1, digest1, size1, type2, digest2, size2, more) = entry.groups()
         blob = self._checked_blob
         digest = self._checked_digest(digest)
         config = blob(config_digest, _bounded(config_size), config_type)
-        layers = tuple([blob(d, _bounded(s), m) for m, d, s in _BLOBS(text, entry.start(8), entry.end(8))])
+        layers: tuple[BlobRef, ...]
+        if digest1 is None:
+            layers = ()
+        elif digest2 is None:
+            layers = (blob(digest1, _bounded(size1), type1),)
+        else:
+            layers = (blob(digest1, _bounded(size1), type1), blob(digest2, _bounded(size2), type2))
+            if more:
+                start, end = entry.span(_MORE_LAYERS)
+                layers += tuple([blob(d, _bounded(s), m) for m, d, s in _BLOBS(text, start, end)])
         return entry_artifact(
             repository,
             digest,

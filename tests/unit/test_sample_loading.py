@@ -481,7 +481,11 @@ def test_entries_as_the_generator_writes_them_are_read_from_their_text(monkeypat
     bare_image = dict(GEN_IMAGE, digest="sha256:" + "5" * 64, tags=[], mediaType="", layers=[])
     del bare_image["tags"]
     empty_index = dict(GEN_INDEX, digest="sha256:" + "6" * 64, tags=[], manifests=[])
-    text = compact_file([GEN_IMAGE, GEN_INDEX, bare_image, empty_index])
+    # The first two layers are groups of the entry's match, any more are found in its text: every count.
+    layer = GEN_IMAGE["layers"][0]
+    more_layers = [dict(GEN_IMAGE, digest=f"sha256:{n}" + "7" * 63, tags=[f"layers{n}"],
+                        layers=[dict(layer, size=n * 10 + k) for k in range(n)]) for n in (1, 3, 4)]
+    text = compact_file([GEN_IMAGE, GEN_INDEX, bare_image, empty_index, *more_layers])
     expected = reference(text)
     assert not isinstance(expected, str), expected
     monkeypatch.setattr(sample_fast.EntryReader, "artifact", lambda *args: pytest.fail("read as JSON objects"))
