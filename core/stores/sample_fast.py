@@ -84,6 +84,7 @@ _BLOBS: Callable[[str, int, int], list[tuple[str, str, str]]] = re.compile(_BLOB
 _CHILDREN: Callable[[str, int, int], list[tuple[str, str, str, str, str, str]]] = re.compile(_CHILD_TEXT).findall
 # The json module's own scanner parts, which typeshed does not declare: their types are stated here.
 _SKIP: Callable[[str, int], re.Match[str]] = getattr(json.decoder, "WHITESPACE").match  # [ \t\n\r]*: always matches
+_BLANK = " \t\n\r"  # what _SKIP skips: a compact file has none, and then a character test saves the call
 scanstring: Callable[[str, int, bool], tuple[str, int]] = getattr(json.decoder, "scanstring")
 
 
@@ -453,8 +454,10 @@ def _repository(window: _Window, i: int, name: str, reader: EntryReader) -> tupl
                 i = window.refill(i)
                 text = window.text
                 continue
-        end = skip(text, end).end()
         char = text[end : end + 1]
+        if char in _BLANK:  # "" is in it too: the end of the window
+            end = skip(text, end).end()
+            char = text[end : end + 1]
         if not char and not window.ended:  # what follows the entry is in the next piece
             i = window.refill(i)
             text = window.text
@@ -465,13 +468,19 @@ def _repository(window: _Window, i: int, name: str, reader: EntryReader) -> tupl
             artifact = reader.image(name, text, written)
         else:
             artifact = reader.index(name, text, written)
-        if artifact.digest in digests or not tags.isdisjoint(artifact.tags) or len(set(artifact.tags)) != len(artifact.tags):
-            raise Doubt  # the reference path words which digest or tag is doubled
+        named = artifact.tags
+        if named:  # most artifacts have no tags: no calls for them
+            if not tags.isdisjoint(named) or len(set(named)) != len(named):
+                raise Doubt  # the reference path words which tag is doubled
+            tags.update(named)
+        if artifact.digest in digests:
+            raise Doubt  # the reference path words which digest is doubled
         digests.add(artifact.digest)
-        tags.update(artifact.tags)
         artifacts.append(artifact)
         if char == ",":
-            i = skip(text, end + 1).end()
+            i = end + 1
+            if text[i : i + 1] in _BLANK:
+                i = skip(text, i).end()
             if i == len(text) and not window.ended:
                 i = window.step(_after_comma, end)[1]
                 text = window.text
