@@ -186,11 +186,23 @@ def test_the_entries_use_every_key():
     assert set(child["platform"]) == _json_keys(Platform)
 
 
-def test_the_fast_readers_hex_digit_is_0_to_9_and_a_to_f():
-    """sample_fast spells [0-9a-f] as its complement, which sre matches faster: the same class, for
-    every code point."""
-    every_character = "".join(map(chr, range(sys.maxunicode + 1)))
-    assert re.findall(sample_fast._HEX, every_character) == list("0123456789abcdef")
+def test_the_fast_readers_hex_digit_is_0_to_9_and_a_to_f_in_ascii():
+    """sample_fast spells [0-9a-f] as "none of the other ASCII characters", which sre matches faster,
+    and uses it only on ASCII text."""
+    assert re.findall(sample_fast._HEX, "".join(map(chr, range(128)))) == list("0123456789abcdef")
+
+
+def test_a_digest_with_a_character_beyond_ascii_is_left_to_the_models():
+    """Beyond ASCII that class takes any character: text that is not ASCII is read the general way,
+    which refuses such a digest, and still reads the generator's entries in it as the models do."""
+    for char in ("\u00e9", "\u0661", "\U0001f600"):  # é, an Arabic-Indic one, 😀
+        bad = dict(GEN_IMAGE, digest=GEN_IMAGE["digest"][:-1] + char)
+        assert fast(compact_file([bad], ensure_ascii=False)) is None
+    noted = dict(GEN_IMAGE, digest="sha256:" + "8" * 64, tags=[], annotations={"note": "caf\u00e9"})  # not ASCII
+    text = compact_file([GEN_IMAGE, noted, GEN_INDEX], ensure_ascii=False)
+    expected = reference(text)
+    assert not isinstance(expected, str), expected
+    assert fast(text) == expected
 
 
 def test_the_fast_readers_key_sets_are_the_models_keys():
@@ -482,8 +494,9 @@ GEN_INDEX = {
 GENERATED = {"image": GEN_IMAGE, "index": GEN_INDEX}
 
 
-def compact_file(entries: list) -> str:
-    return json.dumps({"format": "ocitree-sample/1", "repositories": {REPO: entries}}, separators=(",", ":"))
+def compact_file(entries: list, ensure_ascii: bool = True) -> str:
+    return json.dumps({"format": "ocitree-sample/1", "repositories": {REPO: entries}}, separators=(",", ":"),
+                      ensure_ascii=ensure_ascii)
 
 
 def test_entries_as_the_generator_writes_them_are_read_from_their_text(monkeypatch):
