@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +43,8 @@ def load_config() -> Config:
         if os.environ.get("OCITREE_CONFIG"):
             raise BadInputError(f"config file {path} (from OCITREE_CONFIG) does not exist")
         return config
+    import tomllib  # here: 5 ms of every start, and most users have no config file
+
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
