@@ -26,6 +26,7 @@ from ..json_text import NestedTooDeeply, load_json
 from ..manifest_fast import artifact_from_bytes, is_plain_index
 from ..model import Artifact, Repository
 from ..names import is_repository_name, is_tag, short_digest
+from ..small_files import read_small_file
 from .layout_sharing import BlobListings
 
 LAYOUT_FILE = "oci-layout"
@@ -212,39 +213,15 @@ _FAILED = b"\0failed"  # a read that raised: the caller asks again with the plac
 
 
 def _read_manifest_blob(path: str, missing_ok: bool, where: str | None = None) -> bytes | None:
-    """The blob's bytes, sized from fstat (a 4 MiB buffer per manifest cost 4x the read).
-    Without `where`, any failure but a missing child returns _FAILED; with it, raises."""
+    """The blob's bytes. Without `where`, any failure but a missing child returns _FAILED; with it, raises."""
     try:
-        fd = os.open(path, os.O_RDONLY)
+        data = read_small_file(path, MAX_MANIFEST_BYTES)
     except FileNotFoundError:
         if missing_ok:
             return None
         if where is None:
             return _FAILED
         raise MalformedDataError(f"{where}: the blob does not exist; restore it or remove that entry from index.json") from None
-    except OSError as exc:
-        if where is None:
-            return _FAILED
-        if isinstance(exc, IsADirectoryError):
-            raise MalformedDataError(f"{where}: is a directory, expected a blob file") from None
-        raise StoreError(f"{where}: cannot read ({exc.strerror})") from None
-    try:
-        size = os.fstat(fd).st_size
-        if size > MAX_MANIFEST_BYTES:
-            if where is None:
-                return _FAILED
-            raise MalformedDataError(f"{where}: larger than 4 MiB, so not a manifest; an index lists a blob that is not one")
-        data = os.read(fd, size + 1)  # one read for a regular file; +1 sees one that grew meanwhile
-        if len(data) > size or size == 0:  # grew, or not a regular file: on to the end or past the limit
-            parts = [data]
-            total = len(data)
-            while total <= MAX_MANIFEST_BYTES:
-                more = os.read(fd, MAX_MANIFEST_BYTES + 1 - total)
-                if not more:
-                    break
-                parts.append(more)
-                total += len(more)
-            data = b"".join(parts)
     except IsADirectoryError:
         if where is None:
             return _FAILED
@@ -253,8 +230,6 @@ def _read_manifest_blob(path: str, missing_ok: bool, where: str | None = None) -
         if where is None:
             return _FAILED
         raise StoreError(f"{where}: cannot read ({exc.strerror})") from None
-    finally:
-        os.close(fd)
     if len(data) > MAX_MANIFEST_BYTES:
         if where is None:
             return _FAILED
