@@ -143,7 +143,7 @@ class Repository:
             if artifact.subject:
                 self._add_accessory(artifact.subject, artifact.digest)
                 self.accessory_kinds[artifact.digest] = mt.accessory_kind(
-                    artifact.artifact_type, artifact.config_media_type, layer_media_types=tuple(b.media_type for b in artifact.blobs if b.media_type))
+                    artifact.artifact_type, artifact.config_media_type, None, tuple([b.media_type for b in artifact.blobs if b.media_type]))
         for tag, digest in self.tags.items():
             cosign = cosign_subject(tag)
             if cosign is not None:
