@@ -24,7 +24,7 @@ from ..errors import BadInputError, MalformedDataError, StoreError
 from ..image_config import date_images
 from ..json_text import NestedTooDeeply, load_json
 from ..manifest_fast import artifact_from_bytes, is_plain_index
-from ..model import Artifact, Repository
+from ..model import Artifact, Repository, used_digests
 from ..names import is_repository_name, is_tag, short_digest
 from ..small_files import read_small_file
 from .layout_sharing import BlobListings
@@ -277,42 +277,36 @@ def unreferenced_blobs(layouts: dict[str, Path], repositories: dict[str, Reposit
     what a delete cut off after rewriting index.json leaves. Layouts whose blob directories are
     one directory (a symlink) count their users together; the leftovers go to the first of them."""
     listings = listings or BlobListings()
-    users: dict[str, set[str]] = {}  # real blob directory -> digests some layout uses there
+    users: dict[str, set[str]] = {}  # real blob directory -> digests some layout using it uses
     owners: dict[str, str] = {}  # real blob directory -> the repository its leftovers are shown under
     directories: dict[str, list[tuple[str, str]]] = {}  # repository -> [(algorithm, real directory)]
     for name, layout in layouts.items():
         repo = repositories.get(name)
         if repo is None:
             continue
-        arts = repo.artifacts.values()
-        used = set(repo.artifacts)  # flat list comprehensions: a generator per artifact cost twice as much
-        used.update([c.digest for a in arts for c in a.children])
-        used.update([b.digest for a in arts for b in a.blobs])
+        used = used_digests(repo)  # the graph's own indexes of children and blobs: no walk over the artifacts
         try:
             algorithms = [e.name for e in os.scandir(layout / "blobs") if e.is_dir()]
         except OSError:
             continue
         for algorithm in algorithms:
             real = os.path.realpath(layout / "blobs" / algorithm)
-            users.setdefault(real, set()).update(d for d in used if d.startswith(algorithm + ":"))
+            users.setdefault(real, set()).update(used)  # every algorithm's: each file is looked up with its own
             owners.setdefault(real, name)
             directories.setdefault(name, []).append((algorithm, real))
     found: dict[str, dict[str, int]] = {}
     for name, dirs in directories.items():
         for algorithm, real in dirs:
-            if owners[real] != name:
+            listing = listings.listing(real) if owners[real] == name else None
+            if listing is None:
                 continue
             used = users[real]
-            entries = listings.entries(real)
-            if entries is None:
-                continue
             prefix = algorithm + ":"
-            for entry in entries:
-                digest = prefix + entry.name
-                if digest in used or not entry.is_file(follow_symlinks=False):
+            for file_name in listing.files:
+                if prefix + file_name in used:
                     continue
                 try:
-                    found.setdefault(name, {})[digest] = entry.stat(follow_symlinks=False).st_size
+                    found.setdefault(name, {})[f"{algorithm}:{file_name}"] = os.lstat(os.path.join(real, file_name)).st_size
                 except OSError:
                     pass
     return found
