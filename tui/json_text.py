@@ -23,6 +23,28 @@ def indented_json_bytes(doc: object) -> bytes:
     return data if data is not None else json.dumps(doc, indent=2).encode("ascii")
 
 
+# Stands for the items of a list in a skeleton document: NUL is in no path or URL, and its escape
+# in no other text of a document.
+_ITEMS = "\x00items"
+_ITEMS_LINE = b'\n    "\\u0000items"\n'
+ITEM_SEPARATOR = b",\n"
+
+
+def json_around_items(doc: dict[str, object], key: str) -> tuple[bytes, bytes]:
+    """(head, tail) such that indented_json_bytes(doc) == head + the items of the non-empty list
+    doc[key], each as item_json_bytes writes it, joined by ITEM_SEPARATOR + tail: for a document
+    written in parts (a listing made by two processes). `key` is a key of `doc` itself."""
+    data = indented_json_bytes({**doc, key: [_ITEMS]})
+    head, found, tail = data.partition(_ITEMS_LINE)
+    assert found and _ITEMS_LINE not in tail, "the skeleton names its items once"
+    return head + b"\n", b"\n" + tail
+
+
+def item_json_bytes(item: object) -> bytes:
+    """`item` as json.dumps(doc, indent=2) writes it as an item of a list under a key of `doc`."""
+    return b"    " + indented_json_bytes(item).replace(b"\n", b"\n    ")  # a string holds no newline, only its escape
+
+
 def _orjson_bytes(doc: object) -> bytes | None:
     """orjson's bytes where they are json.dumps's; None where orjson is missing, refuses the
     document, or leaves a character unescaped."""
@@ -38,16 +60,19 @@ def _orjson_bytes(doc: object) -> bytes | None:
 
 
 def write_json(stream: IO[str], doc: object) -> None:
-    """`doc` as json.dumps(doc, indent=2) writes it, and a newline: as bytes through the stream's
-    binary buffer where it has one (a 30 MB listing decoded to text and encoded back was three
-    more copies of it)."""
-    data = indented_json_bytes(doc)
+    """`doc` as json.dumps(doc, indent=2) writes it, and a newline."""
+    write_bytes(stream, indented_json_bytes(doc), b"\n")
+
+
+def write_bytes(stream: IO[str], *parts: bytes) -> None:
+    """ASCII bytes, one part after another (not joined: a listing is 30 MB), through the stream's
+    binary buffer where it has one (decoded to text and encoded back was three more copies)."""
     buffer = getattr(stream, "buffer", None)
     if buffer is None:
-        stream.write(data.decode("ascii") + "\n")
+        stream.write(b"".join(parts).decode("ascii"))
     else:
         stream.flush()  # what was written as text goes first
-        buffer.write(data)
-        buffer.write(b"\n")
+        for part in parts:
+            buffer.write(part)
         buffer.flush()
     stream.flush()
