@@ -1,0 +1,139 @@
+"""`ocitree ls --json` of a large root of layouts in two processes, one per part of the root.
+
+Reading and checking every manifest is most of a listing, and a part of the root that holds every
+layout reaching its blob directories needs nothing of the other (core.stores.layout_split): so a
+second process lists the second part while this one lists the first, and the document written is
+byte for byte the one a single process writes (json_text splices each part's repositories in).
+
+The second process writes only its own part, after this one's, when told to. Whatever fails before
+anything is written (a damaged layout, indexes nested too deeply, the second process ending) makes
+the listing start over in one process: errors are then exactly, and in the order, those of a
+listing in one process. Used only where that pays and is safe: Linux, two CPUs this process may
+use, no other thread (a fork copies only the one that calls it), stdout a file descriptor, no
+progress bar, no interrupted run to note (notes come from the whole registry), a root large enough.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import sys
+import threading
+from typing import IO, NoReturn
+
+from ocitree.core.errors import OcitreeError
+from ocitree.core.gc_pause import gc_paused
+from ocitree.core.interrupted import InterruptedRuns
+from ocitree.core.stores.base import Store
+from ocitree.core.stores.layout import LayoutStore
+from ocitree.core.stores.layout_split import root_work, split_in_two
+
+from .json_text import ITEM_SEPARATOR, item_json_bytes, json_around_items, write_bytes
+from .ls_output import registry_json
+
+# Bytes of index.json below which a second process costs more than it saves (a root of 25,000
+# manifests has 560 KiB; starting the process and copying pages it writes cost some 20 ms).
+MIN_WORK = 128 * 1024
+
+# What the second process tells this one, a byte each.
+_LOADED, _READY = b"L", b"R"
+_WRITE = b"W"
+
+
+def write_json_in_two(store: Store, out: IO[str]) -> list[object] | None:
+    """Write the listing of `store` to `out` in two processes where that pays and is safe; returns
+    what the process may end without freeing (tui.cli._LEFT_FOR_EXIT). None when it wrote nothing:
+    the caller lists in one process."""
+    if not isinstance(store, LayoutStore):
+        return None
+    parts = _parts_to_list(store, out)
+    return _write_in_two(store, parts, out) if parts is not None else None
+
+
+def _parts_to_list(store: LayoutStore, out: IO[str]) -> tuple[list[str], list[str]] | None:
+    """The two parts of `store` to list apart, or None where a listing in one process is due."""
+    if sys.platform != "linux" or threading.active_count() > 1:
+        return None
+    if len(os.sched_getaffinity(0)) < 2 or root_work(store.layouts) < MIN_WORK:
+        return None
+    try:
+        out.fileno()
+    except (AttributeError, ValueError, OSError):  # io.UnsupportedOperation is both of the last two
+        return None
+    if InterruptedRuns().recorded(store.source):
+        return None
+    return split_in_two(store.layouts)
+
+
+def _write_in_two(store: LayoutStore, parts: tuple[list[str], list[str]], out: IO[str]) -> list[object] | None:
+    """The first part listed here, the second by a child process. None when nothing was written
+    (the child failed, or this part did)."""
+    first, second = parts
+    out.flush()
+    sys.stderr.flush()  # a child would write a copy of what a buffer holds
+    status_r, status_w = os.pipe()
+    go_r, go_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(status_r)
+        os.close(go_w)
+        _list_second_part(store, second, out, status_w, go_r)
+    os.close(status_w)
+    os.close(go_r)
+    reaped = False
+    try:
+        try:
+            registry = store.load_part(first)
+            if os.read(status_r, 1) != _LOADED:
+                return None
+            with gc_paused():  # tens of thousands of dicts, no cycles
+                doc = registry_json(registry)
+        except (OcitreeError, RecursionError):
+            return None
+        head, tail = json_around_items(doc, "repositories")
+        mine = ITEM_SEPARATOR.join([item_json_bytes(r) for r in doc["repositories"]])
+        if os.read(status_r, 1) != _READY:
+            return None
+        write_bytes(out, head, mine)
+        os.write(go_w, _WRITE)
+        _, status = os.waitpid(pid, 0)
+        reaped = True
+        code = os.waitstatus_to_exitcode(status)
+        if code:  # the child could not write its part: as if this process had failed to
+            raise BrokenPipeError(code, os.strerror(code)) if code == errno.EPIPE else OSError(code, os.strerror(code))
+        write_bytes(out, tail, b"\n")
+        return [registry, doc]
+    finally:
+        os.close(status_r)
+        os.close(go_w)  # a child still waiting to be told reads the end and exits
+        if not reaped:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.waitpid(pid, 0)
+
+
+def _list_second_part(store: LayoutStore, names: list[str], out: IO[str], status_w: int, go_r: int) -> NoReturn:
+    """The child: list `names`, say how far it got, write its part when told. It never prints: any
+    error is found again, and said, by the listing in one process. Exit code: 0, or the errno of a
+    failed write."""
+    code = 1
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: the parent reports it
+        registry = store.load_part(names)
+        os.write(status_w, _LOADED)
+        with gc_paused():
+            doc = registry_json(registry)
+        part = ITEM_SEPARATOR.join([item_json_bytes(r) for r in doc["repositories"]])
+        os.write(status_w, _READY)
+        if os.read(go_r, 1) == _WRITE:
+            try:
+                write_bytes(out, ITEM_SEPARATOR, part)
+                code = 0
+            except OSError as exc:
+                code = exc.errno or errno.EIO
+    except BaseException:  # noqa: BLE001 (whatever it was, the parent lists this part itself)
+        pass
+    os._exit(code)
