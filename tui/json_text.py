@@ -30,19 +30,17 @@ _ITEMS_LINE = b'\n    "\\u0000items"\n'
 ITEM_SEPARATOR = b",\n"
 
 
-def json_around_items(doc: dict[str, object], key: str) -> tuple[bytes, bytes]:
-    """(head, tail) such that indented_json_bytes(doc) == head + the items of the non-empty list
-    doc[key], each as item_json_bytes writes it, joined by ITEM_SEPARATOR + tail: for a document
-    written in parts (a listing made by two processes). `key` is a key of `doc` itself."""
-    data = indented_json_bytes({**doc, key: [_ITEMS]})
-    head, found, tail = data.partition(_ITEMS_LINE)
-    assert found and _ITEMS_LINE not in tail, "the skeleton names its items once"
-    return head + b"\n", b"\n" + tail
-
-
-def item_json_bytes(item: object) -> bytes:
-    """`item` as json.dumps(doc, indent=2) writes it as an item of a list under a key of `doc`."""
-    return b"    " + indented_json_bytes(item).replace(b"\n", b"\n    ")  # a string holds no newline, only its escape
+def json_in_parts(doc: dict[str, object], key: str) -> tuple[bytes, memoryview, bytes]:
+    """(head, items, tail): indented_json_bytes(doc) cut around the items of the non-empty list
+    doc[key] (`key` one of doc's own), the items as they stand in it. Documents alike but for those
+    items have the same head and tail: their items joined by ITEM_SEPARATOR make one document (a
+    listing made by two processes). `items` is a view: a listing is 30 MB, not copied again."""
+    data = indented_json_bytes(doc)
+    skeleton = indented_json_bytes({**doc, key: [_ITEMS]})
+    head, found, tail = skeleton.partition(_ITEMS_LINE)
+    head, tail = head + b"\n", b"\n" + tail
+    assert found and data.startswith(head) and data.endswith(tail), "only the items differ"
+    return head, memoryview(data)[len(head):len(data) - len(tail)], tail
 
 
 def _orjson_bytes(doc: object) -> bytes | None:
@@ -64,7 +62,7 @@ def write_json(stream: IO[str], doc: object) -> None:
     write_bytes(stream, indented_json_bytes(doc), b"\n")
 
 
-def write_bytes(stream: IO[str], *parts: bytes) -> None:
+def write_bytes(stream: IO[str], *parts: bytes | memoryview) -> None:
     """ASCII bytes, one part after another (not joined: a listing is 30 MB), through the stream's
     binary buffer where it has one (decoded to text and encoded back was three more copies)."""
     buffer = getattr(stream, "buffer", None)

@@ -29,7 +29,7 @@ from ocitree.core.stores.base import Store
 from ocitree.core.stores.layout import LayoutStore
 from ocitree.core.stores.layout_split import root_work, split_in_two
 
-from .json_text import ITEM_SEPARATOR, item_json_bytes, json_around_items, write_bytes
+from .json_text import ITEM_SEPARATOR, json_in_parts, write_bytes
 from .ls_output import registry_json
 
 # Bytes of index.json below which a second process costs more than it saves (a root of 25,000
@@ -91,8 +91,7 @@ def _write_in_two(store: LayoutStore, parts: tuple[list[str], list[str]], out: I
                 doc = registry_json(registry)
         except (OcitreeError, RecursionError):
             return None
-        head, tail = json_around_items(doc, "repositories")
-        mine = ITEM_SEPARATOR.join([item_json_bytes(r) for r in doc["repositories"]])
+        head, mine, tail = json_in_parts(doc, "repositories")
         if os.read(status_r, 1) != _READY:
             return None
         write_bytes(out, head, mine)
@@ -126,7 +125,7 @@ def _list_second_part(store: LayoutStore, names: list[str], out: IO[str], status
         os.write(status_w, _LOADED)
         with gc_paused():
             doc = registry_json(registry)
-        part = ITEM_SEPARATOR.join([item_json_bytes(r) for r in doc["repositories"]])
+        _, part, _ = json_in_parts(doc, "repositories")
         os.write(status_w, _READY)
         if os.read(go_r, 1) == _WRITE:
             try:

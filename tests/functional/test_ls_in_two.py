@@ -17,7 +17,7 @@ from ocitree.core.stores.layout_split import split_in_two
 from ocitree.sample_data.builder import RegistryBuilder
 from ocitree.tui import ls_in_two
 from ocitree.tui.cli import main
-from ocitree.tui.json_text import ITEM_SEPARATOR, indented_json_bytes, item_json_bytes, json_around_items
+from ocitree.tui.json_text import ITEM_SEPARATOR, indented_json_bytes, json_in_parts
 from ocitree.tui.ls_output import registry_json
 from tests.helpers.sources.layout_source import blob_file
 
@@ -121,8 +121,9 @@ def test_no_cut_when_every_layout_shares_one_blob_directory(tmp_path):
 
 
 @pytest.mark.parametrize("source", ["/plain/path", "caf\u00e9", "tab\there"])
-def test_a_document_spliced_from_items_is_the_one_json_dumps_writes(source):
-    doc = {"source": source, "repositories": [{"name": n, "artifacts": [{"a": [1, {}], "b": None}]} for n in NAMES]}
-    head, tail = json_around_items(doc, "repositories")
-    spliced = head + ITEM_SEPARATOR.join(item_json_bytes(r) for r in doc["repositories"]) + tail
-    assert spliced.decode("ascii") == json.dumps(doc, indent=2)
+def test_documents_cut_around_their_items_join_into_the_one_json_dumps_writes(source):
+    doc = {"source": source, "repositories": [{"name": n, "artifacts": [{"a": [1, {}], "b": n}]} for n in NAMES]}
+    head, first, _ = json_in_parts({**doc, "repositories": doc["repositories"][:2]}, "repositories")
+    _, second, tail = json_in_parts({**doc, "repositories": doc["repositories"][2:]}, "repositories")
+    joined = head + bytes(first) + ITEM_SEPARATOR + bytes(second) + tail
+    assert joined.decode("ascii") == json.dumps(doc, indent=2)
