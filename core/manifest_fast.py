@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from . import media_types as mt
 from .json_text import load_json_checked_later
@@ -128,8 +128,12 @@ def is_plain_index(doc: object, declared: str | None) -> bool | None:
     return False
 
 
-def _child_refs(value: object) -> tuple[ChildRef, ...] | None:
-    """An index's manifests[] as ChildRefs, each checked as is_plain_index checks it; None when not sure."""
+_Ref = TypeVar("_Ref", ChildRef, BlobRef)
+
+
+def _refs(value: object, make: Callable[[dict[str, Any], str, int, str], _Ref]) -> tuple[_Ref, ...] | None:
+    """`make(descriptor, digest, size, media type)` of each descriptor of the list `value`, each checked
+    as is_plain_index checks it; None when not sure."""
     if type(value) is not list:
         return None
     refs = []
@@ -137,24 +141,18 @@ def _child_refs(value: object) -> tuple[ChildRef, ...] | None:
         fields = _descriptor_fields(d)
         if fields is None:
             return None
-        digest, size, media_type = fields
-        p = d.get("platform")  # _descriptor_fields checked it: d is a dict
-        refs.append(ChildRef(digest, media_type, size,
-                             None if p is None else PlatformInfo(p["os"], p["architecture"], p.get("variant")),
-                             d.get("annotations")))
+        refs.append(make(d, *fields))
     return tuple(refs)
 
 
-def _blob_refs(descriptors: list[object]) -> tuple[BlobRef, ...] | None:
-    """An image's config and layers as BlobRefs, each checked as is_plain_index checks it; None when not sure."""
-    refs = []
-    for d in descriptors:
-        fields = _descriptor_fields(d)
-        if fields is None:
-            return None
-        digest, size, media_type = fields
-        refs.append(BlobRef(digest, size, media_type))
-    return tuple(refs)
+def _child_ref(d: dict[str, Any], digest: str, size: int, media_type: str) -> ChildRef:
+    p = d.get("platform")
+    return ChildRef(digest, media_type, size, None if p is None else PlatformInfo(p["os"], p["architecture"], p.get("variant")),
+                    d.get("annotations"))
+
+
+def _blob_ref(d: dict[str, Any], digest: str, size: int, media_type: str) -> BlobRef:
+    return BlobRef(digest, size, media_type)
 
 
 def artifact_from_doc(
@@ -174,7 +172,7 @@ def artifact_from_doc(
         subject = fields[0]
     media_type = get("mediaType")
     if _is_index(doc, declared):
-        children = _child_refs(get("manifests"))
+        children = _refs(get("manifests"), _child_ref)
         if children is None:
             return None
         return Artifact(repository, digest, media_type or declared or mt.OCI_INDEX, size, children, (), subject,
@@ -187,7 +185,7 @@ def artifact_from_doc(
         layers = []
     elif type(layers) is not list:
         return None
-    blobs = _blob_refs([config, *layers])
+    blobs = _refs([config, *layers], _blob_ref)
     if blobs is None:
         return None
     return Artifact(repository, digest, media_type or declared or mt.OCI_MANIFEST, size, (), blobs, subject,
