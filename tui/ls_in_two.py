@@ -22,7 +22,7 @@ import sys
 import threading
 from typing import IO, NoReturn
 
-from ocitree.core.errors import OcitreeError
+from ocitree.core.errors import OcitreeError, StoreError
 from ocitree.core.gc_pause import gc_paused
 from ocitree.core.interrupted import InterruptedRuns
 from ocitree.core.stores.base import Store
@@ -54,6 +54,8 @@ def write_json_in_two(store: Store, out: IO[str]) -> list[object] | None:
 def _parts_to_list(store: LayoutStore, out: IO[str]) -> tuple[list[str], list[str]] | None:
     """The two parts of `store` to list apart, or None where a listing in one process is due."""
     if sys.platform != "linux" or threading.active_count() > 1:
+        return None
+    if signal.getsignal(signal.SIGCHLD) != signal.SIG_DFL:  # ignored, a child is reaped unseen: its end says nothing
         return None
     if len(os.sched_getaffinity(0)) < 2 or root_work(store.layouts) < MIN_WORK:
         return None
@@ -99,6 +101,8 @@ def _write_in_two(store: LayoutStore, parts: tuple[list[str], list[str]], out: I
         _, status = os.waitpid(pid, 0)
         reaped = True
         code = os.waitstatus_to_exitcode(status)
+        if code < 0:
+            raise StoreError(f"the listing is cut short: the process writing its second part was ended (signal {-code})")
         if code:  # the child could not write its part: as if this process had failed to
             raise BrokenPipeError(code, os.strerror(code)) if code == errno.EPIPE else OSError(code, os.strerror(code))
         write_bytes(out, tail, b"\n")

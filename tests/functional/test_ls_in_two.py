@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sys
 from pathlib import Path
 
@@ -127,3 +128,12 @@ def test_documents_cut_around_their_items_join_into_the_one_json_dumps_writes(so
     _, second, tail = json_in_parts({**doc, "repositories": doc["repositories"][2:]}, "repositories")
     joined = head + bytes(first) + ITEM_SEPARATOR + bytes(second) + tail
     assert joined.decode("ascii") == json.dumps(doc, indent=2)
+
+
+def test_one_process_where_an_ignored_sigchld_would_hide_how_the_child_ended(tmp_path):
+    root = build_root(tmp_path)
+    before = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    try:
+        assert in_two(root, tmp_path) == (None, b"")
+    finally:
+        signal.signal(signal.SIGCHLD, before)
