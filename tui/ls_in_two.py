@@ -53,7 +53,7 @@ def write_json_in_two(store: Store, out: IO[str]) -> list[object] | None:
 
 def _parts_to_list(store: LayoutStore, out: IO[str]) -> tuple[list[str], list[str]] | None:
     """The two parts of `store` to list apart, or None where a listing in one process is due."""
-    if sys.platform != "linux" or threading.active_count() > 1:
+    if sys.platform != "linux" or not _only_thread():
         return None
     if signal.getsignal(signal.SIGCHLD) != signal.SIG_DFL:  # ignored, a child is reaped unseen: its end says nothing
         return None
@@ -66,6 +66,11 @@ def _parts_to_list(store: LayoutStore, out: IO[str]) -> tuple[list[str], list[st
     if InterruptedRuns().recorded(store.source):
         return None
     return split_in_two(store.layouts)
+
+
+def _only_thread() -> bool:
+    """A fork copies only the thread that calls it: a lock another holds would never be let go."""
+    return threading.active_count() == 1
 
 
 def _write_in_two(store: LayoutStore, parts: tuple[list[str], list[str]], out: IO[str]) -> list[object] | None:
