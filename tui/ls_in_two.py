@@ -36,9 +36,8 @@ from .ls_output import registry_json
 # manifests has 560 KiB; starting the process and copying pages it writes cost some 20 ms).
 MIN_WORK = 128 * 1024
 
-# What the second process tells this one, a byte each.
-_LOADED, _READY = b"L", b"R"
-_WRITE = b"W"
+# What each process tells the other, a byte: the second part is ready; write it.
+_READY, _WRITE = b"R", b"W"
 
 
 def write_json_in_two(store: Store, out: IO[str]) -> list[object] | None:
@@ -92,13 +91,11 @@ def _write_in_two(store: LayoutStore, parts: tuple[list[str], list[str]], out: I
     try:
         try:
             registry = store.load_part(first)
-            if os.read(status_r, 1) != _LOADED:
-                return None
             with gc_paused():  # tens of thousands of dicts, no cycles
                 doc = registry_json(registry)
+            head, mine, tail = json_in_parts(doc, "repositories")
         except (OcitreeError, RecursionError):
             return None
-        head, mine, tail = json_in_parts(doc, "repositories")
         if os.read(status_r, 1) != _READY:
             return None
         write_bytes(out, head, mine)
@@ -124,14 +121,13 @@ def _write_in_two(store: LayoutStore, parts: tuple[list[str], list[str]], out: I
 
 
 def _list_second_part(store: LayoutStore, names: list[str], out: IO[str], status_w: int, go_r: int) -> NoReturn:
-    """The child: list `names`, say how far it got, write its part when told. It never prints: any
+    """The child: list `names`, say when its part is ready, write it when told. It never prints: any
     error is found again, and said, by the listing in one process. Exit code: 0, or the errno of a
     failed write."""
     code = 1
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: the parent reports it
         registry = store.load_part(names)
-        os.write(status_w, _LOADED)
         with gc_paused():
             doc = registry_json(registry)
         _, part, _ = json_in_parts(doc, "repositories")

@@ -139,3 +139,18 @@ def test_one_process_where_an_ignored_sigchld_would_hide_how_the_child_ended(tmp
         assert in_two(root, tmp_path) == (None, b"")
     finally:
         signal.signal(signal.SIGCHLD, before)
+
+
+@pytest.mark.parametrize("deep", ["alpha", "zulu"])
+def test_indexes_nested_too_deeply_in_either_part_are_said_as_by_one_process(tmp_path, capfd, deep):
+    builder = RegistryBuilder()
+    for name in ("alpha", "zulu"):
+        inner = builder.image(name, ["v1"], seed=name)
+        for n in range(3000 if name == deep else 1):
+            inner = builder.index(name, [inner], tags=["top"] if n == 0 else [])
+    root = builder.write_layouts(tmp_path / "root")
+    assert split_in_two(LayoutStore(root).layouts) == (["alpha"], ["zulu"])
+    assert in_two(root, tmp_path) == (None, b"")
+    assert main(["ls", str(root), "--json"]) == 2
+    out, err = capfd.readouterr()
+    assert out == "" and "nested too deeply" in err
