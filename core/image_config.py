@@ -8,11 +8,11 @@ A config that is missing, too large, damaged (not matching its digest) or not JS
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable
 
 from . import media_types as mt
 from .dates import parse_created
+from .digests import digest_matches
 from .json_text import load_json_checked_later
 from .model import Artifact, BlobRef
 from .small_files import read_small_file
@@ -35,10 +35,7 @@ def config_to_read(artifact: Artifact) -> BlobRef | None:
 
 def created_from_config(digest: str, data: bytes) -> float | None:
     """POSIX seconds from the config's `created`; None when `data` is not that config or has no date."""
-    algorithm, _, hexpart = digest.partition(":")
-    if len(data) > MAX_CONFIG_BYTES or algorithm not in ("sha256", "sha512"):
-        return None
-    if hashlib.new(algorithm, data).hexdigest() != hexpart:
+    if len(data) > MAX_CONFIG_BYTES or not digest_matches(digest, data):
         return None
     try:
         doc = load_json_checked_later(data)  # only the `created` string is read

@@ -10,7 +10,6 @@ its `created` time (core.image_config): one that is missing or damaged leaves th
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections import deque
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from .. import media_types as mt
+from ..digests import digest_matches
 from ..errors import BadInputError, MalformedDataError, StoreError
 from ..image_config import date_images
 from ..json_text import NestedTooDeeply, load_json
@@ -162,7 +162,7 @@ def read_layout(
         data = _read_manifest_blob(path, parent is not None)
         if data is None:
             continue  # a missing child: the planner reports it
-        if data is _FAILED or _digest_of(data, digest) != digest:
+        if data is _FAILED or not digest_matches(digest, data):
             # Messages are made only here: formatting a place per manifest cost more than reading it.
             where = _where(path, index_path, digest, parent, tags)
             if data is _FAILED:
@@ -235,13 +235,6 @@ def _read_manifest_blob(path: str, missing_ok: bool, where: str | None = None) -
             return _FAILED
         raise MalformedDataError(f"{where}: larger than 4 MiB, so not a manifest; an index lists a blob that is not one")
     return data
-
-
-def _digest_of(data: bytes, digest: str) -> str:
-    algorithm = digest.partition(":")[0]
-    if algorithm == "sha256":
-        return "sha256:" + hashlib.sha256(data).hexdigest()
-    return f"{algorithm}:{hashlib.new(algorithm, data).hexdigest()}"
 
 
 def _where(path: str, index_path: Path, digest: str, parent: str | None, tags: dict[str, list[str]]) -> str:
