@@ -141,14 +141,27 @@ def _refs(value: object, make: Callable[[dict[str, Any], str, int, str], _Ref]) 
         fields = _descriptor_fields(d)
         if fields is None:
             return None
-        refs.append(make(d, *fields))
+        refs.append(make(d, fields[0], fields[1], fields[2]))
     return tuple(refs)
+
+
+# One PlatformInfo (frozen) per platform, shared by every index entry naming it: tens of thousands of
+# entries name a handful. Bounded: a source of endless platforms makes new ones past it.
+_PLATFORMS: dict[tuple[str, str, str | None], PlatformInfo] = {}
+_MAX_PLATFORMS = 4096
 
 
 def _child_ref(d: dict[str, Any], digest: str, size: int, media_type: str) -> ChildRef:
     p = d.get("platform")
-    return ChildRef(digest, media_type, size, None if p is None else PlatformInfo(p["os"], p["architecture"], p.get("variant")),
-                    d.get("annotations"))
+    platform = None
+    if p is not None:
+        key = (p["os"], p["architecture"], p.get("variant"))
+        platform = _PLATFORMS.get(key)
+        if platform is None:
+            platform = PlatformInfo(*key)
+            if len(_PLATFORMS) < _MAX_PLATFORMS:
+                _PLATFORMS[key] = platform
+    return ChildRef(digest, media_type, size, platform, d.get("annotations"))
 
 
 def _blob_ref(d: dict[str, Any], digest: str, size: int, media_type: str) -> BlobRef:
