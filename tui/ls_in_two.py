@@ -57,7 +57,7 @@ def write_json_in_two(store: Store, out: IO[str]) -> list[object] | None:
 
 def _runs_to_list(store: LayoutStore, out: IO[str]) -> list[list[str]] | None:
     """The runs of `store` to list in two processes, or None where a listing in one is due."""
-    if sys.platform != "linux" or not _only_thread():
+    if sys.platform != "linux" or not hasattr(os, "memfd_create") or not _only_thread():
         return None
     if signal.getsignal(signal.SIGCHLD) != signal.SIG_DFL:  # ignored, a child is reaped unseen: its end says nothing
         return None
