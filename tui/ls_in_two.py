@@ -27,9 +27,9 @@ from typing import IO, NoReturn
 from ocitree.core.errors import OcitreeError, StoreError
 from ocitree.core.gc_pause import gc_paused
 from ocitree.core.interrupted import InterruptedRuns
+from ocitree.core.model import Registry, Repository
 from ocitree.core.stores.base import Store
 from ocitree.core.stores.layout import LayoutStore
-from ocitree.core.model import Registry, Repository
 from ocitree.core.stores.layout_split import independent_runs, root_work
 
 from .json_text import ITEM_SEPARATOR, json_in_parts, write_bytes
