@@ -8,14 +8,14 @@ A config that is missing, too large, damaged (not matching its digest) or not JS
 
 from __future__ import annotations
 
-import hashlib
-import os
 from collections.abc import Callable, Iterable
 
 from . import media_types as mt
 from .dates import parse_created
+from .digests import digest_matches
 from .json_text import load_json_checked_later
 from .model import Artifact, BlobRef
+from .small_files import read_small_file
 
 # Image configs are a few KiB (a long history makes tens); a "config" larger than this is not one.
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
@@ -35,10 +35,7 @@ def config_to_read(artifact: Artifact) -> BlobRef | None:
 
 def created_from_config(digest: str, data: bytes) -> float | None:
     """POSIX seconds from the config's `created`; None when `data` is not that config or has no date."""
-    algorithm, _, hexpart = digest.partition(":")
-    if len(data) > MAX_CONFIG_BYTES or algorithm not in ("sha256", "sha512"):
-        return None
-    if hashlib.new(algorithm, data).hexdigest() != hexpart:
+    if len(data) > MAX_CONFIG_BYTES or not digest_matches(digest, data):
         return None
     try:
         doc = load_json_checked_later(data)  # only the `created` string is read
@@ -53,26 +50,10 @@ def created_from_config(digest: str, data: bytes) -> float | None:
 def created_from_file(path: str, digest: str) -> float | None:
     """created_from_config of the blob file at `path`, reading at most MAX_CONFIG_BYTES + 1 bytes."""
     try:
-        fd = os.open(path, os.O_RDONLY)
+        data = read_small_file(path, MAX_CONFIG_BYTES)
     except OSError:
         return None
-    try:
-        size = os.fstat(fd).st_size
-        if size > MAX_CONFIG_BYTES:
-            return None
-        parts: list[bytes] = []
-        total = 0
-        while total <= MAX_CONFIG_BYTES:
-            more = os.read(fd, MAX_CONFIG_BYTES + 1 - total if parts else size + 1)
-            if not more:
-                break
-            parts.append(more)
-            total += len(more)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    return created_from_config(digest, b"".join(parts))
+    return created_from_config(digest, data)
 
 
 def date_images(artifacts: Iterable[Artifact], blob_file: Callable[[str], str]) -> None:

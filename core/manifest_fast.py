@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from . import media_types as mt
 from .json_text import load_json_checked_later
@@ -53,108 +53,156 @@ def _platform_ok(value: object) -> bool:
     )
 
 
-def descriptor_ok(d: object) -> bool:
-    """True when core.manifest.Descriptor would accept `d` and read it as written."""
+def _descriptor_fields(d: object) -> tuple[str, int, str] | None:
+    """(digest, size, media type) of `d` when core.manifest.Descriptor would accept it and read it
+    as written; None when not sure."""
     if type(d) is not dict:
-        return False
-    digest = d.get("digest")
-    size = d.get("size")
-    if not (type(d.get("mediaType")) is str and type(digest) is str and _digest(digest) is not None
+        return None
+    get = d.get
+    digest = get("digest")
+    size = get("size")
+    media_type = get("mediaType")
+    if not (type(media_type) is str and type(digest) is str and _digest(digest) is not None
             and type(size) is int and size >= 0):
-        return False
+        return None
     if len(d) == 3:  # those three and nothing else: most configs and layers, checked
-        return True
-    return (
-        _platform_ok(d.get("platform"))
-        and _annotations_ok(d.get("annotations"))
-        and _is_str_or_none(d.get("artifactType"))
+        return digest, size, media_type
+    if (
+        _platform_ok(get("platform"))
+        and _annotations_ok(get("annotations"))
+        and _is_str_or_none(get("artifactType"))
         and "media_type" not in d  # _DESCRIPTOR_NAMES, spelled out: this runs 80,000 times a listing
         and "artifact_type" not in d
-    )
+    ):
+        return digest, size, media_type
+    return None
+
+
+def descriptor_ok(d: object) -> bool:
+    """True when core.manifest.Descriptor would accept `d` and read it as written."""
+    return _descriptor_fields(d) is not None
 
 
 def _descriptors_ok(value: object) -> bool:
     if type(value) is not list:
         return False
     for d in value:
-        if not descriptor_ok(d):
+        if _descriptor_fields(d) is None:
             return False
     return True
+
+
+def _document_ok(doc: dict[str, Any]) -> bool:
+    """The fields an index and an image manifest share, as core.manifest's models read them."""
+    return (
+        _is_str_or_none(doc.get("mediaType"))
+        and type(doc.get("schemaVersion")) is int
+        and _is_str_or_none(doc.get("artifactType"))
+        and _annotations_ok(doc.get("annotations"))
+        and "schema_version" not in doc  # _MODEL_NAMES, spelled out
+        and "media_type" not in doc
+        and "artifact_type" not in doc
+    )
+
+
+def _is_index(doc: dict[str, Any], declared: str | None) -> bool:
+    """Whether core.manifest reads `doc` (a well-formed document) as an index."""
+    kind = doc.get("mediaType") or declared
+    return kind in mt.INDEX_TYPES or (kind is None and "manifests" in doc)
 
 
 def is_plain_index(doc: object, declared: str | None) -> bool | None:
     """True: a well-formed image index; False: a well-formed image manifest; None: not sure
     (the pydantic path decides, with its error). `declared` is the media type a descriptor gave."""
-    if type(doc) is not dict:
-        return None
-    media_type = doc.get("mediaType")
-    schema_version = doc.get("schemaVersion")
-    if (
-        not _is_str_or_none(media_type)
-        or type(schema_version) is not int
-        or not _is_str_or_none(doc.get("artifactType"))
-        or not _annotations_ok(doc.get("annotations"))
-        or "schema_version" in doc  # _MODEL_NAMES, spelled out
-        or "media_type" in doc
-        or "artifact_type" in doc
-    ):
+    if type(doc) is not dict or not _document_ok(doc):
         return None
     subject = doc.get("subject")
-    if subject is not None and not descriptor_ok(subject):
+    if subject is not None and _descriptor_fields(subject) is None:
         return None
-    kind = media_type or declared
-    if kind in mt.INDEX_TYPES or (kind is None and "manifests" in doc):
+    if _is_index(doc, declared):
         return True if _descriptors_ok(doc.get("manifests")) else None
-    if not descriptor_ok(doc.get("config")):
+    if _descriptor_fields(doc.get("config")) is None:
         return None
     if "layers" in doc and not _descriptors_ok(doc["layers"]):
         return None
     return False
 
 
+_Ref = TypeVar("_Ref", ChildRef, BlobRef)
+
+
+def _refs(value: object, make: Callable[[dict[str, Any], str, int, str], _Ref]) -> tuple[_Ref, ...] | None:
+    """`make(descriptor, digest, size, media type)` of each descriptor of the list `value`, each checked
+    as is_plain_index checks it; None when not sure."""
+    if type(value) is not list:
+        return None
+    refs = []
+    for d in value:
+        fields = _descriptor_fields(d)
+        if fields is None:
+            return None
+        refs.append(make(d, fields[0], fields[1], fields[2]))
+    return tuple(refs)
+
+
+# One PlatformInfo (frozen) per platform, shared by every index entry naming it: tens of thousands of
+# entries name a handful. Bounded: a source of endless platforms makes new ones past it.
+_PLATFORMS: dict[tuple[str, str, str | None], PlatformInfo] = {}
+_MAX_PLATFORMS = 4096
+
+
+def _child_ref(d: dict[str, Any], digest: str, size: int, media_type: str) -> ChildRef:
+    p = d.get("platform")
+    platform = None
+    if p is not None:
+        key = (p["os"], p["architecture"], p.get("variant"))
+        platform = _PLATFORMS.get(key)
+        if platform is None:
+            platform = PlatformInfo(*key)
+            if len(_PLATFORMS) < _MAX_PLATFORMS:
+                _PLATFORMS[key] = platform
+    return ChildRef(digest, media_type, size, platform, d.get("annotations"))
+
+
+def _blob_ref(d: dict[str, Any], digest: str, size: int, media_type: str) -> BlobRef:
+    return BlobRef(digest, size, media_type)
+
+
 def artifact_from_doc(
     repository: str, digest: str, doc: object, declared: str | None, size: int, tags: list[str]
 ) -> Artifact | None:
     """The Artifact core.manifest.artifact_from_parsed would build from `doc`, or None when
-    the document needs the pydantic path."""
-    is_index = is_plain_index(doc, declared)
-    if is_index is None:
+    the document needs the pydantic path. Checks what is_plain_index checks while building:
+    two passes over every descriptor were a fifth of loading a layout root."""
+    if type(doc) is not dict or not _document_ok(doc):
         return None
-    doc = cast("dict[str, Any]", doc)  # is_plain_index checked its shape
-    children: tuple[ChildRef, ...] = ()
-    blobs: tuple[BlobRef, ...] = ()
-    config_media_type = None
-    if is_index:
-        children = tuple(
-            ChildRef(
-                c["digest"],
-                c["mediaType"],
-                c["size"],
-                PlatformInfo(p["os"], p["architecture"], p.get("variant")) if (p := c.get("platform")) is not None else None,
-                c.get("annotations"),
-            )
-            for c in doc["manifests"]
-        )
-        default_type = mt.OCI_INDEX
-    else:
-        config = doc["config"]
-        blobs = tuple(BlobRef(d["digest"], d["size"], d["mediaType"]) for d in (config, *doc.get("layers", ())))
-        config_media_type = config["mediaType"]
-        default_type = mt.OCI_MANIFEST
-    subject = doc.get("subject")
-    return Artifact(
-        repository=repository,
-        digest=digest,
-        media_type=doc.get("mediaType") or declared or default_type,
-        size=size,
-        children=children,
-        blobs=blobs,
-        subject=subject["digest"] if subject is not None else None,
-        artifact_type=doc.get("artifactType"),
-        config_media_type=config_media_type,
-        annotations=doc.get("annotations"),
-        tags=tags,
-    )
+    get = doc.get
+    subject = get("subject")
+    if subject is not None:
+        fields = _descriptor_fields(subject)
+        if fields is None:
+            return None
+        subject = fields[0]
+    media_type = get("mediaType")
+    if _is_index(doc, declared):
+        children = _refs(get("manifests"), _child_ref)
+        if children is None:
+            return None
+        return Artifact(repository, digest, media_type or declared or mt.OCI_INDEX, size, children, (), subject,
+                        get("artifactType"), None, get("annotations"), tags)
+    config = get("config")
+    layers = get("layers")
+    if layers is None:
+        if "layers" in doc:
+            return None
+        layers = []
+    elif type(layers) is not list:
+        return None
+    blobs = _refs([config, *layers], _blob_ref)
+    if blobs is None:
+        return None
+    return Artifact(repository, digest, media_type or declared or mt.OCI_MANIFEST, size, (), blobs, subject,
+                    get("artifactType"), blobs[0].media_type, get("annotations"), tags)
 
 
 def artifact_from_bytes(

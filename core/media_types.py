@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Final, Literal
 
 # What an artifact is (core.model.Artifact.kind), and what an accessory is (Repository.accessory_kinds).
@@ -44,6 +45,9 @@ def is_index(media_type: str) -> bool:
     return media_type in INDEX_TYPES
 
 
+# Pure, and asked once per accessory with the same few hints (11,000 attestations of a layout root:
+# a third of building its graphs); bounded, so a source of endless distinct hints costs no memory.
+@functools.lru_cache(maxsize=256)
 def accessory_kind(artifact_type: str | None, config_media_type: str | None, tag_suffix: str | None = None,
                    layer_media_types: tuple[str, ...] = ()) -> AccessoryKind:
     """signature, sbom, attestation or accessory, from whatever hints an artifact carries. The

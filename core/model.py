@@ -143,7 +143,7 @@ class Repository:
             if artifact.subject:
                 self._add_accessory(artifact.subject, artifact.digest)
                 self.accessory_kinds[artifact.digest] = mt.accessory_kind(
-                    artifact.artifact_type, artifact.config_media_type, layer_media_types=tuple(b.media_type for b in artifact.blobs if b.media_type))
+                    artifact.artifact_type, artifact.config_media_type, None, tuple([b.media_type for b in artifact.blobs if b.media_type]))
         for tag, digest in self.tags.items():
             cosign = cosign_subject(tag)
             if cosign is not None:
@@ -252,16 +252,19 @@ class Repository:
             return []  # without accessories, every artifact is top level or under an index
         reached: set[str] = set()
         artifacts = self.artifacts
+        accessories = self.accessories
 
         def reach(digest: str) -> None:
             stack = [digest]
             while stack:
                 d = stack.pop()
-                if d in reached:
+                artifact = artifacts.get(d)
+                if artifact is None or d in reached:  # a missing child or subject is never reached
                     continue
                 reached.add(d)
-                stack.extend(c.digest for c in artifacts[d].children if c.digest in artifacts)
-                stack.extend(a for a in self.accessories.get(d, ()) if a in artifacts)
+                for child in artifact.children:  # no generators: this walks every artifact of a listing
+                    stack.append(child.digest)
+                stack += accessories.get(d, ())
 
         for artifact in self.top_level() if top is None else top:
             reach(artifact.digest)

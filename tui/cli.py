@@ -305,6 +305,13 @@ def cmd_ls(args, out: Terminal, err: Terminal) -> int:
     config = load_config()
     store = open_store(args.source, _options(args, config))
     try:
+        if args.json and not err.is_terminal:  # a progress bar is drawn by one process
+            from .ls_in_two import write_json_in_two
+
+            left = write_json_in_two(store, out.file)
+            if left is not None:
+                _LEFT_FOR_EXIT[:] = left
+                return EXIT_OK
         registry = _load(store, err)
     finally:
         store.close()

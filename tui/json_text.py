@@ -23,6 +23,26 @@ def indented_json_bytes(doc: object) -> bytes:
     return data if data is not None else json.dumps(doc, indent=2).encode("ascii")
 
 
+# Stands for the items of a list in a skeleton document: NUL is in no path or URL, and its escape
+# in no other text of a document.
+_ITEMS = "\x00items"
+_ITEMS_LINE = b'\n    "\\u0000items"\n'
+ITEM_SEPARATOR = b",\n"
+
+
+def json_in_parts(doc: dict[str, object], key: str) -> tuple[bytes, memoryview, bytes]:
+    """(head, items, tail): indented_json_bytes(doc) cut around the items of the non-empty list
+    doc[key] (`key` one of doc's own), the items as they stand in it. Documents alike but for those
+    items have the same head and tail: their items joined by ITEM_SEPARATOR make one document (a
+    listing made by two processes). `items` is a view: a listing is 30 MB, not copied again."""
+    data = indented_json_bytes(doc)
+    skeleton = indented_json_bytes({**doc, key: [_ITEMS]})
+    head, found, tail = skeleton.partition(_ITEMS_LINE)
+    head, tail = head + b"\n", b"\n" + tail
+    assert found and data.startswith(head) and data.endswith(tail), "only the items differ"
+    return head, memoryview(data)[len(head):len(data) - len(tail)], tail
+
+
 def _orjson_bytes(doc: object) -> bytes | None:
     """orjson's bytes where they are json.dumps's; None where orjson is missing, refuses the
     document, or leaves a character unescaped."""
@@ -38,16 +58,19 @@ def _orjson_bytes(doc: object) -> bytes | None:
 
 
 def write_json(stream: IO[str], doc: object) -> None:
-    """`doc` as json.dumps(doc, indent=2) writes it, and a newline: as bytes through the stream's
-    binary buffer where it has one (a 30 MB listing decoded to text and encoded back was three
-    more copies of it)."""
-    data = indented_json_bytes(doc)
+    """`doc` as json.dumps(doc, indent=2) writes it, and a newline."""
+    write_bytes(stream, indented_json_bytes(doc), b"\n")
+
+
+def write_bytes(stream: IO[str], *parts: bytes | memoryview) -> None:
+    """ASCII bytes, one part after another (not joined: a listing is 30 MB), through the stream's
+    binary buffer where it has one (decoded to text and encoded back was three more copies)."""
     buffer = getattr(stream, "buffer", None)
     if buffer is None:
-        stream.write(data.decode("ascii") + "\n")
+        stream.write(b"".join(parts).decode("ascii"))
     else:
         stream.flush()  # what was written as text goes first
-        buffer.write(data)
-        buffer.write(b"\n")
+        for part in parts:
+            buffer.write(part)
         buffer.flush()
     stream.flush()

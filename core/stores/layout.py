@@ -77,21 +77,30 @@ class LayoutStore(Store):
 
     def load(self, progress: ProgressCallback | None = None) -> Registry:
         self.layouts = find_layouts(self.path)  # a reload sees layouts added or removed since
+        return self.load_part(list(self.layouts), progress)
+
+    def load_part(self, names: list[str], progress: ProgressCallback | None = None) -> Registry:
+        """The layouts `names` (of those found at opening or at the last load) as a registry of their
+        own: for a listing in parts (layout_split), whose blob directories no other layout reaches.
+        Its blob scope counts these layouts only."""
+        layouts = {name: self.layouts[name] for name in names}
         listings = BlobListings()  # listed once for the scope and the leftovers
-        scope = layout_blob_scope(self.path, self.layouts, self.blob_reclaim, listings)
-        total = len(self.layouts)
+        scope = layout_blob_scope(self.path, layouts, self.blob_reclaim, listings)
+        total = len(layouts)
         if progress:
             progress(LoadProgress(0, total, f"found {total} layout{'s' if total != 1 else ''}"))
         repositories: list[Repository] = []
         with gc_paused():
-            self._read_all(repositories, total, progress)
+            self._read_all(layouts, repositories, progress)
         by_name = {r.name: r for r in repositories}
-        for name, blobs in unreferenced_blobs(self.layouts, by_name, listings).items():
+        for name, blobs in unreferenced_blobs(layouts, by_name, listings).items():
             by_name[name].leftover_blobs = blobs
         return Registry(self.source, repositories, blob_scope=scope)
 
-    def _read_all(self, repositories: list[Repository], total: int, progress: ProgressCallback | None) -> None:
-        for done, (name, layout) in enumerate(self.layouts.items()):
+    @staticmethod
+    def _read_all(layouts: dict[str, Path], repositories: list[Repository], progress: ProgressCallback | None) -> None:
+        total = len(layouts)
+        for done, (name, layout) in enumerate(layouts.items()):
             on_manifests = None
             if progress:
                 def on_manifests(n: int, name: str = name, done: int = done) -> None:

@@ -10,7 +10,6 @@ its `created` time (core.image_config): one that is missing or damaged leaves th
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections import deque
@@ -20,12 +19,14 @@ from pathlib import Path
 from typing import Any, cast
 
 from .. import media_types as mt
+from ..digests import digest_matches
 from ..errors import BadInputError, MalformedDataError, StoreError
 from ..image_config import date_images
 from ..json_text import NestedTooDeeply, load_json
 from ..manifest_fast import artifact_from_bytes, is_plain_index
-from ..model import Artifact, Repository
+from ..model import Artifact, Repository, used_digests
 from ..names import is_repository_name, is_tag, short_digest
+from ..small_files import read_small_file
 from .layout_sharing import BlobListings
 
 LAYOUT_FILE = "oci-layout"
@@ -161,7 +162,7 @@ def read_layout(
         data = _read_manifest_blob(path, parent is not None)
         if data is None:
             continue  # a missing child: the planner reports it
-        if data is _FAILED or _digest_of(data, digest) != digest:
+        if data is _FAILED or not digest_matches(digest, data):
             # Messages are made only here: formatting a place per manifest cost more than reading it.
             where = _where(path, index_path, digest, parent, tags)
             if data is _FAILED:
@@ -212,39 +213,15 @@ _FAILED = b"\0failed"  # a read that raised: the caller asks again with the plac
 
 
 def _read_manifest_blob(path: str, missing_ok: bool, where: str | None = None) -> bytes | None:
-    """The blob's bytes, sized from fstat (a 4 MiB buffer per manifest cost 4x the read).
-    Without `where`, any failure but a missing child returns _FAILED; with it, raises."""
+    """The blob's bytes. Without `where`, any failure but a missing child returns _FAILED; with it, raises."""
     try:
-        fd = os.open(path, os.O_RDONLY)
+        data = read_small_file(path, MAX_MANIFEST_BYTES)
     except FileNotFoundError:
         if missing_ok:
             return None
         if where is None:
             return _FAILED
         raise MalformedDataError(f"{where}: the blob does not exist; restore it or remove that entry from index.json") from None
-    except OSError as exc:
-        if where is None:
-            return _FAILED
-        if isinstance(exc, IsADirectoryError):
-            raise MalformedDataError(f"{where}: is a directory, expected a blob file") from None
-        raise StoreError(f"{where}: cannot read ({exc.strerror})") from None
-    try:
-        size = os.fstat(fd).st_size
-        if size > MAX_MANIFEST_BYTES:
-            if where is None:
-                return _FAILED
-            raise MalformedDataError(f"{where}: larger than 4 MiB, so not a manifest; an index lists a blob that is not one")
-        data = os.read(fd, size + 1)  # one read for a regular file; +1 sees one that grew meanwhile
-        if len(data) > size or size == 0:  # grew, or not a regular file: on to the end or past the limit
-            parts = [data]
-            total = len(data)
-            while total <= MAX_MANIFEST_BYTES:
-                more = os.read(fd, MAX_MANIFEST_BYTES + 1 - total)
-                if not more:
-                    break
-                parts.append(more)
-                total += len(more)
-            data = b"".join(parts)
     except IsADirectoryError:
         if where is None:
             return _FAILED
@@ -253,20 +230,11 @@ def _read_manifest_blob(path: str, missing_ok: bool, where: str | None = None) -
         if where is None:
             return _FAILED
         raise StoreError(f"{where}: cannot read ({exc.strerror})") from None
-    finally:
-        os.close(fd)
     if len(data) > MAX_MANIFEST_BYTES:
         if where is None:
             return _FAILED
         raise MalformedDataError(f"{where}: larger than 4 MiB, so not a manifest; an index lists a blob that is not one")
     return data
-
-
-def _digest_of(data: bytes, digest: str) -> str:
-    algorithm = digest.partition(":")[0]
-    if algorithm == "sha256":
-        return "sha256:" + hashlib.sha256(data).hexdigest()
-    return f"{algorithm}:{hashlib.new(algorithm, data).hexdigest()}"
 
 
 def _where(path: str, index_path: Path, digest: str, parent: str | None, tags: dict[str, list[str]]) -> str:
@@ -302,42 +270,36 @@ def unreferenced_blobs(layouts: dict[str, Path], repositories: dict[str, Reposit
     what a delete cut off after rewriting index.json leaves. Layouts whose blob directories are
     one directory (a symlink) count their users together; the leftovers go to the first of them."""
     listings = listings or BlobListings()
-    users: dict[str, set[str]] = {}  # real blob directory -> digests some layout uses there
+    users: dict[str, set[str]] = {}  # real blob directory -> digests some layout using it uses
     owners: dict[str, str] = {}  # real blob directory -> the repository its leftovers are shown under
     directories: dict[str, list[tuple[str, str]]] = {}  # repository -> [(algorithm, real directory)]
     for name, layout in layouts.items():
         repo = repositories.get(name)
         if repo is None:
             continue
-        arts = repo.artifacts.values()
-        used = set(repo.artifacts)  # flat list comprehensions: a generator per artifact cost twice as much
-        used.update([c.digest for a in arts for c in a.children])
-        used.update([b.digest for a in arts for b in a.blobs])
+        used = used_digests(repo)  # the graph's own indexes of children and blobs: no walk over the artifacts
         try:
             algorithms = [e.name for e in os.scandir(layout / "blobs") if e.is_dir()]
         except OSError:
             continue
         for algorithm in algorithms:
             real = os.path.realpath(layout / "blobs" / algorithm)
-            users.setdefault(real, set()).update(d for d in used if d.startswith(algorithm + ":"))
+            users.setdefault(real, set()).update(used)  # every algorithm's: each file is looked up with its own
             owners.setdefault(real, name)
             directories.setdefault(name, []).append((algorithm, real))
     found: dict[str, dict[str, int]] = {}
     for name, dirs in directories.items():
         for algorithm, real in dirs:
-            if owners[real] != name:
+            listing = listings.listing(real) if owners[real] == name else None
+            if listing is None:
                 continue
             used = users[real]
-            entries = listings.entries(real)
-            if entries is None:
-                continue
             prefix = algorithm + ":"
-            for entry in entries:
-                digest = prefix + entry.name
-                if digest in used or not entry.is_file(follow_symlinks=False):
+            for file_name in listing.files:
+                if prefix + file_name in used:
                     continue
                 try:
-                    found.setdefault(name, {})[digest] = entry.stat(follow_symlinks=False).st_size
+                    found.setdefault(name, {})[f"{algorithm}:{file_name}"] = os.lstat(os.path.join(real, file_name)).st_size
                 except OSError:
                     pass
     return found

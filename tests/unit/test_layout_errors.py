@@ -89,6 +89,20 @@ def tag_on_two_manifests(layout, built):
     return "tag 'latest' is also on manifests[0]"
 
 
+def listed_blob_too_large(layout, built):
+    big = write_blob(layout, b" " * (4 * 1024 * 1024 + 1))
+    edit_index(layout, lambda d: d["manifests"].append(
+        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": big, "size": 4 * 1024 * 1024 + 1}))
+    return "larger than 4 MiB, so not a manifest"
+
+
+def listed_blob_is_a_directory(layout, built):
+    path = blob_file(layout, built["image"].digest)
+    path.unlink()
+    path.mkdir()
+    return "is a directory, expected a blob file"
+
+
 def index_json_is_a_manifest(layout, built):
     (layout / "index.json").write_bytes(built["image"].data)
     return "index.json: not an image index"
@@ -105,6 +119,8 @@ DAMAGE = [
     child_is_not_a_manifest,
     invalid_tag,
     tag_on_two_manifests,
+    listed_blob_too_large,
+    listed_blob_is_a_directory,
     index_json_is_a_manifest,
 ]
 

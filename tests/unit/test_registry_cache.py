@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from ocitree.core import media_types as mt
 from ocitree.core.stores.registry.artifacts import artifact_from_manifest, artifact_from_record, artifact_record
-from ocitree.core.stores.registry.cache import ManifestCache, digest_matches
+from ocitree.core.digests import digest_matches
+from ocitree.core.stores.registry.cache import ManifestCache
 from ocitree.core.manifest import digest_of
 from ocitree.sample_data.builder import RegistryBuilder
 

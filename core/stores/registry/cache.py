@@ -21,13 +21,13 @@ the manifest. The registry decides, so a moved tag is always seen.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sqlite3
 import threading
 from collections.abc import Iterable
 from pathlib import Path
 
+from ...digests import digest_matches
 from ...names import is_digest
 from ...paths import cache_dir
 from .artifacts import RECORD_VERSION
@@ -36,13 +36,6 @@ _FLUSH_EVERY = 500  # entries held in memory before they are written
 _BATCH = 500  # digests per SELECT (SQLite allows 999 parameters in old builds)
 _SCHEMA = 200 + RECORD_VERSION  # PRAGMA user_version; any other value: the cache starts over (200: configs table)
 _BUSY_TIMEOUT = 10.0  # seconds to wait for another process's write; longer, and this load goes without
-
-
-def digest_matches(digest: str, data: bytes) -> bool:
-    algorithm, _, hexpart = digest.partition(":")
-    if algorithm not in ("sha256", "sha512"):
-        return False
-    return hashlib.new(algorithm, data).hexdigest() == hexpart
 
 
 class ManifestCache:

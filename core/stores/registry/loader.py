@@ -43,7 +43,7 @@ import httpx
 
 from ... import media_types as mt
 from ...errors import MalformedDataError, OcitreeError, StoreError
-from ...digests import digest_of
+from ...digests import digest_matches, digest_of
 from ...image_config import MAX_CONFIG_BYTES, config_to_read, created_from_config
 from ...json_text import NestedTooDeeply, load_json
 from ...model import Artifact, Repository
@@ -51,7 +51,7 @@ from ...names import is_digest, is_repository_name, is_tag
 from ..base import LoadProgress, ProgressCallback
 from .answers import printable
 from .artifacts import artifact_from_manifest, artifact_from_record, artifact_record
-from .cache import ManifestCache, digest_matches
+from .cache import ManifestCache
 from .deadline import within
 from .transport import RegistryClient, SlowRegistryError, repo_path
 

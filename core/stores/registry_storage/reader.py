@@ -15,11 +15,11 @@ config that is missing or damaged leaves the date unknown rather than failing th
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ...digests import digest_matches
 from ...errors import MalformedDataError, StoreError
 from ...image_config import date_images
 from ...model import Artifact
@@ -141,7 +141,6 @@ def read_blob_sizes(v2: Path) -> dict[str, int]:
 
 def read_manifest(v2: Path, digest: str) -> Artifact | None:
     """The manifest stored under `digest`, parsed; None when its blob file is gone."""
-    algorithm, _, hexpart = digest.partition(":")
     path = _blob_file(v2, digest)
     try:
         with open(path, "rb") as fh:
@@ -152,7 +151,7 @@ def read_manifest(v2: Path, digest: str) -> Artifact | None:
         raise StoreError(f"{path}: cannot read ({exc.strerror})") from None
     if len(data) > MAX_MANIFEST_BYTES:
         raise MalformedDataError(f"{path}: larger than 4 MiB, so not a manifest, yet a repository links it as one")
-    if hashlib.new(algorithm, data).hexdigest() != hexpart:
+    if not digest_matches(digest, data):
         raise MalformedDataError(f"{path}: content does not match its digest {short_digest(digest)}; the blob is damaged")
     return artifact_from_manifest("", digest, data, [], str(path))
 

@@ -1,0 +1,48 @@
+"""Cutting a root of layouts into runs that can be listed apart (LayoutStore.load_part).
+
+A part must hold every layout that reaches one of its blob directories: the leftover blobs of a
+directory are the files none of its layouts uses, so a layout outside the part would count its
+blobs as leftovers. Runs keep the layouts' order (a listing is in name order): any consecutive
+runs make a part.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .layout_reader import INDEX_FILE
+from .layout_sharing import ALGORITHMS
+
+
+def independent_runs(layouts: dict[str, Path]) -> list[list[str]]:
+    """The names of `layouts`, in order, cut wherever the layouts before and after the cut reach no
+    blob directory in common (each layout its own run where none shares a directory)."""
+    names = list(layouts)
+    users: dict[str, tuple[int, int]] = {}  # real blob directory -> places of its first and last layout
+    for i, name in enumerate(names):
+        for algorithm in ALGORITHMS:
+            directory = os.path.realpath(layouts[name] / "blobs" / algorithm)
+            users[directory] = (users.get(directory, (i, i))[0], i)
+    spanned = [False] * len(names)  # spanned[k]: a directory is reached from both sides of a cut before names[k]
+    for first, last in users.values():
+        for k in range(first + 1, last + 1):
+            spanned[k] = True
+    runs: list[list[str]] = []
+    for k, name in enumerate(names):
+        if spanned[k]:  # never the first
+            runs[-1].append(name)
+        else:
+            runs.append([name])
+    return runs
+
+
+def root_work(layouts: dict[str, Path]) -> int:
+    """Bytes of all index.json files: whether listing in parts can pay for a second process."""
+    total = 0
+    for layout in layouts.values():
+        try:
+            total += os.stat(layout / INDEX_FILE).st_size
+        except OSError:
+            pass  # the load says what is wrong with it
+    return total
