@@ -17,6 +17,7 @@ Exit codes: 0 done; 1 operational failure; 2 bad input; 3 refused by the rules, 
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import re
 import shutil
@@ -217,7 +218,10 @@ class _LazyConsole:
 
     @property
     def file(self) -> TextIO:
-        return sys.stderr if self._stderr else sys.stdout
+        stream = sys.stderr if self._stderr else sys.stdout
+        if stream is None:  # started with the descriptor closed (`ocitree ls SRC >&-`)
+            raise OcitreeError(f"cannot write the output: standard {'error' if self._stderr else 'output'} is closed")
+        return stream
 
     @property
     def is_terminal(self) -> bool:
@@ -651,12 +655,32 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
-    except Exception as exc:  # a bug: its traceback (which quotes source strings) made printable
-        import traceback
-
-        err.file.write(printable_lines("".join(traceback.format_exception(exc))) + "\n")
-        say(err, f"ocitree: internal error ({type(exc).__name__}): this is a bug; please report it with the lines above")
+    except OSError as exc:
+        if not _output_failed(exc):
+            return _internal_error(err, exc)
+        remedy = "check the device it goes to" if exc.errno == errno.EIO else "free space or write it elsewhere"
+        say(err, f"ocitree: cannot write the output: {exc.strerror}; {remedy}")
         return EXIT_FAILURE
+    except Exception as exc:
+        return _internal_error(err, exc)
+
+
+# A write to a file or descriptor that cannot take it. Stores and the audit log word their own I/O
+# errors (StoreError) with the path; an OSError without a file name left for main() is the output's.
+_OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
+
+
+def _output_failed(exc: OSError) -> bool:
+    return exc.filename is None and exc.errno in _OUTPUT_ERRNOS
+
+
+def _internal_error(err: Terminal, exc: BaseException) -> int:
+    """A bug: its traceback (which quotes source strings) made printable, and one line saying so."""
+    import traceback
+
+    err.file.write(printable_lines("".join(traceback.format_exception(exc))) + "\n")
+    say(err, f"ocitree: internal error ({type(exc).__name__}): this is a bug; please report it with the lines above")
+    return EXIT_FAILURE
 
 
 # What the process may end without freeing: the registry `ls` printed. Freeing 25,000 manifests'

@@ -9,6 +9,7 @@ and `--password-stdin` for the TUI, whose keys must then come from the terminal.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -235,3 +236,24 @@ def test_a_chain_of_thousands_of_nested_indexes_is_one_line_in_ls(tmp_path):
         assert "nested too deeply" in done.stderr
     done = subprocess.run([sys.executable, "-m", "ocitree.tui.cli", "plan", str(path), "deep/app:top"], capture_output=True, text=True)
     assert done.returncode == 0 and "DELETE 3001 artifacts" in done.stdout
+
+
+# -- output that cannot be written ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [["ls"], ["ls", "--json"], ["plan", "payments/api:latest", "--json"]],
+                         ids=["ls", "ls-json", "plan-json"])
+def test_a_full_device_as_output_is_one_line(command):
+    demo = Path(__file__).resolve().parents[2] / "sample_data" / "demo.json"
+    argv = [sys.executable, "-m", "ocitree", command[0], str(demo), *command[1:]]
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(argv, stdout=full, stderr=subprocess.PIPE, timeout=60)
+    assert (done.returncode, done.stderr.decode()) == (
+        1, "ocitree: cannot write the output: No space left on device; free space or write it elsewhere\n")
+
+
+def test_a_closed_standard_output_is_one_line():
+    demo = Path(__file__).resolve().parents[2] / "sample_data" / "demo.json"
+    done = subprocess.run([sys.executable, "-m", "ocitree", "ls", str(demo)], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, timeout=60, preexec_fn=lambda: os.close(1))
+    assert (done.returncode, done.stderr.decode()) == (1, "ocitree: cannot write the output: standard output is closed\n")
