@@ -93,7 +93,7 @@ class LayoutStore(Store):
         with gc_paused():
             self._read_all(layouts, repositories, progress)
         by_name = {r.name: r for r in repositories}
-        for name, blobs in unreferenced_blobs(layouts, by_name, listings).items():
+        for name, blobs in unreferenced_blobs(layouts, by_name, listings, scope.files).items():
             by_name[name].leftover_blobs = blobs
         return Registry(self.source, repositories, blob_scope=scope)
 

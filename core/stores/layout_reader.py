@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -265,19 +265,23 @@ def _artifact(
 
 
 def unreferenced_blobs(layouts: dict[str, Path], repositories: dict[str, Repository],
-                       listings: BlobListings | None = None) -> dict[str, dict[str, int]]:
+                       listings: BlobListings | None = None,
+                       linked: Mapping[tuple[str, str], str] | None = None) -> dict[str, dict[str, int]]:
     """Repository name -> {digest: size} of blob files in its layout that no manifest uses:
     what a delete cut off after rewriting index.json leaves. Layouts whose blob directories are
-    one directory (a symlink) count their users together; the leftovers go to the first of them."""
+    one directory (a symlink) count their users together; the leftovers go to the first of them.
+    `linked` (BlobScope.files): (layout, digest) -> the real directory of the file a blob file that
+    is a symlink leads to; a layout using that blob uses that file."""
     listings = listings or BlobListings()
     users: dict[str, set[str]] = {}  # real blob directory -> digests some layout using it uses
     owners: dict[str, str] = {}  # real blob directory -> the repository its leftovers are shown under
     directories: dict[str, list[tuple[str, str]]] = {}  # repository -> [(algorithm, real directory)]
+    used_by: dict[str, set[str]] = {}
     for name, layout in layouts.items():
         repo = repositories.get(name)
         if repo is None:
             continue
-        used = used_digests(repo)  # the graph's own indexes of children and blobs: no walk over the artifacts
+        used = used_by[name] = used_digests(repo)  # the graph's own indexes of children and blobs: no walk over the artifacts
         try:
             algorithms = [e.name for e in os.scandir(layout / "blobs") if e.is_dir()]
         except OSError:
@@ -287,6 +291,9 @@ def unreferenced_blobs(layouts: dict[str, Path], repositories: dict[str, Reposit
             users.setdefault(real, set()).update(used)  # every algorithm's: each file is looked up with its own
             owners.setdefault(real, name)
             directories.setdefault(name, []).append((algorithm, real))
+    for (name, digest), directory in (linked or {}).items():
+        if digest in used_by.get(name, ()):  # the file its link leads to is in use, wherever it lies
+            users.setdefault(directory, set()).add(digest)
     found: dict[str, dict[str, int]] = {}
     for name, dirs in directories.items():
         for algorithm, real in dirs:

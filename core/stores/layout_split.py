@@ -17,13 +17,18 @@ from .layout_sharing import ALGORITHMS
 
 def independent_runs(layouts: dict[str, Path]) -> list[list[str]]:
     """The names of `layouts`, in order, cut wherever the layouts before and after the cut reach no
-    blob directory in common (each layout its own run where none shares a directory)."""
+    blob directory in common, through a symlinked directory or blob files that are symlinks (each
+    layout its own run where none shares a directory)."""
     names = list(layouts)
     users: dict[str, tuple[int, int]] = {}  # real blob directory -> places of its first and last layout
+    links: dict[str, set[str]] = {}  # real blob directory -> the directories its blob links lead into
     for i, name in enumerate(names):
         for algorithm in ALGORITHMS:
             directory = os.path.realpath(layouts[name] / "blobs" / algorithm)
-            users[directory] = (users.get(directory, (i, i))[0], i)
+            if directory not in links:
+                links[directory] = _linked_directories(directory)
+            for reached in (directory, *links[directory]):
+                users[reached] = (users.get(reached, (i, i))[0], i)
     spanned = [False] * len(names)  # spanned[k]: a directory is reached from both sides of a cut before names[k]
     for first, last in users.values():
         for k in range(first + 1, last + 1):
@@ -35,6 +40,15 @@ def independent_runs(layouts: dict[str, Path]) -> list[list[str]]:
         else:
             runs.append([name])
     return runs
+
+
+def _linked_directories(directory: str) -> set[str]:
+    """Where the blob files of `directory` that are symlinks lead (a root deduplicated file by file)."""
+    try:
+        with os.scandir(directory) as entries:
+            return {os.path.dirname(os.path.realpath(e.path)) for e in entries if e.is_symlink()}
+    except OSError:
+        return set()  # no blobs of this algorithm, or unreadable: the load says so
 
 
 def root_work(layouts: dict[str, Path]) -> int:

@@ -204,6 +204,8 @@ def test_blob_files_linked_one_by_one_into_another_layout_stay_while_it_uses_the
 
     assert plan.reclaimable_bytes == 0 and blob_files(a_blobs) == before  # b reaches every one of them
     assert assert_every_tag_reads(root / "b", tmp_path / "copy-b") == 1
+    # Nor are they leftovers of a's directory: b uses them, through its links.
+    assert {name: repo.leftover_blobs for name, repo in LayoutStore(root).load().repositories.items()} == {"a": {}, "b": {}}
 
     plan, _ = run(LayoutStore(root), "b:v1")
 

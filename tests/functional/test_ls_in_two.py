@@ -150,6 +150,19 @@ def test_layouts_sharing_a_blob_directory_stay_in_one_run(tmp_path):
     assert left is not None and written == one_process(root)
 
 
+def test_layouts_whose_blob_files_link_into_another_layout_stay_in_its_run(tmp_path):
+    root = build_root(tmp_path)
+    layouts = LayoutStore(root).layouts
+    names = list(layouts)
+    last, target = layouts[names[-1]] / "blobs" / "sha256", layouts[names[1]] / "blobs" / "sha256"
+    for blob in last.iterdir():  # golf's blob files moved into beta's directory, a link to each left in place
+        shutil.move(str(blob), target / blob.name)
+        blob.symlink_to(target / blob.name)
+    assert independent_runs(layouts) == [names[:1], names[1:]]
+    left, written = in_two(root, tmp_path)
+    assert left is not None and written == one_process(root)
+
+
 def test_one_process_when_every_layout_shares_one_blob_directory(tmp_path):
     root = build_root(tmp_path)
     layouts = LayoutStore(root).layouts
