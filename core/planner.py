@@ -91,7 +91,7 @@ class _RepositoryPlan:
     (with the reason)."""
 
     __slots__ = ("repo", "plan", "arts", "parents", "subjects", "kinds", "referrers", "chosen", "remaining", "kept",
-                 "queue", "gone", "platforms")
+                 "queue", "gone", "platforms", "platform_texts")
 
     def __init__(self, repo: Repository, plan: DeletionPlan) -> None:
         self.repo = repo
@@ -108,6 +108,7 @@ class _RepositoryPlan:
         self.queue: deque[str] = deque()  # chosen, their children and accessories not looked at yet
         self.gone: set[str] = set()  # deleted by a cut-off run being finished
         self.platforms: dict[str, dict[str, str]] = {}  # index -> child -> the platform it lists the child with
+        self.platform_texts: dict[int, str] = {}  # id of a PlatformInfo -> str of it
 
     def run(self, targets: list[str], rules: tuple[ProtectionRule, ...], resumed: Sequence[ResumedRef]) -> list[str]:
         """Adds this repository's part to the plan; returns the digests it deletes."""
@@ -341,9 +342,17 @@ class _RepositoryPlan:
         if platforms is None:
             artifact = self.arts.get(index)
             children = artifact.children if artifact is not None else ()
-            # The first entry that states a platform names it, as Artifact.platform_of reads.
-            platforms = self.platforms[index] = {c.digest: str(c.platform) for c in reversed(children)
-                                                 if c.platform is not None}
+            # The first entry that states a platform names it, as Artifact.platform_of reads. A source
+            # shares a few platform objects among all children: each is written once, found by id
+            # (the registry holds every one while this plan is made).
+            texts = self.platform_texts
+            platforms = self.platforms[index] = {}
+            for c in reversed(children):
+                if c.platform is not None:
+                    text = texts.get(id(c.platform))
+                    if text is None:
+                        text = texts[id(c.platform)] = str(c.platform)
+                    platforms[c.digest] = text
         return platforms.get(digest)
 
 
