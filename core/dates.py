@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as _dt
 
-from .media_types import INDEX_TYPES
 from .model import Artifact, Repository
 
 CREATED_ANNOTATION = "org.opencontainers.image.created"
@@ -65,9 +64,9 @@ class CreatedTimes:
                 arts = self.repo.artifacts
                 dated: list[float] = []
                 for entry in artifact.children:
-                    # An image's own time at once (is_index inline): a prune asks for every child of thousands of indexes.
+                    # An image's own time at once: a prune asks for every child of thousands of indexes.
                     child = arts.get(entry.digest)
-                    if child is not None and child.created is not None and child.media_type not in INDEX_TYPES:
+                    if child is not None and child.created is not None and not child.is_index:
                         dated.append(child.created)
                     elif (t := self.of(entry.digest)) is not None:
                         dated.append(t)
