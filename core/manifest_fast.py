@@ -78,11 +78,6 @@ def _descriptor_fields(d: object) -> tuple[str, int, str] | None:
     return None
 
 
-def descriptor_ok(d: object) -> bool:
-    """True when core.manifest.Descriptor would accept `d` and read it as written."""
-    return _descriptor_fields(d) is not None
-
-
 def _descriptors_ok(value: object) -> bool:
     if type(value) is not list:
         return False
