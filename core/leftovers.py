@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from .model import Registry
-from .prune import is_untagged_image, orphaned_accessories, top_level_candidates
+from .prune import is_untagged_image, orphaned_accessories
 
 LeftoverKind = Literal["untagged", "orphaned_accessories", "missing_children", "unreferenced_blobs"]
 
@@ -43,7 +43,7 @@ class LeftoverGroup:
 def find_leftovers(registry: Registry) -> list[LeftoverGroup]:
     groups: dict[LeftoverKind, LeftoverGroup] = {k: LeftoverGroup(k) for k in TITLES}
     for name, repo in registry.repositories.items():
-        for artifact in top_level_candidates(repo):
+        for artifact in repo.top_level_in_order():
             if is_untagged_image(artifact):
                 g = groups["untagged"]
                 g.artifacts.append((name, artifact.digest))

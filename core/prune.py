@@ -13,7 +13,6 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase, translate
-from itertools import filterfalse
 
 from .dates import CreatedTimes
 from .errors import BadInputError
@@ -88,13 +87,6 @@ def _target(artifact: Artifact) -> TargetRef:
     return _new_target(repository=artifact.repository, digest=artifact.digest, reference=reference)
 
 
-def top_level_candidates(repo: Repository) -> Iterator[Artifact]:
-    """Artifacts no index lists and that are not accessories, in the source's order."""
-    # repo.is_top_level as two C-level filters: a prune reads every artifact of the registry here.
-    arts = repo.artifacts
-    return map(arts.__getitem__, filterfalse(repo.subjects.__contains__, filterfalse(repo.parents.__contains__, arts)))
-
-
 def is_untagged_image(artifact: Artifact) -> bool:
     """An untagged image or index: what `--untagged` and the leftovers view offer (an untagged
     artifact of another kind, an ORAS upload say, is no build left behind)."""
@@ -139,7 +131,7 @@ def select_by_rule(registry: Registry, rule: PruneRule, now: float, repositories
         times = CreatedTimes(repo)
         tagged: list[Artifact] = []
         by_age: list[Artifact] = []  # untagged and orphans: only --older-than applies
-        for artifact in top_level_candidates(repo):
+        for artifact in repo.top_level_in_order():
             if artifact.tags:
                 if not rule.selects_tagged:
                     continue
@@ -197,7 +189,7 @@ def select_by_policy(registry: Registry, policy: RetentionPolicy, now: float, re
             continue  # Harbor takes no action on repositories no rule's scope names
         repo = registry.repositories[name]
         times = CreatedTimes(repo)
-        candidates = list(top_level_candidates(repo))
+        candidates = list(repo.top_level_in_order())
         why: dict[str, RetainReason] = {}
         for rule in rules:
             for digest, reason in _rule_retains(rule, [a for a in candidates if rule.selects(a.tags)], times, now):
