@@ -30,6 +30,7 @@ from ocitree.core.interrupted import InterruptedRuns
 from ocitree.core.model import Registry, Repository
 from ocitree.core.stores.base import Store
 from ocitree.core.stores.layout import LayoutStore
+from ocitree.core.stores.layout_sharing import BlobListings
 from ocitree.core.stores.layout_split import independent_runs, root_work
 
 from .json_text import ITEM_SEPARATOR, json_in_parts, write_bytes
@@ -51,11 +52,12 @@ def write_json_in_two(store: Store, out: IO[str]) -> list[object] | None:
     the caller lists in one process."""
     if not isinstance(store, LayoutStore):
         return None
-    runs = _runs_to_list(store, out)
-    return _write_in_two(store, runs, out) if runs is not None else None
+    listings = BlobListings()  # listed to cut the root, then read by the loads (a fork inherits them)
+    runs = _runs_to_list(store, out, listings)
+    return _write_in_two(store, runs, listings, out) if runs is not None else None
 
 
-def _runs_to_list(store: LayoutStore, out: IO[str]) -> list[list[str]] | None:
+def _runs_to_list(store: LayoutStore, out: IO[str], listings: BlobListings) -> list[list[str]] | None:
     """The runs of `store` to list in two processes, or None where a listing in one is due."""
     if sys.platform != "linux" or not hasattr(os, "memfd_create") or not _only_thread():
         return None
@@ -69,7 +71,7 @@ def _runs_to_list(store: LayoutStore, out: IO[str]) -> list[list[str]] | None:
         return None
     if InterruptedRuns().recorded(store.source):
         return None
-    runs = independent_runs(store.layouts)
+    runs = independent_runs(store.layouts, listings)
     return runs if len(runs) > 1 else None
 
 
@@ -78,7 +80,7 @@ def _only_thread() -> bool:
     return threading.active_count() == 1
 
 
-def _write_in_two(store: LayoutStore, runs: list[list[str]], out: IO[str]) -> list[object] | None:
+def _write_in_two(store: LayoutStore, runs: list[list[str]], listings: BlobListings, out: IO[str]) -> list[object] | None:
     """The runs this process takes listed here, the others by a child process. None when nothing
     was written (the child failed, or this process did)."""
     claims = TwoEndedClaims(len(runs))
@@ -91,13 +93,13 @@ def _write_in_two(store: LayoutStore, runs: list[list[str]], out: IO[str]) -> li
     if pid == 0:
         os.close(status_r)
         os.close(go_w)
-        _list_from_the_back(store, runs, claims, out, status_w, go_r)
+        _list_from_the_back(store, runs, listings, claims, out, status_w, go_r)
     os.close(status_w)
     os.close(go_r)
     reaped = False
     try:
         try:
-            registry = _load_taken(store, runs, claims, True, first)
+            registry = _load_taken(store, runs, listings, claims, True, first)
             with gc_paused():  # tens of thousands of dicts, no cycles
                 doc = registry_json(registry)
             head, mine, tail = json_in_parts(doc, "repositories")
@@ -132,27 +134,27 @@ def _write_in_two(store: LayoutStore, runs: list[list[str]], out: IO[str]) -> li
             os.waitpid(pid, 0)
 
 
-def _load_taken(store: LayoutStore, runs: list[list[str]], claims: TwoEndedClaims, from_front: bool,
-                first: int | None) -> Registry:
+def _load_taken(store: LayoutStore, runs: list[list[str]], listings: BlobListings, claims: TwoEndedClaims,
+                from_front: bool, first: int | None) -> Registry:
     """The registry of the runs this process takes (`first` already taken); its blob scope is no
     one's: a listing does not use it."""
     repositories: list[Repository] = []
     taken = first if first is not None else claims.take(from_front)
     while taken is not None:
-        repositories.extend(store.load_part(runs[taken]).repositories.values())
+        repositories.extend(store.load_part(runs[taken], listings=listings).repositories.values())
         taken = claims.take(from_front)
     return Registry(store.source, repositories)
 
 
-def _list_from_the_back(store: LayoutStore, runs: list[list[str]], claims: TwoEndedClaims, out: IO[str],
-                        status_w: int, go_r: int) -> NoReturn:
+def _list_from_the_back(store: LayoutStore, runs: list[list[str]], listings: BlobListings, claims: TwoEndedClaims,
+                        out: IO[str], status_w: int, go_r: int) -> NoReturn:
     """The child: list the runs it takes, say when its part is ready, write it when told. It never
     prints: any error is found again, and said, by the listing in one process. Exit code: 0, or
     the errno of a failed write."""
     code = 1
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: the parent reports it
-        registry = _load_taken(store, runs, claims, False, None)
+        registry = _load_taken(store, runs, listings, claims, False, None)
         if not registry.repositories:
             os.write(status_w, _NONE)
             os._exit(0)

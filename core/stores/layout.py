@@ -79,12 +79,14 @@ class LayoutStore(Store):
         self.layouts = find_layouts(self.path)  # a reload sees layouts added or removed since
         return self.load_part(list(self.layouts), progress)
 
-    def load_part(self, names: list[str], progress: ProgressCallback | None = None) -> Registry:
+    def load_part(self, names: list[str], progress: ProgressCallback | None = None,
+                  listings: BlobListings | None = None) -> Registry:
         """The layouts `names` (of those found at opening or at the last load) as a registry of their
         own: for a listing in parts (layout_split), whose blob directories no other layout reaches.
-        Its blob scope counts these layouts only."""
+        Its blob scope counts these layouts only. `listings`: blob directories listed already (to cut
+        the root into parts)."""
         layouts = {name: self.layouts[name] for name in names}
-        listings = BlobListings()  # listed once for the scope and the leftovers
+        listings = listings or BlobListings()  # listed once for the scope and the leftovers
         scope = layout_blob_scope(self.path, layouts, self.blob_reclaim, listings)
         total = len(layouts)
         if progress:

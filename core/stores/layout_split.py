@@ -12,13 +12,15 @@ import os
 from pathlib import Path
 
 from .layout_reader import INDEX_FILE
-from .layout_sharing import ALGORITHMS
+from .layout_sharing import ALGORITHMS, BlobListings
 
 
-def independent_runs(layouts: dict[str, Path]) -> list[list[str]]:
+def independent_runs(layouts: dict[str, Path], listings: BlobListings | None = None) -> list[list[str]]:
     """The names of `layouts`, in order, cut wherever the layouts before and after the cut reach no
     blob directory in common, through a symlinked directory or blob files that are symlinks (each
-    layout its own run where none shares a directory)."""
+    layout its own run where none shares a directory). `listings`: the blob directories as listed,
+    which the loads of the parts then read again instead of listing them once more."""
+    listings = listings or BlobListings()
     names = list(layouts)
     users: dict[str, tuple[int, int]] = {}  # real blob directory -> places of its first and last layout
     links: dict[str, set[str]] = {}  # real blob directory -> the directories its blob links lead into
@@ -26,7 +28,8 @@ def independent_runs(layouts: dict[str, Path]) -> list[list[str]]:
         for algorithm in ALGORITHMS:
             directory = os.path.realpath(layouts[name] / "blobs" / algorithm)
             if directory not in links:
-                links[directory] = _linked_directories(directory)
+                listing = listings.listing(directory)  # None: no blobs of this algorithm, or unreadable (the load says so)
+                links[directory] = {os.path.dirname(os.path.realpath(e.path)) for e in listing.symlinks} if listing else set()
             for reached in (directory, *links[directory]):
                 users[reached] = (users.get(reached, (i, i))[0], i)
     spanned = [False] * len(names)  # spanned[k]: a directory is reached from both sides of a cut before names[k]
@@ -40,15 +43,6 @@ def independent_runs(layouts: dict[str, Path]) -> list[list[str]]:
         else:
             runs.append([name])
     return runs
-
-
-def _linked_directories(directory: str) -> set[str]:
-    """Where the blob files of `directory` that are symlinks lead (a root deduplicated file by file)."""
-    try:
-        with os.scandir(directory) as entries:
-            return {os.path.dirname(os.path.realpath(e.path)) for e in entries if e.is_symlink()}
-    except OSError:
-        return set()  # no blobs of this algorithm, or unreadable: the load says so
 
 
 def root_work(layouts: dict[str, Path]) -> int:
