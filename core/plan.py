@@ -6,10 +6,11 @@ add fields, never rename or remove them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Literal, TypeVar
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Literal, Protocol, TypeVar, overload
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, GetCoreSchemaHandler
+from pydantic_core import core_schema
 
 from .media_types import AccessoryKind, ArtifactKind
 from .names import short_digest
@@ -113,6 +114,108 @@ class DeleteEntry(BaseModel):
     platform: str | None = None
 
 
+# A row of DeleteEntry's fields, in its order (the JSON's).
+DeleteRow = tuple[str, str, str, str, list[str], str, str | None, int, str | None]
+_DELETE_FIELDS = tuple(DeleteEntry.model_fields)
+_new_delete_entry = trusted_builder(DeleteEntry)
+
+
+class DeleteRows(Protocol):
+    """One repository's part of a plan's `delete` list, as the planner keeps it (core.planner)."""
+
+    def __len__(self) -> int: ...
+
+    def rows(self) -> Iterator[DeleteRow]:
+        """Each entry's fields, in execution order."""
+        ...
+
+    def keys(self) -> Iterator[tuple[str, str, list[str]]]:
+        """Each entry's repository, digest and tags, in execution order (what the fingerprint reads)."""
+        ...
+
+
+class DeleteEntries(Sequence[DeleteEntry]):
+    """`DeletionPlan.delete`: what goes, in execution order, kept as the planner's rows until read.
+
+    A prune deletes hundreds of thousands of artifacts; a pydantic object for each was a third of
+    its plan and most of the memory it added, while its confirmation reads only the count. Each
+    repository's part stays in rows (DeleteRows); the entries are made the first time the list is
+    read (all at once: the executor then reads what was planned, whatever changes after), and the
+    JSON and the fingerprint are written from the rows. A list of entries is taken as it is."""
+
+    __slots__ = ("_entries", "_parts")
+
+    def __init__(self, entries: Iterable[DeleteEntry] = ()) -> None:
+        self._entries: list[DeleteEntry] = list(entries)  # made: the first entries
+        self._parts: list[DeleteRows] = []  # not made yet: the rest, in order
+
+    def add(self, part: DeleteRows) -> None:
+        """The planner's rows for one repository, after what is there."""
+        if len(part):
+            self._parts.append(part)
+
+    def _made(self) -> list[DeleteEntry]:
+        if self._parts:
+            fields, build, made = _DELETE_FIELDS, _new_delete_entry, self._entries
+            for part in self._parts:
+                made.extend([build(**dict(zip(fields, row))) for row in part.rows()])
+            self._parts = []
+        return self._entries
+
+    def __len__(self) -> int:
+        return len(self._entries) + sum(map(len, self._parts))
+
+    @overload
+    def __getitem__(self, index: int) -> DeleteEntry: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[DeleteEntry]: ...
+
+    def __getitem__(self, index: int | slice) -> DeleteEntry | list[DeleteEntry]:
+        return self._made()[index]
+
+    def __iter__(self) -> Iterator[DeleteEntry]:
+        return iter(self._made())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, DeleteEntries):
+            return self._made() == other._made()
+        if isinstance(other, list):
+            return self._made() == other
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # a list's equality, a list's hash
+
+    def __repr__(self) -> str:
+        return f"DeleteEntries({self._made()!r})"
+
+    def keys(self) -> Iterator[tuple[str, str, list[str]]]:
+        """Each entry's (repository, digest, tags), without making the entries."""
+        for d in self._entries:
+            yield d.repository, d.digest, d.tags
+        for part in self._parts:
+            yield from part.keys()
+
+    def json_rows(self) -> list[dict[str, Any]]:
+        """The entries as DeleteEntry.model_dump gives them, from the rows where not made yet."""
+        fields = _DELETE_FIELDS
+        made = [d.model_dump(mode="json") for d in self._entries]
+        for part in self._parts:
+            made.extend([dict(zip(fields, row)) for row in part.rows()])
+        return made
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        # A list of entries (validated as such) becomes DeleteEntries; the JSON is a list of objects.
+        from_list = core_schema.chain_schema([handler.generate_schema(list[DeleteEntry]),
+                                              core_schema.no_info_plain_validator_function(cls)])
+        return core_schema.json_or_python_schema(
+            json_schema=from_list,
+            python_schema=core_schema.union_schema([core_schema.is_instance_schema(cls), from_list]),
+            serialization=core_schema.plain_serializer_function_ser_schema(cls.json_rows),
+        )
+
+
 class KeepEntry(BaseModel):
     repository: str
     digest: str
@@ -194,7 +297,7 @@ class DeletionPlan(BaseModel):
     resumed: list[ResumedRef] = Field(default_factory=list)  # REFs finishing a cut-off run
     protect: list[str] = Field(default_factory=list)
     refusals: list[Refusal] = Field(default_factory=list)
-    delete: list[DeleteEntry] = Field(default_factory=list)  # in execution order
+    delete: DeleteEntries = Field(default_factory=DeleteEntries)  # in execution order
     rewrite: list[RewriteEntry] = Field(default_factory=list)  # done before any delete
     keep: list[KeepEntry] = Field(default_factory=list)
     missing: list[MissingEntry] = Field(default_factory=list)
@@ -245,7 +348,7 @@ class DeletionPlan(BaseModel):
         """What must not change between planning and executing for the plan to stand."""
         return (
             self.allowed,
-            tuple((d.repository, d.digest, tuple(sorted(d.tags))) for d in self.delete),
+            tuple((repository, digest, tuple(sorted(tags))) for repository, digest, tags in self.delete.keys()),
             tuple((r.repository, r.digest, r.reason) for r in self.refusals),
             tuple((w.repository, w.digest, tuple(w.remove)) for w in self.rewrite),
         )

@@ -9,18 +9,17 @@ artifacts reached from the targets are visited.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from .media_types import REFERRERS  # the accessory kind of an OCI 1.1 fallback referrers index (core.tag_schemes)
 from .model import Registry, Repository, is_fallback_tag
-from .plan import (DeleteEntry, DeleteWhy, DeletionPlan, KeepEntry, KeepReason, MissingEntry, ParentRef, ReclaimInfo,
+from .plan import (DeleteEntries, DeleteRow, DeleteWhy, DeletionPlan, KeepEntry, KeepReason, MissingEntry, ParentRef, ReclaimInfo,
                    Refusal, ResumedRef, RewriteEntry, TargetRef, trusted_builder)
 from .protection import ProtectionRule, parse_rules, protected_tags
 from .reclaim import reclaimable
 from .references import Reference, parse_reference
 
 # The planner builds its entries from the model's validated data, hundreds of thousands in a prune.
-_new_delete_entry = trusted_builder(DeleteEntry)
 _new_keep_entry = trusted_builder(KeepEntry)
 _new_missing_entry = trusted_builder(MissingEntry)
 _new_parent_ref = trusted_builder(ParentRef)
@@ -80,7 +79,7 @@ def plan_deletion(
     if plan.refusals:
         # Rule 7: refused in full. A refused plan lists only its reasons, never a partial outcome.
         plan.allowed = False
-        plan.delete, plan.keep, plan.missing, plan.tags_removed, plan.reclaimable_bytes = [], [], [], [], 0
+        plan.delete, plan.keep, plan.missing, plan.tags_removed, plan.reclaimable_bytes = DeleteEntries(), [], [], [], 0
         plan.rewrite = []
     return plan
 
@@ -91,7 +90,7 @@ class _RepositoryPlan:
     (with the reason)."""
 
     __slots__ = ("repo", "plan", "arts", "parents", "subjects", "kinds", "referrers", "chosen", "remaining", "kept",
-                 "queue", "gone", "platforms", "platform_texts")
+                 "queue", "gone")
 
     def __init__(self, repo: Repository, plan: DeletionPlan) -> None:
         self.repo = repo
@@ -107,8 +106,6 @@ class _RepositoryPlan:
         self.kept: dict[str, tuple[str, KeepReason]] = {}  # reached but staying -> (via, reason), first reached first
         self.queue: deque[str] = deque()  # chosen, their children and accessories not looked at yet
         self.gone: set[str] = set()  # deleted by a cut-off run being finished
-        self.platforms: dict[str, dict[str, str]] = {}  # index -> child -> the platform it lists the child with
-        self.platform_texts: dict[int, str] = {}  # id of a PlatformInfo -> str of it
 
     def run(self, targets: list[str], rules: tuple[ProtectionRule, ...], resumed: Sequence[ResumedRef]) -> list[str]:
         """Adds this repository's part to the plan; returns the digests it deletes."""
@@ -297,45 +294,74 @@ class _RepositoryPlan:
 
     def _write_entries(self, rewrites: list[RewriteEntry]) -> None:
         """What goes in a safe order, what is rewritten, and what stays with the reason decided above."""
-        repo, plan, arts, chosen = self.repo, self.plan, self.arts, self.chosen
-        name, delete, tags_removed = repo.name, plan.delete, plan.tags_removed
-        platform_under = self._platform_under
-        for digest in _execution_order(repo, chosen):
-            why, via = chosen[digest]
-            artifact = arts[digest]
-            tags = artifact.tags
-            delete.append(
-                _new_delete_entry(  # every field, in DeleteEntry's order (the JSON's)
-                    repository=name,
-                    digest=digest,
-                    media_type=artifact.media_type,
-                    kind=repo.kind_of(digest),
-                    tags=list(tags),
-                    why=why,
-                    via=via,
-                    size=artifact.size,
-                    platform=platform_under(via, digest),
-                )
-            )
-            if tags:
-                tags_removed.extend([f"{name}:{t}" for t in tags])
+        repo, plan, arts = self.repo, self.plan, self.arts
+        deletes = _RepositoryDeletes(repo, _execution_order(repo, self.chosen), self.chosen)
+        plan.delete.add(deletes)
+        plan.tags_removed.extend([f"{repo.name}:{t}" for tags in deletes.tags.values() for t in tags])
         plan.rewrite.extend(rewrites)
+        platform_under = _PlatformsUnder(repo)
         for digest, (via, reason) in self.kept.items():
             plan.keep.append(
                 _new_keep_entry(  # every field, in KeepEntry's order
-                    repository=name,
+                    repository=repo.name,
                     digest=digest,
                     reason=reason,
                     parents=_parent_refs(repo, self._holders(digest)),
                     tags=list(arts[digest].tags),
                     via=via,
-                    platform=self._platform_under(via, digest),
+                    platform=platform_under(via, digest),
                 )
             )
 
-    def _platform_under(self, index: str | None, digest: str) -> str | None:
-        """repo.platform_under, reading each index's platforms once: a prune asks it about every
-        child of thousands of indexes."""
+
+class _RepositoryDeletes:
+    """One repository's part of `plan.delete` (core.plan.DeleteRows): the digests in execution
+    order and the cascade's (why, via) for each. The rest of an entry is read from the repository
+    when the list is read: a Repository is not changed once built (a deletion or an undo builds a
+    new one, Registry.drop_artifacts), but an untag gives an artifact a new tag list, so the tags
+    are taken now."""
+
+    __slots__ = ("repo", "order", "chosen", "tags")
+
+    def __init__(self, repo: Repository, order: list[str], chosen: dict[str, tuple[DeleteWhy, str | None]]) -> None:
+        self.repo = repo
+        self.order = order
+        self.chosen = chosen
+        arts = repo.artifacts
+        self.tags = {d: tags for d in order if (tags := arts[d].tags)}  # the tagged few, in order
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def rows(self) -> Iterator[DeleteRow]:
+        repo, chosen, tags = self.repo, self.chosen, self.tags
+        name, arts, kind_of = repo.name, repo.artifacts, repo.kind_of
+        platform_under = _PlatformsUnder(repo)
+        untagged: list[str] = []
+        for digest in self.order:
+            why, via = chosen[digest]
+            artifact = arts[digest]
+            yield (name, digest, artifact.media_type, kind_of(digest), list(tags.get(digest, untagged)), why, via,
+                   artifact.size, platform_under(via, digest))
+
+    def keys(self) -> Iterator[tuple[str, str, list[str]]]:
+        name, tags = self.repo.name, self.tags
+        untagged: list[str] = []
+        return ((name, digest, tags.get(digest, untagged)) for digest in self.order)
+
+
+class _PlatformsUnder:
+    """repo.platform_under, reading each index's platforms once: a plan asks it about every child
+    of thousands of indexes."""
+
+    __slots__ = ("arts", "platforms", "texts")
+
+    def __init__(self, repo: Repository) -> None:
+        self.arts = repo.artifacts
+        self.platforms: dict[str, dict[str, str]] = {}  # index -> child -> the platform it lists the child with
+        self.texts: dict[int, str] = {}  # id of a PlatformInfo -> str of it
+
+    def __call__(self, index: str | None, digest: str) -> str | None:
         if index is None:
             return None
         platforms = self.platforms.get(index)
@@ -344,8 +370,8 @@ class _RepositoryPlan:
             children = artifact.children if artifact is not None else ()
             # The first entry that states a platform names it, as Artifact.platform_of reads. A source
             # shares a few platform objects among all children: each is written once, found by id
-            # (the registry holds every one while this plan is made).
-            texts = self.platform_texts
+            # (the repository holds every one while this reads it).
+            texts = self.texts
             platforms = self.platforms[index] = {}
             for c in reversed(children):
                 if c.platform is not None:
