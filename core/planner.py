@@ -299,7 +299,6 @@ class _RepositoryPlan:
         plan.delete.add(deletes)
         plan.tags_removed.extend([f"{repo.name}:{t}" for tags in deletes.tags.values() for t in tags])
         plan.rewrite.extend(rewrites)
-        platform_under = _PlatformsUnder(repo)
         for digest, (via, reason) in self.kept.items():
             plan.keep.append(
                 _new_keep_entry(  # every field, in KeepEntry's order
@@ -309,7 +308,7 @@ class _RepositoryPlan:
                     parents=_parent_refs(repo, self._holders(digest)),
                     tags=list(arts[digest].tags),
                     via=via,
-                    platform=platform_under(via, digest),
+                    platform=repo.platform_under(via, digest),  # most kept children have an index of their own
                 )
             )
 
