@@ -71,8 +71,8 @@ class InterruptedRuns:
         """Write ahead, before the run's first write: what the plan deletes under each REF.
         `registry` is the state the plan was checked against. Raises StoreError."""
         deleting: dict[str, set[str]] = {}
-        for d in plan.delete:
-            deleting.setdefault(d.repository, set()).add(d.digest)
+        for repository, digest, _ in plan.delete.keys():  # without making the entries
+            deleting.setdefault(repository, set()).add(digest)
         stamp = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
         entries: dict[str, dict[str, Any]] = {}
         for target in plan.targets:
