@@ -95,10 +95,16 @@ def _why_kept(registry: Registry, k: KeepEntry) -> str:
 def plan_text(plan: DeletionPlan, registry: Registry, blob_reclaim: str | None = None) -> Text:
     """`blob_reclaim` is ignored: the plan itself says who frees its blobs."""
     text = Text()
-    repositories = list(dict.fromkeys([d.repository for d in plan.delete] + [k.repository for k in plan.keep]))
-    for repository in repositories:
-        deleted = [d for d in plan.delete if d.repository == repository]
-        kept = [k for k in plan.keep if k.repository == repository]
+    # Grouped in one pass each: a prune's plan has hundreds of thousands of entries in a hundred repositories.
+    deleted_in: dict[str, list[DeleteEntry]] = {}
+    for d in plan.delete:
+        deleted_in.setdefault(d.repository, []).append(d)
+    kept_in: dict[str, list[KeepEntry]] = {}
+    for k in plan.keep:
+        kept_in.setdefault(k.repository, []).append(k)
+    for repository in dict.fromkeys([*deleted_in, *kept_in]):
+        deleted = deleted_in.get(repository, [])
+        kept = kept_in.get(repository, [])
         text.append(literal(repository), "bold")
         text.append("\n")
         if deleted:
