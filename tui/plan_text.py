@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rich.console import Group, RenderableType
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
@@ -73,25 +76,22 @@ def render_plan(plan: DeletionPlan, blob_reclaim: str | None = None, title: str 
         parts.append(Text(f"DELETE {len(plan.delete)} artifact{'s' if len(plan.delete) != 1 else ''}, in this order:", style="bold red"))
     else:
         parts.append(Text("Nothing left to delete", style="bold"))
-    table: Table | None = None
+    rows: DeleteRows | None = None
     repository = None
     for i, d in enumerate(plan.delete, 1):
         if d.repository != repository:
             repository = d.repository
             parts.append(literal_text(f"  {repository}", "bold blue"))
-            table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 1))
-            table.add_column(justify="right", no_wrap=True, min_width=4)
-            table.add_column(no_wrap=True)
-            table.add_column(ratio=1)
-            parts.append(table)
+            rows = DeleteRows()
+            parts.append(rows)
         why: str = "referrers index left empty" if d.why == "referrers" else d.why
         if d.via and d.why == "referrers":
             why += " by deleting " + labels.get(d.via, short_digest(d.via))
         elif d.via:
             why += " of " + labels.get(d.via, short_digest(d.via))
         kind = d.kind + (f" {d.platform}" if d.platform else "")
-        assert table is not None  # the first entry starts one: its repository differs from None
-        table.add_row(f"{i}.", short_digest(d.digest), Text(literal(f"{kind}; {_tags(d.tags)}; {why}")))  # a str cell is markup
+        assert rows is not None  # the first entry starts one: its repository differs from None
+        rows.add(f"{i}.", short_digest(d.digest), literal(f"{kind}; {_tags(d.tags)}; {why}"))
     if plan.keep:
         parts.append(Text(f"KEEP {len(plan.keep)}", style="bold green"))
         for k in plan.keep:
@@ -107,6 +107,58 @@ def render_plan(plan: DeletionPlan, blob_reclaim: str | None = None, title: str 
         parts.append(Text(garbage_collect_advice(plan.garbage_collect)))
     parts.append(Text("Summary: " + plan.summary(), style="bold"))
     return Group(*parts)
+
+
+class DeleteRows:
+    """One repository's numbered delete entries: number, digest, and what and why, wrapped in the
+    width left. It prints what a three-column Rich Table (no box, the last column taking the
+    rest) prints, line for line, at a small part of the cost: a prune lists hundreds of
+    thousands of entries, and the Table measured every cell of every row first."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str, str]] = []
+
+    def add(self, number: str, digest: str, text: str) -> None:
+        self.rows.append((number, digest, text))
+
+    def _widths(self) -> tuple[int, int, int]:
+        """The first two columns' widths, and the narrowest the last one can be (its longest word)."""
+        numbers = max(4, *(cell_len(n) for n, _, _ in self.rows))
+        digests = max(cell_len(d) for _, d, _ in self.rows)
+        return numbers, digests, max(1, *(cell_len(w) for _, _, t in self.rows for w in t.split()))
+
+    def _as_table(self) -> Table:
+        table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 1))
+        table.add_column(justify="right", no_wrap=True, min_width=4)
+        table.add_column(no_wrap=True)
+        table.add_column(ratio=1)
+        for number, digest, text in self.rows:
+            table.add_row(number, digest, Text(text))  # a str cell is markup
+        return table
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement.get(console, options, self._as_table())
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if not self.rows:
+            return
+        numbers, digests, longest_word = self._widths()
+        # The last column takes what is left, up to its longest text (the Table does not expand).
+        rest = min(options.max_width - numbers - digests - 4, max(cell_len(t) for _, _, t in self.rows))
+        if rest < longest_word:  # too narrow: columns shrink as the Table decides
+            yield self._as_table()
+            return
+        new_line = Segment.line()
+        for number, digest, text in self.rows:
+            lead = f"{number:>{numbers}}  {digest}{' ' * (digests - cell_len(digest))}  "
+            if cell_len(text) <= rest:
+                yield Segment(lead + text + " " * (rest - cell_len(text)))
+                yield new_line
+                continue
+            blank = " " * cell_len(lead)
+            for n, line in enumerate(Text(text).wrap(console, rest, overflow="ellipsis")):  # as a Table cell
+                yield Segment((lead if n == 0 else blank) + line.plain + " " * (rest - line.cell_len))
+                yield new_line
 
 
 def garbage_collect_advice(gc: GarbageCollectFigures) -> str:
