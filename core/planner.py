@@ -129,7 +129,8 @@ class _RepositoryPlan:
 
     def _delete(self, digest: str, why: DeleteWhy, via: str | None) -> None:
         self.chosen[digest] = (why, via)
-        self.kept.pop(digest, None)  # a later parent or subject can take what an earlier one left
+        if digest in self.kept:  # a later parent or subject can take what an earlier one left
+            del self.kept[digest]
         self.queue.append(digest)
 
     def _keep(self, digest: str, via: str, reason: KeepReason) -> None:
@@ -205,12 +206,7 @@ class _RepositoryPlan:
             return
         # Beyond Harbor: a fallback referrers index is bookkeeping; its listing was never counted.
         counted = 0 if digest in self.referrers else 1
-        seen: set[str] = set()
-        for child in children:
-            c = child.digest
-            if c in seen:
-                continue
-            seen.add(c)
+        for c in dict.fromkeys([child.digest for child in children]):  # each child once
             artifact = arts.get(c)
             # Rule 8: a missing child is reported, not an error.
             if artifact is None:
