@@ -104,7 +104,7 @@ class _RepositoryPlan:
         self.chosen: dict[str, tuple[DeleteWhy, str | None]] = {}  # digest -> (why, via), in discovery order
         self.remaining: dict[str, int] = {}  # parents not (yet) being deleted, for children looked at (rule 4)
         self.kept: dict[str, tuple[str, KeepReason]] = {}  # reached but staying -> (via, reason), first reached first
-        self.queue: deque[str] = deque()  # chosen, their children and accessories not looked at yet
+        self.queue: deque[str] = deque()  # chosen that list or have something, not looked at yet
         self.gone: set[str] = set()  # deleted by a cut-off run being finished
 
     def run(self, targets: list[str], rules: tuple[ProtectionRule, ...], resumed: Sequence[ResumedRef]) -> list[str]:
@@ -112,7 +112,7 @@ class _RepositoryPlan:
         self._rule1_targets(targets)  # rule 1: what the user named goes
         self._finish_cut_off_run(resumed)  # rules 3 and 5 for what a cut-off run left under a deleted REF
         queue, arts, accessories = self.queue, self.arts, self.repo.accessories
-        while queue:  # each artifact that goes, in the order found (most list nothing and have no accessory)
+        while queue:  # each artifact that goes and lists or has something, in the order found
             digest = queue.popleft()
             if arts[digest].children:
                 self._rule3_children(digest)  # rule 3: the index cascade (with rules 4, 5 and 8)
@@ -131,7 +131,10 @@ class _RepositoryPlan:
         self.chosen[digest] = (why, via)
         if digest in self.kept:  # a later parent or subject can take what an earlier one left
             del self.kept[digest]
-        self.queue.append(digest)
+        # Rules 3 and 5 look at what it lists or has, later; most of what goes has neither (an image
+        # an index brought), found here while its artifact is at hand.
+        if self.arts[digest].children or digest in self.repo.accessories:
+            self.queue.append(digest)
 
     def _keep(self, digest: str, via: str, reason: KeepReason) -> None:
         """`digest` stays, for now: each parent or subject that goes looks again, and the last look
