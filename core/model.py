@@ -112,14 +112,17 @@ class Artifact:
 class Repository:
     """One repository's reference graph. Built in linear time; lookups are O(1)."""
 
-    __slots__ = ("name", "artifacts", "tags", "parents", "accessories", "subjects", "accessory_kinds", "blob_users",
-                 "leftover_blobs")
+    __slots__ = ("name", "artifacts", "tags", "parents", "with_children", "accessories", "subjects", "accessory_kinds",
+                 "blob_users", "leftover_blobs")
 
     def __init__(self, name: str, artifacts: Iterable[Artifact], check_cycles: bool = True):
         self.name = name
         self.artifacts: dict[str, Artifact] = {a.digest: a for a in artifacts}
         self.tags: dict[str, str] = {}
         self.parents: dict[str, list[str]] = {}
+        #: the artifacts whose manifests[] lists something (parents' other side, as a set: the planner
+        #: finds the indexes among hundreds of thousands of artifacts without reading each one)
+        self.with_children: set[str] = set()
         self.accessories: dict[str, list[str]] = {}
         self.subjects: dict[str, list[str]] = {}
         self.accessory_kinds: dict[str, mt.AccessoryKind] = {}
@@ -128,12 +131,12 @@ class Repository:
         self.leftover_blobs: dict[str, int] = {}
         parents = self.parents
         blob_users = self.blob_users
-        indexes: list[str] = []  # artifacts with children
+        indexes = self.with_children
         for artifact in self.artifacts.values():
             for tag in artifact.tags:
                 self.tags[tag] = artifact.digest
             if artifact.children:
-                indexes.append(artifact.digest)
+                indexes.add(artifact.digest)
                 seen: set[str] = set()
                 for child in artifact.children:
                     if child.digest not in seen:
