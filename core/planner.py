@@ -8,8 +8,9 @@ artifacts reached from the targets are visited.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain, filterfalse
 
 from .media_types import REFERRERS  # the accessory kind of an OCI 1.1 fallback referrers index (core.tag_schemes)
 from .model import Registry, Repository, is_fallback_tag
@@ -401,28 +402,35 @@ def _execution_order(repo: Repository, chosen: dict[str, tuple[DeleteWhy, str | 
     """Beyond Harbor, a safe order: top-down, an index before its children, a subject before its
     accessories. A run cut short then leaves no surviving artifact pointing at a deleted one."""
     arts, accessories = repo.artifacts, repo.accessories
-    indegree = dict.fromkeys(chosen, 0)
-    edges: dict[str, list[str]] = {}  # only for what lists or has something (most images neither)
-    for digest in chosen:
-        children = arts[digest].children
+    # The edges, from what goes and lists or has something to what of that goes too. Most of what
+    # goes is an image that has neither: set intersections find the others without reading it.
+    listing = (chosen.keys() & repo.with_children) | (chosen.keys() & accessories.keys())
+    edges: dict[str, list[str]] = {}
+    for digest in filter(listing.__contains__, chosen):
+        outs = [c.digest for c in arts[digest].children]
         described = accessories.get(digest)
-        if not children and not described:
-            continue
-        outs = [c.digest for c in children if c.digest in indegree]
         if described:
-            outs += [a for a in described if a in indegree]
-        outs = list(dict.fromkeys(outs))
-        edges[digest] = outs
+            outs += described
+        outs = [o for o in dict.fromkeys(outs) if o in chosen]  # each once
+        if outs:
+            edges[digest] = outs
+    # Kahn's algorithm, first in first out: the list of what is ready is the order, walked as it
+    # grows. What one edge leads to is ready as soon as its source is placed; what several lead to
+    # waits for the last of them.
+    indegree = Counter(chain.from_iterable(edges.values()))
+    waiting = {o: n for o, n in indegree.items() if n > 1}
+    order = list(filterfalse(indegree.__contains__, chosen))
+    for digest in filter(edges.__contains__, order):
+        outs = edges[digest]
+        if waiting.keys().isdisjoint(outs):
+            order += outs
+            continue
         for o in outs:
-            indegree[o] += 1
-    # Kahn's algorithm, first in first out: the list of what is ready is the order, walked as it grows.
-    order = [d for d, n in indegree.items() if n == 0]
-    nothing: list[str] = []
-    for digest in order:
-        for o in edges.get(digest, nothing):
-            indegree[o] -= 1
-            if indegree[o] == 0:
-                order.append(o)
+            if o in waiting:
+                waiting[o] -= 1
+                if waiting[o]:
+                    continue
+            order.append(o)
     if len(order) < len(chosen):  # only a hand-made subject loop can get here
         placed = set(order)
         order.extend(d for d in chosen if d not in placed)
