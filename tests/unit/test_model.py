@@ -42,6 +42,14 @@ def test_parents_are_counted_once_per_index_and_sharing_follows():
     assert repo.parents_of(digest(10)) == []
 
 
+def test_with_children_holds_what_lists_something_and_follows_a_rebuild():
+    empty = Artifact(R, digest(12), mt.OCI_INDEX, 100)  # an index that lists nothing
+    registry = Registry("test", [Repository(R, [image(1), image(2), index(10, [1, 1, 3]), index(11, [2]), empty])])
+    assert registry.repositories[R].with_children == {digest(10), digest(11)}  # a missing child still counts
+    registry.drop_artifacts([(R, digest(11))])
+    assert registry.repositories[R].with_children == {digest(10)}
+
+
 def test_accessories_from_subject_fields_and_cosign_tags():
     b = RegistryBuilder()
     m = b.image(R, ["v1"])
