@@ -17,6 +17,7 @@ from fnmatch import fnmatchcase, translate
 from .dates import CreatedTimes
 from .errors import BadInputError
 from .gc_pause import gc_paused
+from .media_types import REFERRERS
 from .model import Artifact, Registry, Repository
 from .plan import DeletionPlan, ResumedRef, RetainedEntry, RetainReason, TargetRef, trusted_builder
 from .planner import plan_deletion
@@ -270,7 +271,7 @@ def _plan_prune(registry: Registry, selection: Selection, protect: list[str], re
 
 def _responsible_targets(repo: Repository, digest: str, owners: dict[tuple[str, str], tuple[str, str]]) -> list[tuple[str, str]]:
     """The targets (or resumed REFs) whose deletion reaches `digest`, walking up through parents
-    and subjects, in the order found: a set's order changed with the hash seed, and with it the
+    and subjects (and, from a fallback referrers index the deletion empties, to what it lists), in the order found: a set's order changed with the hash seed, and with it the
     order of `retained` in the JSON. `owners`: each target, and what answers for it, by (repository, digest)."""
     found: dict[tuple[str, str], None] = {}
     seen = {digest}
@@ -281,7 +282,10 @@ def _responsible_targets(repo: Repository, digest: str, owners: dict[tuple[str, 
         if owner is not None:
             found[owner] = None
             continue
-        for up in (*repo.parents_of(d), *repo.subjects.get(d, ())):
+        ups = [*repo.parents_of(d), *repo.subjects.get(d, ())]
+        if repo.accessory_kinds.get(d) == REFERRERS:  # an emptied fallback referrers index goes with what it lists
+            ups += [c.digest for c in repo.artifacts[d].children]
+        for up in ups:
             if up not in seen:
                 seen.add(up)
                 stack.append(up)

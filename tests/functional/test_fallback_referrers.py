@@ -161,3 +161,20 @@ def test_garbage_collect_frees_what_the_plan_announced_after_a_rewrite(registry,
     # The old index and the SBOM (its manifest and payload; the empty config the signature shares stays)
     assert plan["reclaimable_bytes"] == referrers.size + sbom.size + len(builder.blob_data(builder.blobs_of(sbom)[1]))
     assert garbage_collect(registry) == plan["reclaimable_bytes"]
+
+
+def test_prune_retains_accessories_whose_deletion_would_take_a_protected_referrers_index(make_source, capsys):
+    # Pruning every accessory of a subject empties its fallback referrers index, which then goes:
+    # with its `sha256-*` tag protected, those accessories are retained, not an internal error.
+    builder = RegistryBuilder()
+    image, sbom, signature, referrers, fallback_tag = signed_with_fallback_referrers(builder)
+    source = make_source(builder)
+    registry = load(source)
+    from ocitree.core.prune import Selection, plan_prune
+
+    targets = resolve_targets(registry, [f"{R}@{sbom.digest}", f"{R}@{signature.digest}"])
+    plan = plan_prune(registry, Selection(targets, []), ["sha256-*"])
+    assert plan.allowed and len(plan.delete) == 0
+    assert {(r.digest, r.reason) for r in plan.retained} == {(sbom.digest, "protected"), (signature.digest, "protected")}
+    plan = plan_prune(registry, Selection(targets, []))  # unprotected, the index goes with them
+    assert {d.digest for d in plan.delete} == {sbom.digest, signature.digest, referrers.digest}
