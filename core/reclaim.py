@@ -90,7 +90,7 @@ def _reclaimable_in_one_store(registry: Registry, gone_by_repo: Mapping[str, lis
     goes = set().union(*parts)
     stays: set[str] = set()  # of the digests that go, those an artifact that stays uses
     for name, repo in registry.repositories.items():
-        stays |= goes.intersection(_staying_uses(repo, gone_by_repo.get(name, [])))
+        stays |= goes.intersection(_staying_uses(repo, {a.digest for a in gone_by_repo.get(name, ())}))
     blobs = size = 0
     for part in parts:
         kept = part.keys() & stays
@@ -108,11 +108,10 @@ def _reclaimable_in_one_store(registry: Registry, gone_by_repo: Mapping[str, lis
     return 0, ([_unaccounted_note("", blobs, size, reason)] if blobs else [])
 
 
-def _staying_uses(repo: Repository, gone: list[Artifact]) -> set[str]:
-    """Every digest the artifacts of `repo` but those `gone` use."""
-    if not gone:
+def _staying_uses(repo: Repository, going: AbstractSet[str]) -> set[str]:
+    """Every digest the artifacts of `repo` use but those whose digests are `going`."""
+    if not going:
         return used_digests(repo)
-    going = {a.digest for a in gone}
     return _used_by([a for d, a in repo.artifacts.items() if d not in going])
 
 
@@ -191,16 +190,19 @@ def _removed_uses(gone: list[Artifact]) -> Counter[str]:
 
 def _left_in(repo: Repository, gone: list[Artifact], sized: Mapping[str, int],
              counted: AbstractSet[str]) -> tuple[set[str], Iterable[str]]:
-    """Of the digests the artifacts `gone` use, those an artifact of `repo` that stays still uses,
-    and of those in `counted`, the ones it uses now and not after. `sized`: _sizes(gone)."""
+    """Of the digests the artifacts `gone` use, those an artifact of `repo` that stays still uses
+    (at least those in `sized` or `counted`: the only ones reclaimable() asks about), and of those
+    in `counted`, the ones it uses now and not after. `sized`: _sizes(gone)."""
     if 2 * len(gone) > len(repo.artifacts):  # most of it goes (a prune): what stays is quicker to read
         going = {a.digest for a in gone}
-        stays = _used_by([a for d, a in repo.artifacts.items() if d not in going])
-        # What `gone` uses: its manifests and blobs (`sized`) and its indexes' entries. Only the
-        # few that stay use are looked up, not every one copied into a set.
-        listed = {c.digest for a in gone if a.children for c in a.children}
-        left = (sized.keys() & stays) | (listed & stays)
-        return left, {d for d in counted if (d in sized or d in listed) and d not in left}
+        stays = _staying_uses(repo, going)
+        left = sized.keys() & stays
+        # What `gone` uses is also its indexes' entries, which only matter for the digests counted
+        # (an entry outside `sized` that stays uses is in no other part of the deletion): those are
+        # looked up through the indexes listing them, not every entry of every index copied.
+        counted_uses = [d for d in counted if d in sized or not going.isdisjoint(repo.parents.get(d, ()))]
+        left.update([d for d in counted_uses if d in stays])
+        return left, [d for d in counted_uses if d not in stays]
     # Else by counts, in proportion to the deletion: a use is left where the repository counts more.
     removed = _removed_uses(gone)
     arts, blob_users, parents = repo.artifacts, repo.blob_users, repo.parents
