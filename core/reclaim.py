@@ -26,7 +26,8 @@ def reclaimable(registry: Registry, chosen: Mapping[str, Iterable[str]]) -> tupl
     blobs it leaves out because their store has users ocitree cannot see."""
     scope = registry.blob_scope
     one_store = not scope.domains and not scope.hard_links  # a registry: whole lists at once
-    gone_by_repo = {name: [registry.repositories[name].artifacts[d] for d in digests] for name, digests in chosen.items()}
+    gone_by_repo = {name: list(map(registry.repositories[name].artifacts.__getitem__, digests))  # a prune's 805k: C-level
+                    for name, digests in chosen.items()}
     # Most of the registry goes (a prune) and the table below is not built yet: what goes less what
     # stays costs less than building it. Once built (a small deletion's plan, the TUI's), it is quicker.
     if one_store and registry.shared_digests is None and 2 * sum(map(len, gone_by_repo.values())) > registry.artifact_count:
