@@ -87,8 +87,10 @@ def _reclaimable_in_one_store(registry: Registry, gone_by_repo: Mapping[str, lis
     """reclaimable() where the whole registry is one blob store and most of it goes (a big prune):
     what the deletion uses less what the artifacts that stay use. Reading what stays costs less
     than counting, over every digest of the registry, the repositories using it (_count_shared)."""
-    parts = [_sizes(gone) for gone in gone_by_repo.values()]  # each repository's, summed on its own
-    goes = set().union(*parts)
+    # Each repository's part sized and summed on its own: one dict of a 1M prune's 2.25M digests
+    # took three times as long to fill as a hundred dicts of 22k.
+    parts = [_sizes(gone) for gone in gone_by_repo.values()]
+    goes = set().union(*parts)  # hashed once more: to find what stays, and a digest two parts free
     stays: set[str] = set()  # of the digests that go, those an artifact that stays uses
     for name, repo in registry.repositories.items():
         stays |= goes.intersection(_staying_uses(repo, {a.digest for a in gone_by_repo.get(name, ())}))
