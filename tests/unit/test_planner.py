@@ -412,6 +412,27 @@ def test_reclaimable_bytes_count_a_deletion_spanning_repositories_once():
     assert p.reclaimable_bytes == one.size + sum(_blob_sizes(b, one).values())
 
 
+def test_reclaimable_bytes_of_most_of_the_registry_are_counted_without_the_table_and_as_it_counts():
+    """A deletion of most of a registry is what it uses less what stays, without the table of the
+    digests several repositories use that a smaller one builds (a prune of millions needs no pass
+    over every digest); an image two repositories delete counts once, one a repository keeps none."""
+    b = RegistryBuilder()
+    shared = [b.image(R, [f"v{i}"], seed=f"img{i}", layer_sizes=(5000, 100 * i + 1)) for i in range(4)]
+    for i in range(4):
+        b.image("team/mirror", [f"v{i}"], seed=f"img{i}", layer_sizes=(5000, 100 * i + 1))  # the same images
+    own = [b.image("team/third", [f"v{i}"], seed=f"own{i}") for i in range(4)]
+    refs = [f"{repo}:v{i}" for repo in (R, "team/mirror", "team/third") for i in range(3)]  # 9 of 12
+    registry = load(b)
+
+    first = plan(registry, *refs)
+
+    assert registry.shared_digests is None
+    assert first.reclaimable_bytes == sum(m.size + sum(_blob_sizes(b, m).values()) for m in shared[:3] + own[:3])
+    plan(registry, f"{R}:v3")  # a small deletion builds the table, and the same plan then counts with it
+    assert registry.shared_digests is not None
+    assert plan(registry, *refs).reclaimable_bytes == first.reclaimable_bytes
+
+
 def test_reclaimable_bytes_follow_the_registry_after_a_deletion_in_place():
     """The TUI drops deleted artifacts from the loaded registry and plans again on it."""
     b = RegistryBuilder()
