@@ -579,8 +579,18 @@ class MainScreen(Screen[None]):
     async def plan_worker(self, request: PlanRequest) -> None:
         # A daemon thread, as for loading: quitting does not wait for a long plan to be worked out.
         def work_out() -> tuple[DeletionPlan, PlanBody]:
-            plan = request.work_out()
-            return plan, plan_body(plan, request.view.registry)
+            # The collector off meanwhile: a prune's plan makes hundreds of thousands of objects that
+            # all live, and each full collection they set off scans them all again, a pause of a
+            # tenth to a third of a second for the UI thread too (the loaded model is frozen, see
+            # `loaded`, so it is not what the collector scans).
+            collecting = gc.isenabled()
+            gc.disable()
+            try:
+                plan = request.work_out()
+                return plan, plan_body(plan, request.view.registry)
+            finally:
+                if collecting:
+                    gc.enable()
 
         try:
             plan, body = await in_daemon_thread(work_out, "ocitree-plan")
