@@ -165,3 +165,23 @@ async def test_a_refusal_is_worked_out_off_the_ui_thread_too(tmp_path, monkeypat
         assert "Refused: nothing will be deleted" in screen_text(app)
         await press(pilot, "g")  # still goes to the first referencing index
         assert isinstance(app.screen, MainScreen)
+
+
+async def test_a_plan_ready_under_the_help_shows_once_the_help_is_closed(tmp_path, monkeypatch):
+    from ocitree.tui.screens.help import HelpScreen
+
+    app, _ = demo_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await go_to(pilot, "v2.4")
+        gate = Gate(monkeypatch, ocitree.core.planner, "plan_deletion")
+        await pilot.press("d")
+        await until(pilot, lambda: planning_shown(app), attempts=400)
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), attempts=400)
+        gate.open()
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)  # not covered by a dialog that typed keys could answer
+        await press(pilot, "escape")
+        assert isinstance(app.screen, ConfirmDeleteScreen) and len(app.screen_stack) == 2
+        assert "Delete 10 artifacts?" in screen_text(app)

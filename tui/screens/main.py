@@ -649,6 +649,8 @@ class MainScreen(Screen[None]):
 
     def show_plan(self, message: PlanReady) -> None:
         request, plan, body = message.request, message.plan, message.body
+        if self.planning is not None:  # d again since (back from the help, say): that plan is the one to show
+            return
         if not self.plan_is_current(request):
             self.notify("The registry changed while planning: the plan was dropped. Press d to plan again.")
             return
