@@ -6,7 +6,8 @@ the footer follows it without anyone asking. Workers never touch widgets: they p
 message (RegistryLoaded, LoadFailed, DeletionFinished, ...) and the handlers below are the only
 place their results arrive, with one route (`show_error`) for every error dialog.
 
-Every deletion decision comes from core.planner; this module only asks for plans, shows them,
+Every deletion decision comes from core.planner; this module only asks for plans (worked out,
+with the lines the dialog shows, on a worker thread: a prune's plan takes seconds), shows them,
 and hands allowed ones to core.executor in a worker thread.
 """
 
