@@ -546,7 +546,8 @@ async def test_keys_during_a_deletion_cannot_quit_or_open_the_palette(tmp_path):
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await go_to(pilot, "v2.4")
-        await pilot.press("d", "y")
+        await press(pilot, "d")  # the plan is worked out on a worker: its confirmation comes once it is ready
+        await pilot.press("y")
         await until(pilot, lambda: isinstance(app.screen, DeletingScreen))
         for key in ("ctrl+p", "q", "escape", "d", "r"):
             await pilot.press(key)

@@ -359,7 +359,8 @@ async def test_ctrl_c_during_a_deletion_asks_and_stops_part_way(tmp_path):
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await go_to(pilot, "v2.4")
-        await pilot.press("d", "y")
+        await press(pilot, "d")  # the plan is worked out on a worker: its confirmation comes once it is ready
+        await pilot.press("y")
         await until(pilot, lambda: isinstance(app.screen, DeletingScreen))
         await pilot.press("ctrl+c")
         await until(pilot, lambda: isinstance(app.screen, QuitDuringDeletionScreen))

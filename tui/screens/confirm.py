@@ -14,7 +14,7 @@ from ocitree.core.model import Registry
 
 from ..widgets.text_lines import TextLines
 from .dialog import DialogScreen
-from .plan_view import plan_text
+from .plan_view import PlanBody, plan_body
 
 if TYPE_CHECKING:  # pydantic, which the first screen does without (issue 10)
     from ocitree.core.plan import DeletionPlan
@@ -33,12 +33,14 @@ class ConfirmDeleteScreen(DialogScreen[bool]):
     ]
     AUTO_FOCUS = "#cancel"
 
-    def __init__(self, plan: DeletionPlan, registry: Registry, blob_reclaim: str = "gc", read_only: bool = False) -> None:
+    def __init__(self, plan: DeletionPlan, registry: Registry, blob_reclaim: str = "gc", read_only: bool = False,
+                 body: PlanBody | None = None) -> None:
         super().__init__()
         self.plan = plan
         self.registry = registry
-        self.blob_reclaim = blob_reclaim
+        self.blob_reclaim = blob_reclaim  # the plan itself says who frees its blobs
         self.read_only = read_only  # a preview: the same plan, and no way to run it
+        self.body = body  # the plan's lines, when a worker made them already
 
     @property
     def noun(self) -> str:
@@ -57,7 +59,8 @@ class ConfirmDeleteScreen(DialogScreen[bool]):
         return title
 
     def dialog_body(self) -> Widget:
-        return TextLines(plan_text(self.plan, self.registry, self.blob_reclaim))
+        body = self.body or plan_body(self.plan, self.registry)
+        return TextLines(body.lines, widths=body.widths)
 
     def dialog_keys(self) -> str:
         if self.read_only:

@@ -6,7 +6,8 @@ the footer follows it without anyone asking. Workers never touch widgets: they p
 message (RegistryLoaded, LoadFailed, DeletionFinished, ...) and the handlers below are the only
 place their results arrive, with one route (`show_error`) for every error dialog.
 
-Every deletion decision comes from core.planner; this module only asks for plans, shows them,
+Every deletion decision comes from core.planner; this module only asks for plans (worked out,
+with the lines the dialog shows, on a worker thread: a prune's plan takes seconds), shows them,
 and hands allowed ones to core.executor in a worker thread.
 """
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
@@ -47,6 +48,7 @@ from .confirm import ConfirmDeleteScreen
 from .dialog import DialogScreen
 from .error import QUIT, RETRY, ErrorScreen, result_text
 from .help import HelpScreen, KeySection, binding_rows
+from .plan_view import PlanBody, plan_body
 from .progress import DeletingScreen
 from .quit import QuitDuringDeletionScreen
 from .refusal import JUMP, RefusalScreen
@@ -76,6 +78,10 @@ FILTER_PLACEHOLDER = "filter: repository, tag, digest, platform, kind, shared/un
 # The actions that need a loaded registry (and no load running).
 NEEDS_REGISTRY = frozenset({"delete", "preview", "mark", "mark_by_rule", "leftovers", "unmark_all", "search", "filter",
                             "sort", "copy", "jump", "jump_next_parent"})
+# The actions put off while a deletion is planned: they change the marks being planned, or open
+# another flow (a bar or a dialog) that the plan's confirmation would then land on.
+WAIT_FOR_PLAN = frozenset({"mark_by_rule", "leftovers", "unmark_all", "search", "filter", "history", "untag", "untag_why"})
+PLANNING_NOTE_DELAY = 0.15  # seconds: a plan quicker than this shows no note (it would only flash)
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,19 @@ class RestorePoint:
 
     place: tuple[str, str | None] | None
     expanded: list[str]
+
+
+@dataclass(eq=False)
+class PlanRequest:
+    """A plan being worked out on a worker thread, and what it was asked against: a plan whose
+    registry changed meanwhile (a reload, a deletion, an undo) is dropped, never shown."""
+
+    keys: list[ArtifactKey]
+    view: RegistryView
+    changes: int  # MainScreen.registry_changes when asked
+    read_only: bool  # a preview: the confirmation without its Delete button
+    work_out: Callable[[], DeletionPlan]
+    status_before: Text | None  # the status line to put back once the plan is ready
 
 
 class MainScreen(Screen[None]):
@@ -95,6 +114,8 @@ class MainScreen(Screen[None]):
         # Read-only: the same keys show the plan, with no way to run it.
         Binding("d", "preview", "Preview", tooltip="Read-only: show what deleting would do", id="preview"),
         Binding("delete", "preview", "Preview", tooltip="Read-only: show what deleting would do", show=False, id="preview.key"),
+        # Only while a plan is worked out (the status line says so): before the find's Esc.
+        Binding("escape", "cancel_plan", "Cancel plan", id="plan.cancel"),
         Binding("slash", "search", "Find", tooltip="Find a repository, tag or digest prefix (jumps; hides nothing)", id="search"),
         Binding("n", "next_match", "Next", tooltip="Next match of the find", id="search.next"),
         Binding("N", "previous_match", "Prev", tooltip="Previous match of the find", show=False, id="search.previous"),
@@ -137,6 +158,7 @@ class MainScreen(Screen[None]):
     bar_mode: var[BarMode | None] = var(None, bindings=True, init=False)  # None: the bar is closed
     jump_targets: var[tuple[ArtifactKey, ...]] = var((), bindings=True, init=False)  # 1-9 in the details pane
     cycle: var[tuple[tuple[ArtifactKey, ...], int] | None] = var(None, bindings=True, init=False)  # where `p` is
+    planning: var[PlanRequest | None] = var(None, bindings=True, init=False)  # d pressed, its plan not ready yet
 
     # -- what workers report --------------------------------------------------------------------
 
@@ -159,6 +181,19 @@ class MainScreen(Screen[None]):
         def __init__(self, key: ArtifactKey) -> None:
             super().__init__()
             self.key = key
+
+    class PlanReady(Message):
+        def __init__(self, request: PlanRequest, plan: DeletionPlan, body: PlanBody) -> None:
+            super().__init__()
+            self.request = request
+            self.plan = plan
+            self.body = body
+
+    class PlanFailed(Message):
+        def __init__(self, request: PlanRequest, error: Exception) -> None:
+            super().__init__()
+            self.request = request
+            self.error = error
 
     class DeletionFinished(Message):
         def __init__(self, plan: DeletionPlan, result: ExecutionResult) -> None:
@@ -184,6 +219,9 @@ class MainScreen(Screen[None]):
         # the rule of `m`'s marks as `ocitree prune` says it: that command finishes a cut-off run of them
         self.rule_marks_key: str | None = None
         self.untagger = Untagger(self)  # the `t` flow, and whether the source can untag once asked
+        self.registry_changes = 0  # counts loads and in-place changes of the view's registry
+        self.plan_waiting: MainScreen.PlanReady | None = None  # a plan ready while another screen was on top
+        self.status_shown: Text | None = None  # what the status line says
 
     # -- layout ---------------------------------------------------------------------------------
 
@@ -239,12 +277,14 @@ class MainScreen(Screen[None]):
         status = self.query_one("#status", Static)
         status.display = text is not None
         status.update(text or "")
+        self.status_shown = text
 
     # -- loading --------------------------------------------------------------------------------
 
     def load(self) -> None:
         if self.loading_registry or self.deleting:
             return
+        self.cancel_plan("The registry is read again: the plan was dropped. Press d once it is loaded.")
         if self.view is not None:
             self.restore_point = RestorePoint(self.cursor_place(), self.registry_tree.expanded_repositories())
         else:
@@ -312,6 +352,7 @@ class MainScreen(Screen[None]):
         # hundreds of thousands of objects, a pause of a third of a second on a key press.
         gc.freeze()
         self.view = view
+        self.registry_changes += 1
         self.loading_registry = False
         tree = self.registry_tree
         if self.filter_text:  # a filter stays on across reloads, matched against what is there now
@@ -409,6 +450,8 @@ class MainScreen(Screen[None]):
         if key is None:
             self.notify("Only artifacts can be marked: move to an artifact row.", severity="warning")
             return
+        if self.wait_for_plan():
+            return
         marked = self.registry_tree.toggle_mark(key)
         self.rule_marks = None  # marked by hand now: a delete plans exactly these, all or nothing
         self.marked = len(self.registry_tree.marked)
@@ -416,6 +459,8 @@ class MainScreen(Screen[None]):
             self.notify("Read-only: marks show what a deletion would take; d previews the plan.", severity="warning")
 
     def action_unmark_all(self) -> None:
+        if self.wait_for_plan():
+            return
         self.rule_marks = None
         self.registry_tree.clear_marks()
         self.marked = 0
@@ -428,6 +473,8 @@ class MainScreen(Screen[None]):
         self.update_header()  # the same count as before still names other artifacts
 
     def action_mark_by_rule(self) -> None:
+        if self.wait_for_plan():
+            return
         entry = self.registry_tree.cursor_entry
         repository = entry.repository if entry is not None else None
         from .mark_rule import MarkByRuleScreen
@@ -453,7 +500,7 @@ class MainScreen(Screen[None]):
                     "(Delete shows the plan and why).")
 
     def action_leftovers(self) -> None:
-        if self.registry is None:
+        if self.registry is None or self.wait_for_plan():
             return
         from ocitree.core.leftovers import find_leftovers
 
@@ -488,49 +535,170 @@ class MainScreen(Screen[None]):
         if self.read_only:
             self.action_preview()
             return
-        registry = self.registry
-        if registry is None or self.deleting:
+        if self.registry is None or self.deleting:
             return
-        keys = self.targets()
-        if not keys:
-            self.notify("Nothing to delete here: move to an artifact, or mark some with space.", severity="warning")
-            return
-        plan = self.plan(keys)
-        if plan.allowed:
-            self.app.push_screen(ConfirmDeleteScreen(plan, registry, self.ocitree.store.blob_reclaim),
-                                 callback=lambda ok: self.confirmed(plan, ok))
-        else:
-            self.app.push_screen(RefusalScreen(plan, registry), callback=lambda choice: self.refusal_closed(plan, choice))
+        self.start_plan(read_only=False)
 
     def action_preview(self) -> None:
         """Read-only: the whole plan, as the confirmation shows it, with nothing to run it."""
-        registry = self.registry
-        if registry is None:
+        if self.registry is None:
+            return
+        self.start_plan(read_only=True)
+
+    def start_plan(self, read_only: bool) -> None:
+        """d: work the plan out (and its lines) on a worker thread; the confirmation, or the
+        refusal, shows when it is ready. A prune's plan of tens of thousands of entries takes
+        seconds, which the UI thread spent frozen: meanwhile the keys work now (the cursor,
+        Esc to cancel, r, q), and the status line says what is being planned."""
+        view = self.view
+        if view is None:
+            return
+        if self.planning is not None:  # a second d: one plan, one dialog
+            self.notify("Still planning the deletion: its plan shows when ready (Esc cancels).", timeout=3)
             return
         keys = self.targets()
         if not keys:
-            self.notify("Nothing to preview here: move to an artifact, or mark some with space.", severity="warning")
+            what = "preview" if read_only else "delete"
+            self.notify(f"Nothing to {what} here: move to an artifact, or mark some with space.", severity="warning")
             return
-        plan = self.plan(keys)
-        if plan.allowed:
-            self.app.push_screen(ConfirmDeleteScreen(plan, registry, self.ocitree.store.blob_reclaim, read_only=True))
+        request = PlanRequest(keys, view, self.registry_changes, read_only, self.planner(keys), self.status_shown)
+        self.planning = request
+        self.plan_waiting = None
+        self.set_timer(PLANNING_NOTE_DELAY, lambda: self.show_planning_note(request))
+        self.plan_worker(request)
+
+    def show_planning_note(self, request: PlanRequest) -> None:
+        if self.planning is not request:
+            return
+        n = len(request.keys)
+        what = f"{n:,} marked artifact{'s' if n != 1 else ''}" if self.registry_tree.marked else "the artifact under the cursor"
+        note = Text(f"Planning the deletion of {what}...", "bold")
+        note.append("  Esc cancels")
+        self.set_status(note)
+
+    @work(exclusive=True, group="plan", exit_on_error=False)
+    async def plan_worker(self, request: PlanRequest) -> None:
+        # A daemon thread, as for loading: quitting does not wait for a long plan to be worked out.
+        def work_out() -> tuple[DeletionPlan, PlanBody]:
+            # The collector off meanwhile: a prune's plan makes hundreds of thousands of objects that
+            # all live, and each full collection they set off scans them all again, a pause of a
+            # tenth to a third of a second for the UI thread too (the loaded model is frozen, see
+            # `loaded`, so it is not what the collector scans).
+            collecting = gc.isenabled()
+            gc.disable()
+            try:
+                plan = request.work_out()
+                return plan, plan_body(plan, request.view.registry)
+            finally:
+                if collecting:
+                    gc.enable()
+
+        try:
+            plan, body = await in_daemon_thread(work_out, "ocitree-plan")
+        except Exception as exc:  # a bug, or the registry changed under the planner: said, or dropped
+            self.post_message(self.PlanFailed(request, exc))
+            return
+        self.post_message(self.PlanReady(request, plan, body))
+
+    def end_planning(self, request: PlanRequest) -> None:
+        self.planning = None
+        if self.status_shown is not None and self.status_shown.plain.startswith("Planning the deletion"):
+            self.set_status(request.status_before)
+
+    def action_cancel_plan(self) -> None:
+        """Esc while planning: no dialog will come. The thread finishes on its own; its plan is dropped."""
+        self.cancel_plan("Planning cancelled: nothing was deleted.")
+
+    def cancel_plan(self, message: str) -> None:
+        request = self.planning
+        if request is None:
+            return
+        self.workers.cancel_group(self, "plan")
+        self.end_planning(request)
+        self.notify(message)
+
+    def plan_is_current(self, request: PlanRequest) -> bool:
+        return request.view is self.view and request.changes == self.registry_changes and not self.loading_registry
+
+    @on(PlanFailed)
+    def plan_failed(self, message: PlanFailed) -> None:
+        request = message.request
+        if request is not self.planning:  # cancelled
+            return
+        self.end_planning(request)
+        if not self.plan_is_current(request):
+            self.notify("The registry changed while planning: the plan was dropped. Press d to plan again.")
+            return
+        exc = message.error
+        self.show_error("Cannot plan the deletion", Text(literal(f"{type(exc).__name__}: {exc}")))
+
+    @on(PlanReady)
+    def plan_ready(self, message: PlanReady) -> None:
+        request = message.request
+        if request is not self.planning:  # cancelled, or dropped by a reload
+            return
+        self.end_planning(request)
+        if self.app.screen is not self:  # the help, the palette: shown when the user is back here
+            self.plan_waiting = message
+            return
+        self.show_plan(message)
+
+    def on_screen_resume(self) -> None:
+        message, self.plan_waiting = self.plan_waiting, None
+        if message is not None:
+            self.call_after_refresh(self.show_plan, message)
+
+    def show_plan(self, message: PlanReady) -> None:
+        request, plan, body = message.request, message.plan, message.body
+        if self.planning is not None:  # d again since (back from the help, say): that plan is the one to show
+            return
+        if not self.plan_is_current(request):
+            self.notify("The registry changed while planning: the plan was dropped. Press d to plan again.")
+            return
+        if self.app.screen is not self:
+            self.plan_waiting = message
+            return
+        registry = request.view.registry
+        if not plan.allowed:
+            self.app.push_screen(RefusalScreen(plan, registry, body), callback=lambda choice: self.refusal_closed(plan, choice))
+        elif request.read_only:
+            self.app.push_screen(ConfirmDeleteScreen(plan, registry, self.ocitree.store.blob_reclaim, read_only=True, body=body))
         else:
-            self.app.push_screen(RefusalScreen(plan, registry), callback=lambda choice: self.refusal_closed(plan, choice))
+            self.app.push_screen(ConfirmDeleteScreen(plan, registry, self.ocitree.store.blob_reclaim, body=body),
+                                 callback=lambda ok: self.confirmed(plan, ok))
+
+    def wait_for_plan(self) -> bool:
+        """True (and said) while a plan is worked out: the marks stay those being planned, and
+        no other flow opens under the confirmation that is coming."""
+        if self.planning is None:
+            return False
+        self.notify("Planning a deletion: wait for its plan, or Esc to cancel it.", severity="warning", timeout=3)
+        return True
 
     def plan(self, keys: list[ArtifactKey]) -> DeletionPlan:
-        """Marks a rule made plan as a prune (refused candidates retained, the rest goes);
+        """The plan of deleting `keys`, worked out here (the d key does it on a worker thread)."""
+        return self.planner(keys)()
+
+    def planner(self, keys: list[ArtifactKey]) -> Callable[[], DeletionPlan]:
+        """What works out the plan of deleting `keys`, on any thread, from what holds now.
+        Marks a rule made plan as a prune (refused candidates retained, the rest goes);
         marks made by hand plan as one delete (one refusal refuses all)."""
         from ocitree.core.planner import plan_deletion
         from ocitree.core.prune import Selection, plan_prune
 
-        registry, protect = self.registry, self.ocitree.protect
+        registry, protect = self.registry, list(self.ocitree.protect)
         assert registry is not None
+        keys = list(keys)
         if self.rule_marks is not None and set(keys) == set(self.registry_tree.marked):
-            targets = [target_ref(k) for k in keys]
-            plan = plan_prune(registry, Selection(targets, list(self.rule_marks.retained)), protect)
-            plan.prune_rule = self.rule_marks_key  # recorded with each REF: the same prune finishes a cut-off run
-            return plan
-        return plan_deletion(registry, [target_ref(k) for k in keys], protect)
+            retained, rule = list(self.rule_marks.retained), self.rule_marks_key
+
+            def prune() -> DeletionPlan:
+                plan = plan_prune(registry, Selection([target_ref(k) for k in keys], retained), protect)
+                plan.prune_rule = rule  # recorded with each REF: the same prune finishes a cut-off run
+                return plan
+
+            return prune
+        return lambda: plan_deletion(registry, [target_ref(k) for k in keys], protect)
 
     def refusal_closed(self, plan: DeletionPlan, choice: str | None) -> None:
         if choice != JUMP:
@@ -620,6 +788,8 @@ class MainScreen(Screen[None]):
 
     def rows_changed_in_place(self, view: RegistryView) -> None:
         """The view's registry changed in place: what is worked out from all of it follows."""
+        self.registry_changes += 1
+        self.cancel_plan("The registry changed: the plan being worked out was dropped. Press d to plan again.")
         self.ocitree.store.refresh_blob_scope(view.registry)
         if self.registry_tree.filter is not None:  # the counts in the header follow what is there now
             self.registry_tree.filter = apply_filter(view.registry, self.filter_text, view.words, view.rules)
@@ -704,10 +874,12 @@ class MainScreen(Screen[None]):
             self.registry_tree.focus()
 
     def action_search(self) -> None:
-        self.open_bar("find")
+        if not self.wait_for_plan():
+            self.open_bar("find")
 
     def action_filter(self) -> None:
-        self.open_bar("filter")
+        if not self.wait_for_plan():
+            self.open_bar("filter")
 
     @on(Input.Submitted, "#search")
     def search_submitted(self, event: Input.Submitted) -> None:
@@ -861,12 +1033,15 @@ class MainScreen(Screen[None]):
         self.load()
 
     def action_history(self) -> None:
+        if self.wait_for_plan():
+            return
         from ..history_flow import open_history
 
         open_history(self)
 
     def action_untag(self) -> None:
-        self.untagger.start()
+        if not self.wait_for_plan():
+            self.untagger.start()
 
     def action_untag_why(self) -> None:
         self.untagger.explain()
@@ -900,6 +1075,10 @@ class MainScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in NEEDS_REGISTRY and (self.view is None or self.loading_registry):
+            return False
+        if action == "cancel_plan":
+            return self.planning is not None
+        if action in WAIT_FOR_PLAN and self.planning is not None:
             return False
         if action == "delete":
             return not self.read_only and not self.deleting

@@ -4,6 +4,7 @@ lives in the plan; this only words it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -92,9 +93,40 @@ def _why_kept(registry: Registry, k: KeepEntry) -> str:
     return f"shared with {names}"
 
 
-def plan_text(plan: DeletionPlan, registry: Registry, blob_reclaim: str | None = None) -> Text:
-    """`blob_reclaim` is ignored: the plan itself says who frees its blobs."""
-    text = Text()
+class _Lines:
+    """Builds a list of one-line Texts: `append` as on a Text, and a "\n" in what is appended
+    ends the line, as `Text.split("\n", allow_blank=True)` of the whole would cut it (a style
+    spanning a line break styles each part). The lines are the plan's, without one big Text
+    split afterwards: at a prune's tens of thousands of entries that split took longer than
+    building the text."""
+
+    __slots__ = ("lines", "line")
+
+    def __init__(self) -> None:
+        self.lines: list[Text] = []
+        self.line = Text()
+
+    def append(self, text: str, style: str | None = None) -> None:
+        if "\n" not in text:
+            self.line.append(text, style)
+            return
+        first, *rest = text.split("\n")
+        self.line.append(first, style)
+        for part in rest:
+            self.lines.append(self.line)
+            self.line = Text()
+            self.line.append(part, style)
+
+    def done(self) -> list[Text]:
+        """Every line, the last one too (blank after a final "\n")."""
+        self.lines.append(self.line)
+        return self.lines
+
+
+def plan_lines(plan: DeletionPlan, registry: Registry) -> list[Text]:
+    """The plan the confirmation shows, one Text per line (no "\n" in any): what goes and why,
+    what stays and why, tags removed, bytes reclaimable, what a rule retained."""
+    text = _Lines()
     # Grouped in one pass each: a prune's plan has hundreds of thousands of entries in a hundred repositories.
     deleted_in: dict[str, list[DeleteEntry]] = {}
     for d in plan.delete:
@@ -102,6 +134,7 @@ def plan_text(plan: DeletionPlan, registry: Registry, blob_reclaim: str | None =
     kept_in: dict[str, list[KeepEntry]] = {}
     for k in plan.keep:
         kept_in.setdefault(k.repository, []).append(k)
+    lines = text.lines
     for repository in dict.fromkeys([*deleted_in, *kept_in]):
         deleted = deleted_in.get(repository, [])
         kept = kept_in.get(repository, [])
@@ -109,12 +142,13 @@ def plan_text(plan: DeletionPlan, registry: Registry, blob_reclaim: str | None =
         text.append("\n")
         if deleted:
             text.append(f" Will be deleted ({len(deleted)})\n", "bold")
-            for d in deleted:
-                text.append("  - ")
+            for d in deleted:  # two whole lines each, made directly
+                line = Text("  - ")
                 tags = _plain(registry, d.repository, d.digest, d.tags)
-                text.append(_what(d.kind, tags, _platform(registry, d.repository, d.digest, d.platform)), "bold")
-                text.append(f" {short_hex(d.digest)}\n", "dim")
-                text.append(f"      {_why_deleted(registry, d)}\n")
+                line.append(_what(d.kind, tags, _platform(registry, d.repository, d.digest, d.platform)), "bold")
+                line.append(f" {short_hex(d.digest)}", "dim")
+                lines.append(line)
+                lines.append(Text(f"      {_why_deleted(registry, d)}"))
         if kept:
             text.append(f" Will stay ({len(kept)})\n", "bold")
             for k in kept:
@@ -122,14 +156,15 @@ def plan_text(plan: DeletionPlan, registry: Registry, blob_reclaim: str | None =
                 art = repo.artifacts.get(k.digest) if repo else None
                 # a kept signature is a signature, as in its row
                 kind = repo.kind_of(k.digest) if repo is not None and art is not None else "artifact"
-                text.append("  = ")
+                line = Text("  = ")
                 tags = _plain(registry, k.repository, k.digest, k.tags)
-                text.append(_what(kind, tags, _platform(registry, k.repository, k.digest, k.platform)), "bold")
+                line.append(_what(kind, tags, _platform(registry, k.repository, k.digest, k.platform)), "bold")
                 if repo is not None and art is not None and art.is_index:
                     n = len({c.digest for c in art.children if c.digest in repo.artifacts})
-                    text.append(f" (and its {n} child{'ren' if n != 1 else ''})", "bold")
-                text.append(f" {short_hex(k.digest)}\n", "dim")
-                text.append(f"      {_why_kept(registry, k)}\n")
+                    line.append(f" (and its {n} child{'ren' if n != 1 else ''})", "bold")
+                line.append(f" {short_hex(k.digest)}", "dim")
+                lines.append(line)
+                lines.append(Text(f"      {_why_kept(registry, k)}"))
     if plan.rewrite:
         text.append(f"Referrers indexes rewritten first ({len(plan.rewrite)}): bookkeeping, not parents\n", "bold")
         for w in plan.rewrite:
@@ -148,15 +183,40 @@ def plan_text(plan: DeletionPlan, registry: Registry, blob_reclaim: str | None =
     label, _, figure = first.partition(": ")
     text.append(label + ": ", "bold")
     text.append(figure)
-    for line in rest:
-        text.append("\n" + line)
+    for more in rest:
+        text.append("\n" + more)
     if plan.retained:
         text.append(f"\n\nRetained by the rule ({len(plan.retained)}):\n", "bold green")
         for r in plan.retained:
             text.append(f"  = {_name(registry, r.repository, r.digest)}  {r.reason}: {RETAINED_WORDING[r.reason]}\n")
     if plan.garbage_collect is not None:  # registry storage: say to run the collector, and what it frees
         text.append("\n" + garbage_collect_advice(plan.garbage_collect))
-    return text
+    return text.done()
+
+
+def plan_text(plan: DeletionPlan, registry: Registry, blob_reclaim: str | None = None) -> Text:
+    """The plan's lines as one Text. `blob_reclaim` is ignored: the plan itself says who frees its blobs."""
+    return Text("\n").join(plan_lines(plan, registry))
+
+
+@dataclass(frozen=True)
+class PlanBody:
+    """A dialog's body as TextLines shows it: one-line Texts and their cell lengths, made where
+    the plan is worked out (a worker thread) so that the UI thread only lays out what is seen."""
+
+    lines: list[Text]
+    widths: list[int]
+
+    @classmethod
+    def of(cls, lines: list[Text]) -> PlanBody:
+        return cls(lines, [line.cell_len for line in lines])
+
+
+def plan_body(plan: DeletionPlan, registry: Registry) -> PlanBody:
+    """What the confirmation (an allowed plan) or the refusal (a refused one) shows of `plan`."""
+    if plan.allowed:
+        return PlanBody.of(plan_lines(plan, registry))
+    return PlanBody.of(list(refusal_text(plan, registry).split("\n", allow_blank=True)))
 
 
 def refusal_text(plan: DeletionPlan, registry: Registry) -> Text:

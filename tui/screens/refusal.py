@@ -14,7 +14,7 @@ from ocitree.core.model import Registry
 
 from ..widgets.text_lines import TextLines
 from .dialog import DialogScreen
-from .plan_view import refusal_text
+from .plan_view import PlanBody, plan_body
 
 if TYPE_CHECKING:  # pydantic, which the first screen does without (issue 10)
     from ocitree.core.plan import DeletionPlan
@@ -32,10 +32,11 @@ class RefusalScreen(DialogScreen[str | None]):
     ]
     AUTO_FOCUS = "#close"
 
-    def __init__(self, plan: DeletionPlan, registry: Registry) -> None:
+    def __init__(self, plan: DeletionPlan, registry: Registry, body: PlanBody | None = None) -> None:
         super().__init__()
         self.plan = plan
         self.registry = registry
+        self.body = body  # the refusal's lines, when a worker made them already
         self.first_parent = next(
             ((r.repository, r.parents[0].digest) for r in plan.refusals if r.reason == "referenced" and r.parents), None
         )
@@ -48,7 +49,8 @@ class RefusalScreen(DialogScreen[str | None]):
         return title
 
     def dialog_body(self) -> Widget:
-        return TextLines(refusal_text(self.plan, self.registry))
+        body = self.body or plan_body(self.plan, self.registry)
+        return TextLines(body.lines, widths=body.widths)
 
     def dialog_keys(self) -> str:
         return "g go to the first referencing index   Esc close" if self.first_parent else "Esc close"

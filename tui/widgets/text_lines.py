@@ -3,9 +3,16 @@
 A plan of 10,000 artifacts is 20,000 lines; a Static lays out every one of them before the
 dialog appears (seconds). This wraps each line once per width, cheaply (most lines fit),
 and renders a line only when it scrolls into view.
+
+It takes one Text (split here into lines) or the lines themselves, one-line Texts, made where
+they are worked out: a prune's plan is tens of thousands of lines, which a worker builds off the
+UI thread (splitting one Text of them took longer than building it). `widths` are their cell
+lengths, when the caller measured them there too.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from rich.segment import Segment
 from rich.text import Text
@@ -25,10 +32,13 @@ class TextLines(ScrollView, can_focus=False):
     }
     """
 
-    def __init__(self, text: Text, *, id: str | None = None) -> None:
+    def __init__(self, text: Text | Sequence[Text], *, widths: Sequence[int] | None = None, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._source = text.split("\n", allow_blank=True)
-        self._lines: list[Text] = []
+        self._source: Sequence[Text] = list(text.split("\n", allow_blank=True)) if isinstance(text, Text) else text
+        if widths is not None and len(widths) != len(self._source):
+            raise ValueError(f"{len(widths)} widths for {len(self._source)} lines")
+        self._widths = widths  # measured once, on the first wrap, when not given
+        self._lines: Sequence[Text] = []
         self._wrapped_for = -1
         self._strips: LRUCache[tuple[int, int], Strip] = LRUCache(256)
 
@@ -40,12 +50,22 @@ class TextLines(ScrollView, can_focus=False):
         if width == self._wrapped_for or width <= 0:
             return
         console = self.app.console
-        lines: list[Text] = []
-        for line in self._source:
-            if line.cell_len <= width:
-                lines.append(line)
-            else:
-                lines.extend(line.wrap(console, width, overflow="fold"))
+        source = self._source
+        if self._widths is None:
+            self._widths = [line.cell_len for line in source]
+        widths = self._widths
+        long = [i for i, cells in enumerate(widths) if cells > width]
+        if not long:  # the usual case: every line fits, the rows are the lines
+            lines: Sequence[Text] = source
+        else:
+            wrapped: list[Text] = []
+            start = 0
+            for i in long:
+                wrapped.extend(source[start:i])
+                wrapped.extend(source[i].wrap(console, width, overflow="fold"))
+                start = i + 1
+            wrapped.extend(source[start:])
+            lines = wrapped
         self._lines = lines
         self._wrapped_for = width
         self._strips.clear()
