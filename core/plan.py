@@ -12,6 +12,7 @@ from typing import Any, Literal, Protocol, TypeVar, overload
 from pydantic import BaseModel, Field, GetCoreSchemaHandler
 from pydantic_core import core_schema
 
+from .gc_pause import gc_paused
 from .media_types import AccessoryKind, ArtifactKind
 from .names import short_digest
 
@@ -157,8 +158,9 @@ class DeleteEntries(Sequence[DeleteEntry]):
     def _made(self) -> list[DeleteEntry]:
         if self._parts:
             fields, build, made = _DELETE_FIELDS, _new_delete_entry, self._entries
-            for part in self._parts:
-                made.extend([build(**dict(zip(fields, row))) for row in part.rows()])
+            with gc_paused():  # hundreds of thousands of objects that all live, and no cycles
+                for part in self._parts:
+                    made.extend([build(**dict(zip(fields, row))) for row in part.rows()])
             self._parts = []
         return self._entries
 
@@ -199,7 +201,7 @@ class DeleteEntries(Sequence[DeleteEntry]):
     def json_rows(self) -> list[dict[str, Any]]:
         """The entries as DeleteEntry.model_dump gives them, from the rows where not made yet."""
         fields = _DELETE_FIELDS
-        made = [d.model_dump(mode="json") for d in self._entries]
+        made = [{**d.__dict__, "tags": list(d.tags)} for d in self._entries]  # every field is JSON's own type
         for part in self._parts:
             made.extend([dict(zip(fields, row)) for row in part.rows()])
         return made
@@ -354,7 +356,12 @@ class DeletionPlan(BaseModel):
         )
 
     def to_json_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        # The delete list is put in its place from its rows: through model_dump, pydantic's
+        # serializer would copy each of a prune's hundreds of thousands of entries once more.
+        with gc_paused():  # as many dicts, and no cycles: the collector's passes would find nothing
+            doc = self.model_dump(mode="json", exclude={"delete"})
+            doc["delete"] = self.delete.json_rows()
+        return {name: doc[name] for name in type(self).model_fields if name in doc}  # the fields' order
 
 
 class ArtifactRef(BaseModel):

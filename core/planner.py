@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain, filterfalse
 
 from .media_types import REFERRERS  # the accessory kind of an OCI 1.1 fallback referrers index (core.tag_schemes)
-from .model import Registry, Repository, is_fallback_tag
+from .model import Artifact, Registry, Repository, is_fallback_tag
 from .plan import (DeleteEntries, DeleteRow, DeleteWhy, DeletionPlan, KeepEntry, KeepReason, MissingEntry, ParentRef, ReclaimInfo,
                    Refusal, ResumedRef, RewriteEntry, TargetRef, trusted_builder)
 from .protection import ProtectionRule, parse_rules, protected_tags
@@ -335,13 +335,21 @@ class _RepositoryDeletes:
     def rows(self) -> Iterator[DeleteRow]:
         repo, chosen, tags = self.repo, self.chosen, self.tags
         name, arts, kind_of = repo.name, repo.artifacts, repo.kind_of
-        platform_under = _PlatformsUnder(repo)
+        # The platform an index lists each child with, read once per index: most rows are children.
+        platforms_under: dict[str, dict[str, str]] = {}
+        listed = _PlatformsListed()
         untagged: list[str] = []
         for digest in self.order:
             why, via = chosen[digest]
             artifact = arts[digest]
+            platform = None
+            if via is not None:
+                platforms = platforms_under.get(via)
+                if platforms is None:
+                    platforms = platforms_under[via] = listed.by(arts.get(via))
+                platform = platforms.get(digest)
             yield (name, digest, artifact.media_type, kind_of(digest), list(tags.get(digest, untagged)), why, via,
-                   artifact.size, platform_under(via, digest))
+                   artifact.size, platform)
 
     def keys(self) -> Iterator[tuple[str, str, list[str]]]:
         name, tags = self.repo.name, self.tags
@@ -349,36 +357,26 @@ class _RepositoryDeletes:
         return ((name, digest, tags.get(digest, untagged)) for digest in self.order)
 
 
-class _PlatformsUnder:
-    """repo.platform_under, reading each index's platforms once: a plan asks it about every child
-    of thousands of indexes."""
+class _PlatformsListed:
+    """The platforms an index lists its children with, as repo.platform_under reads them (the
+    first entry that states one names it). A source shares a few platform objects among all
+    children: each is written once, found by id (the repository holds every one meanwhile)."""
 
-    __slots__ = ("arts", "platforms", "texts")
+    __slots__ = ("texts",)
 
-    def __init__(self, repo: Repository) -> None:
-        self.arts = repo.artifacts
-        self.platforms: dict[str, dict[str, str]] = {}  # index -> child -> the platform it lists the child with
+    def __init__(self) -> None:
         self.texts: dict[int, str] = {}  # id of a PlatformInfo -> str of it
 
-    def __call__(self, index: str | None, digest: str) -> str | None:
-        if index is None:
-            return None
-        platforms = self.platforms.get(index)
-        if platforms is None:
-            artifact = self.arts.get(index)
-            children = artifact.children if artifact is not None else ()
-            # The first entry that states a platform names it, as Artifact.platform_of reads. A source
-            # shares a few platform objects among all children: each is written once, found by id
-            # (the repository holds every one while this reads it).
-            texts = self.texts
-            platforms = self.platforms[index] = {}
-            for c in reversed(children):
-                if c.platform is not None:
-                    text = texts.get(id(c.platform))
-                    if text is None:
-                        text = texts[id(c.platform)] = str(c.platform)
-                    platforms[c.digest] = text
-        return platforms.get(digest)
+    def by(self, index: Artifact | None) -> dict[str, str]:
+        """Child digest -> platform, for the index `index` (nothing for an absent one)."""
+        texts, platforms = self.texts, {}
+        for c in reversed(index.children if index is not None else ()):
+            if c.platform is not None:
+                text = texts.get(id(c.platform))
+                if text is None:
+                    text = texts[id(c.platform)] = str(c.platform)
+                platforms[c.digest] = text
+        return platforms
 
 
 def _parent_refs(repo: Repository, digests: Iterable[str]) -> list[ParentRef]:
