@@ -59,6 +59,14 @@ def planning_shown(app: OcitreeApp) -> bool:
     return status(app).startswith("Planning the deletion") and app.screen is app.main_screen
 
 
+async def d_held(pilot, monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> Gate:
+    """d, with `module.name` held on a gate: returns once the app says it is planning."""
+    gate = Gate(monkeypatch, module, name)
+    await pilot.press("d")
+    await until(pilot, lambda: planning_shown(pilot.app), attempts=400)
+    return gate
+
+
 async def mark_v_star_keep_2(pilot) -> None:
     """`m` on team/app: tags v*, keep the last 2: v1 and v2 are marked, the rest retained."""
     await press(pilot, "down", "down", "m")
@@ -113,9 +121,7 @@ async def test_esc_while_planning_cancels_and_no_dialog_comes(tmp_path, monkeypa
     async with app.run_test(size=(100, 40)) as pilot:
         await settle(pilot)
         await mark_v_star_keep_2(pilot)
-        gate = Gate(monkeypatch, ocitree.core.prune, "plan_prune")
-        await pilot.press("d")
-        await until(pilot, lambda: planning_shown(app), attempts=400)
+        gate = await d_held(pilot, monkeypatch, ocitree.core.prune, "plan_prune")
         await pilot.press("escape")
         await pilot.pause()
         assert "Planning cancelled: nothing was deleted." in notifications(app)
@@ -136,9 +142,7 @@ async def test_a_reload_while_planning_drops_the_plan_of_the_old_registry(tmp_pa
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await go_to(pilot, "v2.4")
-        gate = Gate(monkeypatch, ocitree.core.planner, "plan_deletion")
-        await pilot.press("d")
-        await until(pilot, lambda: planning_shown(app), attempts=400)
+        gate = await d_held(pilot, monkeypatch, ocitree.core.planner, "plan_deletion")
         await pilot.press("r")
         await until(pilot, lambda: not app.main_screen.loading_registry, attempts=400)
         gate.open()
@@ -155,9 +159,7 @@ async def test_a_refusal_is_worked_out_off_the_ui_thread_too(tmp_path, monkeypat
         await settle(pilot)
         await go_to(pilot, "v2.4")
         await press(pilot, "enter", "down", "escape")  # its shared child: two indexes list it
-        gate = Gate(monkeypatch, ocitree.core.planner, "plan_deletion")
-        await pilot.press("d")
-        await until(pilot, lambda: planning_shown(app), attempts=400)
+        gate = await d_held(pilot, monkeypatch, ocitree.core.planner, "plan_deletion")
         assert "Planning the deletion of the artifact under the cursor..." in screen_text(app)
         gate.open()
         await settle(pilot)
@@ -174,9 +176,7 @@ async def test_a_plan_ready_under_the_help_shows_once_the_help_is_closed(tmp_pat
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await go_to(pilot, "v2.4")
-        gate = Gate(monkeypatch, ocitree.core.planner, "plan_deletion")
-        await pilot.press("d")
-        await until(pilot, lambda: planning_shown(app), attempts=400)
+        gate = await d_held(pilot, monkeypatch, ocitree.core.planner, "plan_deletion")
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen), attempts=400)
         gate.open()
