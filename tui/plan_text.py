@@ -121,11 +121,13 @@ class DeleteRows:
     def add(self, number: str, digest: str, text: str) -> None:
         self.rows.append((number, digest, text))
 
-    def _widths(self) -> tuple[int, int, int]:
-        """The first two columns' widths, and the narrowest the last one can be (its longest word)."""
+    def _widths(self) -> tuple[int, int, int, int]:
+        """The first two columns' widths, the last one's widest text, and the narrowest the last
+        one can be (its longest word)."""
         numbers = max(4, *(cell_len(n) for n, _, _ in self.rows))
         digests = max(cell_len(d) for _, d, _ in self.rows)
-        return numbers, digests, max(1, *(cell_len(w) for _, _, t in self.rows for w in t.split()))
+        texts = max(cell_len(t) for _, _, t in self.rows)
+        return numbers, digests, texts, max(1, *(cell_len(w) for _, _, t in self.rows for w in t.split()))
 
     def _as_table(self) -> Table:
         table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 1))
@@ -142,17 +144,18 @@ class DeleteRows:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         if not self.rows:
             return
-        numbers, digests, longest_word = self._widths()
-        # The last column takes what is left, up to its longest text (the Table does not expand).
-        rest = min(options.max_width - numbers - digests - 4, max(cell_len(t) for _, _, t in self.rows))
+        numbers, digests, texts, longest_word = self._widths()
+        # The last column takes what is left, up to its widest text (the Table does not expand).
+        rest = min(options.max_width - numbers - digests - 4, texts)
         if rest < longest_word:  # too narrow: columns shrink as the Table decides
             yield self._as_table()
             return
         new_line = Segment.line()
         for number, digest, text in self.rows:
             lead = f"{number:>{numbers}}  {digest}{' ' * (digests - cell_len(digest))}  "
-            if cell_len(text) <= rest:
-                yield Segment(lead + text + " " * (rest - cell_len(text)))
+            cells = cell_len(text)
+            if cells <= rest:
+                yield Segment(lead + text + " " * (rest - cells))
                 yield new_line
                 continue
             blank = " " * cell_len(lead)
