@@ -103,6 +103,7 @@ class PlanRequest:
     read_only: bool  # a preview: the confirmation without its Delete button
     work_out: Callable[[], DeletionPlan]
     status_before: Text | None  # the status line to put back once the plan is ready
+    note: Text | None = None  # the status line saying it is planning, once shown
 
 
 class MainScreen(Screen[None]):
@@ -572,7 +573,7 @@ class MainScreen(Screen[None]):
             return
         n = len(request.keys)
         what = f"{n:,} marked artifact{'s' if n != 1 else ''}" if self.registry_tree.marked else "the artifact under the cursor"
-        note = Text(f"Planning the deletion of {what}...", "bold")
+        note = request.note = Text(f"Planning the deletion of {what}...", "bold")
         note.append("  Esc cancels")
         self.set_status(note)
 
@@ -583,7 +584,8 @@ class MainScreen(Screen[None]):
             # The collector off meanwhile: a prune's plan makes hundreds of thousands of objects that
             # all live, and each full collection they set off scans them all again, a pause of a
             # tenth to a third of a second for the UI thread too (the loaded model is frozen, see
-            # `loaded`, so it is not what the collector scans).
+            # `loaded`, so it is not what the collector scans). Not core's gc_paused: its freeze would
+            # keep for good any cyclic garbage the UI thread makes meanwhile.
             collecting = gc.isenabled()
             gc.disable()
             try:
@@ -602,7 +604,7 @@ class MainScreen(Screen[None]):
 
     def end_planning(self, request: PlanRequest) -> None:
         self.planning = None
-        if self.status_shown is not None and self.status_shown.plain.startswith("Planning the deletion"):
+        if request.note is not None and self.status_shown is request.note:  # not replaced since by another message
             self.set_status(request.status_before)
 
     def action_cancel_plan(self) -> None:
