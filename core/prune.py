@@ -271,8 +271,9 @@ def _plan_prune(registry: Registry, selection: Selection, protect: list[str], re
 
 def _responsible_targets(repo: Repository, digest: str, owners: dict[tuple[str, str], tuple[str, str]]) -> list[tuple[str, str]]:
     """The targets (or resumed REFs) whose deletion reaches `digest`, walking up through parents
-    and subjects (and, from a fallback referrers index the deletion empties, to what it lists), in the order found: a set's order changed with the hash seed, and with it the
-    order of `retained` in the JSON. `owners`: each target, and what answers for it, by (repository, digest)."""
+    and subjects (and from a fallback referrers index the deletion empties, to what it lists), in
+    the order found: a set's order changed with the hash seed, and with it the order of
+    `retained` in the JSON. `owners`: each target, and what answers for it, by (repository, digest)."""
     found: dict[tuple[str, str], None] = {}
     seen = {digest}
     stack = [digest]
