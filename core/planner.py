@@ -210,6 +210,10 @@ class _RepositoryPlan:
             return
         # Beyond Harbor: a fallback referrers index is bookkeeping; its listing was never counted.
         counted = 0 if digest in self.referrers else 1
+        # A prune's hundreds of thousands of children mostly take the untagged branch: _parents_left
+        # and _delete are written out for it, and its children share one (why, via).
+        parents, referrers, kept, queue, accessories = self.parents, self.referrers, self.kept, self.queue, self.repo.accessories
+        as_child: tuple[DeleteWhy, str | None] = ("child", digest)
         for c in dict.fromkeys([child.digest for child in children]):  # each child once
             artifact = arts.get(c)
             # Rule 8: a missing child is reported, not an error.
@@ -217,15 +221,26 @@ class _RepositoryPlan:
                 self.plan.missing.append(_new_missing_entry(repository=self.repo.name, digest=c, parent=digest))
                 continue
             # Rule 4: the reference being removed does not count.
-            left = remaining[c] = self._parents_left(c) - counted
+            left = remaining.get(c)
+            if left is None:  # first sight (_parents_left)
+                left = len(self._real_parents(c)) if referrers else len(parents.get(c, ()))
+            left -= counted
             if c in chosen:
+                remaining[c] = left
                 continue
+            # Rule 3: an untagged child goes (once no other parent lists it; what goes is not
+            # looked at as a child again, so its count is not kept).
+            if not left and not artifact.tags:
+                chosen[c] = as_child  # _delete
+                if c in kept:
+                    del kept[c]
+                if artifact.children or c in accessories:
+                    queue.append(c)
+                continue
+            remaining[c] = left
             # Rule 3: a child another parent still lists stays.
             if left:
                 self._keep(c, digest, "shared")
-            # Rule 3: an untagged child goes.
-            elif not artifact.tags:
-                self._delete(c, "child", digest)
             # Rule 5: a tagged accessory goes with its subject.
             elif any(s in chosen or s in gone for s in subjects.get(c, ())):
                 self._delete(c, "accessory", digest)
