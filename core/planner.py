@@ -12,6 +12,7 @@ from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain, filterfalse
 
+from .cancellation import PlanCancelled, raise_if_stopped, stop_flag
 from .media_types import REFERRERS  # the accessory kind of an OCI 1.1 fallback referrers index (core.tag_schemes)
 from .model import Artifact, Registry, Repository, is_fallback_tag
 from .plan import (DeleteEntries, DeleteRow, DeleteWhy, DeletionPlan, KeepEntry, KeepReason, MissingEntry, ParentRef, ReclaimInfo,
@@ -61,11 +62,13 @@ def plan_deletion(
             by_repo.setdefault(r.repository, [])
     chosen: dict[str, list[str]] = {}
     for name, digests in by_repo.items():
+        raise_if_stopped()  # between repositories: a prune's hundred take seconds in all
         chosen[name] = _RepositoryPlan(registry.repositories[name], plan).run(digests, rules, resumed_by_repo.get(name, []))
     scope = registry.blob_scope
     plan.reclaim = ReclaimInfo(by=scope.reclaim, exact=scope.exact, counted_across=scope.counted_across,
                                caveat=scope.caveat)
     collector = getattr(registry, "garbage_collect_after", None)  # a registry's storage read directly
+    raise_if_stopped()
     if not plan.refusals:
         for w in plan.rewrite:  # the old referrers index goes once rewritten (the new one is what stays)
             if w.tags and all(is_fallback_tag(t) for t in w.tags):
@@ -113,7 +116,11 @@ class _RepositoryPlan:
         self._rule1_targets(targets)  # rule 1: what the user named goes
         self._finish_cut_off_run(resumed)  # rules 3 and 5 for what a cut-off run left under a deleted REF
         queue, arts, accessories = self.queue, self.arts, self.repo.accessories
+        stop, looked = stop_flag(), 0
         while queue:  # each artifact that goes and lists or has something, in the order found
+            looked += 1
+            if stop is not None and not looked % 256 and stop.is_set():  # one repository can hold a million
+                raise PlanCancelled()
             digest = queue.popleft()
             if arts[digest].children:
                 self._rule3_children(digest)  # rule 3: the index cascade (with rules 4, 5 and 8)

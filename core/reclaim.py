@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 
 from .blob_scope import BlobScope
+from .cancellation import raise_if_stopped
 from .model import Artifact, Registry, Repository, used_digests
 
 
@@ -42,6 +43,7 @@ def reclaimable(registry: Registry, chosen: Mapping[str, Iterable[str]]) -> tupl
     # With hard links every blob file is weighed at the end, so all wait.
     alone = not scope.hard_links
     for name, gone in gone_by_repo.items():
+        raise_if_stopped()
         repo = registry.repositories[name]
         sized = _sizes(gone)
         still, emptied = _left_in(repo, gone, sized, several)
@@ -89,10 +91,14 @@ def _reclaimable_in_one_store(registry: Registry, gone_by_repo: Mapping[str, lis
     than counting, over every digest of the registry, the repositories using it (_count_shared)."""
     # Each repository's part sized and summed on its own: one dict of a 1M prune's 2.25M digests
     # took three times as long to fill as a hundred dicts of 22k.
-    parts = [_sizes(gone) for gone in gone_by_repo.values()]
+    parts = []
+    for gone in gone_by_repo.values():
+        raise_if_stopped()  # a second or more in all at a million artifacts
+        parts.append(_sizes(gone))
     goes = set().union(*parts)  # hashed once more: to find what stays, and a digest two parts free
     stays: set[str] = set()  # of the digests that go, those an artifact that stays uses
     for name, repo in registry.repositories.items():
+        raise_if_stopped()
         stays |= goes.intersection(_staying_uses(repo, {a.digest for a in gone_by_repo.get(name, ())}))
     blobs = size = 0
     for part in parts:

@@ -59,6 +59,20 @@ def planning_shown(app: OcitreeApp) -> bool:
     return status(app).startswith("Planning the deletion") and app.screen is app.main_screen
 
 
+def repositories_planned_off_the_ui_thread(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The repositories a planning thread works out from now on, by name."""
+    planned: list[str] = []
+    real = ocitree.core.planner._RepositoryPlan.run
+
+    def run(self, *args, **kwargs):
+        if threading.current_thread() is not threading.main_thread():
+            planned.append(self.repo.name)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(ocitree.core.planner._RepositoryPlan, "run", run)
+    return planned
+
+
 async def d_held(pilot, monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> Gate:
     """d, with `module.name` held on a gate: returns once the app says it is planning."""
     gate = Gate(monkeypatch, module, name)
@@ -122,12 +136,15 @@ async def test_esc_while_planning_cancels_and_no_dialog_comes(tmp_path, monkeypa
         await settle(pilot)
         await mark_v_star_keep_2(pilot)
         gate = await d_held(pilot, monkeypatch, ocitree.core.prune, "plan_prune")
+        planned = repositories_planned_off_the_ui_thread(monkeypatch)
         await pilot.press("escape")
         await pilot.pause()
         assert "Planning cancelled: nothing was deleted." in notifications(app)
         assert status(app) == "" and "Cancel plan" not in screen_text(app)
         gate.open()
         await settle(pilot)
+        await until(pilot, lambda: not any(t.name == "ocitree-plan" for t in threading.enumerate()), attempts=400)
+        assert planned == []  # the planning thread stopped at its first look instead of planning on
         assert app.screen is app.main_screen  # the cancelled plan never shows
         assert len(app.main_screen.registry_tree.marked) == 2  # Esc cancelled the plan, not the marks
         await press(pilot, "d")  # planned anew

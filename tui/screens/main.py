@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
 from rich.text import Text
@@ -30,6 +31,7 @@ from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Footer, Input, ProgressBar, Static, Tree
 
+from ocitree.core.cancellation import PlanCancelled, raise_if_stopped, stopped_by
 from ocitree.core.errors import OcitreeError, StalePlanError
 from ocitree.core.model import Artifact, Registry
 from ocitree.core.stores.base import LoadProgress
@@ -104,6 +106,8 @@ class PlanRequest:
     work_out: Callable[[], DeletionPlan]
     status_before: Text | None  # the status line to put back once the plan is ready
     note: Text | None = None  # the status line saying it is planning, once shown
+    #: set when it is no longer wanted: the planner stops at its next look (core.cancellation)
+    stop: threading.Event = field(default_factory=threading.Event)
 
 
 class MainScreen(Screen[None]):
@@ -589,14 +593,18 @@ class MainScreen(Screen[None]):
             collecting = gc.isenabled()
             gc.disable()
             try:
-                plan = request.work_out()
-                return plan, plan_body(plan, request.view.registry)
+                with stopped_by(request.stop):
+                    plan = request.work_out()
+                    raise_if_stopped()
+                    return plan, plan_body(plan, request.view.registry)
             finally:
                 if collecting:
                     gc.enable()
 
         try:
             plan, body = await in_daemon_thread(work_out, "ocitree-plan")
+        except PlanCancelled:  # Esc, a reload: nobody waits for it
+            return
         except Exception as exc:  # a bug, or the registry changed under the planner: said, or dropped
             self.post_message(self.PlanFailed(request, exc))
             return
@@ -608,13 +616,14 @@ class MainScreen(Screen[None]):
             self.set_status(request.status_before)
 
     def action_cancel_plan(self) -> None:
-        """Esc while planning: no dialog will come. The thread finishes on its own; its plan is dropped."""
+        """Esc while planning: no dialog will come, and the planning thread stops at its next look."""
         self.cancel_plan("Planning cancelled: nothing was deleted.")
 
     def cancel_plan(self, message: str) -> None:
         request = self.planning
         if request is None:
             return
+        request.stop.set()
         self.workers.cancel_group(self, "plan")
         self.end_planning(request)
         self.notify(message)
