@@ -94,7 +94,7 @@ class _RepositoryPlan:
     (with the reason)."""
 
     __slots__ = ("repo", "plan", "arts", "parents", "subjects", "kinds", "referrers", "chosen", "remaining", "kept",
-                 "queue", "gone")
+                 "queue", "gone", "may_be_tagged")
 
     def __init__(self, repo: Repository, plan: DeletionPlan) -> None:
         self.repo = repo
@@ -106,6 +106,9 @@ class _RepositoryPlan:
         # Fallback referrers indexes: bookkeeping, never a parent that keeps what it lists.
         self.referrers = {d for d, kind in self.kinds.items() if kind == REFERRERS}
         self.chosen: dict[str, tuple[DeleteWhy, str | None]] = {}  # digest -> (why, via), in discovery order
+        #: what is chosen but as an untagged child (rule 3's loop), in the same order: only these
+        #: can carry a tag, and rule 6 and the tags removed read them, not all of a prune's 805k
+        self.may_be_tagged: list[str] = []
         self.remaining: dict[str, int] = {}  # parents not (yet) being deleted, for children looked at (rule 4)
         self.kept: dict[str, tuple[str, KeepReason]] = {}  # reached but staying -> (via, reason), first reached first
         self.queue: deque[str] = deque()  # chosen that list or have something, not looked at yet
@@ -137,6 +140,7 @@ class _RepositoryPlan:
 
     def _delete(self, digest: str, why: DeleteWhy, via: str | None) -> None:
         self.chosen[digest] = (why, via)
+        self.may_be_tagged.append(digest)
         if digest in self.kept:  # a later parent or subject can take what an earlier one left
             del self.kept[digest]
         # Rules 3 and 5 look at what it lists or has, later; most of what goes has neither (an image
@@ -289,6 +293,7 @@ class _RepositoryPlan:
                                              remove=removed, remaining=len(rest)))
             else:
                 chosen[index] = ("referrers", removed[-1])
+                self.may_be_tagged.append(index)
                 self.kept.pop(index, None)
         return rewrites
 
@@ -306,7 +311,7 @@ class _RepositoryPlan:
         if not rules:
             return
         arts = self.arts
-        for digest in self.chosen:
+        for digest in self.may_be_tagged:
             tags = arts[digest].tags
             if not tags:
                 continue
@@ -317,7 +322,7 @@ class _RepositoryPlan:
     def _write_entries(self, rewrites: list[RewriteEntry]) -> None:
         """What goes in a safe order, what is rewritten, and what stays with the reason decided above."""
         repo, plan, arts = self.repo, self.plan, self.arts
-        deletes = _RepositoryDeletes(repo, _execution_order(repo, self.chosen), self.chosen)
+        deletes = _RepositoryDeletes(repo, _execution_order(repo, self.chosen), self.chosen, self.may_be_tagged)
         plan.delete.add(deletes)
         plan.tags_removed.extend([f"{repo.name}:{t}" for tags in deletes.tags.values() for t in tags])
         plan.rewrite.extend(rewrites)
@@ -344,12 +349,14 @@ class _RepositoryDeletes:
 
     __slots__ = ("repo", "order", "chosen", "tags")
 
-    def __init__(self, repo: Repository, order: list[str], chosen: dict[str, tuple[DeleteWhy, str | None]]) -> None:
+    def __init__(self, repo: Repository, order: list[str], chosen: dict[str, tuple[DeleteWhy, str | None]],
+                 may_be_tagged: Iterable[str]) -> None:
         self.repo = repo
         self.order = order
         self.chosen = chosen
         arts = repo.artifacts
-        self.tags = {d: tags for d in order if (tags := arts[d].tags)}  # the tagged few, in order
+        tagged = {d for d in may_be_tagged if arts[d].tags}
+        self.tags = {d: arts[d].tags for d in filter(tagged.__contains__, order)}  # the tagged few, in order
 
     def __len__(self) -> int:
         return len(self.order)
