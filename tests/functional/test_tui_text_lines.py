@@ -54,6 +54,10 @@ def some_lines() -> list[Text]:
         if i in (0, 7, 8, 150, 299):  # long: words, then one word too long for any row
             line.append(" shared with " + ", ".join(f"repo-{j}:release-{j}" for j in range(i % 5 + 3)), "bold")
             line.append(" " + "x" * (60 + i % 7))
+        if i == 150:  # a tab is expanded before the division
+            line.append("\tafter a tab", "italic")
+        if i == 8:  # not divided: one row, cut
+            line.no_wrap = True
         lines.append(line)
     return lines
 
