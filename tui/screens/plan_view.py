@@ -4,9 +4,13 @@ lives in the plan; this only words it."""
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_right
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
+from rich.cells import cell_len
 from rich.text import Text
 
 from ocitree.core import media_types as mt
@@ -93,17 +97,127 @@ def _why_kept(registry: Registry, k: KeepEntry) -> str:
     return f"shared with {names}"
 
 
-class _Lines:
-    """Builds a list of one-line Texts: `append` as on a Text, and a "\n" in what is appended
-    ends the line, as `Text.split("\n", allow_blank=True)` of the whole would cut it (a style
-    spanning a line break styles each part). The lines are the plan's, without one big Text
-    split afterwards: at a prune's tens of thousands of entries that split took longer than
-    building the text."""
+# A line as the words it is made of, each with its style (None: unstyled), and an entry's two lines
+# so: the pieces give both the line (a Text) and its width, which is measured without the Text.
+Pieces = tuple[tuple[str, str | None], ...]
 
-    __slots__ = ("lines", "line")
+
+def _line(pieces: Pieces) -> Text:
+    line = Text()
+    for words, style in pieces:
+        line.append(words, style)
+    return line
+
+
+def _deleted_entry(registry: Registry, d: DeleteEntry) -> tuple[Pieces, Pieces]:
+    """`  - image linux/amd64 v2 0123456789ab`, then why it goes."""
+    tags = _plain(registry, d.repository, d.digest, d.tags)
+    what = _what(d.kind, tags, _platform(registry, d.repository, d.digest, d.platform))
+    first: Pieces = (("  - ", None), (what, "bold"), (f" {short_hex(d.digest)}", "dim"))
+    return first, ((f"      {_why_deleted(registry, d)}", None),)
+
+
+def _kept_entry(registry: Registry, k: KeepEntry) -> tuple[Pieces, Pieces]:
+    """`  = index v2 (and its 3 children) 0123456789ab`, then why it stays."""
+    repo = registry.repositories.get(k.repository)
+    art = repo.artifacts.get(k.digest) if repo else None
+    # a kept signature is a signature, as in its row
+    kind = repo.kind_of(k.digest) if repo is not None and art is not None else "artifact"
+    tags = _plain(registry, k.repository, k.digest, k.tags)
+    what = _what(kind, tags, _platform(registry, k.repository, k.digest, k.platform))
+    first: list[tuple[str, str | None]] = [("  = ", None), (what, "bold")]
+    if repo is not None and art is not None and art.is_index:
+        n = len({c.digest for c in art.children if c.digest in repo.artifacts})
+        first.append((f" (and its {n} child{'ren' if n != 1 else ''})", "bold"))
+    first.append((f" {short_hex(k.digest)}", "dim"))
+    return tuple(first), ((f"      {_why_kept(registry, k)}", None),)
+
+
+class _EntryRun(NamedTuple):
+    """Consecutive lines that are entries' (two each): which entries, and how their lines read."""
+
+    entries: Sequence[Any]  # the plan's delete or keep list
+    shown: array[int]  # indexes into `entries`, in the order shown
+    pieces: Callable[[Registry, Any], tuple[Pieces, Pieces]]
+
+
+class PlanLines(Sequence[Text]):
+    """The plan's lines, each a one-line Text, where an entry's two lines are made only when read.
+
+    A prune of a million artifacts deletes 800,000: two Texts each held for the dialog were most of a
+    gigabyte and seconds of building, while the dialog shows a screenful. Other lines (headers,
+    totals) are few and kept made. Iterating makes the lines in order; indexing makes one."""
+
+    __slots__ = ("_registry", "_runs", "_starts", "_length")
+
+    def __init__(self, registry: Registry, runs: list[list[Text] | _EntryRun]) -> None:
+        self._registry = registry
+        self._runs = runs
+        self._starts: list[int] = []  # each run's first line
+        length = 0
+        for run in runs:
+            self._starts.append(length)
+            length += len(run) if isinstance(run, list) else 2 * len(run.shown)
+        self._length = length
+
+    def __len__(self) -> int:
+        return self._length
+
+    @overload
+    def __getitem__(self, index: int) -> Text: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Text]: ...
+
+    def __getitem__(self, index: int | slice) -> Text | list[Text]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._length))]
+        if index < 0:
+            index += self._length
+        if not 0 <= index < self._length:
+            raise IndexError("plan line out of range")
+        at = bisect_right(self._starts, index) - 1
+        run, offset = self._runs[at], index - self._starts[at]
+        if isinstance(run, list):
+            return run[offset]
+        entry = run.entries[run.shown[offset // 2]]
+        return _line(run.pieces(self._registry, entry)[offset % 2])
+
+    def __iter__(self) -> Iterator[Text]:
+        for run in self._runs:
+            if isinstance(run, list):
+                yield from run
+                continue
+            for i in run.shown:
+                first, second = run.pieces(self._registry, run.entries[i])
+                yield _line(first)
+                yield _line(second)
+
+    def widths(self) -> array[int]:
+        """Each line's cell length, from its words: no Text is made for an entry's lines."""
+        widths = array("I")
+        for run in self._runs:
+            if isinstance(run, list):
+                widths.extend(line.cell_len for line in run)
+                continue
+            for i in run.shown:
+                for pieces in run.pieces(self._registry, run.entries[i]):
+                    widths.append(cell_len("".join(words for words, _ in pieces)))
+        return widths
+
+
+class _Lines:
+    """Builds a PlanLines: `append` as on a Text, and a "\n" in what is appended ends the line, as
+    `Text.split("\n", allow_blank=True)` of the whole would cut it (a style spanning a line break
+    styles each part); `entries` adds entries' lines, made when read. The lines are the plan's,
+    without one big Text split afterwards: at a prune's tens of thousands of entries that split
+    took longer than building the text."""
+
+    __slots__ = ("runs", "lines", "line")
 
     def __init__(self) -> None:
-        self.lines: list[Text] = []
+        self.runs: list[list[Text] | _EntryRun] = []
+        self.lines: list[Text] = []  # whole lines since the last entries
         self.line = Text()
 
     def append(self, text: str, style: str | None = None) -> None:
@@ -117,54 +231,43 @@ class _Lines:
             self.line = Text()
             self.line.append(part, style)
 
-    def done(self) -> list[Text]:
+    def entries(self, run: _EntryRun) -> None:
+        """After the last whole line: nothing may be on the line being written."""
+        if self.line:
+            raise ValueError("entries must start a line")
+        self.runs += [self.lines, run]
+        self.lines = []
+
+    def done(self, registry: Registry) -> PlanLines:
         """Every line, the last one too (blank after a final "\n")."""
         self.lines.append(self.line)
-        return self.lines
+        self.runs.append(self.lines)
+        return PlanLines(registry, [run for run in self.runs if not isinstance(run, list) or run])
 
 
-def plan_lines(plan: DeletionPlan, registry: Registry) -> list[Text]:
+def plan_lines(plan: DeletionPlan, registry: Registry) -> PlanLines:
     """The plan the confirmation shows, one Text per line (no "\n" in any): what goes and why,
-    what stays and why, tags removed, bytes reclaimable, what a rule retained."""
+    what stays and why, tags removed, bytes reclaimable, what a rule retained. An entry's lines
+    are made when read (PlanLines)."""
     text = _Lines()
     # Grouped in one pass each: a prune's plan has hundreds of thousands of entries in a hundred repositories.
-    deleted_in: dict[str, list[DeleteEntry]] = {}
-    for d in plan.delete:
-        deleted_in.setdefault(d.repository, []).append(d)
-    kept_in: dict[str, list[KeepEntry]] = {}
-    for k in plan.keep:
-        kept_in.setdefault(k.repository, []).append(k)
-    lines = text.lines
+    deleted_in: dict[str, array[int]] = {}
+    for i, d in enumerate(plan.delete):
+        deleted_in.setdefault(d.repository, array("I")).append(i)
+    kept_in: dict[str, array[int]] = {}
+    for i, k in enumerate(plan.keep):
+        kept_in.setdefault(k.repository, array("I")).append(i)
     for repository in dict.fromkeys([*deleted_in, *kept_in]):
-        deleted = deleted_in.get(repository, [])
-        kept = kept_in.get(repository, [])
+        deleted = deleted_in.get(repository)
+        kept = kept_in.get(repository)
         text.append(literal(repository), "bold")
         text.append("\n")
         if deleted:
             text.append(f" Will be deleted ({len(deleted)})\n", "bold")
-            for d in deleted:  # two whole lines each, made directly
-                line = Text("  - ")
-                tags = _plain(registry, d.repository, d.digest, d.tags)
-                line.append(_what(d.kind, tags, _platform(registry, d.repository, d.digest, d.platform)), "bold")
-                line.append(f" {short_hex(d.digest)}", "dim")
-                lines.append(line)
-                lines.append(Text(f"      {_why_deleted(registry, d)}"))
+            text.entries(_EntryRun(plan.delete, deleted, _deleted_entry))
         if kept:
             text.append(f" Will stay ({len(kept)})\n", "bold")
-            for k in kept:
-                repo = registry.repositories.get(k.repository)
-                art = repo.artifacts.get(k.digest) if repo else None
-                # a kept signature is a signature, as in its row
-                kind = repo.kind_of(k.digest) if repo is not None and art is not None else "artifact"
-                line = Text("  = ")
-                tags = _plain(registry, k.repository, k.digest, k.tags)
-                line.append(_what(kind, tags, _platform(registry, k.repository, k.digest, k.platform)), "bold")
-                if repo is not None and art is not None and art.is_index:
-                    n = len({c.digest for c in art.children if c.digest in repo.artifacts})
-                    line.append(f" (and its {n} child{'ren' if n != 1 else ''})", "bold")
-                line.append(f" {short_hex(k.digest)}", "dim")
-                lines.append(line)
-                lines.append(Text(f"      {_why_kept(registry, k)}"))
+            text.entries(_EntryRun(plan.keep, kept, _kept_entry))
     if plan.rewrite:
         text.append(f"Referrers indexes rewritten first ({len(plan.rewrite)}): bookkeeping, not parents\n", "bold")
         for w in plan.rewrite:
@@ -191,7 +294,7 @@ def plan_lines(plan: DeletionPlan, registry: Registry) -> list[Text]:
             text.append(f"  = {_name(registry, r.repository, r.digest)}  {r.reason}: {RETAINED_WORDING[r.reason]}\n")
     if plan.garbage_collect is not None:  # registry storage: say to run the collector, and what it frees
         text.append("\n" + garbage_collect_advice(plan.garbage_collect))
-    return text.done()
+    return text.done(registry)
 
 
 def plan_text(plan: DeletionPlan, registry: Registry, blob_reclaim: str | None = None) -> Text:
@@ -201,11 +304,11 @@ def plan_text(plan: DeletionPlan, registry: Registry, blob_reclaim: str | None =
 
 @dataclass(frozen=True)
 class PlanBody:
-    """A dialog's body as TextLines shows it: one-line Texts and their cell lengths, made where
+    """A dialog's body as TextLines shows it: one-line Texts and their cell lengths, measured where
     the plan is worked out (a worker thread) so that the UI thread only lays out what is seen."""
 
-    lines: list[Text]
-    widths: list[int]
+    lines: Sequence[Text]
+    widths: Sequence[int]
 
     @classmethod
     def of(cls, lines: list[Text]) -> PlanBody:
@@ -215,7 +318,8 @@ class PlanBody:
 def plan_body(plan: DeletionPlan, registry: Registry) -> PlanBody:
     """What the confirmation (an allowed plan) or the refusal (a refused one) shows of `plan`."""
     if plan.allowed:
-        return PlanBody.of(plan_lines(plan, registry))
+        lines = plan_lines(plan, registry)
+        return PlanBody(lines, lines.widths())
     return PlanBody.of(list(refusal_text(plan, registry).split("\n", allow_blank=True)))
 
 
