@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import pytest
+
 from rich.console import Console
 from rich.text import Text
 from textual.app import App, ComposeResult
@@ -13,6 +15,7 @@ from textual.app import App, ComposeResult
 from ocitree.core.prune import PruneRule, plan_prune, select_by_rule
 from ocitree.sample_data.generate import Shape, generate_registry
 from ocitree.tui.screens.plan_view import plan_body
+from ocitree.tui.widgets import text_lines
 from ocitree.tui.widgets.text_lines import TextLines
 
 NOW = 1_780_000_000.0
@@ -82,7 +85,10 @@ async def check_rows(lines: Sequence[Text], widths: Sequence[int], made: list[Te
         assert view.plain == "\n".join(line.plain for line in made)
 
 
-async def test_rows_of_lines_made_when_read_are_the_eager_wrap_at_every_width():
+@pytest.mark.parametrize("rich_divides", [True, False], ids=["counted by rich's division", "wrapped to be counted"])
+async def test_rows_of_lines_made_when_read_are_the_eager_wrap_at_every_width(rich_divides, monkeypatch):
+    if not rich_divides:  # a rich without its private divide_line: the same rows, counted the slow way
+        monkeypatch.setattr(text_lines, "divide_line", None)
     made = some_lines()
     await check_rows(CountedLines(made), [line.cell_len for line in made], made, [200, 120, 60, 41, 40, 12, 1])
 

@@ -5,12 +5,14 @@ measured without them are theirs."""
 from __future__ import annotations
 
 import random
+import threading
 from array import array
 
 import pytest
 from rich.cells import cell_len
 from rich.text import Text
 
+from ocitree.core.cancellation import PlanCancelled, stopped_by
 from ocitree.core.plan import DeletionPlan, TargetRef
 from ocitree.core.model import Registry
 from ocitree.core.planner import plan_deletion
@@ -99,3 +101,16 @@ def test_entries_only_start_a_line():
     lines.append("half a line")
     with pytest.raises(ValueError):
         lines.entries(plan_view._EntryRun([], array("I"), plan_view._deleted_entry))
+
+
+def test_measuring_the_lines_stops_once_the_plan_is_cancelled():
+    """The widths are measured on the planning thread, a second or more at a million artifacts:
+    Esc stops it there too (core.cancellation)."""
+    registry, plan = plans()[1]
+    assert len(plan.delete) > 0
+    flag = threading.Event()
+    with stopped_by(flag):
+        plan_body(plan, registry)  # not cancelled: measured whole
+        flag.set()
+        with pytest.raises(PlanCancelled):
+            plan_body(plan, registry)

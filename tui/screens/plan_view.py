@@ -14,6 +14,7 @@ from rich.cells import cell_len
 from rich.text import Text
 
 from ocitree.core import media_types as mt
+from ocitree.core.cancellation import raise_if_stopped
 from ocitree.core.model import Artifact, Registry
 from ocitree.core.names import short_digest, short_hex
 from ocitree.core.tag_schemes import plain_tags
@@ -200,7 +201,9 @@ class PlanLines(Sequence[Text]):
             if isinstance(run, list):
                 widths.extend(line.cell_len for line in run)
                 continue
-            for i in run.shown:
+            for n, i in enumerate(run.shown):
+                if not n % 4096:  # on the planning thread: Esc stops it here too
+                    raise_if_stopped()
                 for pieces in run.pieces(self._registry, run.entries[i]):
                     widths.append(cell_len("".join(words for words, _ in pieces)))
         return widths

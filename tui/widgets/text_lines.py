@@ -18,7 +18,10 @@ from array import array
 from bisect import bisect_right
 from collections.abc import Sequence
 
-from rich._wrap import divide_line  # Text.wrap's own division: the same rows
+try:  # Text.wrap's own division, the same rows: a private function of rich's, so not relied on
+    from rich._wrap import divide_line
+except ImportError:  # a rich without it: long lines are wrapped to be counted (slower, the same rows)
+    divide_line = None  # type: ignore[assignment]
 from rich.segment import Segment
 from rich.text import Text
 from textual.cache import LRUCache
@@ -71,7 +74,7 @@ class TextLines(ScrollView, can_focus=False):
         thousands of long lines, counted on the UI thread at each width the layout tries."""
         text = self._source[line]
         plain = text.plain
-        if text.no_wrap or "\n" in plain or "\t" in plain:  # not divided, or split or tabs expanded first
+        if divide_line is None or text.no_wrap or "\n" in plain or "\t" in plain:  # not divided, or split or tabs expanded first
             return len(self._wrapped(line, width))
         return len(divide_line(plain, width, fold=True)) + 1
 
