@@ -114,3 +114,13 @@ def test_measuring_the_lines_stops_once_the_plan_is_cancelled():
         flag.set()
         with pytest.raises(PlanCancelled):
             plan_body(plan, registry)
+
+
+def test_a_prune_of_thousands_of_tags_lists_the_first_and_counts_the_rest():
+    registry = generate_registry(Shape(repositories=1, indexes=260, children=1, tagged=1.0, accessories=0, seed=5))
+    plan = plan_prune(registry, select_by_rule(registry, PruneRule(tags=("*",)), NOW))
+    n = len(plan.tags_removed)
+    assert n > plan_view.TAGS_LISTED
+    [line] = [line.plain for line in plan_lines(plan, registry) if line.plain.startswith("Tags removed")]
+    assert line.startswith(f"Tags removed ({n}): ") and line.endswith(f" and {n - plan_view.TAGS_LISTED:,} more")
+    assert line.count(", ") == plan_view.TAGS_LISTED - 1

@@ -248,6 +248,9 @@ class _Lines:
         return PlanLines(registry, [run for run in self.runs if not isinstance(run, list) or run])
 
 
+TAGS_LISTED = 200  # in the line of tags removed
+
+
 def plan_lines(plan: DeletionPlan, registry: Registry) -> PlanLines:
     """The plan the confirmation shows, one Text per line (no "\n" in any): what goes and why,
     what stays and why, tags removed, bytes reclaimable, what a rule retained. An entry's lines
@@ -282,7 +285,11 @@ def plan_lines(plan: DeletionPlan, registry: Registry) -> PlanLines:
     text.append("\n")
     if plan.tags_removed:
         text.append(f"Tags removed ({len(plan.tags_removed)}): ", "bold")
-        text.append(", ".join(display_tag(t) for t in plan.tags_removed) + "\n")
+        # A prune's tens of thousands made one line of thousands of rows, wrapped on the UI thread at
+        # each width the layout tries; the entries above name their artifacts' tags all the same.
+        shown = plan.tags_removed[:TAGS_LISTED]
+        unlisted = len(plan.tags_removed) - len(shown)
+        text.append(", ".join(display_tag(t) for t in shown) + (f" and {unlisted:,} more" if unlisted else "") + "\n")
     else:
         text.append("Tags removed: none\n", "bold")
     first, *rest = reclaim_lines(plan)
