@@ -16,6 +16,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Static
 from ocitree.core.errors import BadInputError
 from ocitree.core.prune import PruneRule, parse_age
 
+from ..widgets.text_checkbox import TextCheckbox
 from .dialog import DialogScreen
 
 
@@ -53,9 +54,9 @@ class MarkByRuleScreen(DialogScreen[MarkRuleRequest | None]):
             Horizontal(Label("Keep last"), Input(placeholder="N newest per repository", id="rule-keep", restrict=r"[0-9]*", compact=True),
                        classes="rule-row"),
             Horizontal(Label("Older than"), Input(placeholder="90d, 12h, 2w", id="rule-age", compact=True), classes="rule-row"),
-            Checkbox("Untagged top-level images and indexes", id="rule-untagged"),
-            Checkbox("Orphaned accessories (subject gone)", id="rule-orphans"),
-            Checkbox("Every repository", value=self.repository is None, id="rule-all", disabled=self.repository is None),
+            TextCheckbox("Untagged top-level images and indexes", id="rule-untagged"),
+            TextCheckbox("Orphaned accessories (subject gone)", id="rule-orphans"),
+            TextCheckbox("Every repository", value=self.repository is None, id="rule-all", disabled=self.repository is None),
             Static("", id="rule-error"),
         )
 
