@@ -120,3 +120,16 @@ async def test_a_box_of_the_mark_by_rule_dialog_says_on_or_off_in_text_not_colou
         assert "▐X▌ Untagged top-level" in screen_text(app) and "▐ ▌ Orphaned accessories" in screen_text(app)
         await press(pilot, "space")
         assert "▐ ▌ Untagged top-level" in screen_text(app)
+
+
+async def test_enter_on_a_box_marks_as_the_dialog_says_and_space_ticks_it(tmp_path):
+    path, made = _releases(tmp_path)
+    app = OcitreeApp(SampleStore(path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "down", "down", "m")  # team/app
+        assert "Enter or ctrl+s mark" in screen_text(app)
+        await press(pilot, "tab", "tab", "tab", "space")  # untagged ticked
+        await press(pilot, "enter")  # on the box: marks (Textual's box would untick it)
+        assert app.screen is app.main_screen
+        assert set(app.main_screen.registry_tree.marked) == {("team/app", made["stray"].digest)}

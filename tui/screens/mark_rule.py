@@ -36,6 +36,7 @@ class MarkByRuleScreen(DialogScreen[MarkRuleRequest | None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="rule.cancel"),
         Binding("ctrl+s", "mark", "Mark", id="rule.mark"),
+        Binding("enter", "mark", "Mark", show=False, id="rule.mark.enter"),  # on a box (an input submits, a button presses)
     ]
     AUTO_FOCUS = "#rule-tags"
 
