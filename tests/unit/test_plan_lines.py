@@ -87,7 +87,7 @@ def test_reading_a_line_words_only_its_entry(monkeypatch):
     registry, plan = plans()[1]
     worded: list[str] = []
     wording = plan_view._deleted_entry
-    monkeypatch.setattr(plan_view, "_deleted_entry", lambda r, d: worded.append(d.digest) or wording(r, d))
+    monkeypatch.setattr(plan_view, "_deleted_entry", lambda r, d, whys=None: worded.append(d.digest) or wording(r, d, whys))
     body = plan_body(plan, registry)
     assert len(worded) == len(plan.delete)  # measured, each once
     line = next(i for i in range(len(body.lines)) if body.lines[i].plain.startswith("  - "))

@@ -110,15 +110,23 @@ def _line(pieces: Pieces) -> Text:
     return line
 
 
-def _deleted_entry(registry: Registry, d: DeleteEntry) -> tuple[Pieces, Pieces]:
-    """`  - image linux/amd64 v2 0123456789ab`, then why it goes."""
+def _deleted_entry(registry: Registry, d: DeleteEntry, whys: dict[tuple[str, str, str, str | None], str] | None = None
+                   ) -> tuple[Pieces, Pieces]:
+    """`  - image linux/amd64 v2 0123456789ab`, then why it goes. `whys`: the second lines worded so
+    far, by what words them: the children of one index share theirs, and a prune words 800,000."""
     tags = _plain(registry, d.repository, d.digest, d.tags)
     what = _what(d.kind, tags, _platform(registry, d.repository, d.digest, d.platform))
     first: Pieces = (("  - ", None), (what, "bold"), (f" {short_hex(d.digest)}", "dim"))
-    return first, ((f"      {_why_deleted(registry, d)}", None),)
+    if whys is None:
+        return first, ((f"      {_why_deleted(registry, d)}", None),)
+    key = (d.why, d.kind, d.repository, d.via)
+    why = whys.get(key)
+    if why is None:
+        why = whys[key] = f"      {_why_deleted(registry, d)}"
+    return first, ((why, None),)
 
 
-def _kept_entry(registry: Registry, k: KeepEntry) -> tuple[Pieces, Pieces]:
+def _kept_entry(registry: Registry, k: KeepEntry, whys: object = None) -> tuple[Pieces, Pieces]:
     """`  = index v2 (and its 3 children) 0123456789ab`, then why it stays."""
     repo = registry.repositories.get(k.repository)
     art = repo.artifacts.get(k.digest) if repo else None
@@ -139,7 +147,7 @@ class _EntryRun(NamedTuple):
 
     entries: Sequence[Any]  # the plan's delete or keep list
     shown: array[int]  # indexes into `entries`, in the order shown
-    pieces: Callable[[Registry, Any], tuple[Pieces, Pieces]]
+    pieces: Callable[[Registry, Any, Any], tuple[Pieces, Pieces]]  # (registry, entry, memo or None)
 
 
 class PlanLines(Sequence[Text]):
@@ -182,7 +190,7 @@ class PlanLines(Sequence[Text]):
         if isinstance(run, list):
             return run[offset]
         entry = run.entries[run.shown[offset // 2]]
-        return _line(run.pieces(self._registry, entry)[offset % 2])
+        return _line(run.pieces(self._registry, entry, None)[offset % 2])
 
     def __iter__(self) -> Iterator[Text]:
         for run in self._runs:
@@ -190,13 +198,15 @@ class PlanLines(Sequence[Text]):
                 yield from run
                 continue
             for i in run.shown:
-                first, second = run.pieces(self._registry, run.entries[i])
+                first, second = run.pieces(self._registry, run.entries[i], None)
                 yield _line(first)
                 yield _line(second)
 
     def widths(self) -> array[int]:
         """Each line's cell length, from its words: no Text is made for an entry's lines."""
         widths = array("I")
+        whys: dict[tuple[str, str, str, str | None], str] = {}  # second lines shared by many entries
+        measured: dict[str, int] = {}  # and their widths, by the same string
         for run in self._runs:
             if isinstance(run, list):
                 widths.extend(line.cell_len for line in run)
@@ -204,8 +214,12 @@ class PlanLines(Sequence[Text]):
             for n, i in enumerate(run.shown):
                 if not n % 4096:  # on the planning thread: Esc stops it here too
                     raise_if_stopped()
-                for pieces in run.pieces(self._registry, run.entries[i]):
-                    widths.append(cell_len("".join(words for words, _ in pieces)))
+                first, ((why, _),) = run.pieces(self._registry, run.entries[i], whys)
+                widths.append(cell_len("".join(words for words, _ in first)))
+                width = measured.get(why)
+                if width is None:
+                    width = measured[why] = cell_len(why)
+                widths.append(width)
         return widths
 
 
