@@ -34,6 +34,8 @@ def _artifact(registry: Registry, repository: str, digest: str | None) -> Artifa
 
 def _plain(registry: Registry, repository: str, digest: str, tags: list[str]) -> list[str]:
     """A plan entry's tags but those naming a subject (core.tag_schemes), as its tree row lists them."""
+    if not tags:  # most of a prune's entries: nothing to look up
+        return []
     artifact = _artifact(registry, repository, digest)
     return plain_tags(tags, artifact is not None and artifact.is_index)
 
@@ -215,7 +217,7 @@ class PlanLines(Sequence[Text]):
                 if not n % 4096:  # on the planning thread: Esc stops it here too
                     raise_if_stopped()
                 first, ((why, _),) = run.pieces(self._registry, run.entries[i], whys)
-                widths.append(cell_len("".join(words for words, _ in first)))
+                widths.append(cell_len("".join([words for words, _ in first])))
                 width = measured.get(why)
                 if width is None:
                     width = measured[why] = cell_len(why)
