@@ -7,7 +7,7 @@ add fields, never rename or remove them.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, Literal, Protocol, TypeVar, overload
+from typing import Any, Literal, NamedTuple, Protocol, TypeVar, overload
 
 from pydantic import BaseModel, Field, GetCoreSchemaHandler
 from pydantic_core import core_schema
@@ -121,6 +121,21 @@ _DELETE_FIELDS = tuple(DeleteEntry.model_fields)
 _new_delete_entry = trusted_builder(DeleteEntry)
 
 
+class DeleteView(NamedTuple):
+    """A DeleteEntry's fields, in its order, without the pydantic object: what the confirmation and
+    the text plan read of hundreds of thousands (DeleteEntries.views)."""
+
+    repository: str
+    digest: str
+    media_type: str
+    kind: ArtifactKind | AccessoryKind
+    tags: list[str]
+    why: DeleteWhy
+    via: str | None
+    size: int
+    platform: str | None
+
+
 class DeleteRows(Protocol):
     """One repository's part of a plan's `delete` list, as the planner keeps it (core.planner)."""
 
@@ -190,6 +205,15 @@ class DeleteEntries(Sequence[DeleteEntry]):
 
     def __repr__(self) -> str:
         return f"DeleteEntries({self._made()!r})"
+
+    def views(self) -> list[DeleteView]:
+        """Every entry's fields, in order, without making the entries that are not made yet: a view
+        of a prune's 800,000 costs a third of making them, which the executor does when it runs."""
+        fields = _DELETE_FIELDS
+        views = [DeleteView(*[getattr(d, f) for f in fields]) for d in self._entries]
+        for part in self._parts:
+            views.extend(map(DeleteView._make, part.rows()))
+        return views
 
     def keys(self) -> Iterator[tuple[str, str, list[str]]]:
         """Each entry's (repository, digest, tags), without making the entries."""

@@ -62,7 +62,8 @@ def render_plan(plan: DeletionPlan, blob_reclaim: str | None = None, title: str 
             parts.append(Text("  x " + literal(r.describe())))
         return Group(*parts)
 
-    labels = {d.digest: display_tag(d.tags[0]) for d in plan.delete if d.tags}
+    deletes = plan.delete.views()  # the entries, when the executor runs
+    labels = {d.digest: display_tag(d.tags[0]) for d in deletes if d.tags}
     if plan.rewrite:
         n = len(plan.rewrite)
         parts.append(Text(f"REWRITE {n} referrers ind{'ex' if n == 1 else 'exes'} first (OCI 1.1 fallback tag; bookkeeping, not a parent):",
@@ -78,7 +79,7 @@ def render_plan(plan: DeletionPlan, blob_reclaim: str | None = None, title: str 
         parts.append(Text("Nothing left to delete", style="bold"))
     rows: DeleteRows | None = None
     repository = None
-    for i, d in enumerate(plan.delete, 1):
+    for i, d in enumerate(deletes, 1):
         if d.repository != repository:
             repository = d.repository
             parts.append(literal_text(f"  {repository}", "bold blue"))

@@ -24,7 +24,7 @@ from ..literal import literal
 from ..plan_text import display_tag, garbage_collect_advice, reclaim_lines
 
 if TYPE_CHECKING:  # pydantic, which the first screen does without (issue 10)
-    from ocitree.core.plan import DeleteEntry, DeletionPlan, KeepEntry, ParentRef
+    from ocitree.core.plan import DeleteView, DeletionPlan, KeepEntry, ParentRef
 
 
 def _artifact(registry: Registry, repository: str, digest: str | None) -> Artifact | None:
@@ -80,7 +80,7 @@ def _what(kind: str, tags: list[str], platform: str | None) -> str:
     return " ".join(parts)
 
 
-def _why_deleted(registry: Registry, d: DeleteEntry) -> str:
+def _why_deleted(registry: Registry, d: DeleteView) -> str:
     if d.why == "target":
         return "selected"
     via = _name(registry, d.repository, d.via)
@@ -112,7 +112,7 @@ def _line(pieces: Pieces) -> Text:
     return line
 
 
-def _deleted_entry(registry: Registry, d: DeleteEntry, whys: dict[tuple[str, str, str, str | None], str] | None = None
+def _deleted_entry(registry: Registry, d: DeleteView, whys: dict[tuple[str, str, str, str | None], str] | None = None
                    ) -> tuple[Pieces, Pieces]:
     """`  - image linux/amd64 v2 0123456789ab`, then why it goes. `whys`: the second lines worded so
     far, by what words them: the children of one index share theirs, and a prune words 800,000."""
@@ -274,7 +274,8 @@ def plan_lines(plan: DeletionPlan, registry: Registry) -> PlanLines:
     text = _Lines()
     # Grouped in one pass each: a prune's plan has hundreds of thousands of entries in a hundred repositories.
     deleted_in: dict[str, array[int]] = {}
-    for i, d in enumerate(plan.delete):
+    deletes = plan.delete.views()  # the entries, when the executor runs
+    for i, d in enumerate(deletes):
         deleted_in.setdefault(d.repository, array("I")).append(i)
     kept_in: dict[str, array[int]] = {}
     for i, k in enumerate(plan.keep):
@@ -286,7 +287,7 @@ def plan_lines(plan: DeletionPlan, registry: Registry) -> PlanLines:
         text.append("\n")
         if deleted:
             text.append(f" Will be deleted ({len(deleted)})\n", "bold")
-            text.entries(_EntryRun(plan.delete, deleted, _deleted_entry))
+            text.entries(_EntryRun(deletes, deleted, _deleted_entry))
         if kept:
             text.append(f" Will stay ({len(kept)})\n", "bold")
             text.entries(_EntryRun(plan.keep, kept, _kept_entry))
