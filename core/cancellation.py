@@ -40,6 +40,6 @@ def stop_flag() -> threading.Event | None:
 
 def raise_if_stopped() -> None:
     """PlanCancelled when this thread's plan was cancelled."""
-    flag = getattr(_scope, "flag", None)
+    flag = stop_flag()
     if flag is not None and flag.is_set():
         raise PlanCancelled()

@@ -129,7 +129,8 @@ def _deleted_entry(registry: Registry, d: DeleteView, whys: dict[tuple[str, str,
 
 
 def _kept_entry(registry: Registry, k: KeepEntry, whys: object = None) -> tuple[Pieces, Pieces]:
-    """`  = index v2 (and its 3 children) 0123456789ab`, then why it stays."""
+    """`  = index v2 (and its 3 children) 0123456789ab`, then why it stays. `whys` is not used (it
+    is _EntryRun.pieces' memo): each kept entry's reason names its own parents, none to share."""
     repo = registry.repositories.get(k.repository)
     art = repo.artifacts.get(k.digest) if repo else None
     # a kept signature is a signature, as in its row
